@@ -1,0 +1,14 @@
+# groutines_target_defaults(target) applies the project's warnings, visibility and
+# sanitizers (GROUTINES_SANITIZE) to target. Every target of the project calls it.
+function(groutines_target_defaults target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+    -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+  set_target_properties(${target} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(GROUTINES_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${GROUTINES_SANITIZE} -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${GROUTINES_SANITIZE})
+  endif()
+endfunction()

@@ -1,0 +1,87 @@
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "groutines/export.hpp"
+#include "groutines/value.hpp"
+
+namespace groutines {
+
+class Frame;
+
+// EventKind tells what happened in the target (Call, Return) or among groutines (Custom).
+enum class EventKind : std::uint8_t {
+  Call,    // a call of a hooked function, reported at its entry
+  Return,  // the return of one specific call (or its unwinding without a return)
+  Custom,  // a named event fired by a groutine or from the debugger prompt
+};
+
+// name() is "call", "return" or "custom".
+GROUTINES_API const char* name(EventKind kind) noexcept;
+
+// FunctionId is the runtime's number for a function name; the backend hooks by it.
+using FunctionId = std::uint32_t;
+// CallId identifies one call: it is the sequence number of that call's event.
+using CallId = std::uint64_t;
+// Clock is the clock of event timestamps.
+using Clock = std::chrono::steady_clock;
+
+// Event is one occurrence delivered to groutines. It lives on the deliverer's stack for the
+// duration of its delivery; groutines see it through handles that check it is still current.
+struct Event {
+  EventKind kind = EventKind::Custom;
+  std::uint64_t seq = 0;         // assigned by the runtime, increasing from 1
+  std::uint64_t thread_id = 0;   // the target thread (0: the debugger, for prompt-fired events)
+  Clock::time_point time{};      // when the backend saw it (the runtime's clock for custom)
+  FunctionId function = 0;       // Call, Return: the function
+  CallId call = 0;               // Call, Return: the call; for a Call event, call == seq
+  bool unwound = false;          // Return: the frame was unwound without returning
+  std::string_view name;         // Call, Return: the function's name; Custom: the event's
+  const Data* data = nullptr;    // Custom: the payload (never null for Custom)
+  Frame* frame = nullptr;        // Call, Return: the stopped target; null for Custom
+};
+
+// Argument is one argument of a call as the debug info describes it.
+struct Argument {
+  std::string name;
+  std::string type;
+  Value value;
+};
+
+// Frame is the backend's view of the stopped target at a Call or Return event. It is valid
+// only while that event is being delivered. Reads that cannot be done throw Error naming what
+// was wrong; the defaults throw "not supported by this backend".
+class GROUTINES_API Frame {
+ public:
+  virtual ~Frame();
+
+  // int_argument() is integer/pointer argument index (0-based) as the caller passed it
+  // (SysV x86-64: rdi, rsi, rdx, rcx, r8, r9, then the stack).
+  virtual std::uint64_t int_argument(unsigned index) = 0;
+  // float_argument() is floating argument index (0-based: xmm0..xmm7).
+  virtual double float_argument(unsigned index) = 0;
+  // arguments() are the arguments named by the debug info, in declaration order (empty
+  // without debug info).
+  virtual std::vector<Argument> arguments();
+  // argument() is the argument called name, or nullopt when the debug info has none.
+  virtual std::optional<Argument> argument(std::string_view name);
+  // register_value() is the value of a register by name (rax, rip, eflags...).
+  virtual std::uint64_t register_value(std::string_view name) = 0;
+  // read_memory() reads size bytes of the target's memory at address.
+  virtual std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size);
+  // read_cstring() reads a NUL-terminated string at address, at most max_size bytes.
+  virtual std::string read_cstring(std::uint64_t address, std::size_t max_size);
+  // backtrace() is the target's call stack, innermost first, one line per frame.
+  virtual std::vector<std::string> backtrace(std::size_t max_frames);
+  // int_return_value() is the integer/pointer return value (rax) at a Return event.
+  virtual std::uint64_t int_return_value();
+  // float_return_value() is the floating return value (xmm0) at a Return event.
+  virtual double float_return_value();
+};
+
+}  // namespace groutines

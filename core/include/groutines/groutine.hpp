@@ -1,0 +1,120 @@
+#pragma once
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "groutines/error.hpp"
+#include "groutines/export.hpp"
+#include "groutines/wait.hpp"
+
+namespace groutines {
+
+class Groutine;
+class Runtime;
+
+// GroutineId numbers groutines in load order, from 1; ids are never reused by a runtime.
+using GroutineId = std::uint64_t;
+
+// State is where a groutine is in its life. Transitions are asserted (debug builds).
+enum class State : std::uint8_t {
+  Ready,     // loaded, not yet started
+  Running,   // its code is executing (or it is suspended inside fire(), delivering)
+  Waiting,   // suspended in a wait, until a matching event is delivered
+  Finished,  // its code returned; it holds nothing
+  Failed,    // its code ended with an exception or a failed REQUIRE; it holds nothing
+};
+
+// name() is "ready", "running", "waiting", "finished" or "failed".
+GROUTINES_API const char* name(State state) noexcept;
+
+// Failure is one failed check or the exception that ended a groutine.
+struct Failure {
+  std::string message;
+  Location where;      // the check's file:line; for an exception, the groutine's definition
+  std::string event;   // the event the groutine was handling, or "start"
+  bool fatal = false;  // it ended the groutine
+};
+
+// Step is what a driver reports after resuming a groutine: it waits again, or it ended
+// (with error set when an exception ended it).
+struct Step {
+  bool ended = false;
+  std::exception_ptr error;
+};
+
+// Driver runs a groutine's code: on a Boost.Context fiber for C++ bodies, or by stepping a
+// coroutine on the caller's stack (Python). The runtime owns one per groutine.
+class GROUTINES_API Driver {
+ public:
+  virtual ~Driver();
+  // resume() runs the groutine's code until it starts a wait or ends.
+  virtual Step resume(Groutine& groutine) = 0;
+  // suspend() is called from inside the groutine's code by a blocking wait, after the wait is
+  // registered; it returns when the wait ends. Drivers that cannot block throw Error.
+  virtual void suspend(Groutine& groutine) = 0;
+  // cancel() unwinds the code of a suspended groutine: its destructors run.
+  virtual void cancel(Groutine& groutine) = 0;
+};
+
+// Groutine is one loaded groutine: a named piece of code, its state and its record.
+class GROUTINES_API Groutine {
+ public:
+  Groutine(const Groutine&) = delete;
+  Groutine& operator=(const Groutine&) = delete;
+  ~Groutine();
+
+  // id() is its load-order number.
+  GroutineId id() const noexcept { return id_; }
+  // name() is the name it was defined with.
+  const std::string& name() const noexcept { return name_; }
+  // source() is where it was loaded from: a library or script path ("" for the program).
+  const std::string& source() const noexcept { return source_; }
+  // location() is the file:line of its definition.
+  const Location& location() const noexcept { return location_; }
+  // state() is where it is in its life.
+  State state() const noexcept { return state_; }
+  // failures() are its failed checks, and the exception that ended it, in order.
+  const std::vector<Failure>& failures() const noexcept { return failures_; }
+  // passed() is true while nothing failed.
+  bool passed() const noexcept { return failures_.empty(); }
+  // events_handled() counts the events delivered to it.
+  std::uint64_t events_handled() const noexcept { return events_handled_; }
+  // delivered() is how its last wait ended.
+  const Delivered& delivered() const noexcept { return delivered_; }
+  // waiting_on() describes its current wait: "call of malloc", "any of (event 'x', ...)".
+  std::string waiting_on() const;
+  // runtime() is the runtime it belongs to.
+  Runtime& runtime() const noexcept { return *runtime_; }
+  // driver() is what runs its code.
+  Driver& driver() const noexcept { return *driver_; }
+
+ private:
+  friend class Runtime;
+  Groutine(Runtime& runtime, GroutineId id, std::string name, std::string source,
+           Location location, std::unique_ptr<Driver> driver);
+  void transition(State from, State to);
+
+  Runtime* runtime_;
+  GroutineId id_;
+  std::string name_;
+  std::string source_;
+  Location location_;
+  std::unique_ptr<Driver> driver_;
+  State state_ = State::Ready;
+  bool cancelling_ = false;
+  std::uint64_t wait_generation_ = 0;  // bumped by every wait; delivery snapshots check it
+  const Wait* wait_ = nullptr;         // valid while Waiting
+  Delivered delivered_;
+  std::uint64_t events_handled_ = 0;
+  // The last event switched into it, kept cheaply to describe a failure.
+  EventKind last_kind_ = EventKind::Custom;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t last_name_ = 0;  // FunctionId, or event id for Custom
+  CallId last_call_ = 0;
+  std::uint64_t last_thread_ = 0;
+  std::vector<Failure> failures_;
+};
+
+}  // namespace groutines

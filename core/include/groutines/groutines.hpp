@@ -1,0 +1,3 @@
+#pragma once
+// groutines.hpp: everything a C++ groutine library includes.
+#include "groutines/api.hpp"

@@ -1,0 +1,262 @@
+#include "groutines/api.hpp"
+
+namespace groutines {
+
+namespace {
+
+Runtime& inside(const char* what) {
+  Runtime* rt = Runtime::current();
+  if (!rt || !rt->current_groutine())
+    throw Error(std::string("groutines::") + what + "() called outside a groutine");
+  return *rt;
+}
+
+std::int64_t as_int(const Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (auto* d = std::get_if<double>(&v)) return static_cast<std::int64_t>(*d);
+  if (auto* b = std::get_if<bool>(&v)) return *b;
+  throw Error("return value " + to_string(v) + " is not a number");
+}
+
+double as_double(const Value& v) {
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  if (auto* b = std::get_if<bool>(&v)) return *b;
+  throw Error("return value " + to_string(v) + " is not a number");
+}
+
+std::function<bool(const Event&)> as_event_predicate(Runtime& rt,
+                                                     std::function<bool(const Call&)> where) {
+  if (!where) return {};
+  return [&rt, where = std::move(where)](const Event& ev) { return where(Call(rt, ev)); };
+}
+
+}  // namespace
+
+// --- EventHandle ---
+
+bool EventHandle::valid() const noexcept { return runtime_ && runtime_->is_current(seq_); }
+
+const Event& EventHandle::event() const {
+  if (!runtime_) throw Error("empty event handle");
+  if (!runtime_->is_current(seq_))
+    throw Error("event #" + std::to_string(seq_) +
+                " is no longer current: the target has resumed since it was delivered");
+  return *event_;
+}
+
+Frame& EventHandle::frame() const {
+  const Event& ev = event();
+  if (!ev.frame) throw Error("event #" + std::to_string(seq_) + " has no target frame");
+  return *ev.frame;
+}
+
+// --- Call ---
+
+std::string Call::function() const { return std::string(event().name); }
+std::uint64_t Call::thread_id() const { return event().thread_id; }
+std::uint64_t Call::arg(unsigned index) const { return frame().int_argument(index); }
+double Call::float_arg(unsigned index) const { return frame().float_argument(index); }
+
+Value Call::arg(std::string_view name) const {
+  std::optional<Argument> a = frame().argument(name);
+  if (!a)
+    throw Error("call of " + function() + " has no argument named '" + std::string(name) +
+                "' (no debug info for it?)");
+  return std::move(a->value);
+}
+
+std::vector<Argument> Call::args() const { return frame().arguments(); }
+std::uint64_t Call::reg(std::string_view name) const { return frame().register_value(name); }
+std::vector<std::uint8_t> Call::read_memory(std::uint64_t address, std::size_t size) const {
+  return frame().read_memory(address, size);
+}
+std::string Call::read_cstring(std::uint64_t address, std::size_t max_size) const {
+  return frame().read_cstring(address, max_size);
+}
+std::vector<std::string> Call::backtrace(std::size_t max_frames) const {
+  return frame().backtrace(max_frames);
+}
+void Call::return_now(std::int64_t value) const {
+  event();
+  runtime_->outcome_of(seq_).forced_return = value;
+}
+void Call::return_now(double value) const {
+  event();
+  runtime_->outcome_of(seq_).forced_return = value;
+}
+
+Return Call::returned() const {
+  event();
+  Wait wait{Matcher{EventKind::Return, seq_, {}}};
+  Delivered d = runtime_->wait(wait);
+  return Return(*runtime_, *d.event);
+}
+
+// --- Return ---
+
+std::string Return::function() const { return std::string(event().name); }
+CallId Return::call_id() const { return event().call; }
+std::uint64_t Return::thread_id() const { return event().thread_id; }
+bool Return::unwound() const { return event().unwound; }
+
+std::int64_t Return::value() const {
+  const Event& ev = event();
+  if (ev.unwound)
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
+                " was unwound without returning: it has no return value");
+  const Outcome& out = runtime_->outcome_of(seq_);
+  if (out.return_value) return as_int(*out.return_value);
+  return static_cast<std::int64_t>(frame().int_return_value());
+}
+
+double Return::float_value() const {
+  const Event& ev = event();
+  if (ev.unwound)
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
+                " was unwound without returning: it has no return value");
+  const Outcome& out = runtime_->outcome_of(seq_);
+  if (out.return_value) return as_double(*out.return_value);
+  return frame().float_return_value();
+}
+
+void Return::set_value(std::int64_t value) const {
+  if (unwound()) throw Error("cannot set the return value of an unwound call");
+  runtime_->outcome_of(seq_).return_value = value;
+}
+
+void Return::set_value(double value) const {
+  if (unwound()) throw Error("cannot set the return value of an unwound call");
+  runtime_->outcome_of(seq_).return_value = value;
+}
+
+std::uint64_t Return::reg(std::string_view name) const { return frame().register_value(name); }
+
+// --- CustomEvent ---
+
+std::string CustomEvent::name() const { return std::string(event().name); }
+const Data& CustomEvent::data() const { return *event().data; }
+
+const Value& CustomEvent::get(std::string_view key) const {
+  if (const Value* v = find(data(), key)) return *v;
+  throw Error("event '" + name() + "' has no field '" + std::string(key) + "'");
+}
+
+void CustomEvent::reply(Value value) const {
+  event();
+  runtime_->reply(seq_, std::move(value));
+}
+
+// --- Occurrence ---
+
+EventKind Occurrence::kind() const { return event().kind; }
+
+Call Occurrence::call() const {
+  if (kind() != EventKind::Call)
+    throw Error(std::string("the event that came is a ") + name(kind()) + ", not a call");
+  return Call(*runtime_, *event_);
+}
+
+Return Occurrence::returned() const {
+  if (kind() != EventKind::Return)
+    throw Error(std::string("the event that came is a ") + name(kind()) + ", not a return");
+  return Return(*runtime_, *event_);
+}
+
+CustomEvent Occurrence::custom() const {
+  if (kind() != EventKind::Custom)
+    throw Error(std::string("the event that came is a ") + name(kind()) +
+                ", not a custom event");
+  return CustomEvent(*runtime_, *event_);
+}
+
+// --- Waiting ---
+
+On on_call(std::string_view function, std::function<bool(const Call&)> where) {
+  Runtime& rt = inside("on_call");
+  return On{EventKind::Call, std::string(function), 0, as_event_predicate(rt, std::move(where))};
+}
+
+On on_return(const Call& call) { return On{EventKind::Return, {}, call.id(), {}}; }
+
+On on_event(std::string_view name, std::function<bool(const CustomEvent&)> where) {
+  Runtime& rt = inside("on_event");
+  std::function<bool(const Event&)> pred;
+  if (where)
+    pred = [&rt, where = std::move(where)](const Event& ev) { return where(CustomEvent(rt, ev)); };
+  return On{EventKind::Custom, std::string(name), 0, std::move(pred)};
+}
+
+Call wait_call(std::string_view function, std::function<bool(const Call&)> where) {
+  Runtime& rt = inside("wait_call");
+  Wait wait{Matcher{EventKind::Call, rt.function_id(function),
+                    as_event_predicate(rt, std::move(where))}};
+  return Call(rt, *rt.wait(wait).event);
+}
+
+CustomEvent wait_event(std::string_view name, std::function<bool(const CustomEvent&)> where) {
+  return any_of({on_event(name, std::move(where))}).custom();
+}
+
+Occurrence any_of(std::vector<On> alternatives) {
+  Runtime& rt = inside("any_of");
+  Wait wait;
+  wait.reserve(alternatives.size());
+  for (On& on : alternatives) {
+    std::uint64_t key = on.call;
+    if (on.kind == EventKind::Call) key = rt.function_id(on.name);
+    if (on.kind == EventKind::Custom) key = rt.event_id(on.name);
+    wait.push_back(Matcher{on.kind, key, std::move(on.where)});
+  }
+  Delivered d = rt.wait(wait);
+  return Occurrence(rt, *d.event, d.index);
+}
+
+std::vector<Reply> fire(std::string_view name, Data data) {
+  Runtime& rt = inside("fire");
+  return rt.fire(name, std::move(data), rt.current_thread());
+}
+
+void stop(std::string_view reason) { inside("stop").request_stop(reason); }
+void log(std::string_view message) { inside("log").log(message); }
+
+// --- Calls ---
+
+Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)
+    : runtime_(&inside("calls")) {
+  FunctionId fn = runtime_->function_id(function);
+  subscription_ = Subscription(*runtime_, fn);
+  wait_.push_back(Matcher{EventKind::Call, fn, as_event_predicate(*runtime_, std::move(where))});
+}
+
+void Calls::next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }
+
+Calls calls(std::string_view function, std::function<bool(const Call&)> where) {
+  return Calls(function, std::move(where));
+}
+
+// --- Checks ---
+
+namespace detail {
+
+namespace {
+std::string message(const char* expression, const std::string& detail, const char* macro) {
+  if (!expression) return detail;
+  std::string m = std::string(macro) + "(" + expression + ") failed";
+  if (!detail.empty()) m += ": " + detail;
+  return m;
+}
+}  // namespace
+
+void check_failed(const char* expression, std::string detail, const char* file, unsigned line) {
+  inside("GROUTINE_CHECK").record_failure(message(expression, detail, "GROUTINE_CHECK"),
+                                          Location{file, line});
+}
+
+void require_failed(const char* expression, std::string detail, const char* file,
+                    unsigned line) {
+  throw RequireFailure(message(expression, detail, "GROUTINE_REQUIRE"), Location{file, line});
+}
+
+}  // namespace detail
+}  // namespace groutines

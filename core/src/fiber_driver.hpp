@@ -1,0 +1,32 @@
+#pragma once
+#include <boost/context/fiber.hpp>
+#include <functional>
+
+#include "groutines/groutine.hpp"
+
+namespace groutines {
+
+// FiberDriver runs a C++ groutine body on its own Boost.Context fiber, on a protected stack
+// (a guard page below it). Exactly one variable owns each suspended context: fiber_ (the
+// groutine, while it is suspended) or caller_ (whoever switched into it, while it runs).
+class FiberDriver final : public Driver {
+ public:
+  FiberDriver(std::function<void()> body, std::size_t stack_size);
+  ~FiberDriver() override;
+
+  Step resume(Groutine& groutine) override;
+  void suspend(Groutine& groutine) override;
+  void cancel(Groutine& groutine) override;
+
+ private:
+  void run();
+
+  std::function<void()> body_;
+  std::size_t stack_size_;
+  bool started_ = false;
+  boost::context::fiber fiber_;
+  boost::context::fiber caller_;
+  std::exception_ptr error_;
+};
+
+}  // namespace groutines

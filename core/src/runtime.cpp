@@ -1,0 +1,640 @@
+#include "groutines/runtime.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <boost/container/small_vector.hpp>
+#include <cstdlib>
+#include <typeinfo>
+
+#include "assert.hpp"
+#include "fiber_driver.hpp"
+
+namespace groutines {
+
+namespace {
+// The runtime whose groutine is running now. Not thread_local: deliveries are serialised by
+// the runtime's lock, and a fiber may be resumed on another thread than the one it left.
+Runtime* g_current_runtime = nullptr;
+
+std::string demangled(const char* mangled) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string s = status == 0 && out ? out : mangled;
+  std::free(out);
+  return s;
+}
+}  // namespace
+
+// Delivery is one event being delivered; they nest (fire from a listener), innermost first.
+struct Runtime::Delivery {
+  Event* event;
+  Outcome* outcome;
+  std::vector<Reply>* replies;  // Custom only
+  Delivery* outer;
+};
+
+// Waiters are the groutines waiting on one key, kept in load order.
+struct Runtime::Waiters {
+  std::vector<Groutine*> list;
+
+  void insert(Groutine* g) {
+    auto it = list.end();
+    while (it != list.begin() && (*(it - 1))->id() > g->id()) --it;
+    list.insert(it, g);
+  }
+  void erase(Groutine* g) {
+    auto it = std::find(list.begin(), list.end(), g);
+    if (it != list.end()) list.erase(it);
+  }
+};
+
+// ReturnWatch is the return of one call that groutines wait for.
+struct Runtime::ReturnWatch {
+  FunctionId function = 0;
+  std::uint64_t thread = 0;
+  Waiters waiters;
+  bool watched = false;  // the backend was asked to report it
+};
+
+// Entry marks a public entry into the runtime: it holds the lock, and when the outermost entry
+// ends, the backend's hooks are brought in line with what groutines now wait for.
+class Runtime::Entry {
+ public:
+  explicit Entry(Runtime& rt) : rt_(rt), lock_(rt.mutex_) { ++rt_.entry_depth_; }
+  ~Entry() {
+    if (--rt_.entry_depth_ == 0 && !rt_.hooks_to_reconcile_.empty()) rt_.reconcile();
+  }
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+ private:
+  Runtime& rt_;
+  std::unique_lock<std::recursive_mutex> lock_;
+};
+
+Runtime::Runtime(Backend& backend, RuntimeOptions options)
+    : backend_(backend), options_(options) {}
+
+Runtime::~Runtime() {
+  Entry entry(*this);
+  unload_all();
+  for (auto& [call, watch] : returns_)
+    if (watch->watched) backend_.unwatch_return(call);
+  returns_.clear();
+}
+
+Runtime* Runtime::current() noexcept { return g_current_runtime; }
+
+// --- Names ---
+
+FunctionId Runtime::function_id(std::string_view function) {
+  std::lock_guard lock(mutex_);
+  auto it = function_ids_.find(function);
+  if (it != function_ids_.end()) return it->second;
+  auto id = static_cast<FunctionId>(function_names_.size());
+  const std::string& stored = function_names_.emplace_back(function);
+  function_ids_.emplace(stored, id);
+  hooks_.emplace_back();
+  call_waiters_.emplace_back();
+  return id;
+}
+
+std::string_view Runtime::function_name(FunctionId id) const {
+  std::lock_guard lock(mutex_);
+  GROUTINES_ASSERT(id < function_names_.size(), "unknown function id %u", id);
+  return function_names_[id];
+}
+
+std::uint64_t Runtime::event_id(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  auto it = event_ids_.find(name);
+  if (it != event_ids_.end()) return it->second;
+  std::uint64_t id = event_names_.size();
+  const std::string& stored = event_names_.emplace_back(name);
+  event_ids_.emplace(stored, id);
+  event_waiters_.emplace_back();
+  return id;
+}
+
+std::string Runtime::event_name(std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  return id < event_names_.size() ? event_names_[id] : std::string("?");
+}
+
+// --- Loading ---
+
+Groutine& Runtime::load(const Definition& definition) {
+  return load(definition.name, definition.source, definition.location,
+              std::make_unique<FiberDriver>(definition.body, options_.stack_size));
+}
+
+Groutine& Runtime::load(std::string name, std::string source, Location location,
+                        std::unique_ptr<Driver> driver) {
+  Entry entry(*this);
+  groutines_.push_back(std::unique_ptr<Groutine>(new Groutine(
+      *this, next_id_++, std::move(name), std::move(source), std::move(location),
+      std::move(driver))));
+  Groutine& g = *groutines_.back();
+  g.transition(State::Ready, State::Running);
+  switch_in(g);
+  return g;
+}
+
+bool Runtime::unload(GroutineId id) {
+  Entry entry(*this);
+  auto it = std::find_if(groutines_.begin(), groutines_.end(),
+                         [&](const auto& g) { return g->id() == id; });
+  if (it == groutines_.end()) return false;
+  Groutine& g = **it;
+  if (g.state_ == State::Running)
+    throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded from a delivery");
+  if (g.state_ == State::Waiting || g.state_ == State::Ready) cancel(g);
+  remove(g);
+  return true;
+}
+
+std::size_t Runtime::unload_source(std::string_view source) {
+  Entry entry(*this);
+  std::vector<GroutineId> ids;
+  for (const auto& g : groutines_)
+    if (g->source() == source) ids.push_back(g->id());
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) unload(*it);
+  return ids.size();
+}
+
+void Runtime::unload_all() {
+  Entry entry(*this);
+  while (!groutines_.empty()) unload(groutines_.back()->id());
+}
+
+void Runtime::remove(Groutine& g) {
+  auto it = std::find_if(groutines_.begin(), groutines_.end(),
+                         [&](const auto& p) { return p.get() == &g; });
+  GROUTINES_ASSERT(it != groutines_.end(), "removing an unknown groutine");
+  groutines_.erase(it);
+}
+
+// cancel() unwinds a suspended groutine (its destructors release what it held) and leaves it
+// Running, for its caller to finish or remove: only unload() and a throwing predicate cancel.
+void Runtime::cancel(Groutine& g) {
+  if (g.state_ == State::Waiting) {
+    end_wait(g);
+    g.transition(State::Waiting, State::Running);
+  } else {
+    g.transition(State::Ready, State::Running);
+  }
+  g.cancelling_ = true;
+  Groutine* outer = current_;
+  Runtime* outer_runtime = g_current_runtime;
+  current_ = &g;
+  g_current_runtime = this;
+  g.driver_->cancel(g);
+  current_ = outer;
+  g_current_runtime = outer_runtime;
+}
+
+// --- Delivery ---
+
+Outcome Runtime::deliver_call(FunctionId fn, std::uint64_t thread, Clock::time_point time,
+                              Frame& frame) {
+  Entry entry(*this);
+  Event ev;
+  ev.kind = EventKind::Call;
+  ev.thread_id = thread;
+  ev.time = time;
+  ev.function = fn;
+  ev.name = function_names_[fn];
+  ev.frame = &frame;
+  Outcome out;
+  deliver(ev, fn, out, nullptr);
+  return out;
+}
+
+Outcome Runtime::deliver_return(CallId call, std::uint64_t thread, Clock::time_point time,
+                                Frame& frame, bool unwound) {
+  Entry entry(*this);
+  Event ev;
+  ev.kind = EventKind::Return;
+  ev.thread_id = thread;
+  ev.time = time;
+  ev.call = call;
+  ev.unwound = unwound;
+  ev.frame = &frame;
+  auto it = returns_.find(call);
+  if (it != returns_.end()) {
+    it->second->watched = false;  // reported once: the backend has let go of it
+    ev.function = it->second->function;
+    ev.name = function_names_[ev.function];
+  }
+  Outcome out;
+  deliver(ev, call, out, nullptr);
+  return out;
+}
+
+std::vector<Reply> Runtime::fire(std::string_view name, Data data, std::uint64_t thread) {
+  Entry entry(*this);
+  if (fire_depth_ >= options_.max_fire_depth)
+    throw Error("fire('" + std::string(name) + "'): custom events nested deeper than " +
+                std::to_string(options_.max_fire_depth) +
+                " (listeners firing events whose listeners fire again)");
+  ++fire_depth_;
+  struct Leave {
+    unsigned& depth;
+    ~Leave() { --depth; }
+  } leave{fire_depth_};
+
+  Event ev;
+  ev.kind = EventKind::Custom;
+  ev.thread_id = thread;
+  ev.time = Clock::now();
+  ev.name = name;
+  ev.data = &data;
+  auto it = event_ids_.find(name);
+  // A name nobody ever waited for has no id: nobody receives it, but it is still an event.
+  std::uint64_t key = it == event_ids_.end() ? ~std::uint64_t{0} : it->second;
+  std::vector<Reply> replies;
+  Outcome unused;
+  deliver(ev, key, unused, &replies);
+  return replies;
+}
+
+Runtime::Waiters* Runtime::find_waiters(EventKind kind, std::uint64_t key) {
+  switch (kind) {
+    case EventKind::Call:
+      return key < call_waiters_.size() ? call_waiters_[key].get() : nullptr;
+    case EventKind::Custom:
+      return key < event_waiters_.size() ? event_waiters_[key].get() : nullptr;
+    case EventKind::Return: {
+      auto it = returns_.find(key);
+      return it == returns_.end() ? nullptr : &it->second->waiters;
+    }
+  }
+  return nullptr;
+}
+
+Runtime::Waiters& Runtime::waiters_for(EventKind kind, std::uint64_t key) {
+  switch (kind) {
+    case EventKind::Call:
+      if (!call_waiters_[key]) call_waiters_[key] = std::make_unique<Waiters>();
+      return *call_waiters_[key];
+    case EventKind::Custom:
+      if (!event_waiters_[key]) event_waiters_[key] = std::make_unique<Waiters>();
+      return *event_waiters_[key];
+    case EventKind::Return: break;
+  }
+  return returns_.at(key)->waiters;
+}
+
+// deliver() switches into every groutine whose current wait matches ev, in load order, each
+// until it waits again or ends. The receivers are snapshotted first, with the generation of
+// their wait: one that waits anew during this delivery does not receive ev a second time.
+void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Reply>* replies) {
+  ev.seq = ++seq_;
+  if (ev.kind == EventKind::Call) ev.call = ev.seq;
+  Delivery delivery{&ev, &out, replies, active_};
+  active_ = &delivery;
+  backend_.observe(ev);
+
+  if (Waiters* waiters = find_waiters(ev.kind, key); waiters && !waiters->list.empty()) {
+    struct Receiver {
+      Groutine* groutine;
+      std::uint64_t generation;
+    };
+    boost::container::small_vector<Receiver, 8> receivers;
+    for (Groutine* g : waiters->list) receivers.push_back({g, g->wait_generation_});
+
+    for (const Receiver& r : receivers) {
+      Groutine& g = *r.groutine;
+      if (g.state_ != State::Waiting || g.wait_generation_ != r.generation) continue;
+      const Wait& wait = *g.wait_;
+      std::size_t index = 0;
+      std::exception_ptr predicate_error;
+      for (; index < wait.size(); ++index) {
+        const Matcher& m = wait[index];
+        if (m.kind != ev.kind || m.key != key) continue;
+        if (!m.where) break;
+        Groutine* outer = current_;
+        current_ = &g;  // a predicate may read the event through handles
+        bool accepted = false;
+        try {
+          accepted = m.where(ev);
+        } catch (...) {
+          predicate_error = std::current_exception();
+        }
+        current_ = outer;
+        if (accepted || predicate_error) break;
+      }
+      if (predicate_error) {
+        g.last_kind_ = ev.kind;
+        g.last_seq_ = ev.seq;
+        g.last_name_ = ev.kind == EventKind::Custom ? key : ev.function;
+        g.last_call_ = ev.call;
+        g.last_thread_ = ev.thread_id;
+        cancel(g);
+        finish(g, predicate_error);
+        continue;
+      }
+      if (index == wait.size()) continue;
+
+      end_wait(g);
+      g.delivered_ = Delivered{index, &ev};
+      g.last_kind_ = ev.kind;
+      g.last_seq_ = ev.seq;
+      g.last_name_ = ev.kind == EventKind::Custom ? key : ev.function;
+      g.last_call_ = ev.call;
+      g.last_thread_ = ev.thread_id;
+      ++g.events_handled_;
+      g.transition(State::Waiting, State::Running);
+      switch_in(g);
+    }
+  }
+
+  if (ev.kind == EventKind::Call) {
+    auto it = returns_.find(ev.call);
+    if (it != returns_.end()) {
+      if (it->second->waiters.list.empty()) {
+        returns_.erase(it);
+      } else if (out.forced_return) {
+        // The call is skipped: its return is now, with the forced value (rewritable).
+        Event ret;
+        ret.kind = EventKind::Return;
+        ret.thread_id = ev.thread_id;
+        ret.time = ev.time;
+        ret.function = ev.function;
+        ret.call = ev.call;
+        ret.name = ev.name;
+        ret.frame = ev.frame;
+        Outcome ret_out;
+        ret_out.return_value = out.forced_return;
+        deliver(ret, ev.call, ret_out, nullptr);
+        out.forced_return = ret_out.return_value;
+        returns_.erase(ev.call);  // nobody can wait for it any more: it has returned
+      } else {
+        it->second->watched = true;
+        backend_.watch_return(ev.call, *ev.frame);
+      }
+    }
+  } else if (ev.kind == EventKind::Return) {
+    auto it = returns_.find(ev.call);
+    if (it != returns_.end() && it->second->waiters.list.empty() && !it->second->watched)
+      returns_.erase(it);
+  }
+  active_ = delivery.outer;
+}
+
+void Runtime::switch_in(Groutine& g) {
+  GROUTINES_ASSERT(g.state_ == State::Running, "switch into a %s groutine", name(g.state_));
+  Groutine* outer = current_;
+  Runtime* outer_runtime = g_current_runtime;
+  current_ = &g;
+  g_current_runtime = this;
+  Step step = g.driver_->resume(g);
+  current_ = outer;
+  g_current_runtime = outer_runtime;
+  if (step.ended) {
+    finish(g, step.error);
+  } else {
+    GROUTINES_ASSERT(g.state_ == State::Waiting, "groutine '%s' suspended while %s",
+                     g.name_.c_str(), name(g.state_));
+  }
+}
+
+void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
+  if (!error) {
+    g.transition(State::Running, State::Finished);
+    return;
+  }
+  Failure f;
+  f.fatal = true;
+  f.where = g.location_;
+  f.event = describe(g);
+  try {
+    std::rethrow_exception(error);
+  } catch (const RequireFailure& e) {
+    f.message = e.what();
+    f.where = e.where();
+  } catch (const Error& e) {
+    f.message = e.what();
+  } catch (const std::exception& e) {
+    f.message = demangled(typeid(e).name()) + ": " + e.what();
+  } catch (...) {
+    f.message = "unknown exception";
+  }
+  g.failures_.push_back(std::move(f));
+  g.transition(State::Running, State::Failed);
+}
+
+// --- Waits ---
+
+void Runtime::begin_wait(Groutine& g, const Wait& wait) {
+  Entry entry(*this);
+  if (g.cancelling_) throw Error("groutine '" + g.name_ + "' is being unloaded: it cannot wait");
+  GROUTINES_ASSERT(g.state_ == State::Running, "wait of a %s groutine", name(g.state_));
+  if (wait.empty()) throw Error("a wait needs at least one event to wait for");
+  for (const Matcher& m : wait) {
+    if (m.kind == EventKind::Call && m.key >= function_names_.size())
+      throw Error("wait on an unknown function id " + std::to_string(m.key));
+    if (m.kind == EventKind::Custom && m.key >= event_names_.size())
+      throw Error("wait on an unknown event id " + std::to_string(m.key));
+    if (m.kind == EventKind::Return && returns_.find(m.key) == returns_.end()) {
+      const Delivery* d = active_;
+      while (d && !(d->event->seq == m.key && d->event->kind == EventKind::Call)) d = d->outer;
+      if (!d)
+        throw Error("cannot wait for the return of call #" + std::to_string(m.key) +
+                    ": that call is no longer current (wait for its return while handling it)");
+    }
+  }
+  for (const Matcher& m : wait) {
+    if (m.kind == EventKind::Return) {
+      auto& watch = returns_[m.key];
+      if (!watch) {
+        const Delivery* d = active_;
+        while (d->event->seq != m.key) d = d->outer;
+        watch = std::make_unique<ReturnWatch>();
+        watch->function = d->event->function;
+        watch->thread = d->event->thread_id;
+      }
+      watch->waiters.insert(&g);
+    } else {
+      waiters_for(m.kind, m.key).insert(&g);
+      if (m.kind == EventKind::Call) add_hook_holder(static_cast<FunctionId>(m.key));
+    }
+  }
+  g.wait_ = &wait;
+  ++g.wait_generation_;
+  g.transition(State::Running, State::Waiting);
+}
+
+Delivered Runtime::wait(const Wait& wait) {
+  Groutine* g = current_;
+  if (!g) throw Error("wait outside a groutine");
+  begin_wait(*g, wait);
+  g->driver_->suspend(*g);
+  return g->delivered_;
+}
+
+void Runtime::end_wait(Groutine& g) {
+  GROUTINES_ASSERT(g.wait_ != nullptr, "end of no wait");
+  for (const Matcher& m : *g.wait_) {
+    if (m.kind == EventKind::Return) {
+      auto it = returns_.find(m.key);
+      if (it == returns_.end()) continue;
+      it->second->waiters.erase(&g);
+      if (it->second->waiters.list.empty() && it->second->watched) {
+        backend_.unwatch_return(m.key);
+        returns_.erase(it);
+      }
+    } else {
+      waiters_for(m.kind, m.key).erase(&g);
+      if (m.kind == EventKind::Call) drop_hook_holder(static_cast<FunctionId>(m.key));
+    }
+  }
+  g.wait_ = nullptr;
+}
+
+// --- Hooks ---
+
+void Runtime::add_hook_holder(FunctionId fn) {
+  Hook& h = hooks_[fn];
+  if (h.holders++ == 0 && !h.installed && !h.queued) {
+    h.queued = true;
+    hooks_to_reconcile_.push_back(fn);
+  }
+}
+
+void Runtime::drop_hook_holder(FunctionId fn) {
+  Hook& h = hooks_[fn];
+  GROUTINES_ASSERT(h.holders > 0, "hook of %s released more than held",
+                   function_names_[fn].c_str());
+  if (--h.holders == 0 && h.installed && !h.queued) {
+    h.queued = true;
+    hooks_to_reconcile_.push_back(fn);
+  }
+}
+
+void Runtime::hold_hook(FunctionId fn) {
+  Entry entry(*this);
+  add_hook_holder(fn);
+}
+
+void Runtime::release_hook(FunctionId fn) {
+  Entry entry(*this);
+  drop_hook_holder(fn);
+}
+
+void Runtime::reconcile() {
+  std::vector<FunctionId> pending;
+  pending.swap(hooks_to_reconcile_);
+  for (FunctionId fn : pending) {
+    Hook& h = hooks_[fn];
+    h.queued = false;
+    if (h.holders > 0 && !h.installed) {
+      h.installed = true;
+      backend_.install_call_hook(fn, function_names_[fn]);
+    } else if (h.holders == 0 && h.installed) {
+      h.installed = false;
+      backend_.remove_call_hook(fn);
+    }
+  }
+}
+
+// --- Handles' support ---
+
+std::uint64_t Runtime::current_thread() const noexcept {
+  return active_ ? active_->event->thread_id : 0;
+}
+
+bool Runtime::is_current(std::uint64_t seq) const noexcept {
+  for (const Delivery* d = active_; d; d = d->outer)
+    if (d->event->seq == seq) return true;
+  return false;
+}
+
+Outcome& Runtime::outcome_of(std::uint64_t seq) {
+  for (Delivery* d = active_; d; d = d->outer)
+    if (d->event->seq == seq) return *d->outcome;
+  throw Error("event #" + std::to_string(seq) + " is no longer current");
+}
+
+void Runtime::reply(std::uint64_t seq, Value value) {
+  Delivery* d = active_;
+  while (d && d->event->seq != seq) d = d->outer;
+  if (!d || !d->replies) throw Error("event #" + std::to_string(seq) + " is no longer current");
+  Groutine* g = current_;
+  if (!g) throw Error("reply outside a groutine");
+  for (Reply& r : *d->replies)
+    if (r.id == g->id()) {
+      r.value = std::move(value);
+      return;
+    }
+  d->replies->push_back(Reply{g->id(), g->name(), std::move(value)});
+}
+
+void Runtime::record_failure(std::string message, Location where) {
+  Groutine* g = current_;
+  if (!g) throw Error("a check failed outside a groutine: " + message);
+  g->failures_.push_back(Failure{std::move(message), std::move(where), describe(*g), false});
+}
+
+void Runtime::request_stop(std::string_view reason) {
+  if (!current_) throw Error("stop outside a groutine");
+  backend_.request_stop(*current_, reason);
+}
+
+void Runtime::log(std::string_view message) {
+  if (!current_) throw Error("log outside a groutine");
+  backend_.log(*current_, message);
+}
+
+std::string Runtime::describe(const Groutine& g) const {
+  if (g.last_seq_ == 0) return "start";
+  std::string thread = g.last_thread_ ? " on thread " + std::to_string(g.last_thread_) : "";
+  switch (g.last_kind_) {
+    case EventKind::Call:
+      return "call #" + std::to_string(g.last_seq_) + " of " +
+             function_names_[g.last_name_] + thread;
+    case EventKind::Return:
+      return "return #" + std::to_string(g.last_seq_) + " of " +
+             function_names_[g.last_name_] + " (call #" + std::to_string(g.last_call_) + ")" +
+             thread;
+    case EventKind::Custom:
+      return "event '" + event_names_[g.last_name_] + "' #" + std::to_string(g.last_seq_);
+  }
+  return "?";
+}
+
+// --- Inspection ---
+
+void Runtime::for_each(const std::function<void(const Groutine&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& g : groutines_) visit(*g);
+}
+
+const Groutine* Runtime::find(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& g : groutines_)
+    if (g->name() == name) return g.get();
+  return nullptr;
+}
+
+std::size_t Runtime::size() const {
+  std::lock_guard lock(mutex_);
+  return groutines_.size();
+}
+
+std::vector<HookInfo> Runtime::hooks() const {
+  std::lock_guard lock(mutex_);
+  std::vector<HookInfo> out;
+  for (FunctionId fn = 0; fn < hooks_.size(); ++fn)
+    if (hooks_[fn].holders || hooks_[fn].installed)
+      out.push_back(HookInfo{fn, function_names_[fn], hooks_[fn].holders, hooks_[fn].installed});
+  return out;
+}
+
+std::size_t Runtime::pending_returns() const {
+  std::lock_guard lock(mutex_);
+  return returns_.size();
+}
+
+}  // namespace groutines
