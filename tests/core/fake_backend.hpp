@@ -156,6 +156,17 @@ class FakeBackend final : public groutines::Backend {
   std::map<std::uint64_t, std::deque<std::unique_ptr<FakeFrame>>> stacks_;
 };
 
+// definition() makes a groutine definition from a lambda.
+inline groutines::Definition definition(const std::string& name, std::function<void()> body,
+                                        std::string source = "test") {
+  groutines::Definition d;
+  d.name = name;
+  d.body = std::move(body);
+  d.location = {__FILE__, 1};
+  d.source = std::move(source);
+  return d;
+}
+
 // Host: a runtime over a fake backend, loading groutines from lambdas.
 struct Host {
   FakeBackend backend;
@@ -167,12 +178,7 @@ struct Host {
 
   groutines::Groutine& load(const std::string& name, std::function<void()> body,
                             std::string source = "test") {
-    groutines::Definition d;
-    d.name = name;
-    d.body = std::move(body);
-    d.location = {__FILE__, 1};
-    d.source = std::move(source);
-    return runtime.load(d);
+    return runtime.load(definition(name, std::move(body), std::move(source)));
   }
 };
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
 #include "fake_backend.hpp"
 
 using namespace groutines;
@@ -20,4 +22,204 @@ TEST_CASE("a loaded groutine runs until its first wait", "[core][lifecycle]") {
   CHECK(g.state() == State::Finished);
   CHECK(g.passed());
   CHECK(g.events_handled() == 1);
+}
+
+TEST_CASE("all loaded groutines are alive together", "[core][lifecycle]") {
+  fake::Host host;
+  Groutine& a = host.load("a", [] { wait_call("f"); });
+  Groutine& b = host.load("b", [] { wait_event("x"); });
+  Groutine& c = host.load("c", [] {});
+  CHECK(a.state() == State::Waiting);
+  CHECK(b.state() == State::Waiting);
+  CHECK(c.state() == State::Finished);
+  CHECK(host.runtime.size() == 3);
+  CHECK(a.id() < b.id());
+}
+
+TEST_CASE("an exception in a groutine fails it with its message and event; the others go on",
+          "[core][lifecycle][failure]") {
+  fake::Host host;
+  int other = 0;
+  Groutine& bad = host.load("bad", [] {
+    wait_call("f");
+    throw std::out_of_range("index 7 past the end");
+  });
+  Groutine& good = host.load("good", [&] {
+    for (;;) {
+      wait_call("f");
+      ++other;
+    }
+  });
+  host.backend.call(3, "f");
+  host.backend.call(3, "f");
+  CHECK(other == 2);
+  CHECK(good.state() == State::Waiting);
+  REQUIRE(bad.state() == State::Failed);
+  REQUIRE(bad.failures().size() == 1);
+  const Failure& f = bad.failures()[0];
+  CHECK(f.message == "std::out_of_range: index 7 past the end");
+  CHECK(f.fatal);
+  CHECK(f.event == "call #1 of f on thread 3");
+  CHECK(f.where.file == bad.location().file);
+}
+
+TEST_CASE("a failed REQUIRE ends the groutine with the check's file:line", "[core][failure]") {
+  fake::Host host;
+  unsigned line = 0;
+  Groutine& g = host.load("g", [&] {
+    Call c = wait_call("add");
+    line = __LINE__ + 1;
+    GROUTINE_REQUIRE_EQ(c.arg(0), 5u);
+    FAIL("not reached");
+  });
+  host.backend.call(1, "add", {4, 2});
+  REQUIRE(g.state() == State::Failed);
+  REQUIRE(g.failures().size() == 1);
+  CHECK(g.failures()[0].message == "GROUTINE_REQUIRE(c.arg(0) == 5u) failed: 4 != 5");
+  CHECK(g.failures()[0].where.line == line);
+  CHECK(g.failures()[0].where.file == __FILE__);
+}
+
+TEST_CASE("a failed CHECK is recorded and the groutine goes on", "[core][failure]") {
+  fake::Host host;
+  int seen = 0;
+  Groutine& g = host.load("g", [&] {
+    for (Call c : calls("f")) {
+      GROUTINE_CHECK(c.arg(0) < 10);
+      ++seen;
+    }
+  });
+  host.backend.call(1, "f", {3});
+  host.backend.call(1, "f", {30});
+  host.backend.call(1, "f", {4});
+  CHECK(seen == 3);
+  CHECK(g.state() == State::Waiting);
+  CHECK_FALSE(g.passed());
+  REQUIRE(g.failures().size() == 1);
+  CHECK(g.failures()[0].message == "GROUTINE_CHECK(c.arg(0) < 10) failed");
+  CHECK_FALSE(g.failures()[0].fatal);
+  CHECK(g.failures()[0].event == "call #2 of f on thread 1");
+}
+
+TEST_CASE("GROUTINE_FAIL ends the groutine with its message", "[core][failure]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] { GROUTINE_FAIL("nothing to do here"); });
+  CHECK(g.state() == State::Failed);
+  CHECK(g.failures().at(0).message == "nothing to do here");
+  CHECK(g.failures().at(0).event == "start");
+}
+
+TEST_CASE("a failure at start leaves the groutine loaded, failed, for the report",
+          "[core][failure]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] { throw 42; });
+  CHECK(g.state() == State::Failed);
+  CHECK(g.failures().at(0).message == "unknown exception");
+  CHECK(host.runtime.size() == 1);
+}
+
+namespace {
+struct Sentinel {
+  int* destroyed;
+  ~Sentinel() { ++*destroyed; }
+};
+}  // namespace
+
+TEST_CASE("unloading a groutine suspended mid-wait unwinds it and releases its hooks",
+          "[core][lifecycle][unload]") {
+  fake::Host host;
+  int destroyed = 0;
+  Groutine& g = host.load("g", [&] {
+    Sentinel s{&destroyed};
+    for (Call c : calls("f")) (void)c;
+  });
+  GroutineId id = g.id();
+  host.load("h", [] { wait_event("never"); });
+  CHECK(host.backend.hooked("f"));
+  CHECK(host.runtime.unload(id));
+  CHECK(destroyed == 1);
+  CHECK_FALSE(host.backend.hooked("f"));
+  CHECK(host.runtime.size() == 1);
+  CHECK_FALSE(host.runtime.unload(id));
+}
+
+TEST_CASE("unloading a groutine waiting for a return cancels the watch", "[core][unload]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] {
+    Call c = wait_call("f");
+    c.returned();
+  });
+  host.backend.call(1, "f");
+  CHECK(host.backend.watched_now == 1);
+  CHECK(host.runtime.pending_returns() == 1);
+  host.runtime.unload(g.id());
+  CHECK(host.backend.watched_now == 0);
+  CHECK(host.runtime.pending_returns() == 0);
+  CHECK(host.backend.journal.back() == "unwatch #1");
+}
+
+TEST_CASE("unload by source unloads every groutine of that source", "[core][unload]") {
+  fake::Host host;
+  host.load("a", [] { wait_event("x"); }, "lib1.so");
+  host.load("b", [] { wait_event("x"); }, "lib2.so");
+  host.load("c", [] { wait_event("x"); }, "lib1.so");
+  CHECK(host.runtime.unload_source("lib1.so") == 2);
+  CHECK(host.runtime.size() == 1);
+  CHECK(host.runtime.find("b") != nullptr);
+}
+
+TEST_CASE("destroying the runtime unwinds every groutine and removes every hook",
+          "[core][lifecycle][unload]") {
+  int destroyed = 0;
+  fake::FakeBackend backend;
+  {
+    Runtime runtime(backend);
+    backend.runtime = &runtime;
+    runtime.load(fake::definition("a", [&] {
+      Sentinel s{&destroyed};
+      wait_call("f");
+    }));
+    runtime.load(fake::definition("b", [&] {
+      Sentinel s{&destroyed};
+      for (Call c : calls("g")) (void)c;
+    }));
+    CHECK(backend.hooks.size() == 2);
+  }
+  CHECK(destroyed == 2);
+  CHECK(backend.hooks.empty());
+  CHECK(backend.journal == std::vector<std::string>{"install f", "install g", "remove g", "remove f"});
+}
+
+TEST_CASE("a groutine cannot be unloaded while it runs", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  Groutine& g = host.load("g", [&] {
+    wait_call("f");
+    try {
+      Runtime::current()->unload(Runtime::current()->current_groutine()->id());
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  host.backend.call(1, "f");
+  CHECK(error == "groutine 'g' is running: it cannot be unloaded from a delivery");
+  CHECK(g.state() == State::Finished);
+}
+
+TEST_CASE("the authoring API called outside a groutine is an error", "[core][api]") {
+  fake::Host host;
+  CHECK_THROWS_WITH(wait_call("f"), "groutines::wait_call() called outside a groutine");
+  CHECK_THROWS_WITH(fire("x"), "groutines::fire() called outside a groutine");
+}
+
+TEST_CASE("a fiber's stack size is configurable", "[core][lifecycle]") {
+  fake::Host host(RuntimeOptions{1024 * 1024, 32});
+  bool ran = false;
+  host.load("big", [&] {
+    volatile char buffer[512 * 1024];  // would overflow the default 256 KiB stack
+    buffer[0] = 1;
+    buffer[sizeof buffer - 1] = 1;
+    ran = buffer[0] == 1;
+  });
+  CHECK(ran);
 }
