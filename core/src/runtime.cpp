@@ -32,6 +32,7 @@ struct Runtime::Delivery {
   Outcome* outcome;
   std::vector<Reply>* replies;  // Custom only
   Delivery* outer;
+  bool return_awaited = false;  // Call: a groutine waits for this call's return
 };
 
 // Waiters are the groutines waiting on one key, kept in load order.
@@ -70,7 +71,7 @@ class Runtime::Entry {
 
  private:
   Runtime& rt_;
-  std::unique_lock<std::recursive_mutex> lock_;
+  std::unique_lock<RecursiveLock> lock_;
 };
 
 Runtime::Runtime(Backend& backend, RuntimeOptions options)
@@ -178,8 +179,9 @@ void Runtime::remove(Groutine& g) {
 // cancel() unwinds a suspended groutine (its destructors release what it held) and leaves it
 // Running, for its caller to finish or remove: only unload() and a throwing predicate cancel.
 void Runtime::cancel(Groutine& g) {
+  unlist(g);
+  g.wait_ = nullptr;
   if (g.state_ == State::Waiting) {
-    end_wait(g);
     g.transition(State::Waiting, State::Running);
   } else {
     g.transition(State::Ready, State::Running);
@@ -292,7 +294,7 @@ Runtime::Waiters& Runtime::waiters_for(EventKind kind, std::uint64_t key) {
 void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Reply>* replies) {
   ev.seq = ++seq_;
   if (ev.kind == EventKind::Call) ev.call = ev.seq;
-  Delivery delivery{&ev, &out, replies, active_};
+  Delivery delivery{&ev, &out, replies, active_, false};
   active_ = &delivery;
   backend_.observe(ev);
 
@@ -350,7 +352,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
     }
   }
 
-  if (ev.kind == EventKind::Call) {
+  if (delivery.return_awaited) {
     auto it = returns_.find(ev.call);
     if (it != returns_.end()) {
       if (it->second->waiters.list.empty()) {
@@ -401,6 +403,7 @@ void Runtime::switch_in(Groutine& g) {
 }
 
 void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
+  unlist(g);
   if (!error) {
     g.transition(State::Running, State::Finished);
     return;
@@ -428,29 +431,46 @@ void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
 // --- Waits ---
 
 void Runtime::begin_wait(Groutine& g, const Wait& wait) {
-  Entry entry(*this);
+  GROUTINES_ASSERT(entry_depth_ > 0 && mutex_.held(), "begin_wait() outside a runtime entry");
   if (g.cancelling_) throw Error("groutine '" + g.name_ + "' is being unloaded: it cannot wait");
   GROUTINES_ASSERT(g.state_ == State::Running, "wait of a %s groutine", name(g.state_));
-  if (wait.empty()) throw Error("a wait needs at least one event to wait for");
-  for (const Matcher& m : wait) {
-    if (m.kind == EventKind::Call && m.key >= function_names_.size())
-      throw Error("wait on an unknown function id " + std::to_string(m.key));
-    if (m.kind == EventKind::Custom && m.key >= event_names_.size())
-      throw Error("wait on an unknown event id " + std::to_string(m.key));
-    if (m.kind == EventKind::Return && returns_.find(m.key) == returns_.end()) {
-      const Delivery* d = active_;
-      while (d && !(d->event->seq == m.key && d->event->kind == EventKind::Call)) d = d->outer;
-      if (!d)
-        throw Error("cannot wait for the return of call #" + std::to_string(m.key) +
-                    ": that call is no longer current (wait for its return while handling it)");
+  // Fast path: the same keys as the wait that just ended (a loop): still listed.
+  bool same = !g.listed_return_ && g.listed_.size() == wait.size();
+  for (std::size_t i = 0; same && i < wait.size(); ++i)
+    same = g.listed_[i].kind == wait[i].kind && g.listed_[i].key == wait[i].key;
+  if (!same) {
+    if (wait.empty()) throw Error("a wait needs at least one event to wait for");
+    for (const Matcher& m : wait) {
+      if (m.kind == EventKind::Call && m.key >= function_names_.size())
+        throw Error("wait on an unknown function id " + std::to_string(m.key));
+      if (m.kind == EventKind::Custom && m.key >= event_names_.size())
+        throw Error("wait on an unknown event id " + std::to_string(m.key));
+      if (m.kind == EventKind::Return && returns_.find(m.key) == returns_.end()) {
+        const Delivery* d = active_;
+        while (d && !(d->event->seq == m.key && d->event->kind == EventKind::Call)) d = d->outer;
+        if (!d)
+          throw Error("cannot wait for the return of call #" + std::to_string(m.key) +
+                      ": that call is no longer current (wait for its return while handling it)");
+      }
     }
+    unlist(g);
+    list(g, wait);
   }
+  g.wait_ = &wait;
+  ++g.wait_generation_;
+  g.transition(State::Running, State::Waiting);
+}
+
+void Runtime::list(Groutine& g, const Wait& wait) {
   for (const Matcher& m : wait) {
+    g.listed_.push_back(Groutine::Listing{m.kind, m.key});
     if (m.kind == EventKind::Return) {
+      g.listed_return_ = true;
       auto& watch = returns_[m.key];
       if (!watch) {
-        const Delivery* d = active_;
+        Delivery* d = active_;
         while (d->event->seq != m.key) d = d->outer;
+        d->return_awaited = true;
         watch = std::make_unique<ReturnWatch>();
         watch->function = d->event->function;
         watch->thread = d->event->thread_id;
@@ -461,9 +481,25 @@ void Runtime::begin_wait(Groutine& g, const Wait& wait) {
       if (m.kind == EventKind::Call) add_hook_holder(static_cast<FunctionId>(m.key));
     }
   }
-  g.wait_ = &wait;
-  ++g.wait_generation_;
-  g.transition(State::Running, State::Waiting);
+}
+
+void Runtime::unlist(Groutine& g) {
+  for (const Groutine::Listing& l : g.listed_) {
+    if (l.kind == EventKind::Return) {
+      auto it = returns_.find(l.key);
+      if (it == returns_.end()) continue;
+      it->second->waiters.erase(&g);
+      if (it->second->waiters.list.empty() && it->second->watched) {
+        backend_.unwatch_return(l.key);
+        returns_.erase(it);
+      }
+    } else {
+      waiters_for(l.kind, l.key).erase(&g);
+      if (l.kind == EventKind::Call) drop_hook_holder(static_cast<FunctionId>(l.key));
+    }
+  }
+  g.listed_.clear();
+  g.listed_return_ = false;
 }
 
 Delivered Runtime::wait(const Wait& wait) {
@@ -474,22 +510,11 @@ Delivered Runtime::wait(const Wait& wait) {
   return g->delivered_;
 }
 
+// end_wait() ends g's wait as an event is delivered to it. Its listing stays (see
+// Groutine::listed_), except for the return of a call, which is unlisted at once.
 void Runtime::end_wait(Groutine& g) {
   GROUTINES_ASSERT(g.wait_ != nullptr, "end of no wait");
-  for (const Matcher& m : *g.wait_) {
-    if (m.kind == EventKind::Return) {
-      auto it = returns_.find(m.key);
-      if (it == returns_.end()) continue;
-      it->second->waiters.erase(&g);
-      if (it->second->waiters.list.empty() && it->second->watched) {
-        backend_.unwatch_return(m.key);
-        returns_.erase(it);
-      }
-    } else {
-      waiters_for(m.kind, m.key).erase(&g);
-      if (m.kind == EventKind::Call) drop_hook_holder(static_cast<FunctionId>(m.key));
-    }
-  }
+  if (g.listed_return_) unlist(g);
   g.wait_ = nullptr;
 }
 

@@ -106,6 +106,15 @@ class GROUTINES_API Groutine {
   bool cancelling_ = false;
   std::uint64_t wait_generation_ = 0;  // bumped by every wait; delivery snapshots check it
   const Wait* wait_ = nullptr;         // valid while Waiting
+  // The keys it is listed under in the runtime's waiter lists (and the hooks it holds). A
+  // wait that ends leaves them listed (the groutine is no longer Waiting, so it receives
+  // nothing) until it waits on other keys or ends: a loop over calls re-arms for free.
+  struct Listing {
+    EventKind kind;
+    std::uint64_t key;
+  };
+  std::vector<Listing> listed_;
+  bool listed_return_ = false;  // listed_ has a Return key: unlisted as soon as the wait ends
   Delivered delivered_;
   std::uint64_t events_handled_ = 0;
   // The last event switched into it, kept cheaply to describe a failure.

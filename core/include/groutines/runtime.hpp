@@ -15,6 +15,7 @@
 #include "groutines/event.hpp"
 #include "groutines/export.hpp"
 #include "groutines/groutine.hpp"
+#include "groutines/recursive_lock.hpp"
 #include "groutines/registry.hpp"
 #include "groutines/value.hpp"
 #include "groutines/wait.hpp"
@@ -116,8 +117,9 @@ class GROUTINES_API Runtime {
   const RuntimeOptions& options() const noexcept { return options_; }
   // backend() is the backend it was made with.
   Backend& backend() const noexcept { return backend_; }
-  // lock() holds the runtime's (recursive) lock, e.g. for several reads in a row.
-  std::unique_lock<std::recursive_mutex> lock() const { return std::unique_lock(mutex_); }
+  // lock() holds the runtime's (recursive) lock. A backend holds it for the whole of a target
+  // stop, so that the deliveries of that stop re-enter it at almost no cost.
+  std::unique_lock<RecursiveLock> lock() const { return std::unique_lock(mutex_); }
 
   // --- Used from inside groutines (api.hpp) and by drivers. ---
 
@@ -127,6 +129,7 @@ class GROUTINES_API Runtime {
   Groutine* current_groutine() const noexcept { return current_; }
   // begin_wait() registers groutine's wait (kept alive by the caller until it ends) and marks
   // it Waiting. Throws Error for a Return matcher whose Call event is no longer current.
+  // Called from inside the groutine, that is, inside a runtime entry.
   void begin_wait(Groutine& groutine, const Wait& wait);
   // wait() is a blocking wait for the current groutine: begin_wait(), then its driver's
   // suspend(); returns how the wait ended.
@@ -166,6 +169,8 @@ class GROUTINES_API Runtime {
   void switch_in(Groutine& groutine);
   void finish(Groutine& groutine, const std::exception_ptr& error);
   void end_wait(Groutine& groutine);
+  void list(Groutine& groutine, const Wait& wait);
+  void unlist(Groutine& groutine);
   void cancel(Groutine& groutine);
   void remove(Groutine& groutine);
   void add_hook_holder(FunctionId fn);
@@ -176,7 +181,7 @@ class GROUTINES_API Runtime {
 
   Backend& backend_;
   RuntimeOptions options_;
-  mutable std::recursive_mutex mutex_;
+  mutable RecursiveLock mutex_;
   std::vector<std::unique_ptr<Groutine>> groutines_;  // load order
   GroutineId next_id_ = 1;
   std::uint64_t seq_ = 0;

@@ -1,0 +1,42 @@
+#pragma once
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+namespace groutines {
+
+// RecursiveLock is a recursive mutex whose re-entry by the thread that holds it costs a
+// relaxed load and an increment, no atomic read-modify-write. A backend takes the runtime's
+// lock once per target stop and delivers that stop's events under it; each delivery's own
+// lock is then a re-entry.
+class RecursiveLock {
+ public:
+  void lock() {
+    const std::thread::id me = std::this_thread::get_id();
+    // Only this thread ever stores its own id: seeing it means this thread holds the lock.
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return;
+    }
+    mutex_.lock();
+    owner_.store(me, std::memory_order_relaxed);
+    depth_ = 1;
+  }
+  void unlock() {
+    if (--depth_ == 0) {
+      owner_.store(std::thread::id(), std::memory_order_relaxed);
+      mutex_.unlock();
+    }
+  }
+  // held() tells whether the calling thread holds the lock.
+  bool held() const noexcept {
+    return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::atomic<std::thread::id> owner_{};
+  unsigned depth_ = 0;
+};
+
+}  // namespace groutines
