@@ -1,6 +1,7 @@
 // core_bench: what the runtime adds to a fiber switch. Measures, in one run:
 //   std_function_call   a plain std::function call (the floor of any callback)
-//   raw_fiber_roundtrip a Boost.Context fiber resumed and suspended again
+//   raw_fiber_roundtrip a Boost.Context fiber resumed and suspended again, inline loops
+//   raw_fiber_roundtrip_called  the same, resume and suspend each inside a function call
 //   deliver_call        Runtime::deliver_call to a groutine looping over calls("f"), back
 //   deliver_custom      Runtime::fire of a custom event to a waiting groutine, back
 // and prints deliver_call / raw_fiber_roundtrip (target: <= 2.0).
@@ -48,6 +49,31 @@ void raw_fiber_roundtrip(benchmark::State& state) {
   for (auto _ : state) f = std::move(f).resume();
 }
 BENCHMARK(raw_fiber_roundtrip);
+
+// raw_fiber_roundtrip_called: the same round trip with the resume and the suspend each made
+// from inside a (non-inlined) function, as any runtime must: the floor of an API that is a
+// function call on each side. Each call level around a stack switch costs a mispredicted
+// return on both sides.
+ctx::fiber* g_caller = nullptr;
+__attribute__((noinline)) void suspend_to_caller() {
+  *g_caller = std::move(*g_caller).resume();
+  benchmark::ClobberMemory();
+}
+__attribute__((noinline)) void resume_fiber(ctx::fiber& f) {
+  f = std::move(f).resume();
+  benchmark::ClobberMemory();
+}
+void raw_fiber_roundtrip_called(benchmark::State& state) {
+  ctx::fiber caller;
+  ctx::fiber f{[&caller](ctx::fiber&& c) {
+    caller = std::move(c);
+    g_caller = &caller;
+    for (;;) suspend_to_caller();
+    return std::move(caller);
+  }};
+  for (auto _ : state) resume_fiber(f);
+}
+BENCHMARK(raw_fiber_roundtrip_called);
 
 void deliver_call(benchmark::State& state) {
   NullBackend backend;
@@ -123,6 +149,10 @@ int main(int argc, char** argv) {
     double ratio = ns["deliver_call"] / ns["raw_fiber_roundtrip"];
     std::printf("\ndeliver_call / raw_fiber_roundtrip = %.2f (target <= 2.00): %s\n", ratio,
                 ratio <= 2.0 ? "met" : "NOT met");
+    std::printf("deliver_call / raw_fiber_roundtrip_called = %.2f\n",
+                ns["deliver_call"] / ns["raw_fiber_roundtrip_called"]);
+    std::printf("deliver_call_in_stop / raw_fiber_roundtrip = %.2f\n",
+                ns["deliver_call_in_stop"] / ns["raw_fiber_roundtrip"]);
     std::printf("deliver_call / std_function_call = %.2f\n",
                 ns["deliver_call"] / ns["std_function_call"]);
   }

@@ -229,8 +229,6 @@ Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)
   wait_.push_back(Matcher{EventKind::Call, fn, as_event_predicate(*runtime_, std::move(where))});
 }
 
-void Calls::next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }
-
 Calls calls(std::string_view function, std::function<bool(const Call&)> where) {
   return Calls(function, std::move(where));
 }

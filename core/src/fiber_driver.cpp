@@ -15,20 +15,14 @@ FiberDriver::FiberDriver(std::function<void()> body, std::size_t stack_size)
 // would unwind it just the same, but at a point the runtime does not control.
 FiberDriver::~FiberDriver() = default;
 
-Step FiberDriver::resume(Groutine&) {
-  if (!started_) {
-    started_ = true;
-    fiber_ = ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(stack_size_),
-                        [this](ctx::fiber&& caller) {
-                          caller_ = std::move(caller);
-                          run();
-                          return std::move(caller_);
-                        });
-  }
-  GROUTINES_ASSERT(fiber_, "resume() of a fiber that has ended");
-  fiber_ = std::move(fiber_).resume();
-  if (fiber_) return Step{};
-  return Step{true, std::exchange(error_, nullptr)};
+void FiberDriver::start() {
+  started_ = true;
+  fiber_ = ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(stack_size_),
+                      [this](ctx::fiber&& caller) {
+                        caller_ = std::move(caller);
+                        run();
+                        return std::move(caller_);
+                      });
 }
 
 // run() is the fiber's body wrapper: forced_unwind (the fiber being destroyed while
@@ -42,11 +36,6 @@ void FiberDriver::run() {
   } catch (...) {
     error_ = std::current_exception();
   }
-}
-
-void FiberDriver::suspend(Groutine&) {
-  GROUTINES_ASSERT(caller_, "suspend() outside the fiber");
-  caller_ = std::move(caller_).resume();
 }
 
 void FiberDriver::cancel(Groutine&) {

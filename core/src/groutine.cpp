@@ -1,5 +1,8 @@
 #include "groutines/groutine.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "assert.hpp"
 #include "groutines/runtime.hpp"
 
@@ -29,11 +32,10 @@ Groutine::Groutine(Runtime& runtime, GroutineId id, std::string name, std::strin
 
 Groutine::~Groutine() = default;
 
-void Groutine::transition(State from, State to) {
-  GROUTINES_ASSERT(state_ == from, "groutine '%s': %s -> %s expected from %s", name_.c_str(),
-                   groutines::name(state_), groutines::name(to), groutines::name(from));
-  (void)from;
-  state_ = to;
+void Groutine::bad_transition(State from, State to) const {
+  std::fprintf(stderr, "groutines: internal error: groutine '%s': %s -> %s expected from %s\n",
+               name_.c_str(), groutines::name(state_), groutines::name(to), groutines::name(from));
+  std::abort();
 }
 
 std::string Groutine::waiting_on() const {

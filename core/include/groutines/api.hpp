@@ -201,7 +201,7 @@ class GROUTINES_API Calls {
   iterator end() { return iterator(this); }
 
  private:
-  void next();
+  void next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }
   Runtime* runtime_;
   Subscription subscription_;
   Wait wait_;

@@ -11,6 +11,7 @@
 
 namespace groutines {
 
+class FiberDriver;
 class Groutine;
 class Runtime;
 
@@ -94,7 +95,15 @@ class GROUTINES_API Groutine {
   friend class Runtime;
   Groutine(Runtime& runtime, GroutineId id, std::string name, std::string source,
            Location location, std::unique_ptr<Driver> driver);
-  void transition(State from, State to);
+  // transition() moves from state `from` (asserted in debug builds) to `to`.
+  void transition(State from, State to) {
+#ifndef NDEBUG
+    if (state_ != from) bad_transition(from, to);
+#endif
+    (void)from;
+    state_ = to;
+  }
+  [[noreturn]] void bad_transition(State from, State to) const;
 
   Runtime* runtime_;
   GroutineId id_;
@@ -102,6 +111,7 @@ class GROUTINES_API Groutine {
   std::string source_;
   Location location_;
   std::unique_ptr<Driver> driver_;
+  FiberDriver* fiber_ = nullptr;  // driver_, when it is a fiber (called without a virtual call)
   State state_ = State::Ready;
   bool cancelling_ = false;
   std::uint64_t wait_generation_ = 0;  // bumped by every wait; delivery snapshots check it

@@ -165,6 +165,9 @@ class GROUTINES_API Runtime {
   struct ReturnWatch;
 
   class Entry;  // marks a public entry; reconciles hooks when the outermost one ends
+  Groutine& add(std::string name, std::string source, Location location,
+                std::unique_ptr<Driver> driver);
+  void start(Groutine& groutine);
   void deliver(Event& event, std::uint64_t key, Outcome& outcome, std::vector<Reply>* replies);
   void switch_in(Groutine& groutine);
   void finish(Groutine& groutine, const std::exception_ptr& error);
