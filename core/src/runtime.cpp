@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <cstdlib>
 #include <typeinfo>
@@ -86,6 +87,12 @@ Runtime::~Runtime() {
 }
 
 Runtime* Runtime::current() noexcept { return g_current_runtime; }
+
+namespace {
+std::atomic<Runtime*> g_default_runtime{nullptr};
+}
+Runtime* default_runtime() noexcept { return g_default_runtime.load(); }
+void set_default_runtime(Runtime* runtime) noexcept { g_default_runtime.store(runtime); }
 
 // --- Names ---
 

@@ -205,4 +205,11 @@ class GROUTINES_API Runtime {
   std::unordered_map<CallId, std::unique_ptr<ReturnWatch>> returns_;
 };
 
+// default_runtime() is the process-wide runtime that the debugger plugin made and that the
+// Python module and groutine libraries loaded into the same debugger share; nullptr before the
+// plugin made one (or in a plain python3, until the module makes its own).
+GROUTINES_API Runtime* default_runtime() noexcept;
+// set_default_runtime() sets it (nullptr to clear it, before that runtime is destroyed).
+GROUTINES_API void set_default_runtime(Runtime* runtime) noexcept;
+
 }  // namespace groutines
