@@ -1,0 +1,485 @@
+// The `groutine` command: one class per subcommand, in the style of LLDB's own commands.
+// Each checks its arguments, takes the runtime's lock, brings the backend in line with the
+// process, and reports problems on the result object as "groutine SUB: what was wrong".
+#include "commands.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "groutines/error.hpp"
+#include "groutines/groutine.hpp"
+#include "groutines/value.hpp"
+#include "host.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+std::vector<std::string> arguments_of(char** command) {
+  std::vector<std::string> out;
+  for (; command && *command; ++command) out.emplace_back(*command);
+  return out;
+}
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// parse_count() reads a non-negative count typed at the prompt.
+std::size_t parse_count(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || v < 0)
+    throw Error("'" + text + "' is not a count for " + option);
+  return static_cast<std::size_t>(v);
+}
+
+std::string state_of(const Groutine& g) {
+  switch (g.state()) {
+    case State::Waiting:
+      return "waiting on " + g.waiting_on();
+    default:
+      return name(g.state());
+  }
+}
+
+// Subcommand is one `groutine` subcommand: run() does the work, errors are Error.
+class Subcommand : public lldb::SBCommandPluginInterface {
+ public:
+  explicit Subcommand(const char* name) : name_(name) {}
+
+  bool DoExecute(lldb::SBDebugger debugger, char** command,
+                 lldb::SBCommandReturnObject& result) override {
+    try {
+      Host& host = Host::get(debugger);
+      std::vector<std::string> args = arguments_of(command);
+      std::string out;
+      {
+        auto lock = host.runtime().lock();
+        host.backend().at_prompt();
+        out = run(debugger, host, args);
+      }
+      if (!out.empty()) result.Printf("%s", out.c_str());
+      result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+      return true;
+    } catch (const std::exception& e) {
+      result.SetError(("groutine " + name_ + ": " + e.what()).c_str());
+      result.SetStatus(lldb::eReturnStatusFailed);
+      return false;
+    }
+  }
+
+ protected:
+  virtual std::string run(lldb::SBDebugger& debugger, Host& host,
+                          const std::vector<std::string>& args) = 0;
+
+  // require_stopped() refuses to change the runtime while the target runs: its breakpoint
+  // callbacks would race the prompt.
+  void require_stopped(lldb::SBDebugger& debugger) const {
+    lldb::SBProcess p = debugger.GetSelectedTarget().GetProcess();
+    if (!p.IsValid()) return;
+    lldb::StateType s = p.GetState();
+    if (s == lldb::eStateRunning || s == lldb::eStateStepping || s == lldb::eStateLaunching ||
+        s == lldb::eStateAttaching)
+      throw Error("the process is running: interrupt it first (process interrupt)");
+  }
+
+  std::string name_;
+};
+
+// --- groutine load ---
+
+class LoadCommand final : public Subcommand {
+ public:
+  LoadCommand() : Subcommand("load") {}
+  static constexpr const char* kHelp = "Load groutines from a C++ shared library.";
+  static constexpr const char* kSyntax = "groutine load <path>";
+  static constexpr const char* kLongHelp =
+      "Load every groutine a C++ shared library defines with GROUTINE(...), and start each\n"
+      "one: it runs until its first wait. Subscribing to calls of a function plants one\n"
+      "breakpoint on it in the selected target, so a target must exist first. Loading a\n"
+      "library again reloads it: its groutines are unloaded and the library closed first.\n"
+      "Python files and directories of groutines are not supported yet.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) file build/tests/targets/calls_O2\n"
+      "(lldb) groutine load build/groutines/libgroutines_examples.so\n"
+      "loaded 2 groutines from /.../libgroutines_examples.so\n"
+      "  1 check-add   waiting on call of add\n"
+      "  2 skip-parse  waiting on call of parse_header\n"
+      "(lldb) run\n";
+
+ private:
+  std::string run(lldb::SBDebugger& debugger, Host& host,
+                  const std::vector<std::string>& args) override {
+    if (args.size() != 1) throw Error("expected one path, got " + std::to_string(args.size()) +
+                                      " arguments (groutine load <path>)");
+    require_stopped(debugger);
+    const std::string& path = args[0];
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw Error("no such file '" + path + "'");
+    if (S_ISDIR(st.st_mode))
+      throw Error("'" + path + "' is a directory: loading directories of groutines is not "
+                  "supported yet");
+    if (ends_with(path, ".py"))
+      throw Error("'" + path + "' is a Python file: Python groutines are not supported yet");
+    lldb::SBTarget target = debugger.GetSelectedTarget();
+    if (!target.IsValid())
+      throw Error("no target: create one first (file PROGRAM), then load groutines");
+    host.backend().use_target(target);
+    char resolved[PATH_MAX];
+    if (!realpath(path.c_str(), resolved)) throw Error("cannot resolve '" + path + "'");
+    std::vector<GroutineId> ids = host.load_library(resolved);
+    std::string out = format("loaded %zu groutine%s from %s\n", ids.size(),
+                             ids.size() == 1 ? "" : "s", resolved);
+    host.runtime().for_each([&](const Groutine& g) {
+      for (GroutineId id : ids)
+        if (g.id() == id)
+          out += format("  %llu %-20s %s\n", static_cast<unsigned long long>(id),
+                        g.name().c_str(), state_of(g).c_str());
+    });
+    return out;
+  }
+};
+
+// --- groutine list ---
+
+class ListCommand final : public Subcommand {
+ public:
+  ListCommand() : Subcommand("list") {}
+  static constexpr const char* kHelp = "List the loaded groutines.";
+  static constexpr const char* kSyntax = "groutine list";
+  static constexpr const char* kLongHelp =
+      "List every loaded groutine: its id, its name, its state (what it waits on, finished\n"
+      "or failed), how many events it has handled, and the library it came from.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine list\n"
+      "ID  NAME        STATE                     EVENTS  SOURCE\n"
+      "1   check-add   waiting on call of add    6       /.../libgroutines_examples.so\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    if (!args.empty()) throw Error("takes no arguments");
+    if (host.runtime().size() == 0) return "no groutines loaded\n";
+    std::string out = format("%-4s %-24s %-36s %-7s %s\n", "ID", "NAME", "STATE", "EVENTS",
+                             "SOURCE");
+    host.runtime().for_each([&](const Groutine& g) {
+      out += format("%-4llu %-24s %-36s %-7llu %s\n", static_cast<unsigned long long>(g.id()),
+                    g.name().c_str(), state_of(g).c_str(),
+                    static_cast<unsigned long long>(g.events_handled()), g.source().c_str());
+    });
+    if (!host.backend().last_stop().empty()) out += "last stop: " + host.backend().last_stop() + "\n";
+    return out;
+  }
+};
+
+// --- groutine unload ---
+
+class UnloadCommand final : public Subcommand {
+ public:
+  UnloadCommand() : Subcommand("unload") {}
+  static constexpr const char* kHelp = "Unload groutines by name, by library, or all of them.";
+  static constexpr const char* kSyntax = "groutine unload <name> | <path> | --all";
+  static constexpr const char* kLongHelp =
+      "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"
+      "breakpoints nobody waits on any more are removed. Unloading by path also closes the\n"
+      "library; --all unloads everything.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine unload check-add\n"
+      "(lldb) groutine unload build/groutines/libgroutines_examples.so\n"
+      "(lldb) groutine unload --all\n";
+
+ private:
+  std::string run(lldb::SBDebugger& debugger, Host& host,
+                  const std::vector<std::string>& args) override {
+    if (args.size() != 1)
+      throw Error("expected a groutine name, a library path or --all");
+    require_stopped(debugger);
+    const std::string& what = args[0];
+    if (what == "--all" || what == "-a") {
+      std::size_t n = host.runtime().size();
+      host.unload_everything();
+      return format("unloaded %zu groutine%s\n", n, n == 1 ? "" : "s");
+    }
+    char resolved[PATH_MAX];
+    if (realpath(what.c_str(), resolved)) {
+      std::size_t before = host.runtime().size();
+      if (host.unload_library(resolved))
+        return format("unloaded %zu groutines and closed %s\n", before - host.runtime().size(),
+                      resolved);
+    }
+    std::vector<GroutineId> ids;
+    host.runtime().for_each([&](const Groutine& g) {
+      if (g.name() == what) ids.push_back(g.id());
+    });
+    if (ids.empty()) throw Error("no groutine or library called '" + what + "'");
+    for (GroutineId id : ids) host.runtime().unload(id);
+    return format("unloaded %zu groutine%s called '%s'\n", ids.size(), ids.size() == 1 ? "" : "s",
+                  what.c_str());
+  }
+};
+
+// --- groutine fire ---
+
+class FireCommand final : public Subcommand {
+ public:
+  FireCommand() : Subcommand("fire") {}
+  static constexpr const char* kHelp = "Fire a custom event at the groutines; print replies.";
+  static constexpr const char* kSyntax = "groutine fire <event> [<key>=<value> ...]";
+  static constexpr const char* kLongHelp =
+      "Fire custom event <event> with the given data to every groutine waiting for it,\n"
+      "synchronously, and print their replies. Values are integers (42, -1, 0x10), floats\n"
+      "(1.5), true/false, none, or strings (optionally \"quoted\").\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine fire ping n=41\n"
+      "reply from echo (#3): 42\n"
+      "(lldb) groutine fire config name=\"fast path\" limit=10\n"
+      "no replies\n";
+
+ private:
+  std::string run(lldb::SBDebugger& debugger, Host& host,
+                  const std::vector<std::string>& args) override {
+    if (args.empty()) throw Error("expected an event name (groutine fire <event> [key=value ...])");
+    require_stopped(debugger);
+    Data data;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      std::size_t eq = args[i].find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw Error("'" + args[i] + "' is not key=value");
+      data.push_back(Field{args[i].substr(0, eq), parse_value(args[i].substr(eq + 1))});
+    }
+    std::vector<Reply> replies = host.runtime().fire(args[0], std::move(data), 0);
+    if (replies.empty()) return "no replies\n";
+    std::string out;
+    for (const Reply& r : replies)
+      out += format("reply from %s (#%llu): %s\n", r.groutine.c_str(),
+                    static_cast<unsigned long long>(r.id), to_string(r.value).c_str());
+    return out;
+  }
+};
+
+// --- groutine events ---
+
+class EventsCommand final : public Subcommand {
+ public:
+  EventsCommand() : Subcommand("events") {}
+  static constexpr const char* kHelp = "Show the last events delivered to groutines.";
+  static constexpr const char* kSyntax =
+      "groutine events [-n <count>] [--capacity <count>] [--clear]";
+  static constexpr const char* kLongHelp =
+      "Show the newest events (default 20) from a bounded log: sequence number, target\n"
+      "thread, kind (call, return, custom; log and stop lines from groutines), function or\n"
+      "event name, and a short view of arguments, return value or data. --capacity sets how\n"
+      "many entries the log keeps (default 1000; 0 turns it off); --clear empties it.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine events -n 3\n"
+      "SEQ   THREAD   KIND     NAME          DETAIL\n"
+      "7     4242     call     add           call #7 rdi=2 rsi=3\n"
+      "8     4242     return   add           call #7 rax=5\n"
+      "9     0        custom   ping          n=41\n"
+      "(lldb) groutine events --capacity 100000\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    std::size_t n = 20;
+    std::string out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      auto value = [&](const char* option) {
+        if (i + 1 >= args.size()) throw Error(std::string(option) + " needs a count");
+        return parse_count(option, args[++i]);
+      };
+      if (a == "-n" || a == "--count") {
+        n = value("-n");
+      } else if (a == "--capacity") {
+        host.event_log().set_capacity(value("--capacity"));
+        out += format("event log capacity: %zu\n", host.event_log().capacity());
+      } else if (a == "--clear") {
+        host.event_log().clear();
+        out += "event log cleared\n";
+      } else {
+        throw Error("unknown option '" + a + "'");
+      }
+    }
+    std::vector<LogEntry> entries = host.event_log().last(n);
+    if (entries.empty()) return out + "no events logged\n";
+    out += format("%-6s %-9s %-7s %-20s %s\n", "SEQ", "THREAD", "KIND", "NAME", "DETAIL");
+    for (const LogEntry& e : entries)
+      out += format("%-6llu %-9llu %-7s %-20s %s\n", static_cast<unsigned long long>(e.seq),
+                    static_cast<unsigned long long>(e.thread), e.kind.c_str(), e.name.c_str(),
+                    e.detail.c_str());
+    return out;
+  }
+};
+
+// --- groutine report ---
+
+class ReportCommand final : public Subcommand {
+ public:
+  ReportCommand() : Subcommand("report") {}
+  static constexpr const char* kHelp = "Report pass/fail of every groutine.";
+  static constexpr const char* kSyntax = "groutine report";
+  static constexpr const char* kLongHelp =
+      "Report every groutine as PASS or FAIL; under a failing one, each failed check or the\n"
+      "exception that ended it, with its file:line and the event it was handling.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine report\n"
+      "PASS check-add (finished, 6 events)\n"
+      "FAIL strict-add (failed, 1 event)\n"
+      "  add_checks.cpp:21: GROUTINE_REQUIRE(r.value() == 0) failed [call #3 of add]\n"
+      "1 passed, 1 failed\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    if (!args.empty()) throw Error("takes no arguments");
+    if (host.runtime().size() == 0) return "no groutines loaded\n";
+    std::string out;
+    unsigned passed = 0;
+    unsigned failed = 0;
+    host.runtime().for_each([&](const Groutine& g) {
+      (g.passed() ? passed : failed)++;
+      unsigned long long events = g.events_handled();
+      out += format("%s %s (%s, %llu event%s)\n", g.passed() ? "PASS" : "FAIL", g.name().c_str(),
+                    state_of(g).c_str(), events, events == 1 ? "" : "s");
+      for (const Failure& f : g.failures())
+        out += format("  %s:%u: %s [%s]%s\n", f.where.file.c_str(), f.where.line,
+                      f.message.c_str(), f.event.c_str(), f.fatal ? " (ended it)" : "");
+    });
+    out += format("%u passed, %u failed\n", passed, failed);
+    return out;
+  }
+};
+
+// --- groutine subscriptions ---
+
+class SubscriptionsCommand final : public Subcommand {
+ public:
+  SubscriptionsCommand() : Subcommand("subscriptions") {}
+  static constexpr const char* kHelp = "Show the functions groutines subscribe to.";
+  static constexpr const char* kSyntax = "groutine subscriptions";
+  static constexpr const char* kLongHelp =
+      "Show each hooked function with its breakpoint id, its number of locations (0 while\n"
+      "its library is not loaded), how many waits and streams hold it, and its hits; then\n"
+      "the return-address breakpoints planted for calls whose return is awaited.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine subscriptions\n"
+      "FUNCTION              BREAKPOINT  LOCATIONS  HOLDERS  HITS\n"
+      "add                   1           1          1        3\n"
+      "returns awaited: 1 call at 1 return address\n"
+      "  0x555555555200  breakpoint 2  calls #7\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    if (!args.empty()) throw Error("takes no arguments");
+    std::vector<HookInfo> hooks = host.runtime().hooks();
+    std::string out;
+    if (hooks.empty()) {
+      out += "no subscriptions\n";
+    } else {
+      out += format("%-28s %-11s %-10s %-8s %s\n", "FUNCTION", "BREAKPOINT", "LOCATIONS",
+                    "HOLDERS", "HITS");
+      for (const HookInfo& h : hooks) {
+        LldbBackend::HookView v = host.backend().hook_view(h.id);
+        std::string bp = v.breakpoint == LLDB_INVALID_BREAK_ID ? "-" : std::to_string(v.breakpoint);
+        out += format("%-28s %-11s %-10zu %-8u %u\n", h.function.c_str(), bp.c_str(), v.locations,
+                      h.holders, v.hits);
+      }
+    }
+    std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();
+    std::size_t calls = 0;
+    for (const auto& s : sites) calls += s.calls.size();
+    out += format("returns awaited: %zu call%s at %zu return address%s\n", calls,
+                  calls == 1 ? "" : "s", sites.size(), sites.size() == 1 ? "" : "es");
+    for (const auto& s : sites) {
+      std::string ids;
+      for (CallId c : s.calls) ids += " #" + std::to_string(c);
+      out += format("  0x%llx  breakpoint %d  calls%s\n", static_cast<unsigned long long>(s.address),
+                    s.breakpoint, ids.c_str());
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+bool add_groutine_command(lldb::SBDebugger debugger) {
+  lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+  lldb::SBCommand groutine = interpreter.AddMultiwordCommand(
+      "groutine", "Load, inspect and drive groutines: small scripts that live beside the "
+                  "target and wait for calls of its functions.");
+  if (!groutine.IsValid()) return false;
+  groutine.SetHelpLong(
+      "Groutines are small programs that run inside the debugger beside the target. They\n"
+      "subscribe to calls of the target's functions by name, read arguments and return\n"
+      "values, skip calls, rewrite results, talk to each other with custom events, and can\n"
+      "stop the target with a reason. Each waits on a fiber between events; the target only\n"
+      "stops at the prompt when a groutine asks.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) plugin load build/lldb_plugin/libgroutines_lldb.so\n"
+      "(lldb) file build/tests/targets/calls_O2\n"
+      "(lldb) groutine load build/groutines/libgroutines_examples.so\n"
+      "(lldb) run\n"
+      "(lldb) groutine report\n");
+  struct Entry {
+    const char* name;
+    lldb::SBCommandPluginInterface* impl;
+    const char* help;
+    const char* syntax;
+    const char* long_help;
+  };
+  const Entry entries[] = {
+      {"load", new LoadCommand, LoadCommand::kHelp, LoadCommand::kSyntax, LoadCommand::kLongHelp},
+      {"list", new ListCommand, ListCommand::kHelp, ListCommand::kSyntax, ListCommand::kLongHelp},
+      {"unload", new UnloadCommand, UnloadCommand::kHelp, UnloadCommand::kSyntax,
+       UnloadCommand::kLongHelp},
+      {"fire", new FireCommand, FireCommand::kHelp, FireCommand::kSyntax, FireCommand::kLongHelp},
+      {"events", new EventsCommand, EventsCommand::kHelp, EventsCommand::kSyntax,
+       EventsCommand::kLongHelp},
+      {"report", new ReportCommand, ReportCommand::kHelp, ReportCommand::kSyntax,
+       ReportCommand::kLongHelp},
+      {"subscriptions", new SubscriptionsCommand, SubscriptionsCommand::kHelp,
+       SubscriptionsCommand::kSyntax, SubscriptionsCommand::kLongHelp},
+  };
+  for (const Entry& e : entries) {
+    lldb::SBCommand c = groutine.AddCommand(e.name, e.impl, e.help, e.syntax);
+    if (c.IsValid()) c.SetHelpLong(e.long_help);
+  }
+  return true;
+}
+
+}  // namespace groutines::plugin

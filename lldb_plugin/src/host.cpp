@@ -1,0 +1,77 @@
+#include "host.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+
+#include "groutines/error.hpp"
+#include "groutines/registry.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+// Fiber stacks are larger than the core's default: groutine code calls into LLDB (register
+// and type lookups) from its fiber.
+RuntimeOptions host_options() {
+  RuntimeOptions o;
+  o.stack_size = 1024 * 1024;
+  return o;
+}
+
+// The host is deliberately leaked: see host.hpp.
+Host* g_host = nullptr;
+
+}  // namespace
+
+Host::Host(lldb::SBDebugger debugger)
+    : backend_(std::move(debugger), log_), runtime_(backend_, host_options()) {
+  backend_.attach(runtime_);
+}
+
+Host& Host::get(lldb::SBDebugger debugger) {
+  if (!g_host) g_host = new Host(std::move(debugger));
+  return *g_host;
+}
+
+std::vector<GroutineId> Host::load_library(const std::string& path) {
+  unload_library(path);
+  void* handle = nullptr;
+  {
+    Registry::Capture capture(path);
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!handle) {
+    const char* why = dlerror();
+    throw Error("cannot load '" + path + "': " + (why ? why : "dlopen failed"));
+  }
+  std::vector<Definition> definitions = Registry::global().definitions_of(path);
+  if (definitions.empty()) {
+    dlclose(handle);
+    throw Error("'" + path + "' defines no groutines (no GROUTINE(...) in it)");
+  }
+  libraries_.push_back(Library{path, handle});
+  std::vector<GroutineId> ids;
+  for (const Definition& d : definitions) ids.push_back(runtime_.load(d).id());
+  return ids;
+}
+
+bool Host::unload_library(const std::string& path) {
+  auto it = std::find_if(libraries_.begin(), libraries_.end(),
+                         [&](const Library& l) { return l.path == path; });
+  if (it == libraries_.end()) return false;
+  runtime_.unload_source(path);  // before dlclose: their code lives in the library
+  dlclose(it->handle);
+  libraries_.erase(it);
+  return true;
+}
+
+void Host::unload_everything() {
+  runtime_.unload_all();
+  while (!libraries_.empty()) {
+    dlclose(libraries_.back().handle);
+    libraries_.pop_back();
+  }
+}
+
+}  // namespace groutines::plugin

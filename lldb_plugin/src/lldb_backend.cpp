@@ -1,0 +1,449 @@
+#include "lldb_backend.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <exception>
+#include <set>
+
+#include "groutines/error.hpp"
+#include "groutines/groutine.hpp"
+#include "lldb_frame.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+constexpr const char* kSkipPrologue = "target.skip-prologue";
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+bool gone_state(lldb::StateType s) {
+  return s == lldb::eStateExited || s == lldb::eStateDetached || s == lldb::eStateInvalid ||
+         s == lldb::eStateUnloaded || s == lldb::eStateConnected;
+}
+
+bool running_state(lldb::StateType s) {
+  return s == lldb::eStateRunning || s == lldb::eStateStepping || s == lldb::eStateLaunching ||
+         s == lldb::eStateAttaching;
+}
+
+// SkipPrologueOff turns target.skip-prologue off for its lifetime: a breakpoint by name made
+// meanwhile sits on the function's first instruction, where the argument registers and [rsp]
+// are still the caller's at every optimisation level. LLDB records the choice in the
+// breakpoint's resolver, so later resolutions (a dlopen, a re-run) keep it.
+class SkipPrologueOff {
+ public:
+  explicit SkipPrologueOff(lldb::SBDebugger& debugger) : debugger_(debugger) {
+    const char* instance = debugger_.GetInstanceName();
+    lldb::SBStringList old = lldb::SBDebugger::GetInternalVariableValue(kSkipPrologue, instance);
+    previous_ = old.GetSize() > 0 && old.GetStringAtIndex(0) ? old.GetStringAtIndex(0) : "true";
+    lldb::SBDebugger::SetInternalVariable(kSkipPrologue, "false", instance);
+  }
+  ~SkipPrologueOff() {
+    lldb::SBDebugger::SetInternalVariable(kSkipPrologue, previous_.c_str(),
+                                          debugger_.GetInstanceName());
+  }
+  SkipPrologueOff(const SkipPrologueOff&) = delete;
+  SkipPrologueOff& operator=(const SkipPrologueOff&) = delete;
+
+ private:
+  lldb::SBDebugger& debugger_;
+  std::string previous_;
+};
+
+}  // namespace
+
+class LldbBackend::Callback {
+ public:
+  explicit Callback(LldbBackend& b) : b_(b) {
+    if (b_.in_callback_++ == 0) {
+      b_.stop_requested_ = false;
+      b_.stop_reasons_.clear();
+    }
+  }
+  ~Callback() { --b_.in_callback_; }
+  Callback(const Callback&) = delete;
+  Callback& operator=(const Callback&) = delete;
+
+ private:
+  LldbBackend& b_;
+};
+
+LldbBackend::LldbBackend(lldb::SBDebugger debugger, EventLog& log)
+    : debugger_(std::move(debugger)), log_(log) {}
+
+void LldbBackend::print(const std::string& text) {
+  std::string line = text;
+  if (line.empty() || line.back() != '\n') line += '\n';
+  lldb::SBFile out = debugger_.GetOutputFile();
+  if (out.IsValid()) {
+    std::size_t written = 0;
+    out.Write(reinterpret_cast<const std::uint8_t*>(line.data()), line.size(), &written);
+    out.Flush();
+  } else {
+    std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+  }
+}
+
+// --- Call hooks ---
+
+void LldbBackend::use_target(lldb::SBTarget target) {
+  if (target_.IsValid() || !target.IsValid()) return;
+  target_ = std::move(target);
+  for (auto& [id, hook] : hooks_)
+    if (!hook.breakpoint.IsValid()) plant(id, hook);
+}
+
+void LldbBackend::plant(FunctionId id, Hook& hook) {
+  if (!target_.IsValid()) return;
+  {
+    SkipPrologueOff first_instruction(debugger_);
+    hook.breakpoint = target_.BreakpointCreateByName(hook.function.c_str());
+  }
+  if (!hook.breakpoint.IsValid()) {
+    print("groutines: could not set a breakpoint on '" + hook.function + "'");
+    return;
+  }
+  hook.breakpoint.SetCallback(&LldbBackend::on_call_hit, this);
+  hook_by_breakpoint_[hook.breakpoint.GetID()] = id;
+}
+
+void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
+  Hook& hook = hooks_[id];
+  hook.function = std::string(function);
+  plant(id, hook);
+}
+
+void LldbBackend::remove_call_hook(FunctionId id) {
+  auto it = hooks_.find(id);
+  if (it == hooks_.end()) return;
+  if (it->second.breakpoint.IsValid()) {
+    lldb::break_id_t bp = it->second.breakpoint.GetID();
+    hook_by_breakpoint_.erase(bp);
+    retire(bp);
+  }
+  hooks_.erase(it);
+}
+
+// retire() deletes breakpoint id, or, inside a callback, leaves it planted (its callback now
+// ignores it) until no thread is stopped at it: deleting a breakpoint another thread of the
+// same stop is stopped at would make LLDB stop that thread for good.
+void LldbBackend::retire(lldb::break_id_t id) {
+  if (in_callback_ > 0 || !target_.IsValid()) {
+    retired_.push_back(id);
+    return;
+  }
+  target_.BreakpointDelete(id);
+}
+
+void LldbBackend::delete_retired(lldb::SBProcess& process, bool at_prompt) {
+  if (retired_.empty() || !target_.IsValid()) return;
+  std::set<lldb::break_id_t> busy;
+  if (!at_prompt && process.IsValid()) {
+    for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+      lldb::SBThread t = process.GetThreadAtIndex(i);
+      if (t.GetStopReason() == lldb::eStopReasonBreakpoint && t.GetStopReasonDataCount() > 0)
+        busy.insert(static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0)));
+    }
+  }
+  std::vector<lldb::break_id_t> keep;
+  for (lldb::break_id_t id : retired_) {
+    if (busy.count(id))
+      keep.push_back(id);
+    else
+      target_.BreakpointDelete(id);
+  }
+  retired_.swap(keep);
+}
+
+// --- Return watches ---
+
+void LldbBackend::watch_return(CallId call, Frame& frame) {
+  auto& f = static_cast<LldbFrame&>(frame);
+  Pending p;
+  p.call = call;
+  p.thread = f.thread_id();
+  try {
+    p.entry_sp = f.stack_pointer();
+    p.return_address = f.read_u64(p.entry_sp);
+  } catch (const std::exception& e) {
+    print(std::string("groutines: cannot watch the return of call #") + std::to_string(call) +
+          ": " + e.what());
+    return;
+  }
+  ReturnSite& site = sites_[p.return_address];
+  if (!site.breakpoint.IsValid()) {
+    site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
+    if (!site.breakpoint.IsValid()) {
+      sites_.erase(p.return_address);
+      print("groutines: cannot set a breakpoint at return address " + hex(p.return_address));
+      return;
+    }
+    site.breakpoint.SetCallback(&LldbBackend::on_return_hit, this);
+    site_by_breakpoint_[site.breakpoint.GetID()] = p.return_address;
+  }
+  site.calls.push_back(call);
+  pending_[call] = p;
+}
+
+// forget() drops pending call, and the breakpoint of its return address when no other
+// pending call returns there.
+void LldbBackend::forget(CallId call) {
+  auto it = pending_.find(call);
+  if (it == pending_.end()) return;
+  lldb::addr_t address = it->second.return_address;
+  pending_.erase(it);
+  auto s = sites_.find(address);
+  if (s == sites_.end()) return;
+  auto& calls = s->second.calls;
+  calls.erase(std::remove(calls.begin(), calls.end(), call), calls.end());
+  if (calls.empty()) {
+    lldb::break_id_t bp = s->second.breakpoint.GetID();
+    site_by_breakpoint_.erase(bp);
+    sites_.erase(s);
+    retire(bp);
+  }
+}
+
+void LldbBackend::unwatch_return(CallId call) { forget(call); }
+
+bool LldbBackend::has_pending_on(std::uint64_t thread) const {
+  for (const auto& [call, p] : pending_)
+    if (p.thread == thread) return true;
+  return false;
+}
+
+// deliver_unwound() reports calls whose frames are gone without a return, innermost first.
+void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame) {
+  std::vector<Pending> order = gone;
+  std::sort(order.begin(), order.end(),
+            [](const Pending& a, const Pending& b) { return a.entry_sp < b.entry_sp; });
+  for (const Pending& p : order) forget(p.call);
+  for (const Pending& p : order)
+    runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
+}
+
+// --- The process ---
+
+void LldbBackend::follow_process(lldb::SBProcess& process) {
+  std::uint32_t id = process.GetUniqueID();
+  if (id == process_id_) return;
+  if (process_id_ != 0) end_process("the process was replaced by a new one");
+  process_id_ = id;
+}
+
+// end_process() releases everything planted for the process that ended: each watched call
+// is delivered as unwound and every return breakpoint goes. Call hooks stay: they are the
+// target's, and resolve again in the next process.
+void LldbBackend::end_process(const std::string& why) {
+  std::vector<Pending> gone;
+  for (const auto& [call, p] : pending_) gone.push_back(p);
+  if (gone.empty()) return;
+  LldbFrame frame = LldbFrame::gone(why);
+  deliver_unwound(gone, frame);
+}
+
+void LldbBackend::at_prompt() {
+  if (!target_.IsValid()) use_target(debugger_.GetSelectedTarget());
+  if (!target_.IsValid()) return;
+  lldb::SBProcess process = target_.GetProcess();
+  lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
+  if (running_state(state)) return;
+  if (gone_state(state)) {
+    end_process(state == lldb::eStateDetached ? "the process was detached"
+                                              : "the process exited");
+    process_id_ = 0;
+  } else {
+    follow_process(process);
+  }
+  delete_retired(process, /*at_prompt=*/true);
+}
+
+// --- Breakpoint callbacks ---
+
+bool LldbBackend::on_call_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                              lldb::SBBreakpointLocation& location) {
+  return static_cast<LldbBackend*>(baton)->call_hit(process, thread, location);
+}
+
+bool LldbBackend::on_return_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                                lldb::SBBreakpointLocation& location) {
+  return static_cast<LldbBackend*>(baton)->return_hit(process, thread, location);
+}
+
+bool LldbBackend::finish_callback() {
+  if (!stop_requested_) return false;
+  for (const std::string& reason : stop_reasons_) print(reason);
+  return true;
+}
+
+bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
+                           lldb::SBBreakpointLocation& location) {
+  if (!runtime_) return false;
+  auto lock = runtime_->lock();
+  Callback in_callback(*this);
+  std::string function = "?";
+  try {
+    follow_process(process);
+    if (!retired_.empty()) delete_retired(process, /*at_prompt=*/false);
+    auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
+    if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
+    FunctionId fn = h->second;
+    function = hooks_[fn].function;
+    LldbFrame frame(process, thread, LldbFrame::Where::Entry);
+    std::uint64_t tid = frame.thread_id();
+    if (has_pending_on(tid)) {
+      // A watched call on this thread whose entry rsp is not above ours has lost its frame
+      // without returning (longjmp, exception): a live caller's frame is always above.
+      std::uint64_t sp = frame.stack_pointer();
+      std::vector<Pending> gone;
+      for (const auto& [call, p] : pending_)
+        if (p.thread == tid && p.entry_sp <= sp) gone.push_back(p);
+      if (!gone.empty()) deliver_unwound(gone, frame);
+    }
+    Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
+    if (out.forced_return) frame.force_return(*out.forced_return);
+    if (LogEntry* e = log_.find(last_call_seq_)) {
+      std::string args = frame.cached_view();
+      if (!args.empty()) e->detail += " " + args;
+      if (out.forced_return) e->detail += " skipped: returns " + to_string(*out.forced_return);
+    }
+  } catch (const std::exception& e) {
+    print("groutines: error at a call of " + function + ": " + e.what());
+  }
+  return finish_callback();
+}
+
+bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
+                             lldb::SBBreakpointLocation& location) {
+  if (!runtime_) return false;
+  auto lock = runtime_->lock();
+  Callback in_callback(*this);
+  try {
+    follow_process(process);
+    if (!retired_.empty()) delete_retired(process, /*at_prompt=*/false);
+    auto s = site_by_breakpoint_.find(location.GetBreakpoint().GetID());
+    if (s == site_by_breakpoint_.end()) return false;  // retired
+    lldb::addr_t address = s->second;
+    LldbFrame frame(process, thread, LldbFrame::Where::Return);
+    std::uint64_t tid = frame.thread_id();
+    std::uint64_t sp = frame.stack_pointer();
+    // After `ret`, rsp is the entry rsp + 8 of the call returning here. Pending calls of this
+    // thread with a lower entry rsp were inside it: their frames are gone.
+    std::vector<Pending> gone;
+    const Pending* returning = nullptr;
+    for (const auto& [call, p] : pending_) {
+      if (p.thread != tid) continue;
+      if (p.entry_sp + 8 == sp && p.return_address == address)
+        returning = &p;
+      else if (p.entry_sp + 8 < sp)
+        gone.push_back(p);
+    }
+    Pending ret;
+    bool matched = returning != nullptr;
+    if (matched) ret = *returning;
+    if (!gone.empty()) deliver_unwound(gone, frame);
+    if (matched && pending_.count(ret.call)) {
+      forget(ret.call);
+      Outcome out = runtime_->deliver_return(ret.call, tid, Clock::now(), frame, false);
+      if (out.return_value) {
+        frame.set_return_value(*out.return_value);
+        if (LogEntry* e = log_.find(last_return_seq_))
+          e->detail += " rewritten to " + to_string(*out.return_value);
+      }
+    }
+  } catch (const std::exception& e) {
+    print(std::string("groutines: error at a return: ") + e.what());
+  }
+  return finish_callback();
+}
+
+// --- Requests from groutines ---
+
+void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
+  last_stop_ = "groutine '" + by.name() + "' stopped the target: " + std::string(reason);
+  if (in_callback_ > 0) {
+    stop_requested_ = true;
+    stop_reasons_.push_back(last_stop_);
+  } else {
+    print("groutine '" + by.name() + "' asked to stop the target, which is not running: " +
+          std::string(reason));
+  }
+  log_.add(LogEntry{0, 0, "stop", by.name(), std::string(reason)});
+}
+
+void LldbBackend::observe(const Event& event) {
+  if (log_.capacity() == 0) return;
+  LogEntry e;
+  e.seq = event.seq;
+  e.thread = event.thread_id;
+  e.kind = name(event.kind);
+  e.name = std::string(event.name);
+  try {
+    if (event.kind == EventKind::Custom) {
+      e.detail = to_string(*event.data);
+    } else if (event.kind == EventKind::Call && event.frame) {
+      last_call_seq_ = event.seq;
+      e.detail = "call #" + std::to_string(event.call);
+    } else if (event.kind == EventKind::Return && event.frame) {
+      last_return_seq_ = event.seq;
+      e.detail = "call #" + std::to_string(event.call);
+      if (event.unwound)
+        e.detail += " unwound";
+      else if (static_cast<LldbFrame*>(event.frame)->where() == LldbFrame::Where::Entry)
+        e.detail += " skipped";
+      else
+        e.detail += " rax=" +
+                    std::to_string(static_cast<std::int64_t>(event.frame->int_return_value()));
+    }
+  } catch (const std::exception& ex) {
+    e.detail += std::string(" (") + ex.what() + ")";
+  }
+  log_.add(std::move(e));
+}
+
+void LldbBackend::log(const Groutine& by, std::string_view message) {
+  log_.add(LogEntry{0, runtime_ ? runtime_->current_thread() : 0, "log", by.name(),
+                    std::string(message)});
+  print("[" + by.name() + "] " + std::string(message));
+}
+
+// --- Views ---
+
+LldbBackend::HookView LldbBackend::hook_view(FunctionId id) const {
+  HookView v;
+  auto it = hooks_.find(id);
+  if (it == hooks_.end()) return v;
+  v.function = it->second.function;
+  lldb::SBBreakpoint bp = it->second.breakpoint;
+  if (bp.IsValid()) {
+    v.breakpoint = bp.GetID();
+    v.locations = bp.GetNumLocations();
+    v.hits = bp.GetHitCount();
+  }
+  return v;
+}
+
+std::vector<LldbBackend::ReturnSiteView> LldbBackend::return_sites() const {
+  std::vector<ReturnSiteView> out;
+  for (const auto& [address, site] : sites_)
+    out.push_back(ReturnSiteView{address, site.breakpoint.GetID(), site.calls});
+  return out;
+}
+
+std::vector<lldb::break_id_t> LldbBackend::planted() const {
+  std::vector<lldb::break_id_t> out;
+  for (const auto& [bp, fn] : hook_by_breakpoint_) out.push_back(bp);
+  for (const auto& [bp, address] : site_by_breakpoint_) out.push_back(bp);
+  out.insert(out.end(), retired_.begin(), retired_.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace groutines::plugin

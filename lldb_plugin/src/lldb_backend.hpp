@@ -1,0 +1,134 @@
+#pragma once
+// LldbBackend: the core's Backend made of LLDB breakpoints. A call hook is one breakpoint by
+// name on the function's first instruction; a watched return is a breakpoint on the return
+// address, shared by every pending call returning there and matched to its call by thread and
+// stack pointer. Every method runs under the runtime's lock; the breakpoint callbacks take it
+// first, so the backend's state needs no lock of its own.
+#include <lldb/API/LLDB.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "event_log.hpp"
+#include "groutines/backend.hpp"
+#include "groutines/runtime.hpp"
+
+namespace groutines::plugin {
+
+class LldbFrame;
+
+class LldbBackend final : public Backend {
+ public:
+  LldbBackend(lldb::SBDebugger debugger, EventLog& log);
+  LldbBackend(const LldbBackend&) = delete;
+  LldbBackend& operator=(const LldbBackend&) = delete;
+
+  // attach() names the runtime the breakpoint callbacks deliver to.
+  void attach(Runtime& runtime) noexcept { runtime_ = &runtime; }
+  // use_target() makes target the one hooks are planted in (the first valid one sticks),
+  // and plants the hooks wanted before there was a target.
+  void use_target(lldb::SBTarget target);
+  // target() is the target hooks are planted in (invalid before use_target()).
+  lldb::SBTarget target() const { return target_; }
+
+  void install_call_hook(FunctionId id, std::string_view function) override;
+  void remove_call_hook(FunctionId id) override;
+  void watch_return(CallId call, Frame& frame) override;
+  void unwatch_return(CallId call) override;
+  void request_stop(const Groutine& by, std::string_view reason) override;
+  void observe(const Event& event) override;
+  void log(const Groutine& by, std::string_view message) override;
+
+  // at_prompt() brings the backend in line with the process before a command reads or
+  // changes the runtime: the watched calls of a process that exited, was detached or was
+  // replaced are delivered as unwound and their breakpoints removed, and breakpoints retired
+  // during the last stop are deleted. Call with the runtime's lock held.
+  void at_prompt();
+
+  // HookView describes one call hook for `groutine subscriptions`.
+  struct HookView {
+    std::string function;
+    lldb::break_id_t breakpoint = LLDB_INVALID_BREAK_ID;
+    std::size_t locations = 0;
+    std::uint32_t hits = 0;
+  };
+  // hook_view() describes the hook of function id (breakpoint invalid when not planted).
+  HookView hook_view(FunctionId id) const;
+  // ReturnSiteView describes one return-address breakpoint.
+  struct ReturnSiteView {
+    lldb::addr_t address = 0;
+    lldb::break_id_t breakpoint = LLDB_INVALID_BREAK_ID;
+    std::vector<CallId> calls;
+  };
+  std::vector<ReturnSiteView> return_sites() const;
+  // planted() lists the ids of every breakpoint the plugin has in the target now.
+  std::vector<lldb::break_id_t> planted() const;
+  // last_stop() is the reason of the last stop a groutine asked for ("" if none).
+  const std::string& last_stop() const noexcept { return last_stop_; }
+  // print() writes text to the debugger's output.
+  void print(const std::string& text);
+
+ private:
+  struct Hook {
+    std::string function;
+    lldb::SBBreakpoint breakpoint;  // invalid while there is no target
+  };
+  struct Pending {
+    CallId call = 0;
+    std::uint64_t thread = 0;
+    std::uint64_t entry_sp = 0;  // rsp at the function's first instruction
+    lldb::addr_t return_address = 0;
+  };
+  struct ReturnSite {
+    lldb::SBBreakpoint breakpoint;
+    std::vector<CallId> calls;
+  };
+  // Callback marks a breakpoint callback in progress (breakpoints are retired, not deleted,
+  // while other threads of the same stop may be stopped at them).
+  class Callback;
+
+  static bool on_call_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                          lldb::SBBreakpointLocation& location);
+  static bool on_return_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                            lldb::SBBreakpointLocation& location);
+  bool call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
+                lldb::SBBreakpointLocation& location);
+  bool return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
+                  lldb::SBBreakpointLocation& location);
+  bool finish_callback();
+
+  void plant(FunctionId id, Hook& hook);
+  void retire(lldb::break_id_t id);
+  void delete_retired(lldb::SBProcess& process, bool at_prompt);
+  void follow_process(lldb::SBProcess& process);
+  void end_process(const std::string& why);
+  void forget(CallId call);
+  void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
+  bool has_pending_on(std::uint64_t thread) const;
+
+  lldb::SBDebugger debugger_;
+  lldb::SBTarget target_;
+  EventLog& log_;
+  Runtime* runtime_ = nullptr;
+
+  std::unordered_map<FunctionId, Hook> hooks_;
+  std::unordered_map<lldb::break_id_t, FunctionId> hook_by_breakpoint_;
+  std::unordered_map<CallId, Pending> pending_;
+  std::map<lldb::addr_t, ReturnSite> sites_;
+  std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
+  std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
+  std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
+
+  unsigned in_callback_ = 0;
+  bool stop_requested_ = false;
+  std::vector<std::string> stop_reasons_;
+  std::string last_stop_;
+  std::uint64_t last_call_seq_ = 0;    // the newest Call event logged
+  std::uint64_t last_return_seq_ = 0;  // the newest Return event logged
+};
+
+}  // namespace groutines::plugin

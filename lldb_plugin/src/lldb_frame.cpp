@@ -1,0 +1,317 @@
+#include "lldb_frame.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "groutines/error.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+// SysV x86-64: the integer/pointer argument registers, in order.
+constexpr const char* kIntArgumentRegisters[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
+constexpr unsigned kFloatArgumentRegisters = 8;  // xmm0..xmm7
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+bool is_signed(lldb::BasicType t) {
+  switch (t) {
+    case lldb::eBasicTypeChar:
+    case lldb::eBasicTypeSignedChar:
+    case lldb::eBasicTypeWChar:
+    case lldb::eBasicTypeSignedWChar:
+    case lldb::eBasicTypeShort:
+    case lldb::eBasicTypeInt:
+    case lldb::eBasicTypeLong:
+    case lldb::eBasicTypeLongLong:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// sized() reads the low size bytes of a register as the C type would: sign- or zero-extended.
+std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type) {
+  if (size == 0 || size >= 8) return static_cast<std::int64_t>(raw);
+  unsigned bits = static_cast<unsigned>(size * 8);
+  std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+  raw &= mask;
+  if (is_signed_type && (raw >> (bits - 1)) & 1) raw |= ~mask;
+  return static_cast<std::int64_t>(raw);
+}
+
+}  // namespace
+
+LldbFrame::LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where)
+    : process_(std::move(process)), thread_(std::move(thread)), where_(where) {
+  thread_id_ = thread_.GetThreadID();
+}
+
+LldbFrame::LldbFrame(std::string why) : where_(Where::Gone), gone_why_(std::move(why)) {}
+
+LldbFrame LldbFrame::gone(std::string why) { return LldbFrame(std::move(why)); }
+
+lldb::SBFrame& LldbFrame::frame() {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  if (!frame_.IsValid()) {
+    frame_ = thread_.GetFrameAtIndex(0);
+    if (!frame_.IsValid()) throw Error("the stopped thread has no frame");
+  }
+  return frame_;
+}
+
+void LldbFrame::require(Where where, const char* what) const {
+  if (where_ == Where::Gone) throw Error(std::string(what) + ": no target to read: " + gone_why_);
+  if (where_ != where)
+    throw Error(std::string(what) + (where == Where::Entry
+                                         ? " is readable only at a call (the function's entry)"
+                                         : " is readable only at a return"));
+}
+
+lldb::SBValue LldbFrame::find_register(std::string_view name) {
+  std::string n(name);
+  lldb::SBValue reg = frame().FindRegister(n.c_str());
+  if (!reg.IsValid()) throw Error("unknown register '" + n + "'");
+  return reg;
+}
+
+std::uint64_t LldbFrame::register_value(std::string_view name) {
+  for (const auto& [n, v] : cache_)
+    if (n == name) return v;
+  lldb::SBValue reg = find_register(name);
+  lldb::SBError error;
+  std::uint64_t v = reg.GetValueAsUnsigned(error, 0);
+  if (error.Fail())
+    throw Error("register '" + std::string(name) + "' cannot be read as an integer" +
+                (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+  cache_.emplace_back(std::string(name), v);
+  return v;
+}
+
+std::vector<std::uint8_t> LldbFrame::register_bytes(std::string_view name) {
+  lldb::SBValue reg = find_register(name);
+  lldb::SBData data = reg.GetData();
+  lldb::SBError error;
+  std::vector<std::uint8_t> bytes(data.GetByteSize());
+  if (bytes.empty() || data.ReadRawData(error, 0, bytes.data(), bytes.size()) != bytes.size())
+    throw Error("register '" + std::string(name) + "' cannot be read");
+  return bytes;
+}
+
+std::uint64_t LldbFrame::stack_pointer() { return register_value("rsp"); }
+
+std::uint64_t LldbFrame::read_u64(std::uint64_t address) {
+  std::vector<std::uint8_t> b = read_memory(address, 8);
+  std::uint64_t v = 0;
+  std::memcpy(&v, b.data(), 8);
+  return v;
+}
+
+std::uint64_t LldbFrame::int_argument(unsigned index) {
+  require(Where::Entry, "an argument");
+  if (index < 6) return register_value(kIntArgumentRegisters[index]);
+  // At the first instruction [rsp] is the return address; stack arguments follow it.
+  return read_u64(stack_pointer() + 8 + 8 * std::uint64_t{index - 6});
+}
+
+double LldbFrame::float_argument(unsigned index) {
+  require(Where::Entry, "an argument");
+  if (index >= kFloatArgumentRegisters)
+    throw Error("floating argument " + std::to_string(index) +
+                " is passed on the stack: only xmm0..xmm7 (indexes 0..7) are read");
+  std::vector<std::uint8_t> b = register_bytes("xmm" + std::to_string(index));
+  double d = 0;
+  if (b.size() < sizeof d) throw Error("register xmm" + std::to_string(index) + " is too small");
+  std::memcpy(&d, b.data(), sizeof d);
+  return d;
+}
+
+// typed_argument() reads the next argument of type by the SysV classification: integers,
+// pointers, references, enums and bools from the integer registers then the stack; float and
+// double from xmm registers. Anything else (structs by value, long double...) makes known
+// false: its place, and so every later argument's, is not worked out.
+Value LldbFrame::typed_argument(lldb::SBType type, unsigned& next_int, unsigned& next_float,
+                                bool& known) {
+  if (!known) return std::monostate{};
+  lldb::SBType t = type.GetCanonicalType();
+  lldb::BasicType basic = t.GetBasicType();
+  std::uint64_t size = t.GetByteSize();
+  bool integer_class = t.IsPointerType() || t.IsReferenceType() ||
+                       t.GetTypeClass() == lldb::eTypeClassEnumeration ||
+                       (t.GetTypeClass() == lldb::eTypeClassBuiltin && size <= 8 &&
+                        basic != lldb::eBasicTypeFloat && basic != lldb::eBasicTypeDouble &&
+                        basic != lldb::eBasicTypeLongDouble && basic != lldb::eBasicTypeHalf);
+  if (integer_class) {
+    std::uint64_t raw = int_argument(next_int++);
+    if (basic == lldb::eBasicTypeBool) return (raw & 0xff) != 0;
+    bool sign = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
+    return sized(raw, size, sign);
+  }
+  if (basic == lldb::eBasicTypeDouble || basic == lldb::eBasicTypeFloat) {
+    if (next_float >= kFloatArgumentRegisters) {
+      known = false;
+      return std::monostate{};
+    }
+    if (basic == lldb::eBasicTypeDouble) return float_argument(next_float++);
+    std::vector<std::uint8_t> b = register_bytes("xmm" + std::to_string(next_float++));
+    float f = 0;
+    std::memcpy(&f, b.data(), sizeof f);
+    return static_cast<double>(f);
+  }
+  known = false;
+  return std::monostate{};
+}
+
+// arguments() takes names and types from DWARF but values from the ABI's registers: at the
+// first instruction the DWARF locations of an -O0 build point at stack slots the prologue has
+// not written yet, while the registers hold what the caller passed at every optimisation level.
+std::vector<Argument> LldbFrame::arguments() {
+  require(Where::Entry, "arguments");
+  lldb::SBFunction function = frame().GetFunction();
+  if (!function.IsValid()) return {};
+  lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
+  std::vector<Argument> out;
+  unsigned next_int = 0;
+  unsigned next_float = 0;
+  bool known = true;
+  // A function returning a struct in memory takes a hidden pointer in rdi.
+  lldb::SBType ret = function.GetType().GetFunctionReturnType().GetCanonicalType();
+  if (ret.IsValid() && ret.GetTypeClass() != lldb::eTypeClassBuiltin && !ret.IsPointerType() &&
+      !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
+      ret.GetByteSize() > 16)
+    next_int = 1;
+  for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
+    lldb::SBType type = types.GetTypeAtIndex(i);
+    const char* name = function.GetArgumentName(i);
+    const char* type_name = type.GetName();
+    Argument a;
+    a.name = name ? name : "";
+    a.type = type_name ? type_name : "";
+    a.value = typed_argument(type, next_int, next_float, known);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::optional<Argument> LldbFrame::argument(std::string_view name) {
+  for (Argument& a : arguments())
+    if (a.name == name) return std::move(a);
+  return std::nullopt;
+}
+
+std::vector<std::uint8_t> LldbFrame::read_memory(std::uint64_t address, std::size_t size) {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  std::vector<std::uint8_t> out(size);
+  if (size == 0) return out;
+  lldb::SBError error;
+  std::size_t got = process_.ReadMemory(address, out.data(), size, error);
+  if (error.Fail() || got != size)
+    throw Error("cannot read " + std::to_string(size) + " bytes at " + hex(address) +
+                (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+  return out;
+}
+
+std::string LldbFrame::read_cstring(std::uint64_t address, std::size_t max_size) {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  std::string out(max_size + 1, '\0');
+  lldb::SBError error;
+  std::size_t got = process_.ReadCStringFromMemory(address, out.data(), out.size(), error);
+  if (error.Fail())
+    throw Error("cannot read a C string at " + hex(address) +
+                (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+  out.resize(got);
+  return out;
+}
+
+std::vector<std::string> LldbFrame::backtrace(std::size_t max_frames) {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  std::vector<std::string> out;
+  std::uint32_t n = thread_.GetNumFrames();
+  for (std::uint32_t i = 0; i < n && out.size() < max_frames; ++i) {
+    lldb::SBFrame f = thread_.GetFrameAtIndex(i);
+    const char* name = f.GetDisplayFunctionName();
+    std::string line = "#" + std::to_string(i) + " " + hex(f.GetPC()) + " " + (name ? name : "??");
+    lldb::SBLineEntry le = f.GetLineEntry();
+    if (le.IsValid() && le.GetFileSpec().GetFilename())
+      line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" +
+              std::to_string(le.GetLine());
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+std::uint64_t LldbFrame::int_return_value() {
+  require(Where::Return, "a return value");
+  return register_value("rax");
+}
+
+double LldbFrame::float_return_value() {
+  require(Where::Return, "a return value");
+  std::vector<std::uint8_t> b = register_bytes("xmm0");
+  double d = 0;
+  std::memcpy(&d, b.data(), sizeof d);
+  return d;
+}
+
+void LldbFrame::write_register(std::string_view name, std::uint64_t value) {
+  lldb::SBValue reg = find_register(name);
+  lldb::SBError error;
+  if (!reg.SetValueFromCString(hex(value).c_str(), error) || error.Fail())
+    throw Error("cannot write register '" + std::string(name) + "'" +
+                (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+  for (auto& [n, v] : cache_)
+    if (n == name) v = value;
+}
+
+void LldbFrame::write_xmm0(double value) {
+  lldb::SBValue reg = find_register("xmm0");
+  std::vector<std::uint8_t> bytes = register_bytes("xmm0");
+  std::memcpy(bytes.data(), &value, sizeof value);
+  lldb::SBError error;
+  lldb::SBData data;
+  data.SetData(error, bytes.data(), bytes.size(), lldb::eByteOrderLittle, 8);
+  if (error.Success()) reg.SetData(data, error);
+  if (error.Fail())
+    throw Error(std::string("cannot write register 'xmm0'") +
+                (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+}
+
+void LldbFrame::set_return_value(const Value& value) {
+  if (const auto* d = std::get_if<double>(&value)) {
+    write_xmm0(*d);
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    write_register("rax", static_cast<std::uint64_t>(*i));
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    write_register("rax", *b ? 1 : 0);
+  } else {
+    throw Error("a return value must be a number or a bool, not " + to_string(value));
+  }
+}
+
+void LldbFrame::force_return(const Value& value) {
+  require(Where::Entry, "a forced return");
+  std::uint64_t sp = stack_pointer();
+  std::uint64_t return_address = read_u64(sp);
+  set_return_value(value);
+  write_register("rsp", sp + 8);
+  if (!frame().SetPC(return_address))
+    throw Error("cannot set the program counter to the return address " + hex(return_address));
+}
+
+std::string LldbFrame::cached_view() const {
+  std::string out;
+  for (const auto& [n, v] : cache_) {
+    if (n == "rsp") continue;
+    if (!out.empty()) out += ' ';
+    out += n + "=" + std::to_string(static_cast<std::int64_t>(v));
+  }
+  return out;
+}
+
+}  // namespace groutines::plugin

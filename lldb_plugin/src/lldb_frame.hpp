@@ -1,0 +1,82 @@
+#pragma once
+// LldbFrame: the core's Frame over a thread stopped by LLDB at a hooked function's first
+// instruction (a Call event) or at a watched call's return address (a Return event). This is
+// the one place SB types are converted into the core's types.
+#include <lldb/API/LLDB.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "groutines/event.hpp"
+
+namespace groutines::plugin {
+
+class LldbFrame final : public Frame {
+ public:
+  // Where is what the thread is stopped at.
+  enum class Where : std::uint8_t {
+    Entry,   // a hooked function's first instruction: arguments are the caller's
+    Return,  // a watched call's return address: rax/xmm0 hold its return value
+    Gone,    // no stopped thread (the process exited): every read throws Error
+  };
+
+  LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where);
+  // gone() is a frame for events delivered when there is no target to read (process exit).
+  static LldbFrame gone(std::string why);
+
+  std::uint64_t int_argument(unsigned index) override;
+  double float_argument(unsigned index) override;
+  std::vector<Argument> arguments() override;
+  std::optional<Argument> argument(std::string_view name) override;
+  std::uint64_t register_value(std::string_view name) override;
+  std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
+  std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
+  std::vector<std::string> backtrace(std::size_t max_frames) override;
+  std::uint64_t int_return_value() override;
+  double float_return_value() override;
+
+  // --- For the backend. ---
+
+  // where() is what the thread is stopped at.
+  Where where() const noexcept { return where_; }
+  // thread_id() is the stopped thread's system id (0 for a gone frame).
+  std::uint64_t thread_id() const noexcept { return thread_id_; }
+  // stack_pointer() is rsp now (cached).
+  std::uint64_t stack_pointer();
+  // read_u64() reads 8 bytes of target memory.
+  std::uint64_t read_u64(std::uint64_t address);
+  // force_return() makes the thread, stopped at a function's entry, return value to its
+  // caller without running the body: rax or xmm0 = value, rip = [rsp], rsp += 8.
+  void force_return(const Value& value);
+  // set_return_value() rewrites the return value (rax, or xmm0 for a double) at a Return.
+  void set_return_value(const Value& value);
+  // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
+  std::string cached_view() const;
+
+ private:
+  explicit LldbFrame(std::string why);
+  lldb::SBFrame& frame();
+  void require(Where where, const char* what) const;
+  lldb::SBValue find_register(std::string_view name);
+  std::vector<std::uint8_t> register_bytes(std::string_view name);
+  void write_register(std::string_view name, std::uint64_t value);
+  void write_xmm0(double value);
+  Value typed_argument(lldb::SBType type, unsigned& next_int, unsigned& next_float,
+                       bool& known);
+
+  lldb::SBProcess process_;
+  lldb::SBThread thread_;
+  lldb::SBFrame frame_;  // frame 0, fetched at first use
+  Where where_;
+  std::uint64_t thread_id_ = 0;
+  std::string gone_why_;
+  // Integer registers read during this stop, by name: a groutine reading an argument the
+  // event log already read does not ask LLDB twice.
+  std::vector<std::pair<std::string, std::uint64_t>> cache_;
+};
+
+}  // namespace groutines::plugin
