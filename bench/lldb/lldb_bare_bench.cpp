@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
     }
   }
 
-  groutines::bench::DebuggerSession session;
+  groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
     const std::vector<groutines::bench::Slope> slopes = groutines::bench::measure_slopes(
         session.debugger(), options.target, {bare_callback(), bare_stepout()}, options.slope);
