@@ -25,8 +25,11 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
-bench: build
-	@$(BUILD_DIR)/bench/groutines_core_bench
+# Benchmarks build apart, in Release, without internal asserts.
+bench: deps
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGROUTINES_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j$(JOBS)
+	@build-bench/bench/groutines_core_bench
 
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) build-bench

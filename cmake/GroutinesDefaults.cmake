@@ -7,6 +7,9 @@ function(groutines_target_defaults target)
   set_target_properties(${target} PROPERTIES
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  if(GROUTINES_ASSERTS)
+    target_compile_options(${target} PRIVATE -UNDEBUG)
+  endif()
   if(GROUTINES_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${GROUTINES_SANITIZE} -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=${GROUTINES_SANITIZE})
