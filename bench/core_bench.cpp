@@ -75,41 +75,40 @@ void raw_fiber_roundtrip_called(benchmark::State& state) {
 }
 BENCHMARK(raw_fiber_roundtrip_called);
 
-void deliver_call(benchmark::State& state) {
+// Counter is a runtime with one groutine looping over calls("f").
+struct Counter {
   NullBackend backend;
-  Runtime runtime(backend);
+  Runtime runtime{backend};
   std::uint64_t sum = 0;
-  Definition d;
-  d.name = "counter";
-  d.body = [&sum] {
-    for (Call c : calls("f")) sum += c.seq();
-  };
-  runtime.load(d);
-  FunctionId fn = runtime.function_id("f");
+  FunctionId f = 0;
   NullFrame frame;
+
+  Counter() {
+    Definition d;
+    d.name = "counter";
+    d.body = [this] {
+      for (Call c : calls("f")) sum += c.seq();
+    };
+    runtime.load(d);
+    f = runtime.function_id("f");
+  }
+};
+
+void deliver_call(benchmark::State& state) {
+  Counter c;
   const auto now = Clock::now();
-  for (auto _ : state) benchmark::DoNotOptimize(runtime.deliver_call(fn, 1, now, frame));
-  benchmark::DoNotOptimize(sum);
+  for (auto _ : state) benchmark::DoNotOptimize(c.runtime.deliver_call(c.f, 1, now, c.frame));
+  benchmark::DoNotOptimize(c.sum);
 }
 BENCHMARK(deliver_call);
 
 // deliver_call_in_stop: as a backend delivers, holding the runtime's lock for the whole stop.
 void deliver_call_in_stop(benchmark::State& state) {
-  NullBackend backend;
-  Runtime runtime(backend);
-  std::uint64_t sum = 0;
-  Definition d;
-  d.name = "counter";
-  d.body = [&sum] {
-    for (Call c : calls("f")) sum += c.seq();
-  };
-  runtime.load(d);
-  FunctionId fn = runtime.function_id("f");
-  NullFrame frame;
+  Counter c;
   const auto now = Clock::now();
-  auto lock = runtime.lock();
-  for (auto _ : state) benchmark::DoNotOptimize(runtime.deliver_call(fn, 1, now, frame));
-  benchmark::DoNotOptimize(sum);
+  auto lock = c.runtime.lock();
+  for (auto _ : state) benchmark::DoNotOptimize(c.runtime.deliver_call(c.f, 1, now, c.frame));
+  benchmark::DoNotOptimize(c.sum);
 }
 BENCHMARK(deliver_call_in_stop);
 

@@ -101,6 +101,17 @@ TEST_CASE("a failed CHECK is recorded and the groutine goes on", "[core][failure
   CHECK(g.failures()[0].event == "call #2 of f on thread 1");
 }
 
+TEST_CASE("GROUTINE_CHECK_MSG records its message beside the expression", "[core][failure]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] {
+    Call c = wait_call("f");
+    GROUTINE_CHECK_MSG(c.arg(0) < 10, "f got " + std::to_string(c.arg(0)));
+  });
+  host.backend.call(1, "f", {12});
+  CHECK(g.state() == State::Finished);
+  CHECK(g.failures().at(0).message == "GROUTINE_CHECK(c.arg(0) < 10) failed: f got 12");
+}
+
 TEST_CASE("GROUTINE_FAIL ends the groutine with its message", "[core][failure]") {
   fake::Host host;
   Groutine& g = host.load("g", [] { GROUTINE_FAIL("nothing to do here"); });

@@ -238,6 +238,14 @@ GROUTINES_API void check_failed(const char* expression, std::string detail, cons
       ::groutines::detail::check_failed(#__VA_ARGS__, {}, __FILE__, __LINE__);      \
   } while (false)
 
+// GROUTINE_CHECK_MSG(expr, message) records message (a std::string) with file:line when expr
+// is false, and goes on.
+#define GROUTINE_CHECK_MSG(expr, message)                                           \
+  do {                                                                               \
+    if (!static_cast<bool>(expr))                                                    \
+      ::groutines::detail::check_failed(#expr, (message), __FILE__, __LINE__);       \
+  } while (false)
+
 // GROUTINE_REQUIRE(expr) ends the groutine as failed, with file:line, when expr is false.
 #define GROUTINE_REQUIRE(...)                                                      \
   do {                                                                              \
