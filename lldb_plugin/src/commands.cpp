@@ -124,11 +124,14 @@ class LoadCommand final : public Subcommand {
       "Examples:\n"
       "\n"
       "(lldb) file build/tests/targets/calls_O2\n"
-      "(lldb) groutine load build/groutines/libgroutines_examples.so\n"
-      "loaded 2 groutines from /.../libgroutines_examples.so\n"
-      "  1 check-add   waiting on call of add\n"
-      "  2 skip-parse  waiting on call of parse_header\n"
-      "(lldb) run\n";
+      "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
+      "loaded 5 groutines from /.../libgroutine_calls_checks.so\n"
+      "  1 check-add            waiting on call of add\n"
+      "  2 check-scale          waiting on call of scale\n"
+      "  ...\n"
+      "(lldb) run\n"
+      "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
+      "(reloads it: the groutines start again)\n";
 
  private:
   std::string run(lldb::SBDebugger& debugger, Host& host,
@@ -178,7 +181,7 @@ class ListCommand final : public Subcommand {
       "\n"
       "(lldb) groutine list\n"
       "ID  NAME        STATE                     EVENTS  SOURCE\n"
-      "1   check-add   waiting on call of add    6       /.../libgroutines_examples.so\n";
+      "1   check-add   waiting on call of add    6       /.../libgroutine_calls_checks.so\n";
 
  private:
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
@@ -211,7 +214,7 @@ class UnloadCommand final : public Subcommand {
       "Examples:\n"
       "\n"
       "(lldb) groutine unload check-add\n"
-      "(lldb) groutine unload build/groutines/libgroutines_examples.so\n"
+      "(lldb) groutine unload build/groutines/libgroutine_calls_checks.so\n"
       "(lldb) groutine unload --all\n";
 
  private:
@@ -433,6 +436,17 @@ class SubscriptionsCommand final : public Subcommand {
   }
 };
 
+// reflow() joins the lines of each paragraph before "Examples:" so that LLDB, which wraps
+// help text to the terminal itself, does not break lines twice.
+std::string reflow(const char* text) {
+  std::string s = text;
+  std::size_t end = s.find("\nExamples:");
+  if (end == std::string::npos) end = s.size();
+  for (std::size_t i = 0; i + 1 < end; ++i)
+    if (s[i] == '\n' && s[i + 1] != '\n' && (i == 0 || s[i - 1] != '\n')) s[i] = ' ';
+  return s;
+}
+
 }  // namespace
 
 bool add_groutine_command(lldb::SBDebugger debugger) {
@@ -441,7 +455,7 @@ bool add_groutine_command(lldb::SBDebugger debugger) {
       "groutine", "Load, inspect and drive groutines: small scripts that live beside the "
                   "target and wait for calls of its functions.");
   if (!groutine.IsValid()) return false;
-  groutine.SetHelpLong(
+  groutine.SetHelpLong(reflow(
       "Groutines are small programs that run inside the debugger beside the target. They\n"
       "subscribe to calls of the target's functions by name, read arguments and return\n"
       "values, skip calls, rewrite results, talk to each other with custom events, and can\n"
@@ -452,9 +466,9 @@ bool add_groutine_command(lldb::SBDebugger debugger) {
       "\n"
       "(lldb) plugin load build/lldb_plugin/libgroutines_lldb.so\n"
       "(lldb) file build/tests/targets/calls_O2\n"
-      "(lldb) groutine load build/groutines/libgroutines_examples.so\n"
+      "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
       "(lldb) run\n"
-      "(lldb) groutine report\n");
+      "(lldb) groutine report\n").c_str());
   struct Entry {
     const char* name;
     lldb::SBCommandPluginInterface* impl;
@@ -477,7 +491,7 @@ bool add_groutine_command(lldb::SBDebugger debugger) {
   };
   for (const Entry& e : entries) {
     lldb::SBCommand c = groutine.AddCommand(e.name, e.impl, e.help, e.syntax);
-    if (c.IsValid()) c.SetHelpLong(e.long_help);
+    if (c.IsValid()) c.SetHelpLong(reflow(e.long_help).c_str());
   }
   return true;
 }

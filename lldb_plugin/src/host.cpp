@@ -27,6 +27,7 @@ Host* g_host = nullptr;
 Host::Host(lldb::SBDebugger debugger)
     : backend_(std::move(debugger), log_), runtime_(backend_, host_options()) {
   backend_.attach(runtime_);
+  set_default_runtime(&runtime_);  // the Python module and groutine libraries share it
 }
 
 Host& Host::get(lldb::SBDebugger debugger) {

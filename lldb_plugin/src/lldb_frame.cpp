@@ -273,13 +273,20 @@ void LldbFrame::write_xmm0(double value) {
   lldb::SBValue reg = find_register("xmm0");
   std::vector<std::uint8_t> bytes = register_bytes("xmm0");
   std::memcpy(bytes.data(), &value, sizeof value);
+  // A vector register takes its value as "{0x01 0x02 ...}", one byte per element.
+  std::string text = "{";
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    char b[8];
+    std::snprintf(b, sizeof b, "%s0x%02x", i ? " " : "", bytes[i]);
+    text += b;
+  }
+  text += "}";
   lldb::SBError error;
-  lldb::SBData data;
-  data.SetData(error, bytes.data(), bytes.size(), lldb::eByteOrderLittle, 8);
-  if (error.Success()) reg.SetData(data, error);
-  if (error.Fail())
+  if (!reg.SetValueFromCString(text.c_str(), error) || error.Fail())
     throw Error(std::string("cannot write register 'xmm0'") +
                 (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
+  if (register_bytes("xmm0") != bytes)
+    throw Error("cannot write register 'xmm0': the value did not change");
 }
 
 void LldbFrame::set_return_value(const Value& value) {

@@ -1,0 +1,146 @@
+"""The debugging session: the `groutine` command and its errors, stopping the target with a
+reason, re-running, firing events from the prompt, unloading, and what a process's end
+releases."""
+import re
+
+from conftest import driver, example, lldb, plugin_breakpoints, target, TARGETS
+
+
+def test_help_documents_every_subcommand_with_examples():
+    s = lldb("help groutine", "help groutine load", "help groutine events")
+    overview = s.output
+    for sub in ("load", "list", "unload", "fire", "events", "report", "subscriptions"):
+        assert re.search(rf"^\s+{sub}\s+-- ", overview, re.M), s
+    assert "(lldb) groutine load build/groutines/libgroutine_calls_checks.so" in s.output, s
+    assert "groutine events [-n <count>] [--capacity <count>] [--clear]" in s.output, s
+    # Prose is left for LLDB to wrap: no line of it ends in the middle of a sentence.
+    assert "\nThey\n" not in s.output, s
+
+
+def test_load_errors_name_what_was_wrong_and_lldb_goes_on(tmp_path):
+    script = tmp_path / "g.py"
+    script.write_text("")
+    s = driver(
+        f"groutine load {example('watch')}",
+        f"file {target('calls_O0')}",
+        "groutine load /nonexistent/x.so",
+        f"groutine load {script}",
+        f"groutine load {tmp_path}",
+        "groutine load",
+        f"groutine load {TARGETS / 'libdl_target.so'}",
+        "groutine load /etc/hostname",
+        "groutine unload nobody",
+        "groutine fire",
+        "groutine fire ping x",
+        "groutine events -n abc",
+        "groutine list extra",
+        "groutine list",
+    )
+    errors = {
+        f"groutine load {example('watch')}":
+            "error: groutine load: no target: create one first (file PROGRAM), then load groutines",
+        "groutine load /nonexistent/x.so": "error: groutine load: no such file '/nonexistent/x.so'",
+        f"groutine load {script}":
+            f"error: groutine load: '{script}' is a Python file: Python groutines are not supported yet",
+        f"groutine load {tmp_path}":
+            f"error: groutine load: '{tmp_path}' is a directory: loading directories of groutines is not supported yet",
+        "groutine load": "error: groutine load: expected one path, got 0 arguments (groutine load <path>)",
+        f"groutine load {TARGETS / 'libdl_target.so'}":
+            f"error: groutine load: '{TARGETS / 'libdl_target.so'}' defines no groutines (no GROUTINE(...) in it)",
+        "groutine unload nobody": "error: groutine unload: no groutine or library called 'nobody'",
+        "groutine fire": "error: groutine fire: expected an event name (groutine fire <event> [key=value ...])",
+        "groutine fire ping x": "error: groutine fire: 'x' is not key=value",
+        "groutine events -n abc": "error: groutine events: 'abc' is not a count for -n",
+        "groutine list extra": "error: groutine list: takes no arguments",
+    }
+    for command, message in errors.items():
+        assert s.after(command).strip() == message, s
+    assert s.after("groutine load /etc/hostname").startswith(
+        "error: groutine load: cannot load '/etc/hostname': "), s
+    assert s.after("groutine list").strip() == "no groutines loaded", s
+
+
+def test_a_groutine_stops_the_target_with_a_reason_and_continue_resumes():
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {example('watch')}",
+             "groutine fire stop-at function=add arg0=1", "run 3", "groutine list",
+             "register read edi", "continue", "groutine report")
+    reason = "groutine 'stop-at' stopped the target: add called with 1 on thread "
+    assert reason in s.output, s
+    # Stopped in add(1, 2), before it printed its result; the prompt shows where.
+    assert "stop reason = breakpoint 1." in s.output, s
+    # At the first instruction: the caller's arguments are in their registers.
+    assert "edi = 0x00000001" in s.after("register read edi"), s
+    assert s.output.index(reason) < s.output.index("add(1,2)=3"), s
+    assert "last stop: " + reason in s.after("groutine list"), s
+    assert s.logged("stop-at") == ["after the stop: add(2)"], s
+    assert "exited with status = 0" in s.output, s
+    assert "PASS stop-at (finished, 3 events)" in s.after("groutine report"), s
+
+
+def test_hooks_survive_a_rerun():
+    s = lldb(f"file {target('calls_O2')}", f"groutine load {example('calls_checks')}", "run 2",
+             "run 3", "groutine report", "groutine subscriptions")
+    assert s.logged("check-add") == [f"add({i},{i + 1})={2 * i + 1} (no debug info)"
+                                     for i in (0, 1, 0, 1, 2)], s
+    assert "5 passed, 0 failed" in s.after("groutine report"), s
+    # LLDB counts hits per process run.
+    assert re.search(r"^add\s+1\s+1\s+\d+\s+3$", s.after("groutine subscriptions"), re.M), s
+
+
+def test_fire_from_the_prompt_prints_the_replies_of_listeners():
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('events')}",
+             "groutine fire ping n=41", "groutine fire ping n=oops", "groutine fire nobody",
+             "groutine fire count", "run 2", "groutine fire count", "groutine events -n 3")
+    assert s.after("groutine fire ping n=41") == "reply from echo (#1): 42", s
+    assert s.after("groutine fire ping n=oops") == \
+        'reply from echo (#1): "n is not an integer: \\"oops\\""', s
+    assert s.after("groutine fire nobody") == "no replies", s
+    counts = [line for line in s.lines() if line.startswith("reply from add-counter")]
+    assert counts == ["reply from add-counter (#2): 0", "reply from add-counter (#2): 2"], s
+    assert re.search(r"^\d+\s+0\s+custom\s+count\s*$", s.after("groutine events -n 3"), re.M), s
+
+
+def test_fire_while_stopped_in_a_call_reaches_groutines():
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('events')}",
+             f"groutine load {example('watch')}", "groutine fire stop-at function=add arg0=1",
+             "run 3", "groutine fire count", "groutine fire ping n=1", "continue")
+    assert s.after("groutine fire count") == "reply from add-counter (#2): 2", s
+    assert s.after("groutine fire ping n=1") == "reply from echo (#1): 2", s
+
+
+def test_process_exit_releases_every_return_breakpoint():
+    # thrower(3) throws as the last call: its return is awaited when the process exits.
+    s = lldb(f"file {target('unwind_exception')}", f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=thrower", "run 4", "groutine list",
+             "breakpoint list", "groutine subscriptions")
+    assert s.logged("watch-a")[-1].startswith("thrower(3) unwound"), s
+    assert plugin_breakpoints(s) == [], s
+    assert "returns awaited: 0 calls at 0 return addresses" in s.after("groutine subscriptions")
+    # The call hook stays: it resolves again when the program is re-run.
+    assert re.search(r"^thrower\s+1\s+1\s+", s.after("groutine subscriptions"), re.M), s
+
+
+def test_unloading_removes_the_breakpoints_nobody_waits_on():
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('calls_checks')}",
+             f"groutine load {example('rewrite')}", "groutine unload check-add",
+             "groutine subscriptions", f"groutine unload {example('calls_checks')}",
+             "groutine list", "groutine unload --all", "breakpoint list", "groutine list")
+    assert s.after("groutine unload check-add") == "unloaded 1 groutine called 'check-add'", s
+    # add is still held by add-plus-1000.
+    assert re.search(r"^add\s+1\s+1\s+", s.after("groutine subscriptions"), re.M), s
+    assert s.after(f"groutine unload {example('calls_checks')}").startswith(
+        "unloaded 4 groutines and closed "), s
+    listing = s.after("groutine list")
+    assert "add-plus-1000" in listing and "check-" not in listing, s
+    assert s.after("groutine unload --all") == "unloaded 2 groutines", s
+    assert "No breakpoints currently set." in s.after("breakpoint list"), s
+
+
+def test_loading_a_library_again_reloads_it():
+    lib = example("calls_checks")
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {lib}", f"groutine load {lib}",
+             "groutine list", "run 1", "groutine report")
+    listing = s.after("groutine list")
+    assert listing.count("check-add") == 1 and "\n6 " in listing, s  # ids 6..10 now
+    assert "5 passed, 0 failed" in s.after("groutine report"), s
+    assert s.logged("check-add") == ["add(0,1)=1 (no debug info)"], s

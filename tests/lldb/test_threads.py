@@ -1,0 +1,26 @@
+"""Several threads calling a hooked function at once: every call and every return is
+delivered exactly once, and each return to its own call on its own thread."""
+import re
+from collections import Counter
+
+from conftest import example, lldb, target
+
+ITERATIONS = 40
+
+
+def test_every_call_and_return_of_every_thread_is_delivered_once_and_matched():
+    s = lldb(f"file {target('threads')}", f"groutine load {example('threads')}",
+             f"run {ITERATIONS}", "groutine report", "groutine subscriptions", timeout=300)
+    for t in range(4):
+        seen = Counter(s.logged(f"work-{t}"))
+        expected = {f"work({t},{i})={t * 1000 + i}" for i in range(ITERATIONS)}
+        assert set(seen) == expected, s
+        assert all(n == 1 for n in seen.values()), s
+    # The target's own sums are untouched.
+    n = ITERATIONS
+    assert s.target_lines(r"work_sum\(\d\)=\d+") == [
+        f"work_sum({t})={t * 1000 * n + n * (n - 1) // 2}" for t in range(4)], s
+    assert "4 passed, 0 failed" in s.after("groutine report"), s
+    subs = s.after("groutine subscriptions")
+    assert re.search(r"^work\s+1\s+1\s+\d+\s+%d$" % (4 * ITERATIONS), subs, re.M), s
+    assert "returns awaited: 0 calls" in subs, s
