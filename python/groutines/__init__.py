@@ -1,0 +1,40 @@
+"""groutines: small scripts that live in the debugger beside a running program and subscribe
+to calls of its functions.
+
+    import groutines as g
+
+    @g.groutine
+    async def header_len_bounded():
+        async for call in g.calls("parse_header"):         # every call
+            assert call.arg("len") <= 4096                 # by DWARF name
+            ret = await call.returned()                    # the return of THIS call
+            assert ret.value >= 0
+
+Load a script with `(lldb) groutine load file.py` (or a directory of groutine_*.py files);
+unit-test one offline with groutines.testing.Target. A groutine is an `async def` coroutine,
+driven by the runtime on the thread that reports each event: it awaits
+
+    g.call(f, where=...)    the next call of f          -> Call
+    g.event(name, where=...) the next custom event       -> CustomEvent
+    call.returned()         the return of that call     -> Return
+    g.any(a, b, ...)        the first of several        -> (index, event)
+    async for c in g.calls(f, where=...)                every call of f
+
+A failed assert or any exception ends that groutine as failed (message, file:line, the
+event); the others go on. Call and Return objects are valid while their event is handled:
+used after the target resumed, they raise groutines.Error.
+"""
+from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Return, any, call,
+                       calls, current_name, event, log, stop)
+from . import _native
+from ._loader import LoadError, groutine
+
+__all__ = ["Awaitable", "Call", "CallStream", "CustomEvent", "Error", "LoadError", "Return",
+           "any", "call", "calls", "current_name", "event", "fire", "groutine", "log", "stop"]
+
+
+def fire(name, /, **data):
+    """fire(name, **data) fires custom event name and returns the replies of the groutines
+    waiting for it, in load order. From a groutine, it runs them before it returns; outside
+    one, it fires as from the debugger prompt."""
+    return [value for _, value in _native.fire(name, data)]

@@ -1,0 +1,47 @@
+"""Entry points for the debugger plugin. The plugin puts the build's python/ directory on
+LLDB's sys.path at `plugin load`, calls set_default_runtime() with its runtime, and dispatches
+`groutine load PATH` (a .py file or a directory) and `groutine unload PATH` here:
+
+    import groutines._host
+    text = groutines._host.load_path("/abs/or/relative/x.py")   # print text as the result
+    # on groutines.LoadError as e: print e.output (may be empty), then "error: " + str(e)
+
+Both run with the GIL held by the caller and never leave it held while they wait for the
+runtime's lock.
+"""
+from . import _native
+from ._loader import LoadError
+from . import _loader
+
+__all__ = ["load_path", "unload_path"]
+
+
+def _runtime():
+    runtime = _native.default_runtime()
+    if runtime is None:
+        raise LoadError("no groutines runtime in this process: load the groutines LLDB plugin "
+                        "first (plugin load .../libgroutines_lldb.so), or use "
+                        "groutines.testing.Target() in a plain python3")
+    return runtime
+
+
+def load_path(path):
+    """load_path() loads the @groutine functions of a script, or of every groutine_*.py /
+    *_groutines.py script under a directory, into the debugger's runtime. Loading a script
+    again replaces its groutines. Returns the text to print, one line per file:
+
+        loaded 2 groutines from /abs/x.py: header_len_bounded, fail_third_malloc
+
+    (with "(replacing N)" on a reload, and an indented line per groutine that failed while
+    starting). Raises LoadError, whose str() is "file:line: Type: message" (one line per
+    failed file) and whose output is the text of the files loaded nonetheless."""
+    return "".join(loaded.text() for loaded in _loader.load_path(_runtime(), path))
+
+
+def unload_path(path):
+    """unload_path() unloads the groutines loaded from a script or a directory's scripts.
+    Returns "unloaded N groutines from PATH\\n"; LoadError when none were loaded from it."""
+    n = _loader.unload_path(_runtime(), path)
+    if n == 0:
+        raise LoadError(f"no Python groutines were loaded from '{path}'")
+    return f"unloaded {n} groutine{'' if n == 1 else 's'} from {path}\n"

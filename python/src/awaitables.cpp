@@ -1,0 +1,199 @@
+#include "awaitables.hpp"
+
+#include <utility>
+
+#include "coroutine_driver.hpp"
+#include "handles.hpp"
+
+namespace groutines::python {
+
+namespace {
+
+// predicate() is the core's view of a Python `where`: called by the runtime on the delivering
+// thread, without the GIL, before the groutine is switched into. An exception in it fails the
+// groutine (not the delivery), at the predicate's line.
+std::function<bool(const Event&)> predicate(Runtime& runtime, SharedObject where) {
+  if (!where) return {};
+  return [runtime = &runtime, where = std::move(where)](const Event& event) -> bool {
+    if (!python_alive()) throw Error("the Python interpreter has shut down");
+    py::gil_scoped_acquire gil;
+    InRuntime in_runtime;
+    py::object handle = handle_for(*runtime, event);
+    PyObject* result = PyObject_CallOneArg(where.get().ptr(), handle.ptr());
+    int truth = result ? PyObject_IsTrue(result) : -1;
+    Py_XDECREF(result);
+    if (truth < 0) {
+      const Groutine* g = runtime->current_groutine();
+      std::rethrow_exception(python_failure(g ? g->location().file : std::string()));
+    }
+    return truth != 0;
+  };
+}
+
+SharedObject optional_callable(const py::object& where) {
+  if (where.is_none()) return {};
+  if (!PyCallable_Check(where.ptr()))
+    throw py::type_error("where= takes a function of the event (a lambda), not " +
+                         py::repr(where).cast<std::string>());
+  return SharedObject(where);
+}
+
+py::object one(EventKind kind, std::string name, const py::object& where) {
+  WaitRequest::Alternative a;
+  a.kind = kind;
+  a.name = std::move(name);
+  a.where = optional_callable(where);
+  return py::cast(WaitRequest({std::move(a)}, false));
+}
+
+// stop_iteration() ends an await with value (StopIteration(value); a tuple stays one value).
+[[noreturn]] void stop_iteration(py::object value) {
+  PyErr_SetObject(PyExc_StopIteration, py::make_tuple(std::move(value)).ptr());
+  throw py::error_already_set();
+}
+
+}  // namespace
+
+// --- WaitRequest ---
+
+WaitRequest::WaitRequest(std::vector<Alternative> alternatives, bool any)
+    : alternatives_(std::move(alternatives)), any_(any) {}
+
+const Wait& WaitRequest::wait_for(Runtime& runtime) {
+  if (built_for_ == &runtime) return wait_;
+  if (built_for_)
+    throw Error("this awaitable was made for another runtime's groutines: make a new one");
+  Wait wait;
+  wait.reserve(alternatives_.size());
+  for (const Alternative& a : alternatives_) {
+    Matcher m;
+    m.kind = a.kind;
+    switch (a.kind) {
+      case EventKind::Call: m.key = runtime.function_id(a.name); break;
+      case EventKind::Custom: m.key = runtime.event_id(a.name); break;
+      case EventKind::Return: m.key = a.call; break;
+    }
+    m.where = predicate(runtime, a.where);
+    wait.push_back(std::move(m));
+  }
+  wait_ = std::move(wait);
+  built_for_ = &runtime;
+  return wait_;
+}
+
+py::object WaitRequest::result(Runtime& runtime, const Delivered& delivered) const {
+  py::object event = handle_for(runtime, *delivered.event);
+  if (!any_) return event;
+  return py::make_tuple(delivered.index, std::move(event));
+}
+
+std::string WaitRequest::describe() const {
+  auto one = [](const Alternative& a) {
+    std::string s;
+    switch (a.kind) {
+      case EventKind::Call: s = "call of " + a.name; break;
+      case EventKind::Return: s = "return of call #" + std::to_string(a.call); break;
+      case EventKind::Custom: s = "event '" + a.name + "'"; break;
+    }
+    return a.where ? s + " (where ...)" : s;
+  };
+  if (!any_) return one(alternatives_.front());
+  std::string s = "any of (";
+  for (std::size_t i = 0; i < alternatives_.size(); ++i)
+    s += (i ? ", " : "") + one(alternatives_[i]);
+  return s + ")";
+}
+
+// --- CallStream ---
+
+CallStream::CallStream(std::string function, SharedObject where) : function_(std::move(function)) {
+  WaitRequest::Alternative a;
+  a.kind = EventKind::Call;
+  a.name = function_;
+  a.where = std::move(where);
+  request_ = py::cast(WaitRequest({std::move(a)}, false));
+}
+
+CallStream::~CallStream() {
+  if (!subscription_) return;
+  if (InRuntime::here() || !python_alive()) {
+    subscription_.reset();
+  } else {
+    // Not called by the runtime (a stream kept beyond its groutine): release the hook
+    // without holding the GIL, which a delivering thread may be waiting for.
+    py::gil_scoped_release release;
+    subscription_.reset();
+  }
+}
+
+py::object CallStream::next() {
+  if (!subscription_) {
+    Groutine* g = CoroutineDriver::current_groutine();
+    if (!g)
+      raise_error("g.calls(\"" + function_ + "\") is iterated inside a groutine: "
+                  "async for call in g.calls(\"" + function_ + "\")");
+    Runtime& runtime = g->runtime();
+    subscription_ = std::make_shared<Subscription>(runtime, runtime.function_id(function_));
+    CoroutineDriver::current()->adopt(subscription_);
+  }
+  return request_;
+}
+
+// --- Python ---
+
+void bind_awaitables(py::module_& m) {
+  py::class_<WaitRequest>(m, "Awaitable",
+                          "What a groutine awaits: made by call(), event(), any(), "
+                          "Call.returned(); await it inside a groutine.")
+      .def("__await__", [](py::object self) { return self; })
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", [](py::object self) { return self; })
+      .def("send",
+           [](py::object self, py::object value) -> py::object {
+             if (value.is_none()) return self;
+             stop_iteration(std::move(value));
+           })
+      .def("__repr__", [](const WaitRequest& w) {
+        return "<groutines awaitable: " + w.describe() + ">";
+      });
+
+  py::class_<CallStream>(m, "CallStream", "Every call of a function: async for call in calls(f).")
+      .def("__aiter__", [](py::object self) { return self; })
+      .def("__anext__", &CallStream::next)
+      .def("__repr__", [](const CallStream& s) {
+        return "<groutines calls of " + s.function() + ">";
+      });
+
+  m.def("call", [](std::string function, py::object where) {
+        return one(EventKind::Call, std::move(function), where);
+      },
+      py::arg("function"), py::kw_only(), py::arg("where") = py::none(),
+      "call(function, where=None): await the next call of function (on any thread) for which "
+      "where(call) is true.");
+  m.def("event", [](std::string name, py::object where) {
+        return one(EventKind::Custom, std::move(name), where);
+      },
+      py::arg("name"), py::kw_only(), py::arg("where") = py::none(),
+      "event(name, where=None): await the next custom event called name.");
+  m.def("calls", [](std::string function, py::object where) {
+        return std::make_unique<CallStream>(std::move(function), optional_callable(where));
+      },
+      py::arg("function"), py::kw_only(), py::arg("where") = py::none(),
+      "calls(function, where=None): async for call in calls(f) -- every call of f.");
+  m.def("any", [](py::args awaitables) {
+        if (awaitables.empty()) throw py::type_error("any() needs at least one awaitable");
+        std::vector<WaitRequest::Alternative> alternatives;
+        for (py::handle a : awaitables) {
+          if (!py::isinstance<WaitRequest>(a))
+            throw py::type_error("any() takes g.call(), g.event() or call.returned() "
+                                 "awaitables, not " + py::repr(a).cast<std::string>());
+          const WaitRequest& w = a.cast<const WaitRequest&>();
+          if (w.any()) throw py::type_error("any() of any() is not supported: flatten it");
+          alternatives.push_back(w.alternatives().front());
+        }
+        return WaitRequest(std::move(alternatives), true);
+      },
+      "any(*awaitables): await the first of several; evaluates to (index, event).");
+}
+
+}  // namespace groutines::python

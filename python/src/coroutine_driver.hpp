@@ -1,0 +1,57 @@
+#pragma once
+// CoroutineDriver runs a Python groutine: an `async def` coroutine, stepped on the calling
+// thread's own stack (never on a fiber), from whichever thread the runtime delivers on.
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "groutines/groutine.hpp"
+#include "groutines/subscription.hpp"
+
+namespace groutines::python {
+
+namespace py = pybind11;
+
+class CoroutineDriver final : public Driver {
+ public:
+  // CoroutineDriver() takes coroutine (made by calling the groutine's async function, not yet
+  // started). Made with the GIL held.
+  explicit CoroutineDriver(py::object coroutine);
+  // ~CoroutineDriver() releases the coroutine with the GIL (or leaks it when Python is gone).
+  ~CoroutineDriver() override;
+
+  // resume() takes the GIL and sends the coroutine the result of its last wait (None at the
+  // start) until it yields its next wait, which it registers with the runtime, or ends.
+  // Awaiting something that is not a groutines wait, or a wait the runtime refuses, raises
+  // in the coroutine at the await (TypeError, groutines.Error). An exception that escapes
+  // ends the groutine as failed with the Python message and its file:line.
+  Step resume(Groutine& groutine) override;
+  // suspend() throws Error: a Python groutine cannot block, it awaits.
+  void suspend(Groutine& groutine) override;
+  // cancel() closes the coroutine (its finally blocks run, with the GIL). An exception from a
+  // finally block is recorded as a failure of the groutine.
+  void cancel(Groutine& groutine) override;
+
+  // adopt() makes the driver release subscription when its groutine ends or is unloaded,
+  // even if the stream holding it lives on (kept in a global, say).
+  void adopt(const std::shared_ptr<Subscription>& subscription);
+
+  // current_groutine() is the Python groutine whose code runs on this thread now, or nullptr.
+  static Groutine* current_groutine() noexcept;
+  // current() is its driver, or nullptr.
+  static CoroutineDriver* current() noexcept;
+
+ private:
+  void release_everything();
+
+  py::object coroutine_;  // none once the groutine ended
+  py::object pending_;    // the WaitRequest being waited on
+  std::vector<std::weak_ptr<Subscription>> subscriptions_;
+};
+
+// is_python() tells whether groutine is run by a CoroutineDriver.
+bool is_python(const Groutine& groutine) noexcept;
+
+}  // namespace groutines::python

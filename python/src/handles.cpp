@@ -1,0 +1,173 @@
+#include "handles.hpp"
+
+#include <pybind11/stl.h>
+
+#include "awaitables.hpp"
+#include "bridge.hpp"
+
+namespace groutines::python {
+
+py::object handle_for(Runtime& runtime, const Event& event) {
+  switch (event.kind) {
+    case EventKind::Call: return py::cast(CallHandle(runtime, event));
+    case EventKind::Return: return py::cast(ReturnHandle(runtime, event));
+    case EventKind::Custom: return py::cast(CustomEventHandle(runtime, event));
+  }
+  return py::none();
+}
+
+namespace {
+
+// A number given as a forced or rewritten return value: an int (bool counts) or a float.
+std::variant<std::int64_t, double> number(py::handle value, const char* what) {
+  Value v = to_value(value);
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (auto* b = std::get_if<bool>(&v)) return std::int64_t{*b};
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  throw py::type_error(std::string(what) + " takes an int or a float, not " +
+                       std::string(Py_TYPE(value.ptr())->tp_name));
+}
+
+py::str text(const std::string& s) {
+  return py::reinterpret_steal<py::str>(
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
+}
+
+std::string where(const EventHandle& h) {
+  if (!h.valid()) return " (no longer current)";
+  return " on thread " + std::to_string(h.event().thread_id);
+}
+
+}  // namespace
+
+void bind_handles(py::module_& m) {
+  py::class_<CallHandle>(m, "Call",
+                         "A call of a hooked function, at its entry. Valid while it is being "
+                         "handled; used later it raises groutines.Error.")
+      .def_property_readonly("function", &Call::function, "The called function's name.")
+      .def_property_readonly("thread_id", &Call::thread_id, "The target thread that called.")
+      .def_property_readonly("id", [](const CallHandle& c) { return c.id(); }, "This call's id (its Return has the same).")
+      .def_property_readonly("valid", [](const CallHandle& c) { return c.valid(); }, "Whether the call is still being handled.")
+      .def("arg", py::overload_cast<unsigned>(&Call::arg, py::const_), py::arg("index"),
+           "arg(i): integer/pointer argument i (SysV order: rdi, rsi, rdx, rcx, r8, r9, then "
+           "the stack), as the unsigned 64-bit value the register holds.")
+      .def("arg",
+           [](const CallHandle& c, const std::string& name) { return from_value(c.arg(name)); },
+           py::arg("name"),
+           "arg(name): the argument called name, typed by the debug info (int, float, str for "
+           "char strings, ...). groutines.Error when the debug info has none.")
+      .def("sarg", &Call::sarg, py::arg("index"), "sarg(i): integer argument i read as signed.")
+      .def("float_arg", &Call::float_arg, py::arg("index"),
+           "float_arg(i): floating argument i (xmm0..xmm7).")
+      .def_property_readonly(
+          "args",
+          [](const CallHandle& c) {
+            py::dict out;
+            for (const Argument& a : c.args()) out[text(a.name)] = from_value(a.value);
+            return out;
+          },
+          "The arguments the debug info names: {name: value}, in declaration order.")
+      .def("reg", &Call::reg, py::arg("name"), "reg(name): a register's value (rdi, rsp...).")
+      .def(
+          "read_memory",
+          [](const CallHandle& c, std::uint64_t address, std::size_t size) {
+            std::vector<std::uint8_t> bytes = c.read_memory(address, size);
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          },
+          py::arg("address"), py::arg("size"), "read_memory(address, size) -> bytes.")
+      .def(
+          "read_cstring",
+          [](const CallHandle& c, std::uint64_t address, std::size_t max_size) {
+            return text(c.read_cstring(address, max_size));
+          },
+          py::arg("address"), py::arg("max_size") = 4096,
+          "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
+      .def("backtrace", &Call::backtrace, py::arg("max_frames") = 64,
+           "backtrace(max_frames=64): the target's stack, innermost first.")
+      .def(
+          "return_now",
+          [](const CallHandle& c, py::handle value) {
+            std::visit([&](auto v) { c.return_now(v); }, number(value, "return_now()"));
+          },
+          py::arg("value"),
+          "return_now(value): skip the function's body; the caller gets value (int or float).")
+      .def(
+          "returned",
+          [](const CallHandle& c) {
+            WaitRequest::Alternative a;
+            a.kind = EventKind::Return;
+            a.call = c.id();
+            return WaitRequest({std::move(a)}, false);
+          },
+          "returned(): await the return of exactly this call. Ask while handling the call.")
+      .def("__repr__", [](const CallHandle& c) {
+        std::string name = c.valid() ? c.function() : std::string("?");
+        return "<groutines.Call #" + std::to_string(c.id()) + " of " + name + where(c) + ">";
+      });
+
+  py::class_<ReturnHandle>(m, "Return",
+                           "The return (or unwinding) of one call. Valid while it is being "
+                           "handled; used later it raises groutines.Error.")
+      .def_property_readonly("function", &Return::function)
+      .def_property_readonly("call_id", &Return::call_id, "The id of the Call it returns from.")
+      .def_property_readonly("thread_id", &Return::thread_id)
+      .def_property_readonly("valid", [](const ReturnHandle& r) { return r.valid(); })
+      .def_property_readonly("unwound", &Return::unwound,
+                             "True when the frame was unwound (longjmp, exception) without "
+                             "returning: there is no value.")
+      .def_property_readonly(
+          "value",
+          [](const ReturnHandle& r) -> py::object {
+            const Event& ev = r.event();
+            if (!ev.unwound) {
+              const Outcome& out = r.runtime().outcome_of(r.seq());
+              if (out.return_value && std::holds_alternative<double>(*out.return_value))
+                return py::float_(std::get<double>(*out.return_value));
+            }
+            return py::int_(r.value());
+          },
+          "The return value as the caller will see it: an int (rax, signed), or a float when "
+          "a groutine forced or rewrote it with a float. For a function returning a floating "
+          "type, read float_value (xmm0).")
+      .def_property_readonly("float_value", &Return::float_value,
+                             "The floating return value (xmm0), as rewritten so far.")
+      .def(
+          "set_value",
+          [](const ReturnHandle& r, py::handle value) {
+            std::visit([&](auto v) { r.set_value(v); }, number(value, "set_value()"));
+          },
+          py::arg("value"), "set_value(value): the caller sees value (int or float).")
+      .def("reg", &Return::reg, py::arg("name"))
+      .def("__repr__", [](const ReturnHandle& r) {
+        std::string name = r.valid() ? r.function() : std::string("?");
+        return "<groutines.Return #" + std::to_string(r.seq()) + " of " + name + where(r) + ">";
+      });
+
+  py::class_<CustomEventHandle>(m, "CustomEvent",
+                                "A fired custom event. Valid while it is being handled.")
+      .def_property_readonly("name", &CustomEvent::name)
+      .def_property_readonly("valid", [](const CustomEventHandle& e) { return e.valid(); })
+      .def_property_readonly(
+          "data", [](const CustomEventHandle& e) { return from_data(e.data()); },
+          "The event's data: {key: value}, in the firer's order.")
+      .def(
+          "__getitem__",
+          [](const CustomEventHandle& e, const std::string& key) {
+            const Value* v = find(e.data(), key);
+            if (!v) throw py::key_error(key);
+            return from_value(*v);
+          },
+          py::arg("key"))
+      .def(
+          "reply",
+          [](const CustomEventHandle& e, py::handle value) { e.reply(to_value(value)); },
+          py::arg("value"), "reply(value): answer the firer (a second reply replaces the first).")
+      .def("__repr__", [](const CustomEventHandle& e) {
+        if (!e.valid()) return "<groutines.CustomEvent #" + std::to_string(e.seq()) +
+                               " (no longer current)>";
+        return "<groutines.CustomEvent #" + std::to_string(e.seq()) + " '" + e.name() + "' " +
+               to_string(e.data()) + ">";
+      });
+}
+
+}  // namespace groutines::python

@@ -1,0 +1,342 @@
+// groutines._native: the pybind11 part of the `groutines` Python package. The pure-Python part
+// (python/groutines/) re-exports what users call; see python/groutines/__init__.py.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "awaitables.hpp"
+#include "bridge.hpp"
+#include "coroutine_driver.hpp"
+#include "groutines/api.hpp"
+#include "groutines/runtime.hpp"
+#include "handles.hpp"
+#include "scripted_target.hpp"
+
+namespace groutines::python {
+namespace {
+
+// The groutine running on this thread, or Error naming what needed one.
+Groutine& inside(const char* what) {
+  Groutine* g = CoroutineDriver::current_groutine();
+  if (!g)
+    throw Error(std::string("groutines.") + what +
+                "() is called from inside a groutine (an @groutine async function)");
+  return *g;
+}
+
+// GroutineSnapshot is what Python sees of a loaded groutine (copied under the runtime's lock).
+struct GroutineSnapshot {
+  GroutineId id;
+  std::string name, source, file;
+  unsigned line;
+  std::string state, waiting_on;
+  std::uint64_t events_handled;
+  bool python;
+  std::vector<Failure> failures;
+};
+
+py::dict to_dict(const GroutineSnapshot& s) {
+  py::list failures;
+  for (const Failure& f : s.failures) {
+    py::dict d;
+    d["message"] = f.message;
+    d["file"] = f.where.file;
+    d["line"] = f.where.line;
+    d["event"] = f.event;
+    d["fatal"] = f.fatal;
+    failures.append(d);
+  }
+  py::dict d;
+  d["id"] = s.id;
+  d["name"] = s.name;
+  d["source"] = s.source;
+  d["file"] = s.file;
+  d["line"] = s.line;
+  d["state"] = s.state;
+  d["waiting_on"] = s.waiting_on;
+  d["events_handled"] = s.events_handled;
+  d["python"] = s.python;
+  d["failures"] = failures;
+  return d;
+}
+
+py::list replies_to_list(const std::vector<Reply>& replies) {
+  py::list out;
+  for (const Reply& r : replies) out.append(py::make_tuple(r.groutine, from_value(r.value)));
+  return out;
+}
+
+std::vector<Reply> fire_in(Runtime& runtime, const std::string& name, Data data) {
+  ReleaseGil release;
+  return runtime.fire(name, std::move(data));
+}
+
+void bind_runtime(py::module_& m) {
+  py::class_<Runtime, std::unique_ptr<Runtime, py::nodelete>>(
+      m, "Runtime", "A groutines runtime: the debugger's, or a scripted target's.")
+      .def(
+          "load",
+          [](Runtime& rt, std::string name, std::string source, std::string file, unsigned line,
+             py::object coroutine) {
+            auto driver = std::make_unique<CoroutineDriver>(std::move(coroutine));
+            ReleaseGil release;
+            return rt.load(std::move(name), std::move(source), Location{std::move(file), line},
+                           std::move(driver))
+                .id();
+          },
+          py::arg("name"), py::arg("source"), py::arg("file"), py::arg("line"),
+          py::arg("coroutine"),
+          "load(name, source, file, line, coroutine) -> id: start a Python groutine (a "
+          "coroutine not yet started) and run it to its first await.")
+      .def(
+          "unload",
+          [](Runtime& rt, GroutineId id) {
+            ReleaseGil release;
+            return rt.unload(id);
+          },
+          py::arg("id"))
+      .def(
+          "unload_source",
+          [](Runtime& rt, const std::string& source) {
+            ReleaseGil release;
+            return rt.unload_source(source);
+          },
+          py::arg("source"), "unload_source(source) -> n: unload every groutine loaded from it.")
+      .def(
+          "unload_python",
+          [](Runtime& rt) {
+            ReleaseGil release;
+            std::vector<GroutineId> ids;
+            rt.for_each([&](const Groutine& g) {
+              if (is_python(g)) ids.push_back(g.id());
+            });
+            for (auto it = ids.rbegin(); it != ids.rend(); ++it) rt.unload(*it);
+            return ids.size();
+          },
+          "unload_python() -> n: unload every Python groutine (at interpreter exit).")
+      .def("groutines",
+           [](Runtime& rt) {
+             std::vector<GroutineSnapshot> snapshots;
+             {
+               ReleaseGil release;
+               rt.for_each([&](const Groutine& g) {
+                 snapshots.push_back(GroutineSnapshot{
+                     g.id(), g.name(), g.source(), g.location().file, g.location().line,
+                     name(g.state()), g.waiting_on(), g.events_handled(), is_python(g),
+                     g.failures()});
+               });
+             }
+             py::list out;
+             for (const auto& s : snapshots) out.append(to_dict(s));
+             return out;
+           },
+           "groutines() -> [dict]: every loaded groutine, in load order.")
+      .def(
+          "fire",
+          [](Runtime& rt, const std::string& name, const py::dict& data) {
+            return replies_to_list(fire_in(rt, name, to_data(data)));
+          },
+          py::arg("name"), py::arg("data") = py::dict(),
+          "fire(name, data) -> [(groutine, reply)]: fire a custom event, as from the prompt.")
+      .def("hooks",
+           [](Runtime& rt) {
+             std::vector<HookInfo> hooks;
+             {
+               ReleaseGil release;
+               hooks = rt.hooks();
+             }
+             py::list out;
+             for (const HookInfo& h : hooks)
+               out.append(py::make_tuple(h.function, h.holders, h.installed));
+             return out;
+           })
+      .def("pending_returns", [](Runtime& rt) {
+        ReleaseGil release;
+        return rt.pending_returns();
+      });
+}
+
+void bind_target(py::module_& m) {
+  py::class_<ScriptedTarget>(m, "ScriptedTarget",
+                             "A scripted target over its own runtime (groutines.testing).")
+      .def(py::init<>())
+      .def_property_readonly("runtime", &ScriptedTarget::runtime,
+                             py::return_value_policy::reference_internal)
+      .def_property_readonly("closed", &ScriptedTarget::closed)
+      .def("close",
+           [](ScriptedTarget& t) {
+             ReleaseGil release;
+             t.close();
+           })
+      .def(
+          "call",
+          [](ScriptedTarget& t, std::uint64_t thread, const std::string& function,
+             const py::list& args, const std::vector<double>& floats, const py::dict& named,
+             const py::dict& regs) -> py::object {
+            std::vector<std::uint64_t> ints;
+            for (py::handle a : args) {
+              Value v = to_value(a);
+              if (auto* i = std::get_if<std::int64_t>(&v)) {
+                ints.push_back(static_cast<std::uint64_t>(*i));
+              } else if (auto* b = std::get_if<bool>(&v)) {
+                ints.push_back(*b);
+              } else {
+                throw py::type_error("args= are integers (pointers too); pass floats with "
+                                     "floats= and typed values with named=");
+              }
+            }
+            std::vector<Argument> arguments;
+            for (auto [key, value] : named) {
+              Value v = to_value(value);
+              const char* type = std::holds_alternative<double>(v)        ? "double"
+                                 : std::holds_alternative<std::string>(v) ? "const char *"
+                                 : std::holds_alternative<bool>(v)        ? "bool"
+                                                                          : "long";
+              arguments.push_back(Argument{key.cast<std::string>(), type, std::move(v)});
+            }
+            std::map<std::string, std::uint64_t, std::less<>> registers;
+            for (auto [key, value] : regs)
+              registers[key.cast<std::string>()] =
+                  static_cast<std::uint64_t>(std::get<std::int64_t>(to_value(value)));
+            std::optional<Value> forced;
+            {
+              ReleaseGil release;
+              forced = t.call(thread, function, std::move(ints), floats, std::move(arguments),
+                              std::move(registers));
+            }
+            return forced ? from_value(*forced) : py::none();
+          },
+          py::arg("thread"), py::arg("function"), py::arg("args") = py::list(),
+          py::arg("floats") = std::vector<double>(), py::arg("named") = py::dict(),
+          py::arg("regs") = py::dict())
+      .def(
+          "ret",
+          [](ScriptedTarget& t, std::uint64_t thread, py::handle value) {
+            Value v = to_value(value);
+            Value seen;
+            {
+              ReleaseGil release;
+              seen = t.ret(thread, v);
+            }
+            return from_value(seen);
+          },
+          py::arg("thread"), py::arg("value") = 0)
+      .def(
+          "unwind",
+          [](ScriptedTarget& t, std::uint64_t thread, unsigned n) {
+            ReleaseGil release;
+            t.unwind(thread, n);
+          },
+          py::arg("thread"), py::arg("frames") = 1)
+      .def(
+          "write_memory",
+          [](ScriptedTarget& t, std::uint64_t address, const py::bytes& data) {
+            std::string s = data;
+            t.write_memory(address, std::vector<std::uint8_t>(s.begin(), s.end()));
+          },
+          py::arg("address"), py::arg("data"))
+      .def("depth", &ScriptedTarget::depth, py::arg("thread"))
+      .def_property_readonly("hooked", &ScriptedTarget::hooked)
+      .def_property_readonly("watched", &ScriptedTarget::watched)
+      .def_readonly("journal", &ScriptedTarget::journal)
+      .def_readonly("stops", &ScriptedTarget::stops)
+      .def_readonly("logs", &ScriptedTarget::logs);
+}
+
+// load_cpp_groutine() loads one of the C++ groutines below into runtime, to test Python and
+// C++ groutines together without a debugger.
+GroutineId load_cpp_groutine(Runtime& runtime, const std::string& which) {
+  Definition d;
+  d.name = which;
+  d.source = "groutines._native (test groutines)";
+  d.location = Location{__FILE__, __LINE__};
+  if (which == "cpp-doubler") {
+    // Replies to every event "double" with twice its field n.
+    d.body = [] {
+      for (;;) {
+        CustomEvent ev = wait_event("double");
+        ev.reply(std::get<std::int64_t>(ev.get("n")) * 2);
+      }
+    };
+  } else if (which == "cpp-asker") {
+    // At every call of ask(), fires "question" and logs the replies.
+    d.body = [] {
+      for (;;) {
+        wait_call("ask");
+        std::string line;
+        for (const Reply& r : fire("question", {{"from", std::string("c++")}}))
+          line += (line.empty() ? "" : " ") + r.groutine + "=" + to_string(r.value);
+        log(line);
+      }
+    };
+  } else {
+    throw Error("no C++ test groutine called '" + which + "' (cpp-doubler, cpp-asker)");
+  }
+  ReleaseGil release;
+  return runtime.load(d).id();
+}
+
+}  // namespace
+}  // namespace groutines::python
+
+using namespace groutines;
+using namespace groutines::python;
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "The native part of the groutines package (pybind11 over the groutines core).";
+
+  // groutines.Error: made here, kept only in the module's namespace (never in a C++ static).
+  py::object error = py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(
+      "groutines.Error",
+      "What groutines raise for anything a script or the target can cause: a call or return "
+      "used after the target resumed, an unknown register, a fire nested too deep...",
+      nullptr, nullptr));
+  if (!error) throw py::error_already_set();
+  m.attr("Error") = error;
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyErr_SetString(error_type().ptr(), e.what());
+    }
+  });
+
+  bind_handles(m);
+  bind_awaitables(m);
+  bind_runtime(m);
+  bind_target(m);
+
+  m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
+        "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "
+        "the newest open scripted target's.");
+  m.def(
+      "fire",
+      [](const std::string& name, const py::dict& data) {
+        Data d = to_data(data);
+        if (Groutine* g = CoroutineDriver::current_groutine()) {
+          Runtime& rt = g->runtime();
+          return replies_to_list(rt.fire(name, std::move(d), rt.current_thread()));
+        }
+        Runtime* rt = default_runtime();
+        if (!rt)
+          throw Error("fire('" + name + "') outside a groutine needs a debugger with the "
+                      "groutines plugin, or a groutines.testing.Target");
+        return replies_to_list(fire_in(*rt, name, std::move(d)));
+      },
+      py::arg("name"), py::arg("data") = py::dict());
+  m.def(
+      "stop",
+      [](const std::string& reason) { inside("stop").runtime().request_stop(reason); },
+      py::arg("reason"));
+  m.def(
+      "log", [](const std::string& message) { inside("log").runtime().log(message); },
+      py::arg("message"));
+  m.def(
+      "current_name",
+      [](void) -> py::object {
+        Groutine* g = CoroutineDriver::current_groutine();
+        return g ? py::object(py::str(g->name())) : py::none();
+      },
+      "current_name() -> str or None: the name of the groutine running now.");
+  m.def("_load_cpp_groutine", &load_cpp_groutine, py::arg("runtime"), py::arg("which"),
+        "Test hook: load a C++ groutine (cpp-doubler, cpp-asker) built into this module.");
+}

@@ -1,0 +1,119 @@
+"""The return of one call: matched to the call that made it through recursion and threads,
+read as int or float, rewritten, or unwound."""
+import pytest
+
+import groutines as g
+
+
+def test_a_return_is_delivered_to_the_call_that_made_it_not_to_a_recursive_inner_call(target):
+    seen = []
+
+    async def outer_only():
+        c = await g.call("fact", where=lambda c: c.arg(0) == 3)
+        ret = await c.returned()
+        seen.append((c.id, ret.call_id, ret.value))
+
+    target.load(outer_only)
+    for n in (3, 2, 1):
+        target.call(1, "fact", args=[n])
+    target.ret(1, 1)
+    target.ret(1, 2)
+    assert seen == []
+    target.ret(1, 6)
+    assert seen == [(1, 1, 6)]
+
+
+def test_two_threads_in_the_same_function_each_get_their_own_return(target):
+    seen = []
+
+    async def each():
+        async for c in g.calls("work"):
+            thread = c.thread_id  # read while the call is current
+            ret = await c.returned()
+            seen.append((thread, ret.thread_id, ret.value))
+
+    async def second():  # handles the call on thread 2 while `each` waits for thread 1's
+        c = await g.call("work", where=lambda c: c.thread_id == 2)
+        ret = await c.returned()
+        seen.append(("second", ret.thread_id, ret.value))
+
+    target.load(each)
+    target.load(second)
+    target.call(1, "work")
+    target.call(2, "work")
+    target.ret(2, 20)
+    target.ret(1, 10)
+    assert seen == [("second", 2, 20), (1, 1, 10)]
+
+
+def test_a_rewritten_return_is_what_the_caller_sees_and_later_groutines_see_it(target):
+    seen = []
+
+    async def add(n):
+        ret = await (await g.call("f")).returned()
+        seen.append(ret.value)
+        ret.set_value(ret.value + n)
+
+    async def add10():
+        await add(10)
+
+    async def add100():
+        await add(100)
+
+    target.load(add10)
+    target.load(add100)
+    target.call(1, "f")
+    assert target.ret(1, 1) == 111
+    assert seen == [1, 11]
+
+
+def test_floating_returns_are_read_with_float_value_and_rewritten_with_a_float(target):
+    seen = []
+
+    async def halve():
+        ret = await (await g.call("sqrt")).returned()
+        seen.append(ret.float_value)
+        ret.set_value(ret.float_value / 2)
+        seen.append((ret.value, ret.float_value))
+
+    target.load(halve)
+    target.call(1, "sqrt", floats=[16.0])
+    assert target.ret(1, 4.0) == 2.0
+    assert seen == [4.0, (2.0, 2.0)]
+
+
+def test_a_skipped_call_still_returns_at_once_with_the_forced_value(target):
+    seen = []
+
+    async def skipper():
+        (await g.call("f")).return_now(-1)
+
+    async def watcher():
+        ret = await (await g.call("f")).returned()
+        seen.append(ret.value)
+        ret.set_value(-2)
+
+    target.load(skipper)
+    target.load(watcher)
+    assert target.call(1, "f") == -2
+    assert seen == [-1]
+
+
+def test_an_unwound_frame_has_no_return_value(target):
+    seen = []
+
+    async def watcher():
+        ret = await (await g.call("f")).returned()
+        seen.append(ret.unwound)
+        with pytest.raises(g.Error, match=r"^call #1 of f was unwound without returning: "
+                                          r"it has no return value$"):
+            ret.value
+        with pytest.raises(g.Error, match=r"^cannot set the return value of an unwound call$"):
+            ret.set_value(0)
+
+    target.load(watcher)
+    target.call(1, "main")
+    target.call(1, "f")
+    target.unwind(1, 2)
+    assert seen == [True]
+    assert target.passed, target.report()
