@@ -4,8 +4,9 @@
 // F with its first N integer arguments (default 1) and how it ended:
 //   [watch-a] risky(0)=1 thread 1234
 //   [watch-a] risky(1) unwound thread 1234
-// "stop-at" waits for `stop-at function=F arg0=V`, then stops the target at the first call
-// of F whose first argument is V, with a reason, and logs the next call after that.
+// "stop-at" waits for `stop-at function=F arg0=V` (or `after=N`), then stops the target at the
+// first call of F whose first argument is V (or at its Nth call), with a reason, and logs the
+// next call after that.
 #include <groutines/groutines.hpp>
 
 #include <string>
@@ -59,12 +60,21 @@ GROUTINE("stop-at") {
   groutines::CustomEvent ev = groutines::wait_event("stop-at");
   std::string function = string_field(ev, "function");
   std::int64_t value = int_field(ev, "arg0", 0);
-  ev.reply("stopping at " + function + "(" + std::to_string(value) + ")");
-  groutines::Call hit = groutines::wait_call(function, [value](const groutines::Call& c) {
-    return static_cast<std::int32_t>(c.arg(0)) == value;
-  });
-  groutines::stop(function + " called with " + std::to_string(value) + " on thread " +
-                  std::to_string(hit.thread_id()));
+  std::int64_t after = int_field(ev, "after", 0);
+  if (after > 0) {
+    ev.reply("stopping at call " + std::to_string(after) + " of " + function);
+    for (std::int64_t i = 1; i < after; ++i) groutines::wait_call(function);
+    groutines::Call hit = groutines::wait_call(function);
+    groutines::stop(function + " called " + std::to_string(after) + " times, the last on thread " +
+                    std::to_string(hit.thread_id()));
+  } else {
+    ev.reply("stopping at " + function + "(" + std::to_string(value) + ")");
+    groutines::Call hit = groutines::wait_call(function, [value](const groutines::Call& c) {
+      return static_cast<std::int32_t>(c.arg(0)) == value;
+    });
+    groutines::stop(function + " called with " + std::to_string(value) + " on thread " +
+                    std::to_string(hit.thread_id()));
+  }
   groutines::Call next = groutines::wait_call(function);
   groutines::log("after the stop: " + function + "(" +
                  std::to_string(static_cast<std::int32_t>(next.arg(0))) + ")");

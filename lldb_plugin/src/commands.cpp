@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -53,6 +54,36 @@ std::size_t parse_count(const std::string& option, const std::string& text) {
     throw Error("'" + text + "' is not a count for " + option);
   return static_cast<std::size_t>(v);
 }
+
+// Table lays out rows of cells in columns as wide as their widest cell; the last column is
+// not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string render() const {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows_)
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        if (width.size() <= i) width.push_back(0);
+        width[i] = std::max(width[i], row[i].size());
+      }
+    std::string out;
+    for (const auto& row : rows_) {
+      std::string line;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        line += row[i];
+        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
 
 std::string state_of(const Groutine& g) {
   switch (g.state()) {
@@ -187,13 +218,12 @@ class ListCommand final : public Subcommand {
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
     if (!args.empty()) throw Error("takes no arguments");
     if (host.runtime().size() == 0) return "no groutines loaded\n";
-    std::string out = format("%-4s %-24s %-36s %-7s %s\n", "ID", "NAME", "STATE", "EVENTS",
-                             "SOURCE");
+    Table table({"ID", "NAME", "STATE", "EVENTS", "SOURCE"});
     host.runtime().for_each([&](const Groutine& g) {
-      out += format("%-4llu %-24s %-36s %-7llu %s\n", static_cast<unsigned long long>(g.id()),
-                    g.name().c_str(), state_of(g).c_str(),
-                    static_cast<unsigned long long>(g.events_handled()), g.source().c_str());
+      table.add({std::to_string(g.id()), g.name(), state_of(g),
+                 std::to_string(g.events_handled()), g.source()});
     });
+    std::string out = table.render();
     if (!host.backend().last_stop().empty()) out += "last stop: " + host.backend().last_stop() + "\n";
     return out;
   }
@@ -335,12 +365,11 @@ class EventsCommand final : public Subcommand {
     }
     std::vector<LogEntry> entries = host.event_log().last(n);
     if (entries.empty()) return out + "no events logged\n";
-    out += format("%-6s %-9s %-7s %-20s %s\n", "SEQ", "THREAD", "KIND", "NAME", "DETAIL");
+    Table table({"SEQ", "THREAD", "KIND", "NAME", "DETAIL"});
     for (const LogEntry& e : entries)
-      out += format("%-6llu %-9llu %-7s %-20s %s\n", static_cast<unsigned long long>(e.seq),
-                    static_cast<unsigned long long>(e.thread), e.kind.c_str(), e.name.c_str(),
-                    e.detail.c_str());
-    return out;
+      table.add({e.seq ? std::to_string(e.seq) : "-", std::to_string(e.thread), e.kind, e.name,
+                 e.detail});
+    return out + table.render();
   }
 };
 
@@ -412,14 +441,14 @@ class SubscriptionsCommand final : public Subcommand {
     if (hooks.empty()) {
       out += "no subscriptions\n";
     } else {
-      out += format("%-28s %-11s %-10s %-8s %s\n", "FUNCTION", "BREAKPOINT", "LOCATIONS",
-                    "HOLDERS", "HITS");
+      Table table({"FUNCTION", "BREAKPOINT", "LOCATIONS", "HOLDERS", "HITS"});
       for (const HookInfo& h : hooks) {
         LldbBackend::HookView v = host.backend().hook_view(h.id);
         std::string bp = v.breakpoint == LLDB_INVALID_BREAK_ID ? "-" : std::to_string(v.breakpoint);
-        out += format("%-28s %-11s %-10zu %-8u %u\n", h.function.c_str(), bp.c_str(), v.locations,
-                      h.holders, v.hits);
+        table.add({h.function, bp, std::to_string(v.locations), std::to_string(h.holders),
+                   std::to_string(v.hits)});
       }
+      out += table.render();
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();
     std::size_t calls = 0;
