@@ -6,6 +6,10 @@ LLDB's sys.path at `plugin load`, calls set_default_runtime() with its runtime, 
     text = groutines._host.load_path("/abs/or/relative/x.py")   # print text as the result
     # on groutines.LoadError as e: print e.output (may be empty), then "error: " + str(e)
 
+or, from C through the Python C API, the same without exceptions to handle:
+
+    output, error = groutines._host.load_command(path)    # error == "" on success
+
 Both run with the GIL held by the caller and never leave it held while they wait for the
 runtime's lock.
 """
@@ -13,7 +17,7 @@ from . import _native
 from ._loader import LoadError
 from . import _loader
 
-__all__ = ["load_path", "unload_path"]
+__all__ = ["load_path", "unload_path", "load_command", "unload_command"]
 
 
 def _runtime():
@@ -45,3 +49,23 @@ def unload_path(path):
     if n == 0:
         raise LoadError(f"no Python groutines were loaded from '{path}'")
     return f"unloaded {n} groutine{'' if n == 1 else 's'} from {path}\n"
+
+
+def _command(function, path):
+    try:
+        return function(path), ""
+    except LoadError as e:
+        return e.output, str(e)
+    except Exception as e:  # a bug of ours: still a message, never a traceback in LLDB
+        return "", f"internal error: {type(e).__name__}: {e}"
+
+
+def load_command(path):
+    """load_command() is load_path() as (output, error): it never raises; error is "" on
+    success, else the text to show after "error: " (output is what loaded nonetheless)."""
+    return _command(load_path, path)
+
+
+def unload_command(path):
+    """unload_command() is unload_path() as (output, error), never raising."""
+    return _command(unload_path, path)

@@ -77,7 +77,9 @@ class Target:
 
     @property
     def runtime(self):
-        """The target's runtime (groutines._native.Runtime)."""
+        """The target's runtime (groutines._native.Runtime); groutines.Error once closed."""
+        if self._target.closed:
+            raise _native.Error("this scripted target is closed")
         return self._target.runtime
 
     # --- Loading ---
@@ -137,8 +139,8 @@ class Target:
 
     @property
     def groutines(self):
-        """The loaded groutines, in load order."""
-        return [GroutineInfo._from(d) for d in self.runtime.groutines()]
+        """The loaded groutines, in load order (none once closed)."""
+        return [GroutineInfo._from(d) for d in self._target.runtime.groutines()]
 
     def groutine(self, name):
         """groutine() is the loaded groutine called name; KeyError when there is none."""

@@ -46,11 +46,23 @@ py::object one(EventKind kind, std::string name, const py::object& where) {
   return py::cast(WaitRequest({std::move(a)}, false));
 }
 
-// stop_iteration() ends an await with value (StopIteration(value); a tuple stays one value).
-[[noreturn]] void stop_iteration(py::object value) {
-  PyErr_SetObject(PyExc_StopIteration, py::make_tuple(std::move(value)).ptr());
-  throw py::error_already_set();
+// request_send() is WaitRequest.send, in the C API: send(None) yields the request, send(result)
+// ends the await with result (StopIteration(result); a tuple stays one value). Every await
+// ends through it, so it raises StopIteration without a C++ exception.
+PyObject* request_send(PyObject* self, PyObject* value) {
+  if (value == Py_None) {
+    Py_INCREF(self);
+    return self;
+  }
+  PyObject* args = PyTuple_Pack(1, value);
+  if (!args) return nullptr;
+  PyErr_SetObject(PyExc_StopIteration, args);
+  Py_DECREF(args);
+  return nullptr;
 }
+
+PyMethodDef g_request_send = {"send", request_send, METH_O,
+                              "send(value): the await protocol (the driver sends results)."};
 
 }  // namespace
 
@@ -148,14 +160,16 @@ void bind_awaitables(py::module_& m) {
       .def("__await__", [](py::object self) { return self; })
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", [](py::object self) { return self; })
-      .def("send",
-           [](py::object self, py::object value) -> py::object {
-             if (value.is_none()) return self;
-             stop_iteration(std::move(value));
-           })
       .def("__repr__", [](const WaitRequest& w) {
         return "<groutines awaitable: " + w.describe() + ">";
       });
+  {
+    py::object awaitable = m.attr("Awaitable");
+    py::object send = py::reinterpret_steal<py::object>(PyDescr_NewMethod(
+        reinterpret_cast<PyTypeObject*>(awaitable.ptr()), &g_request_send));
+    if (!send) throw py::error_already_set();
+    awaitable.attr("send") = send;
+  }
 
   py::class_<CallStream>(m, "CallStream", "Every call of a function: async for call in calls(f).")
       .def("__aiter__", [](py::object self) { return self; })

@@ -91,21 +91,24 @@ ScriptedTarget::ScriptedTarget() : runtime_(std::make_unique<Runtime>(*this)) {
   }
 }
 
-ScriptedTarget::~ScriptedTarget() { close(); }
+ScriptedTarget::~ScriptedTarget() {
+  close();
+  runtime_.reset();  // before the members it uses as its backend
+}
 
-Runtime& ScriptedTarget::runtime() {
-  if (!runtime_) throw Error("this scripted target is closed");
+Runtime& ScriptedTarget::open_runtime() {
+  if (closed_) throw Error("this scripted target is closed");
   return *runtime_;
 }
 
 void ScriptedTarget::close() {
-  if (!runtime_) return;
+  if (closed_) return;
+  closed_ = true;
   if (default_runtime() == runtime_.get()) {
     set_default_runtime(nullptr);
     g_scripted_default = nullptr;
   }
   runtime_->unload_all();
-  runtime_.reset();
 }
 
 std::deque<std::unique_ptr<ScriptedFrame>>& ScriptedTarget::stack(std::uint64_t thread) {
@@ -119,7 +122,7 @@ std::optional<Value> ScriptedTarget::call(
     std::uint64_t thread, const std::string& function, std::vector<std::uint64_t> ints,
     std::vector<double> floats, std::vector<Argument> named,
     std::map<std::string, std::uint64_t, std::less<>> registers) {
-  Runtime& rt = runtime();
+  Runtime& rt = open_runtime();
   auto lock = rt.lock();  // like a debugger, for the whole stop
   auto& frames = stacks_[thread];
   auto frame = std::make_unique<ScriptedFrame>();
@@ -143,7 +146,7 @@ std::optional<Value> ScriptedTarget::call(
 }
 
 Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
-  Runtime& rt = runtime();
+  Runtime& rt = open_runtime();
   auto lock = rt.lock();
   auto& frames = stack(thread);
   std::unique_ptr<ScriptedFrame> f = std::move(frames.back());
@@ -164,7 +167,7 @@ Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
 }
 
 void ScriptedTarget::unwind(std::uint64_t thread, unsigned n) {
-  Runtime& rt = runtime();
+  Runtime& rt = open_runtime();
   auto lock = rt.lock();
   auto& frames = stack(thread);
   if (n > frames.size())
@@ -181,7 +184,7 @@ void ScriptedTarget::unwind(std::uint64_t thread, unsigned n) {
 }
 
 void ScriptedTarget::write_memory(std::uint64_t address, std::vector<std::uint8_t> bytes) {
-  auto lock = runtime().lock();
+  auto lock = open_runtime().lock();
   memory_[address] = std::move(bytes);
 }
 

@@ -49,11 +49,12 @@ class ScriptedTarget final : public Backend {
   ScriptedTarget(const ScriptedTarget&) = delete;
   ScriptedTarget& operator=(const ScriptedTarget&) = delete;
 
-  // runtime() is the target's runtime; Error once closed.
-  Runtime& runtime();
+  // runtime() is the target's runtime. It outlives close() (empty), so that a Python
+  // reference to it stays safe for as long as the target object lives.
+  Runtime& runtime() noexcept { return *runtime_; }
   // closed() tells whether close() ran.
-  bool closed() const noexcept { return !runtime_; }
-  // close() unloads every groutine (newest first) and destroys the runtime.
+  bool closed() const noexcept { return closed_; }
+  // close() unloads every groutine (newest first); the target then refuses events.
   void close();
 
   // call() enters function on thread. Returns the forced value when a groutine skipped it
@@ -90,11 +91,14 @@ class ScriptedTarget final : public Backend {
 
  private:
   std::deque<std::unique_ptr<ScriptedFrame>>& stack(std::uint64_t thread);
+  // open_runtime() is the runtime, or Error when the target is closed.
+  Runtime& open_runtime();
 
   std::map<FunctionId, std::string> hooks_;
   std::map<std::uint64_t, std::deque<std::unique_ptr<ScriptedFrame>>> stacks_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> memory_;
   unsigned watched_now_ = 0;
+  bool closed_ = false;
   std::unique_ptr<Runtime> runtime_;
 };
 

@@ -188,6 +188,13 @@ def test_the_plugin_entry_point_loads_into_the_default_runtime_and_returns_the_t
         _host.unload_path(path)
 
 
+def test_the_plugin_command_entry_points_never_raise(target, script):
+    path = os.path.realpath(script("groutine_counter.py", COUNTER.format("x")))
+    assert _host.load_command(path) == (f"loaded 1 groutine from {path}: counter\n", "")
+    assert _host.load_command("/no/such.py") == ("", "no such file or directory '/no/such.py'")
+    assert _host.unload_command(path) == (f"unloaded 1 groutine from {path}\n", "")
+
+
 def test_the_plugin_entry_point_reports_a_groutine_that_fails_at_start(target, script):
     path = os.path.realpath(script("groutine_early.py", """
         import groutines as g

@@ -1,0 +1,85 @@
+"""Groutines leave nothing behind: what a coroutine held is released when it finishes, fails
+or is unloaded, and so are predicates and events; hooks and watches go with them."""
+import gc
+import weakref
+
+import groutines as g
+
+
+class Token:
+    """Something a groutine holds, whose release a weakref tells."""
+
+
+def loaded_holding(target, body):
+    """loaded_holding() loads a groutine that holds a Token in a local and in its predicate;
+    returns a weakref to the token."""
+    token = Token()
+    ref = weakref.ref(token)
+
+    async def holder(token=token):
+        await g.call("f", where=lambda c, token=token: token is not None)
+        await body()
+
+    target.load(holder)
+    del token
+    return ref
+
+
+def test_a_finished_groutine_releases_what_it_held(target):
+    async def nothing():
+        pass
+
+    ref = loaded_holding(target, nothing)
+    assert ref() is not None
+    target.call(1, "f")
+    assert target.groutine("holder").state == "finished"
+    assert ref() is None
+
+
+def test_a_failed_groutine_releases_what_it_held(target):
+    async def fail():
+        raise RuntimeError("no")
+
+    ref = loaded_holding(target, fail)
+    target.call(1, "f")
+    assert target.groutine("holder").state == "failed"
+    gc.collect()  # the exception's traceback held the frame in a cycle
+    assert ref() is None
+
+
+def test_an_unloaded_groutine_releases_what_it_held(target):
+    async def nothing():
+        pass
+
+    ref = loaded_holding(target, nothing)
+    target.unload("holder")
+    assert ref() is None
+
+
+def test_a_closed_target_releases_what_its_groutines_held():
+    from groutines.testing import Target
+
+    async def nothing():
+        pass
+
+    with Target() as t:
+        ref = loaded_holding(t, nothing)
+    assert ref() is None
+    assert t.hooked == [] and t.watched == 0
+
+
+def test_handles_and_event_data_are_not_kept_by_the_runtime(target):
+    refs = []
+
+    async def grabber():
+        async for c in g.calls("f"):
+            refs.append(weakref.ref(c))
+
+    target.load(grabber)
+    for _ in range(3):
+        target.call(1, "f")
+        target.ret(1)
+    # The last one is still the loop variable of the live groutine; the others are gone.
+    assert [r() is None for r in refs] == [True, True, False]
+    target.unload("grabber")
+    assert refs[-1]() is None
