@@ -1,5 +1,7 @@
 #include "coroutine_driver.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "awaitables.hpp"
@@ -51,6 +53,24 @@ CoroutineDriver::~CoroutineDriver() {
   pending_ = py::object();
 }
 
+namespace {
+const char* name(CoroutineDriver::Stage stage) {
+  switch (stage) {
+    case CoroutineDriver::Stage::Fresh: return "fresh";
+    case CoroutineDriver::Stage::Suspended: return "suspended";
+    case CoroutineDriver::Stage::Running: return "running";
+    case CoroutineDriver::Stage::Done: return "done";
+  }
+  return "?";
+}
+}  // namespace
+
+void CoroutineDriver::bad_transition(Stage from, Stage to) const {
+  std::fprintf(stderr, "groutines: internal error: Python groutine driver: %s -> %s expected from %s\n",
+               name(stage_), name(to), name(from));
+  std::abort();
+}
+
 Groutine* CoroutineDriver::current_groutine() noexcept { return t_running.groutine; }
 CoroutineDriver* CoroutineDriver::current() noexcept { return t_running.driver; }
 
@@ -58,10 +78,13 @@ void CoroutineDriver::adopt(const std::shared_ptr<Subscription>& subscription) {
   subscriptions_.push_back(subscription);
 }
 
+// release_everything() ends the driver's hold on the groutine's resources: hooks of its
+// streams, the wait and the coroutine (whose frame, released, releases its locals).
 void CoroutineDriver::release_everything() {
   for (const auto& weak : subscriptions_)
     if (auto subscription = weak.lock()) subscription->reset();
   subscriptions_.clear();
+  pending_request_ = nullptr;
   pending_ = py::object();
   coroutine_ = py::object();
 }
@@ -75,9 +98,13 @@ Step CoroutineDriver::resume(Groutine& groutine) {
   Runtime& runtime = groutine.runtime();
 
   py::object value = py::none();
-  if (pending_) {
-    value = pending_.cast<WaitRequest&>().result(runtime, groutine.delivered());
+  if (stage_ == Stage::Suspended) {
+    value = pending_request_->result(runtime, groutine.delivered());
+    pending_request_ = nullptr;
     pending_ = py::object();
+    transition(Stage::Suspended, Stage::Running);
+  } else {
+    transition(Stage::Fresh, Stage::Running);
   }
   py::object to_throw;
   for (;;) {
@@ -96,11 +123,13 @@ Step CoroutineDriver::resume(Groutine& groutine) {
     }
     if (sent == PYGEN_RETURN) {
       Py_XDECREF(out);
+      transition(Stage::Running, Stage::Done);
       release_everything();
       return Step{true, nullptr};
     }
     if (sent == PYGEN_ERROR) {
       std::exception_ptr failure = python_failure(groutine.location().file);
+      transition(Stage::Running, Stage::Done);
       release_everything();
       return Step{true, failure};
     }
@@ -113,13 +142,16 @@ Step CoroutineDriver::resume(Groutine& groutine) {
               py::repr(yielded).cast<std::string>() + " (asyncio does not run in groutines)");
       continue;
     }
+    auto& request = yielded.cast<WaitRequest&>();
     try {
-      runtime.begin_wait(groutine, yielded.cast<WaitRequest&>().wait_for(runtime));
+      runtime.begin_wait(groutine, request.wait_for(runtime));
     } catch (const Error& e) {
       to_throw = exception(error_type(), e.what());
       continue;
     }
+    pending_request_ = &request;
     pending_ = std::move(yielded);
+    transition(Stage::Running, Stage::Suspended);
     return Step{};
   }
 }
@@ -137,8 +169,11 @@ void CoroutineDriver::cancel(Groutine& groutine) {
   }
   py::gil_scoped_acquire gil;
   Enter enter(this, &groutine);
+  if (stage_ == Stage::Done) return;
+  transition(stage_ == Stage::Fresh ? Stage::Fresh : Stage::Suspended, Stage::Running);
+  pending_request_ = nullptr;
   pending_ = py::object();
-  if (coroutine_) {
+  {
     PyObject* closed = PyObject_CallMethod(coroutine_.ptr(), "close", nullptr);
     if (closed) {
       Py_DECREF(closed);
@@ -153,6 +188,7 @@ void CoroutineDriver::cancel(Groutine& groutine) {
       }
     }
   }
+  transition(Stage::Running, Stage::Done);
   release_everything();
 }
 

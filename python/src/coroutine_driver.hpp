@@ -3,6 +3,7 @@
 // thread's own stack (never on a fiber), from whichever thread the runtime delivers on.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,8 +15,18 @@ namespace groutines::python {
 
 namespace py = pybind11;
 
+class WaitRequest;
+
 class CoroutineDriver final : public Driver {
  public:
+  // Stage is where the coroutine is. Transitions are asserted (debug builds).
+  enum class Stage : std::uint8_t {
+    Fresh,      // made, not started
+    Suspended,  // awaiting pending_, registered with the runtime
+    Running,    // inside send(), throw() or close(), with the GIL
+    Done,       // returned, raised or closed: it holds nothing
+  };
+
   // CoroutineDriver() takes coroutine (made by calling the groutine's async function, not yet
   // started). Made with the GIL held.
   explicit CoroutineDriver(py::object coroutine);
@@ -42,12 +53,23 @@ class CoroutineDriver final : public Driver {
   static Groutine* current_groutine() noexcept;
   // current() is its driver, or nullptr.
   static CoroutineDriver* current() noexcept;
+  // stage() is where its coroutine is.
+  Stage stage() const noexcept { return stage_; }
 
  private:
+  void transition(Stage from, Stage to) {
+#ifndef NDEBUG
+    if (stage_ != from) bad_transition(from, to);
+#endif
+    stage_ = to;
+  }
+  [[noreturn]] void bad_transition(Stage from, Stage to) const;
   void release_everything();
 
-  py::object coroutine_;  // none once the groutine ended
-  py::object pending_;    // the WaitRequest being waited on
+  Stage stage_ = Stage::Fresh;
+  py::object coroutine_;              // none once Done
+  py::object pending_;                // while Suspended: the WaitRequest awaited
+  WaitRequest* pending_request_ = nullptr;  // the same, as C++
   std::vector<std::weak_ptr<Subscription>> subscriptions_;
 };
 

@@ -231,7 +231,9 @@ void bind_target(py::module_& m) {
           "write_memory",
           [](ScriptedTarget& t, std::uint64_t address, const py::bytes& data) {
             std::string s = data;
-            t.write_memory(address, std::vector<std::uint8_t>(s.begin(), s.end()));
+            std::vector<std::uint8_t> bytes(s.begin(), s.end());
+            ReleaseGil release;
+            t.write_memory(address, std::move(bytes));
           },
           py::arg("address"), py::arg("data"))
       .def("depth", &ScriptedTarget::depth, py::arg("thread"))
