@@ -32,12 +32,15 @@ def _runtime():
 def load_path(path):
     """load_path() loads the @groutine functions of a script, or of every groutine_*.py /
     *_groutines.py script under a directory, into the debugger's runtime. Loading a script
-    again replaces its groutines. Returns the text to print, one line per file:
+    again replaces its groutines. Returns the text to print, in the plugin's format for
+    libraries: per file,
 
-        loaded 2 groutines from /abs/x.py: header_len_bounded, fail_third_malloc
+        loaded 2 groutines from /abs/x.py
+          1 header_len_bounded   waiting on call of parse_header
+          2 fail_third_malloc    waiting on call of malloc
 
-    (with "(replacing N)" on a reload, and an indented line per groutine that failed while
-    starting). Raises LoadError, whose str() is "file:line: Type: message" (one line per
+    (a groutine that failed while starting reads `failed: file:line: message`). Raises
+    LoadError, whose str() is "file:line: Type: message" (one line per
     failed file) and whose output is the text of the files loaded nonetheless."""
     return "".join(loaded.text() for loaded in _loader.load_path(_runtime(), path))
 

@@ -66,27 +66,40 @@ def groutine(function=None, *, name=None):
 
 
 class Loaded:
-    """What one load did: the groutines started (names, ids), how many it replaced, the
-    ones that already failed while starting, and the text to print."""
+    """What one load did: the groutines started (names, ids) with their state right after
+    starting, and how many it replaced. text() renders it as the plugin renders a library's
+    load: a line for the file, then `  ID NAME STATE` per groutine."""
 
-    def __init__(self, source, names, ids, replaced, failed_at_start):
+    def __init__(self, source, names, ids, replaced, states):
         self.source = source
         self.names = names
         self.ids = ids
         self.replaced = replaced
-        self.failed_at_start = failed_at_start
+        self.states = states  # {id: "waiting on call of f" | "finished" | "failed: ..."}
 
     def text(self):
         n = len(self.names)
-        out = f"loaded {n} groutine{'' if n == 1 else 's'} from {self.source}"
-        if self.replaced:
-            out += f" (replacing {self.replaced})"
-        if self.names:
-            out += ": " + ", ".join(self.names)
-        out += "\n"
-        for name, failure in self.failed_at_start:
-            out += f"  {name} failed at start: {failure}\n"
+        out = f"loaded {n} groutine{'' if n == 1 else 's'} from {self.source}\n"
+        for gid, name in zip(self.ids, self.names):
+            out += f"  {gid} {name:<20} {self.states.get(gid, '')}\n"
         return out
+
+
+def _states(runtime, ids):
+    """_states() renders the state of groutines ids as `groutine list` does, with the failure
+    of one that already failed."""
+    states = {}
+    for g in runtime.groutines():
+        if g["id"] not in ids:
+            continue
+        if g["state"] == "waiting":
+            states[g["id"]] = "waiting on " + g["waiting_on"]
+        elif g["state"] == "failed" and g["failures"]:
+            f = g["failures"][-1]
+            states[g["id"]] = f"failed: {f['file']}:{f['line']}: {f['message']}"
+        else:
+            states[g["id"]] = g["state"]
+    return states
 
 
 def _def_line(fn):
@@ -170,12 +183,7 @@ def _start(runtime, source, functions):
         ids.append(runtime.load(fn.__groutine_name__, source, fn.__code__.co_filename,
                                 _def_line(fn), fn()))
         names.append(fn.__groutine_name__)
-    failed = []
-    for g in runtime.groutines():
-        if g["id"] in ids and g["state"] == "failed":
-            f = g["failures"][-1]
-            failed.append((g["name"], f"{f['file']}:{f['line']}: {f['message']}"))
-    return Loaded(source, names, ids, replaced, failed)
+    return Loaded(source, names, ids, replaced, _states(runtime, ids))
 
 
 def load_file(runtime, path):
@@ -232,7 +240,7 @@ def load_function(runtime, fn):
     source = os.path.realpath(fn.__code__.co_filename)
     gid = runtime.load(fn.__groutine_name__, source, fn.__code__.co_filename, _def_line(fn),
                        fn())
-    return Loaded(source, [fn.__groutine_name__], [gid], 0, [])
+    return Loaded(source, [fn.__groutine_name__], [gid], 0, _states(runtime, [gid]))
 
 
 def load_module(runtime, module):

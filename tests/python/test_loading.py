@@ -168,8 +168,10 @@ def test_a_directory_loads_the_scripts_named_like_tests_and_reports_the_bad_ones
     assert str(error.value) == f"{bad}:1: SyntaxError: invalid syntax"
     a = os.path.realpath(tmp_path / "groutine_a.py")
     net = os.path.realpath(tmp_path / "sub" / "net_groutines.py")
-    assert error.value.output == (f"loaded 1 groutine from {a}: counter\n"
-                                  f"loaded 1 groutine from {net}: net\n")
+    assert error.value.output == (f"loaded 1 groutine from {a}\n"
+                                  f"  1 counter              waiting on call of tick\n"
+                                  f"loaded 1 groutine from {net}\n"
+                                  f"  2 net                  waiting on call of tick\n")
     assert [x.name for x in target.groutines] == ["counter", "net"]
 
 
@@ -181,8 +183,11 @@ def test_a_missing_path_is_a_load_error(target):
 def test_the_plugin_entry_point_loads_into_the_default_runtime_and_returns_the_text(
         target, script):
     path = os.path.realpath(script("groutine_counter.py", COUNTER.format("x")))
-    assert _host.load_path(path) == f"loaded 1 groutine from {path}: counter\n"
-    assert _host.load_path(path) == f"loaded 1 groutine from {path} (replacing 1): counter\n"
+    assert _host.load_path(path) == (f"loaded 1 groutine from {path}\n"
+                                     f"  1 counter              waiting on call of tick\n")
+    assert _host.load_path(path) == (f"loaded 1 groutine from {path}\n"  # a reload
+                                     f"  2 counter              waiting on call of tick\n")
+    assert [x.id for x in target.groutines] == [2]
     assert _host.unload_path(path) == f"unloaded 1 groutine from {path}\n"
     with pytest.raises(g.LoadError, match=r"^no Python groutines were loaded from "):
         _host.unload_path(path)
@@ -190,7 +195,8 @@ def test_the_plugin_entry_point_loads_into_the_default_runtime_and_returns_the_t
 
 def test_the_plugin_command_entry_points_never_raise(target, script):
     path = os.path.realpath(script("groutine_counter.py", COUNTER.format("x")))
-    assert _host.load_command(path) == (f"loaded 1 groutine from {path}: counter\n", "")
+    assert _host.load_command(path) == (f"loaded 1 groutine from {path}\n"
+                                        f"  1 counter              waiting on call of tick\n", "")
     assert _host.load_command("/no/such.py") == ("", "no such file or directory '/no/such.py'")
     assert _host.unload_command(path) == (f"unloaded 1 groutine from {path}\n", "")
 
@@ -204,8 +210,8 @@ def test_the_plugin_entry_point_reports_a_groutine_that_fails_at_start(target, s
             assert 1 == 2, "not today"
     """))
     assert _host.load_path(path) == (
-        f"loaded 1 groutine from {path}: early\n"
-        f"  early failed at start: {path}:5: AssertionError: not today\n")
+        f"loaded 1 groutine from {path}\n"
+        f"  1 early                failed: {path}:5: AssertionError: not today\n")
 
 
 def test_the_plugin_entry_point_without_a_runtime_says_what_to_do():
