@@ -194,9 +194,12 @@ void bind_target(py::module_& m) {
               arguments.push_back(Argument{key.cast<std::string>(), type, std::move(v)});
             }
             std::map<std::string, std::uint64_t, std::less<>> registers;
-            for (auto [key, value] : regs)
-              registers[key.cast<std::string>()] =
-                  static_cast<std::uint64_t>(std::get<std::int64_t>(to_value(value)));
+            for (auto [key, value] : regs) {
+              Value v = to_value(value);
+              auto* i = std::get_if<std::int64_t>(&v);
+              if (!i) throw py::type_error("regs= are integers");
+              registers[key.cast<std::string>()] = static_cast<std::uint64_t>(*i);
+            }
             std::optional<Value> forced;
             {
               ReleaseGil release;

@@ -83,3 +83,27 @@ def test_handles_and_event_data_are_not_kept_by_the_runtime(target):
     assert [r() is None for r in refs] == [True, True, False]
     target.unload("grabber")
     assert refs[-1]() is None
+
+
+def test_python_exits_cleanly_with_groutines_still_loaded(tmp_path):
+    # A target left open in a global, with a groutine suspended mid-stream: at exit its
+    # finally block runs (while Python still can) and the interpreter ends with status 0.
+    import os
+    import subprocess
+    import sys
+    program = tmp_path / "left_open.py"
+    program.write_text(
+        "import groutines as g\n"
+        "from groutines.testing import Target\n"
+        "T = Target()\n"
+        "async def lingering():\n"
+        "    try:\n"
+        "        async for c in g.calls('f'):\n"
+        "            await c.returned()\n"
+        "    finally:\n"
+        "        print('finally ran', flush=True)\n"
+        "T.load(lingering)\n"
+        "T.call(1, 'f')\n")
+    proc = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "finally ran\n", "")

@@ -13,6 +13,7 @@ SCRIPTS = os.path.join(HERE, "scripts")
 LLDB = os.environ.get("GROUTINES_LLDB", "lldb-19")
 PLUGIN = os.environ.get("GROUTINES_PLUGIN", "")
 TARGETS = os.environ.get("GROUTINES_TARGETS", "")
+EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(
     __import__("groutines").__file__)))
 TIMEOUT = 120
@@ -24,15 +25,17 @@ pytestmark = pytest.mark.skipif(
            "(GROUTINES_TARGETS)")
 
 
-def lldb(program, script, *commands):
-    """lldb() runs LLDB in batch mode: the plugin, program, the script loaded with
+def lldb(program, script, *commands, before=("groutine list",)):
+    """lldb() runs LLDB in batch mode: the plugin, program, the commands before (the first
+    groutine command makes the plugin's runtime, the default one), the script loaded with
     groutines._host.load_command, then commands. Returns (output, exit status)."""
     load = ("script import sys; sys.path.insert(0, %r); import groutines._host; "
             "print(groutines._host.load_command(%r))" % (PYTHON_DIR, script))
     args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
-            "-o", f"file {os.path.join(TARGETS, program)}",
-            "-o", "groutine list",  # makes the plugin's runtime, the default one
-            "-o", load]
+            "-o", f"file {os.path.join(TARGETS, program)}"]
+    for c in before:
+        args += ["-o", c]
+    args += ["-o", load]
     for c in commands:
         args += ["-o", c]
     env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
@@ -91,4 +94,20 @@ def test_driving_the_process_from_lldb_python_does_not_deadlock():
     got = lines(output)
     assert "add(1,2)=1003" in got, output
     assert "state 10" in got, output  # eStateExited
+    assert status == 0, output
+
+
+def test_python_and_cpp_groutines_fire_events_and_reply_to_each_other_in_lldb():
+    events = os.path.join(EXAMPLES, "libgroutine_events.so")
+    if not os.path.exists(events):
+        pytest.skip(f"{events} is not built")
+    script = os.path.join(SCRIPTS, "groutine_lldb_events.py")
+    output, status = lldb("calls_O2_g", script, "run 2", 'groutine fire question q="hi"',
+                          "groutine fire ping n=41", before=(f"groutine load {events}",))
+    got = lines(output)
+    for line in ["[asks_cpp] ping 0 -> [1], count -> [1]",
+                 "[asks_cpp] ping 1 -> [2], count -> [2]",
+                 'reply from answers (#4): "python heard hi"',
+                 "reply from echo (#1): 42"]:
+        assert line in got, f"{line!r} missing:\n{output}"
     assert status == 0, output
