@@ -22,6 +22,12 @@ DEBUGSERVER = os.environ.get("LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb
 # Every LLDB run must end well within this many seconds, or the test fails.
 TIMEOUT = 120
 
+# Lines the debuggee prints, and LLDB's asynchronous process notices: they reach the output
+# whenever the target writes them, so they can land inside any command's output.
+_ASYNC_LINE = re.compile(
+    r"[a-z_]+\(.*\)(=.*| longjmp| threw .*)|work_sum\(\d\)=-?\d+|dlopen \S+|"
+    r"Process \d+ (resuming|exited .*|stopped|launched: .*)")
+
 
 def target(name):
     """target() is the path of a test program in tests/targets/."""
@@ -54,7 +60,8 @@ class Session:
         return [line[len(prefix):] for line in self.lines() if line.startswith(prefix)]
 
     def after(self, command):
-        """after() is the output of command: from its echo to the next command's echo."""
+        """after() is the output of command: from its echo to the next command's echo,
+        without the target's own lines and LLDB's process notices that interleave with it."""
         lines = self.lines()
         echo = f"(lldb) {command}"
         assert echo in lines, f"command {command!r} did not run:\n{self.output}"
@@ -62,7 +69,7 @@ class Session:
         end = start
         while end < len(lines) and not lines[end].startswith("(lldb) "):
             end += 1
-        return "\n".join(lines[start:end])
+        return "\n".join(line for line in lines[start:end] if not _ASYNC_LINE.fullmatch(line))
 
     def target_lines(self, pattern):
         """target_lines() is every line matching regex pattern exactly (the target's output)."""
