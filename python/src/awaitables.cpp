@@ -127,26 +127,26 @@ CallStream::CallStream(std::string function, SharedObject where) : function_(std
 }
 
 CallStream::~CallStream() {
-  if (!subscription_) return;
+  if (!hold_ || hold_->released) return;
   if (InRuntime::here() || !python_alive()) {
-    subscription_.reset();
+    hold_->release();
   } else {
-    // Not called by the runtime (a stream kept beyond its groutine): release the hook
+    // Not called by the runtime (a stream dropped outside its groutine): release the hook
     // without holding the GIL, which a delivering thread may be waiting for.
     py::gil_scoped_release release;
-    subscription_.reset();
+    hold_->release();
   }
 }
 
 py::object CallStream::next() {
-  if (!subscription_) {
+  if (!hold_ || hold_->released) {
     Groutine* g = CoroutineDriver::current_groutine();
     if (!g)
       raise_error("g.calls(\"" + function_ + "\") is iterated inside a groutine: "
                   "async for call in g.calls(\"" + function_ + "\")");
     Runtime& runtime = g->runtime();
-    subscription_ = std::make_shared<Subscription>(runtime, runtime.function_id(function_));
-    CoroutineDriver::current()->adopt(subscription_);
+    hold_ = std::make_shared<HookHold>(Subscription(runtime, runtime.function_id(function_)));
+    CoroutineDriver::current()->adopt(hold_);
   }
   return request_;
 }

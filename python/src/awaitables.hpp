@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bridge.hpp"
+#include "coroutine_driver.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines/subscription.hpp"
 
@@ -49,7 +50,8 @@ class WaitRequest {
 };
 
 // CallStream is `g.calls(function, where)`: an async iterator over every call of function.
-// From its first step it keeps the function hooked, until it is destroyed or its groutine ends.
+// From its first step it keeps the function hooked, until it is destroyed or the groutine
+// iterating it ends (a stream handed to another groutine holds the hook again for that one).
 class CallStream {
  public:
   CallStream(std::string function, SharedObject where);
@@ -65,7 +67,7 @@ class CallStream {
  private:
   std::string function_;
   py::object request_;  // a WaitRequest
-  std::shared_ptr<Subscription> subscription_;
+  std::shared_ptr<HookHold> hold_;  // from the first step, until released
 };
 
 // bind_awaitables() adds the awaitable types and call(), event(), any(), calls() to module.

@@ -1,5 +1,6 @@
 #include "coroutine_driver.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -74,16 +75,20 @@ void CoroutineDriver::bad_transition(Stage from, Stage to) const {
 Groutine* CoroutineDriver::current_groutine() noexcept { return t_running.groutine; }
 CoroutineDriver* CoroutineDriver::current() noexcept { return t_running.driver; }
 
-void CoroutineDriver::adopt(const std::shared_ptr<Subscription>& subscription) {
-  subscriptions_.push_back(subscription);
+void CoroutineDriver::adopt(const std::shared_ptr<HookHold>& hold) {
+  // Streams made in a loop come and go: forget the dead ones first.
+  holds_.erase(std::remove_if(holds_.begin(), holds_.end(),
+                              [](const std::weak_ptr<HookHold>& h) { return h.expired(); }),
+               holds_.end());
+  holds_.push_back(hold);
 }
 
 // release_everything() ends the driver's hold on the groutine's resources: hooks of its
 // streams, the wait and the coroutine (whose frame, released, releases its locals).
 void CoroutineDriver::release_everything() {
-  for (const auto& weak : subscriptions_)
-    if (auto subscription = weak.lock()) subscription->reset();
-  subscriptions_.clear();
+  for (const auto& weak : holds_)
+    if (auto hold = weak.lock()) hold->release();
+  holds_.clear();
   pending_request_ = nullptr;
   pending_ = py::object();
   coroutine_ = py::object();

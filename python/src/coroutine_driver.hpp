@@ -17,6 +17,20 @@ namespace py = pybind11;
 
 class WaitRequest;
 
+// HookHold is a call stream's hold on its function's hook. The stream owns it; the driver of
+// the groutine that iterated the stream releases it when that groutine ends or is unloaded,
+// even if the stream lives on (kept in a global, say).
+struct HookHold {
+  explicit HookHold(Subscription s) : subscription(std::move(s)) {}
+  // release() lets the hook go (idempotent).
+  void release() noexcept {
+    subscription.reset();
+    released = true;
+  }
+  Subscription subscription;
+  bool released = false;
+};
+
 class CoroutineDriver final : public Driver {
  public:
   // Stage is where the coroutine is. Transitions are asserted (debug builds).
@@ -45,9 +59,8 @@ class CoroutineDriver final : public Driver {
   // finally block is recorded as a failure of the groutine.
   void cancel(Groutine& groutine) override;
 
-  // adopt() makes the driver release subscription when its groutine ends or is unloaded,
-  // even if the stream holding it lives on (kept in a global, say).
-  void adopt(const std::shared_ptr<Subscription>& subscription);
+  // adopt() makes the driver release hold when its groutine ends or is unloaded.
+  void adopt(const std::shared_ptr<HookHold>& hold);
 
   // current_groutine() is the Python groutine whose code runs on this thread now, or nullptr.
   static Groutine* current_groutine() noexcept;
@@ -70,7 +83,7 @@ class CoroutineDriver final : public Driver {
   py::object coroutine_;              // none once Done
   py::object pending_;                // while Suspended: the WaitRequest awaited
   WaitRequest* pending_request_ = nullptr;  // the same, as C++
-  std::vector<std::weak_ptr<Subscription>> subscriptions_;
+  std::vector<std::weak_ptr<HookHold>> holds_;  // of the streams it iterated
 };
 
 // is_python() tells whether groutine is run by a CoroutineDriver.

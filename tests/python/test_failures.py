@@ -175,3 +175,31 @@ def test_a_closed_target_refuses_events():
     t.close()
     with pytest.raises(g.Error, match=r"^this scripted target is closed$"):
         t.call(1, "f")
+
+
+def test_a_stream_handed_to_another_groutine_holds_the_hook_for_it(target):
+    shared = g.calls("f")
+    seen = []
+
+    async def first():
+        async for c in shared:
+            seen.append(("first", c.arg(0)))
+            return
+
+    async def second():
+        await g.event("go")
+        async for c in shared:
+            seen.append(("second", c.arg(0)))
+            await c.returned()  # the stream keeps f hooked meanwhile
+
+    target.load(first)
+    target.call(1, "f", args=[1])
+    target.ret(1)
+    assert target.hooked == []  # first ended: its hold on f went with it
+    target.load(second)
+    target.fire("go")
+    target.call(1, "f", args=[2])
+    assert target.hooked == ["f"]
+    target.ret(1)
+    assert seen == [("first", 1), ("second", 2)]
+    assert target.journal.count("install f") == 2
