@@ -100,6 +100,26 @@ Step CoroutineDriver::resume(Groutine& groutine) {
                           Error("the Python interpreter has shut down: Python groutines stop"))};
   py::gil_scoped_acquire gil;
   Enter enter(this, &groutine);
+  // Nothing may escape into the runtime: a failure of ours ends the groutine, reported.
+  try {
+    return step(groutine);
+  } catch (py::error_already_set& e) {
+    e.restore();
+    std::exception_ptr failure = python_failure(groutine.location().file);
+    stage_ = Stage::Done;
+    release_everything();
+    return Step{true, failure};
+  } catch (...) {
+    std::exception_ptr failure = std::current_exception();
+    stage_ = Stage::Done;
+    release_everything();
+    return Step{true, failure};
+  }
+}
+
+// step() is resume() with the GIL held: one send (or throw) after another until the coroutine
+// yields a wait the runtime takes, or ends.
+Step CoroutineDriver::step(Groutine& groutine) {
   Runtime& runtime = groutine.runtime();
 
   py::object value = py::none();
@@ -178,19 +198,18 @@ void CoroutineDriver::cancel(Groutine& groutine) {
   transition(stage_ == Stage::Fresh ? Stage::Fresh : Stage::Suspended, Stage::Running);
   pending_request_ = nullptr;
   pending_ = py::object();
-  {
-    PyObject* closed = PyObject_CallMethod(coroutine_.ptr(), "close", nullptr);
-    if (closed) {
-      Py_DECREF(closed);
-    } else {
-      std::exception_ptr failure = python_failure(groutine.location().file);
-      try {
-        std::rethrow_exception(failure);
-      } catch (const Error& e) {
-        auto* located = dynamic_cast<const RequireFailure*>(&e);
-        groutine.runtime().record_failure(std::string("while unloading: ") + e.what(),
-                                          located ? located->where() : groutine.location());
-      }
+  PyObject* closed = PyObject_CallMethod(coroutine_.ptr(), "close", nullptr);
+  if (closed) {
+    Py_DECREF(closed);
+  } else {
+    // A finally block raised (or awaited): recorded, for a groutine that stays loaded.
+    std::exception_ptr failure = python_failure(groutine.location().file);
+    try {
+      std::rethrow_exception(failure);
+    } catch (const Error& e) {
+      auto* located = dynamic_cast<const RequireFailure*>(&e);
+      groutine.runtime().record_failure(std::string("while closing the coroutine: ") + e.what(),
+                                        located ? located->where() : groutine.location());
     }
   }
   transition(Stage::Running, Stage::Done);

@@ -77,6 +77,7 @@ class CoroutineDriver final : public Driver {
     stage_ = to;
   }
   [[noreturn]] void bad_transition(Stage from, Stage to) const;
+  Step step(Groutine& groutine);
   void release_everything();
 
   Stage stage_ = Stage::Fresh;

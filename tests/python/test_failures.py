@@ -203,3 +203,19 @@ def test_a_stream_handed_to_another_groutine_holds_the_hook_for_it(target):
     target.ret(1)
     assert seen == [("first", 1), ("second", 2)]
     assert target.journal.count("install f") == 2
+
+
+def test_an_exception_in_a_finally_block_while_closing_is_recorded(target):
+    async def messy():
+        try:
+            await g.call("f", where=lambda c: c.arg(0) / 0)
+        finally:
+            raise ValueError("from finally")
+
+    target.load(messy)
+    target.call(1, "f", args=[1])
+    closing, predicate = target.groutine("messy").failures
+    assert (closing.message, closing.fatal) == (
+        "while closing the coroutine: ValueError: from finally", False)
+    assert closing.line == line_of(messy, "raise ValueError")
+    assert (predicate.message, predicate.fatal) == ("ZeroDivisionError: division by zero", True)
