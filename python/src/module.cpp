@@ -164,6 +164,7 @@ void bind_target(py::module_& m) {
       .def_property_readonly("closed", &ScriptedTarget::closed)
       .def("close",
            [](ScriptedTarget& t) {
+             t.leave_default();
              ReleaseGil release;
              t.close();
            })

@@ -7,6 +7,7 @@ namespace groutines::python {
 
 namespace {
 // The runtime a ScriptedTarget made the default (in a plain python3, no debugger made one).
+// Read and written with the GIL held.
 Runtime* g_scripted_default = nullptr;
 
 std::string hex(std::uint64_t address) {
@@ -101,13 +102,17 @@ Runtime& ScriptedTarget::open_runtime() {
   return *runtime_;
 }
 
-void ScriptedTarget::close() {
-  if (closed_) return;
-  closed_ = true;
+void ScriptedTarget::leave_default() noexcept {
   if (default_runtime() == runtime_.get()) {
     set_default_runtime(nullptr);
     g_scripted_default = nullptr;
   }
+}
+
+void ScriptedTarget::close() {
+  if (closed_) return;
+  closed_ = true;
+  leave_default();
   runtime_->unload_all();
 }
 

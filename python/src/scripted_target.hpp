@@ -54,8 +54,11 @@ class ScriptedTarget final : public Backend {
   Runtime& runtime() noexcept { return *runtime_; }
   // closed() tells whether close() ran.
   bool closed() const noexcept { return closed_; }
-  // close() unloads every groutine (newest first); the target then refuses events.
+  // close() unloads every groutine (newest first); the target then refuses events. It stops
+  // being the default runtime first (under the GIL when called from Python: see module.cpp).
   void close();
+  // leave_default() makes its runtime no longer the default one, if it was.
+  void leave_default() noexcept;
 
   // call() enters function on thread. Returns the forced value when a groutine skipped it
   // (the frame is then popped at once: the function "returned" without running).
