@@ -67,7 +67,8 @@ const char* name(CoroutineDriver::Stage stage) {
 }  // namespace
 
 void CoroutineDriver::bad_transition(Stage from, Stage to) const {
-  std::fprintf(stderr, "groutines: internal error: Python groutine driver: %s -> %s expected from %s\n",
+  std::fprintf(stderr,
+               "groutines: internal error: Python groutine driver: %s -> %s expected from %s\n",
                name(stage_), name(to), name(from));
   std::abort();
 }

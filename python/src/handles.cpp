@@ -46,8 +46,12 @@ void bind_handles(py::module_& m) {
                          "handled; used later it raises groutines.Error.")
       .def_property_readonly("function", &Call::function, "The called function's name.")
       .def_property_readonly("thread_id", &Call::thread_id, "The target thread that called.")
-      .def_property_readonly("id", [](const CallHandle& c) { return c.id(); }, "This call's id (its Return has the same).")
-      .def_property_readonly("valid", [](const CallHandle& c) { return c.valid(); }, "Whether the call is still being handled.")
+      .def_property_readonly(
+          "id", [](const CallHandle& c) { return c.id(); },
+          "This call's id (its Return has the same).")
+      .def_property_readonly(
+          "valid", [](const CallHandle& c) { return c.valid(); },
+          "Whether the call is still being handled.")
       .def("arg", py::overload_cast<unsigned>(&Call::arg, py::const_), py::arg("index"),
            "arg(i): integer/pointer argument i (SysV order: rdi, rsi, rdx, rcx, r8, r9, then "
            "the stack), as the unsigned 64-bit value the register holds.")

@@ -139,7 +139,8 @@ std::optional<Value> ScriptedTarget::call(
   frame->registers = std::move(registers);
   frame->memory = &memory_;
   frame->stack.push_back(function);
-  for (auto it = frames.rbegin(); it != frames.rend(); ++it) frame->stack.push_back((*it)->function);
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+    frame->stack.push_back((*it)->function);
   ScriptedFrame& f = *frame;
   frames.push_back(std::move(frame));
   bool hooked = std::any_of(hooks_.begin(), hooks_.end(),

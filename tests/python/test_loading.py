@@ -105,7 +105,8 @@ def test_an_exception_at_load_is_reported_where_it_was_raised(target, script):
 
 def test_an_exception_in_a_helper_module_names_the_script_line_and_where_it_was_raised(
         target, script):
-    helper = os.path.realpath(script("helper_mod_for_loading.py", "def f():\n    raise KeyError('k')\n"))
+    helper = os.path.realpath(script("helper_mod_for_loading.py",
+                                     "def f():\n    raise KeyError('k')\n"))
     path = os.path.realpath(script("groutine_uses_helper.py", """
         import helper_mod_for_loading
         helper_mod_for_loading.f()
