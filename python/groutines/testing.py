@@ -2,9 +2,9 @@
 
     from groutines.testing import Target
 
-    def test_third_malloc_fails():
+    def test_the_third_big_malloc_fails():
         with Target() as t:
-            t.load("groutine_oom.py")
+            t.load("groutine_issue_example.py")
             for _ in range(3):
                 assert t.call(1, "malloc", args=[8]) is None
                 t.ret(1, 0x1000)
