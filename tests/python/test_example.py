@@ -32,7 +32,7 @@ def test_the_example_checks_headers_and_fails_the_third_big_malloc(target):
     target.ret(1, -1)
     failure, = target.failures
     assert failure == (f"header_len_bounded: {os.path.realpath(EXAMPLE)}:10: AssertionError: "
-                       "assert ret.value >= 0 (during return #9 of parse_header (call #8) on "
+                       "assert ret.value >= 0 (ret.value = -1) (during return #9 of parse_header (call #8) on "
                        "thread 1)")
 
 

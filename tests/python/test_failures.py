@@ -61,7 +61,38 @@ def test_a_failed_assert_shows_its_message_or_its_source(target, script):
     target.call(1, "f", args=[11])
     assert target.failures == [
         f"with_message: {path}:6: AssertionError: arg is 11 (during call #1 of f on thread 1)",
-        f"bare: {path}:11: AssertionError: assert c.arg(0) < 10 (during call #1 of f on thread 1)"]
+        f"bare: {path}:11: AssertionError: assert c.arg(0) < 10 (c.arg(0) = 11) "
+        "(during call #1 of f on thread 1)"]
+
+
+def test_a_bare_assert_shows_only_values_it_can_read_without_side_effects(target, script):
+    path = script("groutine_values.py", """
+        import groutines as g
+
+        LIMIT = 3
+        pending = [5]
+
+        @g.groutine
+        async def named():
+            ev = await g.event("x")
+            assert ev["n"] + 0 < LIMIT and ev.data
+
+        @g.groutine
+        async def compared():
+            ev = await g.event("x")
+            assert ev["n"] < -LIMIT
+
+        @g.groutine
+        async def popped():
+            await g.event("x")
+            assert pending.pop() == 1
+    """)
+    target.load(path)
+    target.fire("x", n=4)
+    assert [f.split("AssertionError: ")[1].split(" (during")[0] for f in target.failures] == [
+        'assert ev["n"] + 0 < LIMIT and ev.data',  # not a comparison of readable operands
+        'assert ev["n"] < -LIMIT (ev["n"] = 4, -LIMIT = -3)',
+        "assert pending.pop() == 1"]  # pop() is not evaluated again
 
 
 def test_an_exception_in_a_where_predicate_fails_its_groutine_at_the_predicate(target):
