@@ -1,0 +1,114 @@
+"""The plugin in an interactive LLDB, as a user runs it: on a terminal, with the process
+running asynchronously while the prompt stays live. Every wait has a timeout."""
+import os
+import pty
+import re
+import select
+import subprocess
+import time
+
+import pytest
+
+from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, example, target
+
+
+class Terminal:
+    """An interactive lldb on a pseudo-terminal."""
+
+    def __init__(self):
+        self.master, slave = pty.openpty()
+        env = dict(os.environ, LLDB_DEBUGSERVER_PATH=DEBUGSERVER, TERM="dumb")
+        self.proc = subprocess.Popen([LLDB, "--no-lldbinit", "--no-use-colors"], stdin=slave,
+                                     stdout=slave, stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.output = ""
+
+    def send(self, line):
+        os.write(self.master, (line + "\n").encode())
+
+    def expect(self, pattern, timeout=TIMEOUT):
+        """expect() reads until regex pattern appears in the output since the last match."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            m = regex.search(self.output)
+            if m:
+                seen = self.output[:m.end()]
+                self.output = self.output[m.end():]
+                return seen
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {pattern!r} within {timeout}s; lldb printed:\n{self.output}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536).decode(errors="replace")
+                except OSError:
+                    pytest.fail(f"lldb went away waiting for {pattern!r}:\n{self.output}")
+                self.output += chunk.replace("\r", "")
+
+    def command(self, line, until=r"\(lldb\) "):
+        self.send(line)
+        return self.expect(until)
+
+    def close(self):
+        try:
+            self.send("quit")
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal():
+    t = Terminal()
+    t.expect(r"\(lldb\) ")
+    t.command(f"settings set auto-confirm true")
+    t.command(f"plugin load {PLUGIN}")
+    yield t
+    t.close()
+
+
+def test_a_stop_and_continue_at_an_interactive_prompt(terminal):
+    t = terminal
+    t.command(f"file {target('calls_O2')}")
+    t.command(f"groutine load {example('calls_checks')}")
+    t.command(f"groutine load {example('watch')}")
+    t.command("groutine fire stop-at function=add arg0=1")
+    t.send("run 3")
+    t.expect(r"groutine 'stop-at' stopped the target: add called with 1")
+    t.expect(r"stop reason = breakpoint 1\.1\n +frame #0: ")
+    listing = t.command("groutine list", until=r"last stop: [^\n]*\n")
+    # check-add took the call it stopped in and waits for its return.
+    assert re.search(r"check-add\s+waiting on return of call #\d+\s+3 ", listing), listing
+    t.send("continue")
+    # Until the prompt is back, keystrokes go to the target's stdin.
+    t.expect(r"Process \d+ exited with status = 0[^\n]*\n\(lldb\) ")
+    report = t.command("groutine report", until=r"\d+ passed, \d+ failed")
+    assert "8 passed, 0 failed" in report, report
+
+
+def test_commands_that_change_groutines_are_refused_while_the_target_runs(terminal):
+    t = terminal
+    t.command(f"file {target('calls_O2')}")
+    t.command(f"groutine load {example('watch')}")  # hooks nothing until configured
+    # Without stdio the process leaves the terminal to the prompt while it runs.
+    t.send("process launch --no-stdio -- 1000000000")
+    t.expect(r"Process \d+ launched")
+    t.expect(r"\(lldb\) ")
+    out = t.command("groutine fire stop-at function=add after=2")
+    assert "error: groutine fire: the process is running: interrupt it first (process interrupt)" in out, out
+    out = t.command("groutine list", until=r"stop-at[^\n]*\n")
+    assert re.search(r"stop-at\s+waiting on event 'stop-at'", out), out
+    # LLDB prints the prompt before an asynchronous stop's notice, and not again after it.
+    t.send("process interrupt")
+    t.expect(r"Process \d+ stopped\n.*\n +frame #0: ")
+    out = t.command("groutine fire stop-at function=add after=2",
+                    until=r'reply from stop-at \(#3\): "stopping at call 2 of add"')
+    t.send("continue")
+    t.expect(r"groutine 'stop-at' stopped the target: add called 2 times")
+    t.expect(r"stop reason = breakpoint 1\.1\n +frame #0: ")
+    t.command("groutine unload --all", until=r"unloaded 3 groutines")
+    t.command("process kill", until=r"Process \d+ exited")
