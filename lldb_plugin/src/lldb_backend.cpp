@@ -94,8 +94,20 @@ void LldbBackend::print(const std::string& text) {
 // --- Call hooks ---
 
 void LldbBackend::use_target(lldb::SBTarget target) {
-  if (target_.IsValid() || !target.IsValid()) return;
+  if (!target.IsValid() || target == target_) return;
+  if (target_.IsValid()) {
+    // Hooks follow the selected target: whatever was planted in the old one goes.
+    end_process("the debugger switched to another target");
+    for (auto& [id, hook] : hooks_) {
+      if (hook.breakpoint.IsValid()) target_.BreakpointDelete(hook.breakpoint.GetID());
+      hook.breakpoint = lldb::SBBreakpoint();
+    }
+    for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
+    retired_.clear();
+    hook_by_breakpoint_.clear();
+  }
   target_ = std::move(target);
+  process_id_ = 0;
   for (auto& [id, hook] : hooks_)
     if (!hook.breakpoint.IsValid()) plant(id, hook);
 }
@@ -250,7 +262,7 @@ void LldbBackend::end_process(const std::string& why) {
 }
 
 void LldbBackend::at_prompt() {
-  if (!target_.IsValid()) use_target(debugger_.GetSelectedTarget());
+  use_target(debugger_.GetSelectedTarget());
   if (!target_.IsValid()) return;
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;

@@ -29,10 +29,11 @@ class LldbBackend final : public Backend {
 
   // attach() names the runtime the breakpoint callbacks deliver to.
   void attach(Runtime& runtime) noexcept { runtime_ = &runtime; }
-  // use_target() makes target the one hooks are planted in (the first valid one sticks),
-  // and plants the hooks wanted before there was a target.
+  // use_target() makes target the one hooks are planted in: they follow the debugger's
+  // selected target. Switching delivers the old target's watched calls as unwound, deletes
+  // its breakpoints and plants every hook in the new one.
   void use_target(lldb::SBTarget target);
-  // target() is the target hooks are planted in (invalid before use_target()).
+  // target() is the target hooks are planted in (invalid before the first use_target()).
   lldb::SBTarget target() const { return target_; }
 
   void install_call_hook(FunctionId id, std::string_view function) override;
