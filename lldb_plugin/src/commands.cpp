@@ -4,6 +4,7 @@
 #include "commands.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -94,6 +95,74 @@ std::string state_of(const Groutine& g) {
   }
 }
 
+// Incomplete is an error after part of the work was done: output is what to print first.
+class Incomplete : public Error {
+ public:
+  Incomplete(std::string output, const std::string& message)
+      : Error(message), output_(std::move(output)) {}
+  const std::string& output() const noexcept { return output_; }
+
+ private:
+  std::string output_;
+};
+
+// python_entry() calls groutines._host.<function>(path) in LLDB's embedded Python, through
+// the `script` command (the plugin keeps no Python object of its own), and returns the text
+// it produced. The package is the build's python/ directory, put on sys.path first. The text
+// comes back through a temporary file, not stdout, which LLDB would also echo. Throws
+// Incomplete with the entry point's error text.
+std::string python_entry(lldb::SBDebugger& debugger, const char* function, const std::string& path) {
+  const std::string package_dir = GROUTINES_PYTHON_PACKAGE_DIR;
+  struct stat st {};
+  if (stat((package_dir + "/groutines/_host.py").c_str(), &st) != 0)
+    throw Error("Python groutines need the groutines Python module, which is not built (" +
+                package_dir + "/groutines)");
+  char reply_path[] = "/tmp/groutines-reply-XXXXXX";
+  int fd = mkstemp(reply_path);
+  if (fd < 0) throw Error("cannot make a temporary file for the Python entry point");
+  close(fd);
+  struct Unlink {
+    const char* path;
+    ~Unlink() { unlink(path); }
+  } unlink_reply{reply_path};
+  auto hex = [](const std::string& s) {
+    std::string out;
+    char b[3];
+    for (unsigned char c : s) {
+      std::snprintf(b, sizeof b, "%02x", c);
+      out += b;
+    }
+    return out;
+  };
+  auto text = [&](const std::string& s) { return "bytes.fromhex('" + hex(s) + "').decode()"; };
+  // Strings travel as hex: no quoting to get wrong.
+  std::string code = "script -l python -- import sys as _gs; _gp = " + text(package_dir) +
+                     "; _gs.path.insert(0, _gp) if _gp not in _gs.path else None; "
+                     "import groutines._host as _gh; "
+                     "_go, _ge = _gh." + function + "(" + text(path) + "); "
+                     "_gf = open(" + text(reply_path) + ", 'w'); "
+                     "_gn = _gf.write(_go + '\\x1e' + _ge); _gf.close()";
+  lldb::SBCommandReturnObject result;
+  debugger.GetCommandInterpreter().HandleCommand(code.c_str(), result);
+  if (!result.Succeeded())
+    throw Error(std::string("the Python entry point failed: ") +
+                (result.GetError() ? result.GetError() : "(no message)"));
+  std::string reply;
+  if (FILE* f = std::fopen(reply_path, "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) reply.append(buf, n);
+    std::fclose(f);
+  }
+  std::size_t at = reply.rfind('\x1e');
+  if (at == std::string::npos)
+    throw Error("the Python entry point did not answer" +
+                (result.GetOutput() ? std::string(": ") + result.GetOutput() : std::string()));
+  std::string message = reply.substr(at + 1);
+  if (message.empty()) return reply.substr(0, at);
+  throw Incomplete(reply.substr(0, at), message);
+}
+
 // Subcommand is one `groutine` subcommand: run() does the work, errors are Error.
 class Subcommand : public lldb::SBCommandPluginInterface {
  public:
@@ -113,6 +182,11 @@ class Subcommand : public lldb::SBCommandPluginInterface {
       if (!out.empty()) result.Printf("%s", out.c_str());
       result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
       return true;
+    } catch (const Incomplete& e) {
+      if (!e.output().empty()) result.Printf("%s", e.output().c_str());
+      result.SetError(("groutine " + name_ + ": " + e.what()).c_str());
+      result.SetStatus(lldb::eReturnStatusFailed);
+      return false;
     } catch (const std::exception& e) {
       result.SetError(("groutine " + name_ + ": " + e.what()).c_str());
       result.SetStatus(lldb::eReturnStatusFailed);
@@ -150,7 +224,8 @@ class LoadCommand final : public Subcommand {
       "one: it runs until its first wait. Subscribing to calls of a function plants one\n"
       "breakpoint on it in the selected target, so a target must exist first. Loading a\n"
       "library again reloads it: its groutines are unloaded and the library closed first.\n"
-      "Python files and directories of groutines are not supported yet.\n"
+      "A .py file, or a directory of groutine_*.py and *_groutines.py scripts, is loaded by\n"
+      "the groutines Python module (built in python/) into the same runtime.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -162,7 +237,8 @@ class LoadCommand final : public Subcommand {
       "  ...\n"
       "(lldb) run\n"
       "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
-      "(reloads it: the groutines start again)\n";
+      "(reloads it: the groutines start again)\n"
+      "(lldb) groutine load tests/python/scripts/groutine_lldb_calls.py\n";
 
  private:
   std::string run(lldb::SBDebugger& debugger, Host& host,
@@ -173,15 +249,12 @@ class LoadCommand final : public Subcommand {
     const std::string& path = args[0];
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw Error("no such file '" + path + "'");
-    if (S_ISDIR(st.st_mode))
-      throw Error("'" + path + "' is a directory: loading directories of groutines is not "
-                  "supported yet");
-    if (ends_with(path, ".py"))
-      throw Error("'" + path + "' is a Python file: Python groutines are not supported yet");
     lldb::SBTarget target = debugger.GetSelectedTarget();
     if (!target.IsValid())
       throw Error("no target: create one first (file PROGRAM), then load groutines");
     host.backend().use_target(target);
+    if (S_ISDIR(st.st_mode) || ends_with(path, ".py"))
+      return python_entry(debugger, "load_command", path);
     char resolved[PATH_MAX];
     if (!realpath(path.c_str(), resolved)) throw Error("cannot resolve '" + path + "'");
     std::vector<GroutineId> ids = host.load_library(resolved);
@@ -259,6 +332,9 @@ class UnloadCommand final : public Subcommand {
       host.unload_everything();
       return format("unloaded %zu groutine%s\n", n, n == 1 ? "" : "s");
     }
+    struct stat st {};
+    if (stat(what.c_str(), &st) == 0 && (S_ISDIR(st.st_mode) || ends_with(what, ".py")))
+      return python_entry(debugger, "unload_command", what);
     char resolved[PATH_MAX];
     if (realpath(what.c_str(), resolved)) {
       std::size_t before = host.runtime().size();

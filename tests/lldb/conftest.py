@@ -19,6 +19,10 @@ EXAMPLES = Path(os.environ.get("GROUTINES_EXAMPLES_DIR", _BUILD / "groutines"))
 TARGETS = Path(os.environ.get("GROUTINES_TARGETS_DIR", _BUILD / "tests" / "targets"))
 DEBUGSERVER = os.environ.get("LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server")
 
+# The groutines Python module, which `groutine load x.py` hands scripts to, when built.
+PYTHON_PACKAGE = PLUGIN.parents[1] / "python" / "groutines"
+PYTHON_BUILT = any(PYTHON_PACKAGE.glob("_native*.so"))
+
 # Every LLDB run must end well within this many seconds, or the test fails.
 TIMEOUT = 120
 

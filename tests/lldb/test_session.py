@@ -2,8 +2,12 @@
 reason, re-running, firing events from the prompt, unloading, and what a process's end
 releases."""
 import re
+from pathlib import Path
 
-from conftest import driver, example, lldb, plugin_breakpoints, target, TARGETS
+import pytest
+
+from conftest import PYTHON_BUILT, PYTHON_PACKAGE, TARGETS, driver, example, lldb, \
+    plugin_breakpoints, target
 
 
 def test_help_documents_every_subcommand_with_examples():
@@ -19,7 +23,7 @@ def test_help_documents_every_subcommand_with_examples():
 
 def test_load_errors_name_what_was_wrong_and_lldb_goes_on(tmp_path):
     script = tmp_path / "g.py"
-    script.write_text("")
+    script.write_text("def broken(:\n")
     s = driver(
         f"groutine load {example('watch')}",
         f"file {target('calls_O0')}",
@@ -40,10 +44,14 @@ def test_load_errors_name_what_was_wrong_and_lldb_goes_on(tmp_path):
         f"groutine load {example('watch')}":
             "error: groutine load: no target: create one first (file PROGRAM), then load groutines",
         "groutine load /nonexistent/x.so": "error: groutine load: no such file '/nonexistent/x.so'",
-        f"groutine load {script}":
-            f"error: groutine load: '{script}' is a Python file: Python groutines are not supported yet",
+        # Python files and directories go to the groutines Python module, which reports.
+        f"groutine load {script}": f"error: groutine load: {script}:1: SyntaxError: invalid syntax"
+        if PYTHON_BUILT else "error: groutine load: Python groutines need the groutines Python "
+        f"module, which is not built ({PYTHON_PACKAGE})",
         f"groutine load {tmp_path}":
-            f"error: groutine load: '{tmp_path}' is a directory: loading directories of groutines is not supported yet",
+            f"error: groutine load: no groutine scripts in '{tmp_path}' (files named groutine_*.py or *_groutines.py)"
+        if PYTHON_BUILT else "error: groutine load: Python groutines need the groutines Python "
+        f"module, which is not built ({PYTHON_PACKAGE})",
         "groutine load": "error: groutine load: expected one path, got 0 arguments (groutine load <path>)",
         f"groutine load {TARGETS / 'libdl_target.so'}":
             f"error: groutine load: '{TARGETS / 'libdl_target.so'}' defines no groutines (no GROUTINE(...) in it)",
@@ -144,3 +152,27 @@ def test_loading_a_library_again_reloads_it():
     assert listing.count("check-add") == 1 and "\n6 " in listing, s  # ids 6..10 now
     assert "5 passed, 0 failed" in s.after("groutine report"), s
     assert s.logged("check-add") == ["add(0,1)=1 (no debug info)"], s
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+def test_python_groutines_load_through_the_same_command_and_share_the_runtime():
+    script = Path(__file__).resolve().parents[1] / "python" / "scripts" / "groutine_lldb_calls.py"
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {example('calls_checks')}",
+             f"groutine load {script}", "run 1", "groutine report", f"groutine unload {script}",
+             "groutine list")
+    assert s.after(f"groutine load {script}").startswith(f"loaded 4 groutines from {script}"), s
+    # Both languages see the same call; the Python one rewrites add's result afterwards.
+    assert s.logged("check-add") == ["add(0,1)=1 named a=0 b=1 type int"], s
+    assert "add(0,1)=1001" in s.lines(), s
+    assert "9 passed, 0 failed" in s.after("groutine report"), s
+    assert s.after(f"groutine unload {script}") == f"unloaded 4 groutines from {script}", s
+    assert "adds" not in s.after("groutine list") and "check-add" in s.after("groutine list"), s
+
+
+def test_hooks_follow_the_selected_target():
+    s = lldb(f"file {target('calls_O2')}", f"groutine load {example('calls_checks')}",
+             f"file {target('calls_O0_g')}", "groutine subscriptions", "run 1",
+             "target select 0", "groutine subscriptions", "run 1", "breakpoint list")
+    assert s.logged("check-add") == ["add(0,1)=1 named a=0 b=1 type int",
+                                     "add(0,1)=1 (no debug info)"], s
+    assert "where = calls_O2`add" in s.after("breakpoint list"), s
