@@ -189,6 +189,19 @@ void LldbBackend::watch_return(CallId call, Frame& frame) {
           ": " + e.what());
     return;
   }
+  const std::string& function = pending_function_;
+  auto rt = return_types_.find(function);
+  if (rt == return_types_.end()) {
+    ReturnType type;  // unknown: the return value reads as the raw register
+    try {
+      type = f.return_type();
+    } catch (const Error& e) {
+      print("groutines: the return type of " + function + " is unknown (" + e.what() +
+            "): its return value reads as the raw register");
+    }
+    rt = return_types_.emplace(function, type).first;
+  }
+  p.return_type = rt->second;
   ReturnSite& site = sites_[p.return_address];
   if (!site.breakpoint.IsValid()) {
     site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
@@ -319,6 +332,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
         if (p.thread == tid && p.entry_sp <= sp) gone.push_back(p);
       if (!gone.empty()) deliver_unwound(gone, frame);
     }
+    pending_function_ = function;
     Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
     if (out.forced_return) frame.force_return(*out.forced_return);
     if (LogEntry* e = log_.find(last_call_seq_)) {
@@ -363,6 +377,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     if (!gone.empty()) deliver_unwound(gone, frame);
     if (matched && pending_.count(ret.call)) {
       forget(ret.call);
+      frame.set_return_type(ret.return_type);
       Outcome out = runtime_->deliver_return(ret.call, tid, Clock::now(), frame, false);
       if (out.return_value) {
         frame.set_return_value(*out.return_value);

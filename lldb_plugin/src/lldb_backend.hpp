@@ -16,10 +16,9 @@
 #include "event_log.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/runtime.hpp"
+#include "lldb_frame.hpp"
 
 namespace groutines::plugin {
-
-class LldbFrame;
 
 class LldbBackend final : public Backend {
  public:
@@ -83,6 +82,7 @@ class LldbBackend final : public Backend {
     std::uint64_t thread = 0;
     std::uint64_t entry_sp = 0;  // rsp at the function's first instruction
     lldb::addr_t return_address = 0;
+    ReturnType return_type;
   };
   struct ReturnSite {
     lldb::SBBreakpoint breakpoint;
@@ -119,6 +119,8 @@ class LldbBackend final : public Backend {
   std::unordered_map<FunctionId, Hook> hooks_;
   std::unordered_map<lldb::break_id_t, FunctionId> hook_by_breakpoint_;
   std::unordered_map<CallId, Pending> pending_;
+  // Return types by function name, read from DWARF once per function.
+  std::unordered_map<std::string, ReturnType> return_types_;
   std::map<lldb::addr_t, ReturnSite> sites_;
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
@@ -128,6 +130,7 @@ class LldbBackend final : public Backend {
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;
+  std::string pending_function_;       // the function of the Call being delivered
   std::uint64_t last_call_seq_ = 0;    // the newest Call event logged
   std::uint64_t last_return_seq_ = 0;  // the newest Return event logged
 };

@@ -246,14 +246,47 @@ std::vector<std::string> LldbFrame::backtrace(std::size_t max_frames) {
   return out;
 }
 
-std::uint64_t LldbFrame::int_return_value() {
-  require(Where::Return, "a return value");
-  return register_value("rax");
+ReturnType LldbFrame::return_type() {
+  ReturnType r;
+  lldb::SBFunction function = frame().GetFunction();
+  if (!function.IsValid()) return r;
+  lldb::SBType t = function.GetType().GetFunctionReturnType().GetCanonicalType();
+  if (!t.IsValid()) return r;
+  lldb::BasicType basic = t.GetBasicType();
+  if (basic == lldb::eBasicTypeFloat || basic == lldb::eBasicTypeDouble) {
+    r.known = true;
+    r.floating = true;
+    r.size = t.GetByteSize();
+  } else if (t.IsPointerType() || t.IsReferenceType() ||
+             t.GetTypeClass() == lldb::eTypeClassEnumeration ||
+             (t.GetTypeClass() == lldb::eTypeClassBuiltin && t.GetByteSize() <= 8 &&
+              basic != lldb::eBasicTypeVoid)) {
+    r.known = true;
+    r.size = t.GetByteSize();
+    r.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
+  }
+  return r;
 }
 
+// int_return_value() is rax, cut to the C return type's width (sign- or zero-extended) when
+// DWARF gives it: the upper bits of rax are undefined for an int.
+std::uint64_t LldbFrame::int_return_value() {
+  require(Where::Return, "a return value");
+  std::uint64_t rax = register_value("rax");
+  if (!return_type_.known || return_type_.floating) return rax;
+  if (return_type_.size == 1 && !return_type_.is_signed) return rax & 0xff;
+  return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
+}
+
+// float_return_value() is xmm0 as a double, or as a float widened when DWARF says float.
 double LldbFrame::float_return_value() {
   require(Where::Return, "a return value");
   std::vector<std::uint8_t> b = register_bytes("xmm0");
+  if (return_type_.known && return_type_.floating && return_type_.size == 4) {
+    float f = 0;
+    std::memcpy(&f, b.data(), sizeof f);
+    return static_cast<double>(f);
+  }
   double d = 0;
   std::memcpy(&d, b.data(), sizeof d);
   return d;

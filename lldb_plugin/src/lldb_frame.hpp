@@ -15,6 +15,15 @@
 
 namespace groutines::plugin {
 
+// ReturnType is how a function's DWARF describes its return value, for reading rax/xmm0 at
+// the width and signedness of the C type.
+struct ReturnType {
+  bool known = false;     // the function has debug info
+  bool floating = false;  // float or double, in xmm0
+  bool is_signed = false;
+  std::uint64_t size = 8;
+};
+
 class LldbFrame final : public Frame {
  public:
   // Where is what the thread is stopped at.
@@ -54,6 +63,10 @@ class LldbFrame final : public Frame {
   void force_return(const Value& value);
   // set_return_value() rewrites the return value (rax, or xmm0 for a double) at a Return.
   void set_return_value(const Value& value);
+  // return_type() is the hooked function's return type from DWARF (at its entry).
+  ReturnType return_type();
+  // set_return_type() says how to read the return value at a Return.
+  void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
   // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
   std::string cached_view() const;
 
@@ -74,6 +87,7 @@ class LldbFrame final : public Frame {
   Where where_;
   std::uint64_t thread_id_ = 0;
   std::string gone_why_;
+  ReturnType return_type_;
   // Integer registers read during this stop, by name: a groutine reading an argument the
   // event log already read does not ask LLDB twice.
   std::vector<std::pair<std::string, std::uint64_t>> cache_;
