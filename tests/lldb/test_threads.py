@@ -24,3 +24,24 @@ def test_every_call_and_return_of_every_thread_is_delivered_once_and_matched():
     subs = s.after("groutine subscriptions")
     assert re.search(r"^work\s+1\s+1\s+\d+\s+%d$" % (4 * ITERATIONS), subs, re.M), s
     assert "returns awaited: 0 calls" in subs, s
+
+
+def test_rewrites_and_skips_land_on_the_calls_of_their_own_thread():
+    n = ITERATIONS
+    s = lldb(f"file {target('threads')}", f"groutine load {example('threads')}",
+             f"groutine load {example('threads_decisions')}", f"run {n}", "groutine report",
+             "groutine subscriptions", timeout=300)
+    base = [t * 1000 * n + n * (n - 1) // 2 for t in range(4)]
+    skipped = sum(3000 + i for i in range(n) if i % 2)
+    assert s.target_lines(r"work_sum\(\d\)=\d+") == [
+        f"work_sum(0)={base[0]}", f"work_sum(1)={base[1]}", f"work_sum(2)={base[2] + 5 * n}",
+        f"work_sum(3)={base[3] - skipped}"], s
+    # work-3, loaded first, waits for every return of work(3, i); a skipped call returns at
+    # once with the forced 0, which its check (3000 + i) reports as a failure.
+    seen = Counter(s.logged("work-3"))
+    assert all(v == 1 for v in seen.values()), s
+    assert set(seen) == {f"work(3,{i})={0 if i % 2 else 3000 + i}" for i in range(n)}, s
+    report = s.after("groutine report")
+    assert "5 passed, 1 failed" in report, s
+    assert report.count("failed: 0 != 30") == n // 2, s
+    assert "returns awaited: 0 calls" in s.after("groutine subscriptions"), s
