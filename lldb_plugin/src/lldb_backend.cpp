@@ -154,12 +154,15 @@ void LldbBackend::retire(lldb::break_id_t id) {
   target_.BreakpointDelete(id);
 }
 
-void LldbBackend::delete_retired(lldb::SBProcess& process, bool at_prompt) {
+// delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
+// at (the thread whose callback runs, current, may be: LLDB holds on to what it is using).
+void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current) {
   if (retired_.empty() || !target_.IsValid()) return;
   std::set<lldb::break_id_t> busy;
-  if (!at_prompt && process.IsValid()) {
+  if (current != 0 && process.IsValid()) {
     for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
       lldb::SBThread t = process.GetThreadAtIndex(i);
+      if (t.GetThreadID() == current) continue;
       if (t.GetStopReason() == lldb::eStopReasonBreakpoint && t.GetStopReasonDataCount() > 0)
         busy.insert(static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0)));
     }
@@ -287,7 +290,7 @@ void LldbBackend::at_prompt() {
   } else {
     follow_process(process);
   }
-  delete_retired(process, /*at_prompt=*/true);
+  delete_retired(process, /*current=*/0);
 }
 
 // --- Breakpoint callbacks ---
@@ -316,7 +319,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   std::string function = "?";
   try {
     follow_process(process);
-    if (!retired_.empty()) delete_retired(process, /*at_prompt=*/false);
+    if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
     FunctionId fn = h->second;
@@ -353,7 +356,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   Callback in_callback(*this);
   try {
     follow_process(process);
-    if (!retired_.empty()) delete_retired(process, /*at_prompt=*/false);
+    if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto s = site_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (s == site_by_breakpoint_.end()) return false;  // retired
     lldb::addr_t address = s->second;

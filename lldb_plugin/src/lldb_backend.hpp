@@ -104,7 +104,7 @@ class LldbBackend final : public Backend {
 
   void plant(FunctionId id, Hook& hook);
   void retire(lldb::break_id_t id);
-  void delete_retired(lldb::SBProcess& process, bool at_prompt);
+  void delete_retired(lldb::SBProcess& process, std::uint64_t current);
   void follow_process(lldb::SBProcess& process);
   void end_process(const std::string& why);
   void forget(CallId call);

@@ -45,3 +45,17 @@ def test_rewrites_and_skips_land_on_the_calls_of_their_own_thread():
     assert "5 passed, 1 failed" in report, s
     assert report.count("failed: 0 != 30") == n // 2, s
     assert "returns awaited: 0 calls" in s.after("groutine subscriptions"), s
+
+
+def test_a_hook_released_while_other_threads_are_stopped_at_it_stops_nobody():
+    # stop-at stops at the 5th call of work, takes one more call and ends: its hook goes while
+    # the other threads of that stop may be stopped at it. None of them may stay stopped.
+    s = lldb(f"file {target('threads')}", f"groutine load {example('watch')}",
+             "groutine fire stop-at function=work after=5", "run 50", "continue",
+             "breakpoint list", timeout=300)
+    assert s.output.count("groutine 'stop-at' stopped the target: work called 5 times") == 1, s
+    assert len(s.logged("stop-at")) == 1, s
+    # One stop, the asked one; then the process runs to its end.
+    assert len(re.findall(r"^Process \d+ stopped$", s.output, re.M)) == 1, s
+    assert "exited with status = 0" in s.after("continue") or "exited with status = 0" in s.output, s
+    assert "No breakpoints currently set." in s.after("breakpoint list"), s
