@@ -1,5 +1,7 @@
 """Arguments and return values by position and by name, at -O0 and -O2, with and without
 DWARF: the calls_checks groutines log each call the way the target prints it."""
+import re
+
 import pytest
 
 from conftest import example, lldb, target
@@ -48,3 +50,30 @@ def test_hooks_sit_on_the_first_instruction_not_after_the_prologue(build):
     # LLDB names a location inside a function "add + N"; at its first instruction, just "add".
     assert f"where = {build}`add" in listing, s
     assert "`add + " not in listing, s
+
+
+@pytest.mark.parametrize("build", ["calls_O2", "calls_O0_g"])
+def test_a_call_reads_its_backtrace_registers_memory_and_strings(build):
+    s = lldb(f"file {target(build)}", f"groutine load {example('inspect')}", "run 1",
+             "groutine report")
+    log = s.logged("inspect-greet")
+    assert log[0] == "frames 2", s
+    assert re.fullmatch(r"frame #0 0x[0-9a-f]+ greet( at calls\.c:\d+)?", log[1]), s
+    assert re.fullmatch(r"frame #1 0x[0-9a-f]+ main( at calls\.c:\d+)?", log[2]), s
+    assert (" at calls.c:" in log[1]) == build.endswith("_g"), s
+    assert log[3:] == [
+        "function greet",
+        "rdi is arg 0: yes",
+        "edi is its low half: yes",
+        "memory ada",
+        "cstring ada",
+        "cstring max 2 ad",
+        "reg nope: unknown register 'nope'",
+        "memory at 0: cannot read 8 bytes at 0x0: memory read failed for 0x0",
+        "float arg 8: floating argument 8 is passed on the stack: only xmm0..xmm7 "
+        "(indexes 0..7) are read",
+        "return reg rax: no error",
+        "stale call: event #1 is no longer current: the target has resumed since it was "
+        "delivered",
+    ], s
+    assert "1 passed, 0 failed" in s.after("groutine report"), s

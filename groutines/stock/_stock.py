@@ -1,0 +1,163 @@
+"""_stock: what the stock groutines share (options, pools of workers, the target).
+
+Options come from environment variables GROUTINES_<GROUTINE>_<KEY>, which
+`groutines run --set heap.pool=4` sets (or export them before starting lldb).
+
+A stock groutine that follows calls to their returns runs as a *pool* of worker groutines
+named NAME#0, NAME#1, ... (the runner reports them as one, NAME): a worker waiting for the
+return of one call does not see other calls, so the others take the calls that overlap it
+(recursion, other threads). A call that arrives while every worker is busy is counted as
+missed and reported at exit. `--set NAME.pool=N` sizes the pool (default 8).
+"""
+import fnmatch
+import os
+
+import groutines as g
+
+MASK64 = (1 << 64) - 1
+
+
+def option(groutine, key, default=None, kind=str):
+    """option() is the value of GROUTINES_<GROUTINE>_<KEY> converted by kind, or default."""
+    name = f"GROUTINES_{groutine}_{key}".upper().replace(".", "_").replace("-", "_")
+    text = os.environ.get(name)
+    if text is None or text == "":
+        return default
+    if kind is bool:
+        return text.lower() in ("1", "true", "yes", "on")
+    if kind is int:
+        return int(text, 0)
+    if kind is list:
+        return [item.strip() for item in text.replace(";", ",").split(",") if item.strip()]
+    return kind(text)
+
+
+def errno_number(text):
+    """errno_number() is an errno given as a number or a name (ENOMEM)."""
+    if text is None:
+        return None
+    import errno
+    if isinstance(text, int) or text.lstrip("-").isdigit():
+        return int(text)
+    value = getattr(errno, text.upper(), None)
+    if value is None:
+        raise ValueError(f"unknown errno name '{text}'")
+    return value
+
+
+class Claim:
+    """Claim hands each call of a pooled function to exactly one idle worker: every idle
+    worker is waiting on the call with where=claim.take; the first to be asked takes it.
+    A trailing watcher (where=claim.missed) counts the calls no worker was idle for."""
+
+    def __init__(self):
+        self.last = None
+        self.missed_calls = 0
+
+    def take(self, call):
+        if call.id == self.last:
+            return False
+        self.last = call.id
+        return True
+
+    def missed(self, call):
+        if call.id != self.last:
+            self.missed_calls += 1
+            self.last = call.id
+        return False
+
+
+async def serve(function, claim, handle):
+    """serve() is a worker's body: take calls of function, one at a time, and await
+    handle(call) for each (which may await call.returned())."""
+    while True:
+        call = await g.call(function, where=claim.take)
+        await handle(call)
+
+
+async def watch_missed(function, claim):
+    await g.call(function, where=claim.missed)  # never true: counts in the predicate
+
+
+# --- The target, through LLDB's Python module (the groutines run in LLDB's process) ---
+
+def process():
+    """process() is the debugged process (lldb.SBProcess), or None outside LLDB."""
+    try:
+        import lldb
+    except ImportError:
+        return None
+    if not hasattr(lldb, "SBDebugger"):
+        return None
+    candidates = []
+    if getattr(lldb, "debugger", None) is not None:
+        candidates.append(lldb.debugger)
+    for i in range(1, 16):
+        d = lldb.SBDebugger.FindDebuggerWithID(i)
+        if d.IsValid():
+            candidates.append(d)
+    for d in candidates:
+        p = d.GetSelectedTarget().GetProcess()
+        if p.IsValid():
+            return p
+    return None
+
+
+def target():
+    """target() is the selected lldb.SBTarget (exists before the process runs), or None."""
+    try:
+        import lldb
+    except ImportError:
+        return None
+    if not hasattr(lldb, "SBDebugger"):
+        return None
+    for i in range(1, 16):
+        d = lldb.SBDebugger.FindDebuggerWithID(i)
+        if d.IsValid() and d.GetSelectedTarget().IsValid():
+            return d.GetSelectedTarget()
+    return None
+
+
+def set_errno(call, value):
+    """set_errno() sets errno of the thread that made call (stopped at its entry), by
+    evaluating `*__errno_location() = value` in the target. Raises RuntimeError."""
+    p = process()
+    if p is None:
+        raise RuntimeError("setting errno needs LLDB (no process)")
+    thread = p.GetThreadByID(call.thread_id)
+    if not thread.IsValid():
+        raise RuntimeError(f"no thread {call.thread_id}")
+    result = thread.GetFrameAtIndex(0).EvaluateExpression(
+        f"*(int *)__errno_location() = {int(value)}")
+    if not result.GetError().Success():
+        raise RuntimeError(f"cannot set errno: {result.GetError().GetCString()}")
+
+
+def functions_matching(patterns, modules=None):
+    """functions_matching() expands shell patterns (parse_*) into the code symbols of the
+    target that match them, in the main executable (or the modules named in modules);
+    names without wildcards are kept as they are."""
+    plain = [p for p in patterns if not any(c in p for c in "*?[")]
+    wild = [p for p in patterns if p not in plain]
+    found = list(plain)
+    if not wild:
+        return found
+    t = target()
+    if t is None:
+        return found
+    import lldb
+    chosen = [t.GetModuleAtIndex(0)] if not modules else [
+        m for m in t.module_iter() if m.GetFileSpec().GetFilename() in modules]
+    for module in chosen:
+        for symbol in module:
+            if symbol.GetType() != lldb.eSymbolTypeCode:
+                continue
+            name = symbol.GetName()
+            if name and name not in found and any(fnmatch.fnmatchcase(name, p) for p in wild):
+                found.append(name)
+    return found
+
+
+def short(backtrace, frames):
+    """short() is at most frames lines of a Call.backtrace(), indented for a message."""
+    return "\n".join("  " + line for line in backtrace[:frames])
