@@ -158,6 +158,11 @@ def functions_matching(patterns, modules=None):
     return found
 
 
-def short(backtrace, frames):
-    """short() is at most frames lines of a Call.backtrace(), indented for a message."""
-    return "\n".join("  " + line for line in backtrace[:frames])
+def chain(backtrace, frames=6):
+    """chain() renders at most frames lines of a Call.backtrace() on one line, innermost
+    first: 'make_leak at heapbugs.c:14 <- main at heapbugs.c:31'. (A failure's message is
+    one line.)"""
+    import re
+    names = [re.sub(r"^#\d+\s+0x[0-9a-f]+\s+", "", line) for line in backtrace[:frames]]
+    more = " <- ..." if len(backtrace) > frames else ""
+    return " <- ".join(names) + more

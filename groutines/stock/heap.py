@@ -6,6 +6,8 @@ allocated (a leak), with the backtrace of its allocation. Leaks are not checked 
 target crashed or timed out.
 
 Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
+  heap.start=main     follow the allocator from the first call of this function on ("" for
+                      from the very start: then also the dynamic loader's own allocator)
   heap.frames=8       frames kept per allocation backtrace
   heap.pool=8         workers per function (calls overlapping in threads or recursion)
   heap.max_leaks=10   leaks listed in detail
@@ -18,6 +20,7 @@ import groutines as g
 
 import _stock
 
+START = _stock.option("heap", "start", "main")
 FRAMES = _stock.option("heap", "frames", 8, int)
 POOL = _stock.option("heap", "pool", 8, int)
 MAX_LEAKS = _stock.option("heap", "max_leaks", 10, int)
@@ -29,7 +32,7 @@ claims = {f: _stock.Claim() for f in ("malloc", "calloc", "realloc", "free")}
 
 
 def _where(bt):
-    return _stock.short(bt, FRAMES)
+    return _stock.chain(bt, FRAMES)
 
 
 def _allocated(address, size, how, bt):
@@ -46,8 +49,8 @@ def _release(address, what, bt):
         return
     if address in freed:
         first, desc, alloc_bt = freed[address]
-        raise AssertionError(f"double {what} of {address:#x} ({desc})\n"
-                             f"first freed at:\n{_where(first)}\nallocated at:\n{_where(alloc_bt)}")
+        raise AssertionError(f"double {what} of {address:#x} ({desc}); first freed at "
+                             f"{_where(first)}; allocated at {_where(alloc_bt)}")
     raise AssertionError(f"{what} of {address:#x}, which was never allocated")
 
 
@@ -90,10 +93,14 @@ for _function, _handle in HANDLERS.items():
     for _i in range(POOL):
         @g.groutine(name=f"heap#{_function}.{_i}")
         async def _worker(function=_function, handle=_handle):
+            if START:
+                await g.call(START)
             await _stock.serve(function, claims[function], handle)
 
     @g.groutine(name=f"heap#{_function}.missed")
     async def _missed(function=_function):
+        if START:
+            await g.call(START)
         await _stock.watch_missed(function, claims[function])
 
 
@@ -113,7 +120,7 @@ async def leaks_at_exit():
     text = [f"{len(leaks)} block{'s' if len(leaks) != 1 else ''} ({total} bytes) "
             "still allocated at exit"]
     for address, (size, how, bt) in leaks[:MAX_LEAKS]:
-        text.append(f"{size} bytes at {address:#x} from {how}, allocated at:\n{_where(bt)}")
+        text.append(f"{size} bytes at {address:#x} from {how} at {_where(bt)}")
     if len(leaks) > MAX_LEAKS:
         text.append(f"... and {len(leaks) - MAX_LEAKS} more")
-    raise AssertionError("leak: " + "\n".join(text))
+    raise AssertionError("leak: " + "; ".join(text))

@@ -1,0 +1,147 @@
+// heap (C++): the stock heap groutine written with the C++ API. Follows malloc, calloc,
+// realloc and free from the first call of main on; a double free or a free of a pointer never
+// allocated is a failed check (the groutine goes on); blocks still allocated when the runner
+// fires `exit` are leaks, one failed check each, with their allocation backtrace. Options as
+// the Python version: GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS (see docs/stock.md).
+//
+//   groutines run stock:cpp/heap -- ./program
+//
+// Calls that overlap (recursion, threads) are taken by a pool of kWorkers workers per
+// function, named heap#malloc.0 ... (the runner reports them as one groutine, heap).
+#include <groutines/groutines.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace groutines;
+
+constexpr int kWorkers = 4;
+
+std::size_t option(const char* name, std::size_t fallback) {
+  const char* text = std::getenv(name);
+  return text && *text ? std::strtoull(text, nullptr, 0) : fallback;
+}
+
+const std::size_t kFrames = option("GROUTINES_HEAP_FRAMES", 8);
+const std::size_t kMaxLeaks = option("GROUTINES_HEAP_MAX_LEAKS", 10);
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// chain() renders a backtrace (without its innermost frame, the allocator) on one line.
+std::string chain(const std::vector<std::string>& bt) {
+  std::string out;
+  for (std::size_t i = 1; i < bt.size(); ++i) {
+    std::string frame = bt[i];
+    std::size_t name = frame.find(' ', frame.find(' ') + 1);  // after "#N 0xPC "
+    out += (out.empty() ? "" : " <- ") + frame.substr(name == std::string::npos ? 0 : name + 1);
+  }
+  return out;
+}
+
+struct Block {
+  std::uint64_t size;
+  std::string how;
+  std::string where;
+};
+
+// The heap as seen so far: live blocks, and freed ones (for double frees).
+std::map<std::uint64_t, Block> live;
+std::map<std::uint64_t, std::string> freed;  // address -> where it was freed
+
+void allocated(std::uint64_t address, Block block) {
+  if (address == 0) return;
+  freed.erase(address);
+  live[address] = std::move(block);
+}
+
+void release(std::uint64_t address, const std::string& what, const Call& call) {
+  auto it = live.find(address);
+  if (it != live.end()) {
+    live.erase(it);
+    freed[address] = chain(call.backtrace(kFrames + 1));
+    return;
+  }
+  auto f = freed.find(address);
+  if (f != freed.end())
+    GROUTINE_CHECK_MSG(false, "double " + what + " of " + hex(address) + "; first freed at " +
+                                  f->second + "; again at " + chain(call.backtrace(kFrames + 1)));
+  else
+    GROUTINE_CHECK_MSG(false, what + " of " + hex(address) + ", which was never allocated, at " +
+                                  chain(call.backtrace(kFrames + 1)));
+}
+
+void follow(const std::string& function) {
+  wait_call("main");
+  for (;;) {
+    Call c = wait_call(function, [&](const Call& call) {
+      static std::map<std::string, CallId> last;  // each call to one idle worker
+      if (last[function] == call.id()) return false;
+      last[function] = call.id();
+      return true;
+    });
+    if (function == "free") {
+      if (c.arg(0) != 0) release(c.arg(0), "free", c);
+      continue;
+    }
+    std::uint64_t a0 = c.arg(0), a1 = c.arg(1);
+    std::string where = chain(c.backtrace(kFrames + 1));
+    if (function == "realloc" && a0 != 0 && !live.count(a0)) release(a0, "realloc", c);
+    Return r = c.returned();
+    if (r.unwound()) continue;
+    auto address = static_cast<std::uint64_t>(r.value());
+    if (function == "malloc") {
+      allocated(address, Block{a0, "malloc(" + std::to_string(a0) + ")", where});
+    } else if (function == "calloc") {
+      allocated(address, Block{a0 * a1, "calloc(" + std::to_string(a0) + ", " +
+                                            std::to_string(a1) + ")", where});
+    } else if (address != 0 || a1 == 0) {  // realloc that did not fail
+      if (a0 != 0) live.erase(a0);
+      allocated(address, Block{a1, "realloc(" + hex(a0) + ", " + std::to_string(a1) + ")", where});
+    }
+  }
+}
+
+template <int Function, int I>
+void worker() {
+  static const char* const names[] = {"malloc", "calloc", "realloc", "free"};
+  follow(names[Function]);
+}
+
+template <int Function, int... I>
+struct Pool {
+  static inline const Registrar registrars[] = {Registrar(
+      (std::string("heap#") + std::to_string(Function) + "." + std::to_string(I)).c_str(),
+      &worker<Function, I>, __FILE__, __LINE__)...};
+};
+
+template struct Pool<0, 0, 1, 2, 3>;
+template struct Pool<1, 0, 1, 2, 3>;
+template struct Pool<2, 0, 1, 2, 3>;
+template struct Pool<3, 0, 1, 2, 3>;
+static_assert(kWorkers == 4, "the Pool instantiations list kWorkers workers");
+
+}  // namespace
+
+GROUTINE("heap#exit") {
+  CustomEvent end = wait_event("exit");
+  const Value* signal = find(end.data(), "signal");
+  if (signal && std::holds_alternative<std::string>(*signal) &&
+      !std::get<std::string>(*signal).empty())
+    return;  // a crashed program did not get to free its memory
+  std::size_t shown = 0;
+  for (const auto& [address, block] : live) {
+    if (block.where.find("_IO_file_doallocate") != std::string::npos) continue;  // stdio buffer
+    if (++shown > kMaxLeaks) break;
+    GROUTINE_CHECK_MSG(false, "leak: " + std::to_string(block.size) + " bytes at " + hex(address) +
+                                  " from " + block.how + " at " + block.where);
+  }
+}

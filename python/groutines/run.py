@@ -1,0 +1,879 @@
+"""groutines run: run a program to its end under LLDB with groutines loaded, then report.
+
+    groutines run [options] GROUTINES... -- PROGRAM [ARGS...]
+
+GROUTINES are .py files, directories of groutine_*.py / *_groutines.py scripts, C++ groutine
+libraries (.so), or stock groutines by name (stock:heap, stock:cpp/faults; see
+docs/stock.md). The program runs with no prompt; its stdin, stdout and stderr are the
+runner's own, untouched. The runner writes only to stderr (or --report FILE).
+
+Exit codes (EXIT_*): 0 the target exited with status 0 and no groutine failed; 1 a groutine
+failed; 2 usage, load or launch error; 3 the target crashed (killed by a signal); 4 timeout;
+5 the target exited with a non-zero status and no groutine failed (see --expect-status).
+When several apply, the first of 2, 4, 3, 1, 5 wins. See docs/run.md.
+
+It runs in-process on LLDB's Python module (`import lldb` in /usr/bin/python3, whose
+interpreter is also LLDB's embedded one): the plugin is loaded with `plugin load`, groutines
+with `groutine load`, so `import groutines` here shares the plugin's runtime
+(groutines._native.default_runtime()).
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import signal as _signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+__all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CRASHED", "EXIT_TIMEOUT",
+           "EXIT_STATUS"]
+
+EXIT_OK = 0        # the target exited with the expected status, no groutine failed
+EXIT_FAILED = 1    # a groutine failed
+EXIT_USAGE = 2     # bad command line, a groutine that does not load, a program that won't start
+EXIT_CRASHED = 3   # the target was killed by a signal (a crash on any thread)
+EXIT_TIMEOUT = 4   # --timeout expired; the report says what every groutine waited on
+EXIT_STATUS = 5    # the target exited with another status than --expect-status (0)
+
+_BUILD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_DEBUGSERVER = "/usr/lib/llvm-19/bin/lldb-server"
+# Signals after which a process usually dies: the runner takes the backtrace when it stops
+# on one, then lets the program handle it (or die of it).
+_CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
+# A groutine named "NAME#N" is worker N of the logical groutine NAME (stock groutines use a
+# pool of workers to follow calls that overlap): the report shows one line per NAME.
+_WORKER = re.compile(r"^(.+?)#[\w.-]+$")
+
+
+class UsageError(Exception):
+    """A bad command line, a groutine that does not load, a program that does not start."""
+
+
+# --- Command line ---
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="groutines run",
+        usage="groutines run [options] GROUTINES... -- PROGRAM [ARGS...]",
+        description="Run PROGRAM to its end under LLDB with GROUTINES loaded (.py files, "
+                    "directories, C++ groutine libraries, stock:NAME), then report each "
+                    "groutine as passed, failed or never triggered.",
+        epilog="exit codes: 0 ok, 1 a groutine failed, 2 usage/load/launch error, 3 target "
+               "crashed, 4 timeout, 5 unexpected exit status. See docs/run.md.")
+    p.add_argument("groutines", nargs="*", metavar="GROUTINES")
+    p.add_argument("--report", metavar="FILE", help="write the report to FILE, not stderr")
+    p.add_argument("--junit", metavar="FILE", help="JUnit XML, one test case per groutine")
+    p.add_argument("--events", metavar="FILE", help="every event as JSON lines")
+    p.add_argument("--trace", metavar="FILE", help="Chrome trace-event JSON (Perfetto)")
+    p.add_argument("--timeout", metavar="SECONDS", type=float,
+                   help="end the run after SECONDS, reporting what each groutine waits on")
+    p.add_argument("--stop-on-failure", action="store_true",
+                   help="at the first failure or crash, leave the target stopped at an "
+                        "interactive (lldb) prompt")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="configure stock groutines: heap.pool=8 sets GROUTINES_HEAP_POOL")
+    p.add_argument("--expect-status", metavar="N", type=int, default=0,
+                   help="the exit status that counts as success (default 0)")
+    p.add_argument("--plugin", metavar="SO", help="the groutines LLDB plugin (default: the "
+                   "build's lldb_plugin/libgroutines_lldb.so)")
+    p.add_argument("--max-events", metavar="N", type=int, default=1_000_000,
+                   help="how many events --events/--trace keep (default 1000000)")
+    return p
+
+
+def parse_args(argv):
+    """parse_args() splits argv at the first `--`: options and groutines before it, the
+    program and its arguments after. Raises UsageError."""
+    if "--" not in argv:
+        raise UsageError("expected `-- PROGRAM [ARGS...]` after the groutines")
+    at = argv.index("--")
+    parser = _parser()
+    try:
+        options = parser.parse_args(argv[:at])
+    except SystemExit as e:  # argparse printed its message
+        raise UsageError("bad options (see groutines run --help)") from e
+    options.program = argv[at + 1:]
+    if not options.program:
+        raise UsageError("no program after `--`")
+    if options.timeout is not None and options.timeout <= 0:
+        raise UsageError("--timeout needs a positive number of seconds")
+    for item in options.set:
+        if "=" not in item or item.startswith("="):
+            raise UsageError(f"--set {item}: expected KEY=VALUE")
+    return options
+
+
+def config_variable(key):
+    """config_variable() is the environment variable a --set KEY sets: heap.pool ->
+    GROUTINES_HEAP_POOL. Stock groutines read their options from these variables."""
+    return "GROUTINES_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
+
+
+def stock_dirs():
+    """stock_dirs() is (python_dir, library_dir) of the stock groutines: GROUTINES_STOCK_DIR
+    (the launcher points it at the source tree) or the build's copy, and the build's
+    groutines/stock/ for C++ libraries."""
+    built = os.path.join(_BUILD_DIR, "groutines", "stock")
+    return os.environ.get("GROUTINES_STOCK_DIR", built), built
+
+
+def resolve(spec):
+    """resolve() turns stock:NAME into the stock groutine's path (stock:cpp/NAME into its
+    C++ library); other paths are returned as they are. Raises UsageError."""
+    if not spec.startswith("stock:"):
+        if not os.path.exists(spec):
+            raise UsageError(f"no such groutine file or directory '{spec}'")
+        return os.path.abspath(spec)
+    name = spec[len("stock:"):]
+    py_dir, lib_dir = stock_dirs()
+    if name.startswith("cpp/"):
+        path = os.path.join(lib_dir, f"libgroutine_stock_{name[4:]}.so")
+    else:
+        path = os.path.join(py_dir, f"{name}.py")
+    if not os.path.exists(path):
+        raise UsageError(f"no stock groutine '{name}' ({path} does not exist)")
+    return path
+
+
+# --- LLDB ---
+
+def import_lldb():
+    """import_lldb() imports LLDB's Python module, finding it with `lldb-19 -P` when it is
+    not on sys.path (Debian installs it apart)."""
+    try:
+        import lldb
+        if hasattr(lldb, "SBDebugger"):
+            return lldb
+    except ImportError:
+        pass
+    for tool in ("lldb-19", "lldb"):
+        try:
+            out = subprocess.run([tool, "-P"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        path = out.stdout.strip()
+        if out.returncode == 0 and path:
+            sys.path.insert(0, path)
+            sys.modules.pop("lldb", None)  # a namespace package found before
+            import lldb
+            if hasattr(lldb, "SBDebugger"):
+                return lldb
+    raise UsageError("cannot import LLDB's Python module (is lldb-19 installed?)")
+
+
+class Debugger:
+    """Debugger is one SBDebugger in synchronous mode with the groutines plugin loaded."""
+
+    def __init__(self, lldb, report_file, plugin):
+        self.lldb = lldb
+        lldb.SBDebugger.Initialize()
+        self.sb = lldb.SBDebugger.Create(False)
+        self.sb.SetAsync(False)
+        # LLDB's and the plugin's output (log lines, stop reasons) goes with the report.
+        self.sb.SetOutputFileHandle(report_file, False)
+        self.sb.SetErrorFileHandle(report_file, False)
+        self.interpreter = self.sb.GetCommandInterpreter()
+        self.command(f"plugin load {plugin}")
+        # LLDB starts its embedded Python lazily; the plugin's Python entry points need it.
+        self.command("script -l python -- import groutines")
+
+    def command(self, text, check=True):
+        """command() runs an LLDB command: (ok, output, error). check: UsageError on error."""
+        result = self.lldb.SBCommandReturnObject()
+        self.interpreter.HandleCommand(text, result)
+        ok = result.Succeeded()
+        out, err = result.GetOutput() or "", result.GetError() or ""
+        if check and not ok:
+            raise UsageError(err.strip() or f"'{text}' failed")
+        return ok, out, err
+
+    def close(self):
+        self.lldb.SBDebugger.Destroy(self.sb)
+
+
+def frame_lines(thread, max_frames=64):
+    """frame_lines() is a thread's backtrace, one '#N 0xPC module`function + off at
+    file:line' line per frame."""
+    out = []
+    for i in range(min(thread.GetNumFrames(), max_frames)):
+        frame = thread.GetFrameAtIndex(i)
+        module = frame.GetModule().GetFileSpec().GetFilename() or "?"
+        name = frame.GetFunctionName() or frame.GetSymbol().GetName() or "?"
+        line = f"#{i} {frame.GetPC():#x} {module}`{name}"
+        start = frame.GetSymbol().GetStartAddress()
+        if start.IsValid():
+            offset = frame.GetPC() - start.GetLoadAddress(frame.GetThread().GetProcess().GetTarget())
+            if offset > 0:
+                line += f" + {offset}"
+        entry = frame.GetLineEntry()
+        if entry.IsValid() and entry.GetFileSpec().GetFilename():
+            line += f" at {entry.GetFileSpec().GetFilename()}:{entry.GetLine()}"
+        out.append(line)
+    return out
+
+
+# --- Standard streams ---
+
+class Stdio:
+    """Stdio gives the target the runner's stdin, stdout and stderr: the very pipe, terminal
+    or device through /proc/PID/fd/N, and a regular file through a FIFO copied by a thread
+    (opening the file again would write from its start over what is there)."""
+
+    def __init__(self):
+        self.paths = {}
+        self.relays = []
+        self.tmp = None
+        for fd in (0, 1, 2):
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                self.paths[fd] = "/dev/null"
+                continue
+            if fd != 0 and stat.S_ISREG(st.st_mode):
+                if self.tmp is None:
+                    self.tmp = tempfile.mkdtemp(prefix="groutines-run-")
+                fifo = os.path.join(self.tmp, f"fd{fd}")
+                os.mkfifo(fifo)
+                relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
+                relay.start()
+                self.relays.append((relay, fifo))
+                self.paths[fd] = fifo
+            else:
+                self.paths[fd] = f"/proc/{os.getpid()}/fd/{fd}"
+
+    @staticmethod
+    def _copy(fifo, fd):
+        src = os.open(fifo, os.O_RDONLY)
+        try:
+            while True:
+                data = os.read(src, 65536)
+                if not data:
+                    return
+                while data:
+                    data = data[os.write(fd, data):]
+        finally:
+            os.close(src)
+
+    def close(self):
+        """close() waits (briefly) for the relays to copy what the target wrote."""
+        for relay, fifo in self.relays:
+            try:  # unblock a relay whose FIFO was never opened by a writer
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+            relay.join(10)
+        if self.tmp:
+            for _, fifo in self.relays:
+                try:
+                    os.unlink(fifo)
+                except OSError:
+                    pass
+            try:
+                os.rmdir(self.tmp)
+            except OSError:
+                pass
+
+
+# --- Failures with backtraces ---
+
+class FailureBacktraces:
+    """FailureBacktraces records the target's backtrace at the moment a Python groutine
+    fails: groutines._failure.describe() (which the native module calls to describe every
+    Python failure, on the thread delivering the event, target stopped) is wrapped to take
+    the backtrace of the thread stopped at the plugin's breakpoint. Keyed by (file, line,
+    message). C++ groutines' failures get none (see docs/run.md)."""
+
+    def __init__(self, lldb, debugger, on_failure=None):
+        from . import _failure
+        self.lldb = lldb
+        self.debugger = debugger
+        self.by_failure = {}
+        self.on_failure = on_failure
+        self._failure = _failure
+        self._describe = _failure.describe
+        _failure.describe = self._wrapped
+
+    def _stopped_thread_backtrace(self):
+        process = self.debugger.GetSelectedTarget().GetProcess()
+        if not process.IsValid():
+            return []
+        for thread in process:
+            if thread.GetStopReason() in (self.lldb.eStopReasonBreakpoint,
+                                          self.lldb.eStopReasonPlanComplete):
+                return [f"thread {thread.GetThreadID()}:"] + frame_lines(thread)
+        return []
+
+    def _wrapped(self, exc, file):
+        described = self._describe(exc, file)
+        try:
+            trace = self._stopped_thread_backtrace()
+            key = (described[1], described[2], described[0])
+            self.by_failure.setdefault(key, trace)
+            if self.on_failure:
+                self.on_failure(described)
+        except Exception as e:  # never hide the failure itself
+            self.by_failure.setdefault((described[1], described[2], described[0]),
+                                       [f"(no backtrace: {type(e).__name__}: {e})"])
+        return described
+
+    def get(self, failure):
+        return self.by_failure.get((failure["file"], failure["line"], failure["message"]))
+
+    def close(self):
+        self._failure.describe = self._describe
+
+
+# --- The event log ---
+
+def read_events(debugger, max_events):
+    """read_events() is the plugin's event log as dicts (seq, time, thread, kind, function,
+    call, args, value, data, detail). It prefers `groutine events --json` when the plugin
+    has it; else it parses the table (no timestamps: time is None)."""
+    ok, out, _ = debugger.command(f"groutine events --json -n {max_events}", check=False)
+    if ok and out.lstrip().startswith("{"):
+        events = []
+        for line in out.splitlines():
+            if line.strip().startswith("{"):
+                e = json.loads(line)
+                e.setdefault("function", e.get("name"))
+                events.append(e)
+        return events
+    ok, out, _ = debugger.command(f"groutine events -n {max_events}", check=False)
+    if not ok:
+        return []
+    lines = out.splitlines()
+    try:
+        header = next(i for i, line in enumerate(lines) if line.startswith("SEQ "))
+    except StopIteration:
+        return []
+    head = lines[header]
+    cols = [head.index(c) for c in ("SEQ", "THREAD", "KIND", "NAME", "DETAIL")]
+    events = []
+    for line in lines[header + 1:]:
+        if not line.strip():
+            continue
+        cells = [line[a:b].strip() for a, b in zip(cols, cols[1:] + [None])]
+        seq, thread, kind, name, detail = cells
+        events.append(parse_detail({
+            "seq": int(seq) if seq.isdigit() else None, "time": None,
+            "thread": int(thread) if thread.isdigit() else 0, "kind": kind,
+            "function": name, "detail": detail}))
+    return events
+
+
+def _number(text):
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "none":
+        return None
+    try:
+        return int(text, 0)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text.strip('"')
+
+
+def parse_detail(e):
+    """parse_detail() fills call, args, value, data of an event from its DETAIL text:
+    'call #7 rdi=2 rsi=3', 'call #7 rax=5 rewritten to 1', 'k=1 s="x"'."""
+    detail = e["detail"]
+    e["call"], e["args"], e["value"], e["data"] = None, {}, None, {}
+    m = re.match(r"call #(\d+)\s*(.*)$", detail)
+    if e["kind"] in ("call", "return") and m:
+        e["call"] = int(m.group(1))
+        rest = m.group(2)
+        if e["kind"] == "call":
+            skipped = re.search(r"\s*skipped: returns (\S+)$", rest)
+            if skipped:
+                e["value"] = _number(skipped.group(1))
+                e["skipped"] = True
+                rest = rest[:skipped.start()]
+            e["args"] = {k: _number(v) for k, v in re.findall(r"(\w+)=(\S+)", rest)}
+        else:
+            e["unwound"] = rest.startswith("unwound")
+            rax = re.search(r"rax=(-?\d+)", rest)
+            if rax:
+                e["value"] = int(rax.group(1))
+            rewritten = re.search(r"rewritten to (\S+)", rest)
+            if rewritten:
+                e["value"] = _number(rewritten.group(1))
+    elif e["kind"] == "custom":
+        e["data"] = {k: _number(v) for k, v in
+                     re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', detail)}
+    return e
+
+
+def write_events(path, events, start):
+    with open(path, "w") as f:
+        for e in events:
+            record = dict(e)
+            record["time"] = (e["time"] - start) if isinstance(e.get("time"), float) else e.get("time")
+            f.write(json.dumps(record) + "\n")
+
+
+def chrome_trace(events, program):
+    """chrome_trace() renders events as Chrome trace-event JSON: one track (tid) per target
+    thread, each call whose return was seen as a complete slice ("X") from call to return,
+    other calls, custom events, logs and stops as instants ("i"). Without timestamps from
+    the plugin, times are sequence numbers (1 us per event)."""
+    timed = all(isinstance(e.get("time"), (int, float)) for e in events) and events
+    t0 = min(e["time"] for e in events) if timed else 0
+
+    def ts(e):
+        if timed:
+            return round((e["time"] - t0) * 1e6, 3)
+        return e["seq"] if e["seq"] is not None else 0
+
+    trace = [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0,
+              "args": {"name": program}}]
+    threads = sorted({e["thread"] for e in events})
+    for tid in threads:
+        trace.append({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
+                      "args": {"name": f"thread {tid}" if tid else "debugger"}})
+    returns = {e["call"]: e for e in events if e["kind"] == "return" and e.get("call")}
+    last_seq = 0
+    for e in events:
+        if e["seq"] is not None:
+            last_seq = e["seq"]
+        if e["kind"] == "call":
+            r = returns.get(e["call"])
+            if e.get("skipped"):
+                r = r or e
+            args = {"call": e["call"], **e["args"]}
+            if r is not None:
+                args["return"] = r.get("value")
+                trace.append({"ph": "X", "name": e["function"], "cat": "call", "pid": 1,
+                              "tid": e["thread"], "ts": ts(e),
+                              "dur": max(ts(r) - ts(e), 0), "args": args})
+            else:
+                trace.append({"ph": "i", "s": "t", "name": e["function"], "cat": "call",
+                              "pid": 1, "tid": e["thread"], "ts": ts(e), "args": args})
+        elif e["kind"] in ("custom", "log", "stop"):
+            at = dict(e, seq=e["seq"] if e["seq"] is not None else last_seq)
+            trace.append({"ph": "i", "s": "t", "name": f"{e['kind']}: {e['function']}",
+                          "cat": e["kind"], "pid": 1, "tid": e["thread"], "ts": ts(at),
+                          "args": {"detail": e["detail"], **e.get("data", {})}})
+    return {"traceEvents": trace, "displayTimeUnit": "ms",
+            "otherData": {"program": program,
+                          "clock": "seconds since the first event" if timed
+                          else "event sequence numbers (the event log has no times)"}}
+
+
+# --- Results ---
+
+class Result:
+    """Result is one logical groutine in the report: the groutines named NAME or NAME#N."""
+
+    def __init__(self, name, source):
+        self.name = name
+        self.source = source
+        self.events = 0
+        self.states = []
+        self.waiting_on = []
+        self.failures = []
+
+    @property
+    def status(self):
+        if any(f for f in self.failures):
+            return "failed"
+        if self.events == 0:
+            return "never triggered"
+        return "passed"
+
+
+def collect(runtime, backtraces):
+    results = {}
+    for g in runtime.groutines():
+        m = _WORKER.match(g["name"])
+        name = m.group(1) if m else g["name"]
+        r = results.get((g["source"], name))
+        if r is None:
+            r = results[(g["source"], name)] = Result(name, g["source"])
+        r.events += g["events_handled"]
+        r.states.append(g["state"])
+        if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
+            r.waiting_on.append(g["waiting_on"])
+        for f in g["failures"]:
+            f = dict(f)
+            f["backtrace"] = f.get("backtrace") or (backtraces.get(f) if backtraces else None)
+            if not any(f["message"] == o["message"] and f["line"] == o["line"]
+                       for o in r.failures):  # workers of a pool fail alike
+                r.failures.append(f)
+    return list(results.values())
+
+
+class Outcome:
+    """Outcome is how the target's run ended."""
+
+    def __init__(self):
+        self.exit_status = None   # exited with this status
+        self.signal = None        # killed by this signal (name)
+        self.crash = None         # (description, [backtrace lines]) at the fatal signal
+        self.timed_out = False
+        self.waits = []           # at a timeout: what each thread of the target was doing
+        self.stops = []           # stop requests by groutines
+        self.error = None         # launch error text
+
+    def describe(self, program):
+        if self.error:
+            return f"{program} did not run: {self.error}"
+        if self.timed_out:
+            return f"{program} was stopped: timed out"
+        if self.signal:
+            return f"{program} was killed by {self.signal}"
+        if self.exit_status is not None:
+            return f"{program} exited with status {self.exit_status}"
+        return f"{program}: the run ended without an exit status"
+
+
+def exit_code(outcome, results, expect_status):
+    if outcome.error:
+        return EXIT_USAGE
+    if outcome.timed_out:
+        return EXIT_TIMEOUT
+    if outcome.signal:
+        return EXIT_CRASHED
+    if any(r.status == "failed" for r in results):
+        return EXIT_FAILED
+    if outcome.exit_status != expect_status:
+        return EXIT_STATUS
+    return EXIT_OK
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render_report(results, outcome, program, options):
+    out = []
+    for r in results:
+        label = {"passed": "PASS", "failed": "FAIL", "never triggered": "NONE"}[r.status]
+        line = f"{label} {r.name} ({r.status}, {_plural(r.events, 'event')})"
+        if outcome.timed_out and r.waiting_on:
+            line += " waiting on " + ", ".join(r.waiting_on)
+        out.append(line)
+        for f in r.failures:
+            message = f["message"].replace("\n", "\n    ")
+            out.append(f"  {f['file']}:{f['line']}: {message} [{f['event']}]"
+                       + (" (ended it)" if f.get("fatal") else ""))
+            for bt in f.get("backtrace") or []:
+                out.append(f"      {bt}")
+    for reason in outcome.stops:
+        out.append(f"stop requested: {reason}")
+    if outcome.crash:
+        out.append(f"crash: {outcome.crash[0]}")
+        out += [f"      {line}" for line in outcome.crash[1]]
+    if outcome.timed_out:
+        out.append(f"timeout: {options.timeout:g}s elapsed; the target's threads were at:")
+        out += [f"      {line}" for line in outcome.waits]
+    counts = {s: sum(1 for r in results if r.status == s)
+              for s in ("passed", "failed", "never triggered")}
+    out.append(f"{counts['passed']} passed, {counts['failed']} failed, "
+               f"{counts['never triggered']} never triggered; {outcome.describe(program)}")
+    return "\n".join(out) + "\n"
+
+
+def junit_xml(results, outcome, program, elapsed):
+    suite = ET.Element("testsuite", name=f"groutines run {program}", tests=str(len(results)),
+                       failures=str(sum(r.status == "failed" for r in results)),
+                       errors="1" if outcome.signal or outcome.timed_out else "0",
+                       skipped=str(sum(r.status == "never triggered" for r in results)),
+                       time=f"{elapsed:.3f}",
+                       timestamp=datetime.datetime.now().isoformat(timespec="seconds"))
+    for r in results:
+        case = ET.SubElement(suite, "testcase", name=r.name, classname=os.path.basename(r.source),
+                             file=r.source)
+        ET.SubElement(case, "properties").append(
+            ET.Element("property", name="events", value=str(r.events)))
+        if r.status == "failed":
+            first = r.failures[0]
+            text = []
+            for f in r.failures:
+                text.append(f"{f['file']}:{f['line']}: {f['message']} [{f['event']}]")
+                text += [f"    {bt}" for bt in f.get("backtrace") or []]
+            node = ET.SubElement(case, "failure", message=first["message"], type="groutine")
+            node.text = "\n".join(text)
+        elif r.status == "never triggered":
+            ET.SubElement(case, "skipped", message="never triggered")
+    if outcome.signal or outcome.timed_out:
+        case = ET.SubElement(suite, "testcase", name="target", classname=program)
+        node = ET.SubElement(case, "error", message=outcome.describe(program),
+                             type="timeout" if outcome.timed_out else "crash")
+        lines = (outcome.crash[1] if outcome.crash else []) + outcome.waits
+        node.text = "\n".join(lines)
+    ET.SubElement(suite, "system-out").text = outcome.describe(program)
+    return ET.ElementTree(suite)
+
+
+# --- The run ---
+
+class StatusLine:
+    """StatusLine shows elapsed time, events/s and failures so far on a terminal."""
+
+    def __init__(self, stream, runtime):
+        self.stream = stream
+        self.runtime = runtime
+        self.stopped = threading.Event()
+        self.start = time.monotonic()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        last_events, last_t = 0, self.start
+        while not self.stopped.wait(0.5):
+            try:
+                gs = self.runtime.groutines()
+            except Exception:
+                return
+            events = sum(g["events_handled"] for g in gs)
+            failures = sum(len(g["failures"]) for g in gs)
+            now = time.monotonic()
+            rate = (events - last_events) / max(now - last_t, 1e-6)
+            last_events, last_t = events, now
+            self.stream.write(f"\r\x1b[K[groutines] {now - self.start:6.1f}s  {events} events "
+                              f"({rate:.0f}/s)  {failures} failures")
+            self.stream.flush()
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(2)
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()
+
+
+class Runner:
+    def __init__(self, options, report):
+        self.options = options
+        self.report = report
+        self.failure_seen = False
+
+    def run(self):
+        options = self.options
+        env = dict(os.environ)  # the target's environment, before --set
+        for item in options.set:
+            key, value = item.split("=", 1)
+            os.environ[config_variable(key)] = value
+        os.environ.setdefault("LLDB_DEBUGSERVER_PATH", _DEBUGSERVER)
+        plugin = options.plugin or os.environ.get("GROUTINES_PLUGIN") or os.path.join(
+            _BUILD_DIR, "lldb_plugin", "libgroutines_lldb.so")
+        if not os.path.exists(plugin):
+            raise UsageError(f"no groutines plugin at {plugin} (build it, or pass --plugin)")
+        paths = [resolve(spec) for spec in options.groutines]
+        if not paths:
+            raise UsageError("no groutines to load")
+        program = options.program[0]
+        lldb = import_lldb()
+        self.lldb = lldb
+        start_time = time.time()
+        debugger = Debugger(lldb, self.report, plugin)
+        self.debugger = debugger
+        target = debugger.sb.CreateTarget(program)
+        if not target.IsValid():
+            raise UsageError(f"cannot debug '{program}': not an executable LLDB can load")
+        if options.events or options.trace:
+            debugger.command(f"groutine events --capacity {options.max_events}")
+        for path in paths:
+            ok, out, err = debugger.command(f"groutine load {path}", check=False)
+            if not ok:
+                raise UsageError(f"{out}{err.strip()}")
+        from . import _native
+        runtime = _native.default_runtime()
+        if runtime is None:
+            raise UsageError("the plugin made no groutines runtime")
+        self.runtime = runtime
+        backtraces = FailureBacktraces(lldb, debugger.sb, self._on_failure)
+        status = StatusLine(self.report, runtime) if self.report.isatty() else None
+        stdio = Stdio()
+        outcome = Outcome()
+        t0 = time.monotonic()
+        try:
+            self._run_target(target, options.program, env, stdio, outcome)
+        finally:
+            if status:
+                status.close()
+            stdio.close()
+        elapsed = time.monotonic() - t0
+        # The end of the run, as a custom event: heap reports leaks, profile its table.
+        exit_data = f"status={outcome.exit_status if outcome.exit_status is not None else -1} " \
+                    f"signal=\"{outcome.signal or ''}\" timed_out={str(outcome.timed_out).lower()}"
+        debugger.command(f"groutine fire exit {exit_data}", check=False)
+        backtraces.close()
+        results = collect(runtime, backtraces)
+        events = read_events(debugger, options.max_events) if (options.events or options.trace) \
+            else []
+        name = os.path.basename(program)
+        self.report.write(render_report(results, outcome, name, options))
+        if options.junit:
+            junit_xml(results, outcome, name, elapsed).write(options.junit, encoding="unicode",
+                                                              xml_declaration=True)
+        if options.events:
+            write_events(options.events, events, None)
+            self.report.write(f"events: {options.events}\n")
+        if options.trace:
+            with open(options.trace, "w") as f:
+                json.dump(chrome_trace(events, name), f)
+            self.report.write(f"trace: {options.trace} (open it in https://ui.perfetto.dev)\n")
+        self.report.flush()
+        code = exit_code(outcome, results, options.expect_status)
+        # Unload before the debugger goes: groutines' finally blocks run now, not at exit.
+        debugger.command("groutine unload --all", check=False)
+        debugger.close()
+        return code
+
+    def _on_failure(self, described):
+        self.failure_seen = True
+
+    def _launch_info(self, argv, env, stdio):
+        li = self.lldb.SBLaunchInfo(argv[1:])
+        li.SetEnvironmentEntries([f"{k}={v}" for k, v in env.items()], False)
+        li.SetWorkingDirectory(os.getcwd())
+        for fd in (0, 1, 2):
+            li.AddOpenFileAction(fd, stdio.paths[fd], fd == 0, fd != 0)
+        return li
+
+    def _run_target(self, target, argv, env, stdio, outcome):
+        lldb = self.lldb
+        options = self.options
+        error = lldb.SBError()
+        timer = None
+        timed_out = threading.Event()
+
+        def on_timeout():
+            timed_out.set()
+            process = target.GetProcess()
+            if process.IsValid():
+                process.SendAsyncInterrupt()
+
+        if options.timeout:
+            timer = threading.Timer(options.timeout, on_timeout)
+            timer.daemon = True
+            timer.start()
+        try:
+            process = target.Launch(self._launch_info(argv, env, stdio), error)
+            if not error.Success() or not process.IsValid():
+                outcome.error = error.GetCString() or "launch failed"
+                return
+            fatal = None  # (signal name, description, backtrace) of the last fatal stop
+            while True:
+                state = process.GetState()
+                if state == lldb.eStateExited:
+                    status = process.GetExitStatus()
+                    if fatal and status == fatal[0]:
+                        outcome.signal = fatal[1]
+                        outcome.crash = (fatal[2], fatal[3])
+                    else:
+                        outcome.exit_status = status
+                    return
+                if state in (lldb.eStateDetached, lldb.eStateInvalid, lldb.eStateUnloaded):
+                    outcome.error = f"the process ended unexpectedly ({lldb.SBDebugger.StateAsCString(state)})"
+                    return
+                if state == lldb.eStateCrashed:
+                    outcome.signal = "a crash"
+                    outcome.crash = ("the process crashed", self._all_threads(process))
+                    process.Kill()
+                    return
+                if timed_out.is_set():
+                    outcome.timed_out = True
+                    outcome.waits = self._all_threads(process)
+                    process.Kill()
+                    return
+                interactive = False
+                for thread in process:
+                    reason = thread.GetStopReason()
+                    if reason == lldb.eStopReasonSignal:
+                        signo = thread.GetStopReasonDataAtIndex(0)
+                        name = process.GetUnixSignals().GetSignalAsCString(signo) or str(signo)
+                        if name in _CRASH_SIGNALS:
+                            fatal = (signo, name,
+                                     f"{name} on thread {thread.GetIndexID()} "
+                                     f"(tid {thread.GetThreadID()}"
+                                     + (f", '{thread.GetName()}'" if thread.GetName() else "")
+                                     + ")", frame_lines(thread))
+                            if options.stop_on_failure:
+                                interactive = True
+                    elif reason == lldb.eStopReasonBreakpoint:
+                        # Only a groutine's stop request stops at a plugin breakpoint.
+                        outcome.stops.append(f"thread {thread.GetThreadID()} at "
+                                             f"{frame_lines(thread, 1)[0] if thread.GetNumFrames() else '?'}")
+                        if options.stop_on_failure:
+                            interactive = True
+                if options.stop_on_failure and self.failure_seen:
+                    interactive = True
+                if interactive:
+                    self._interactive()
+                    process = target.GetProcess()
+                    if not process.IsValid() or process.GetState() in (
+                            lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid):
+                        if process.IsValid() and process.GetState() == lldb.eStateExited:
+                            continue
+                        outcome.error = "the interactive session ended the process"
+                        return
+                    self.failure_seen = False
+                    options.stop_on_failure = False  # one interactive session per run
+                process.Continue()
+        finally:
+            if timer:
+                timer.cancel()
+
+    def _all_threads(self, process):
+        lines = []
+        for thread in process:
+            lines.append(f"thread {thread.GetIndexID()} (tid {thread.GetThreadID()}): "
+                         f"{thread.GetStopDescription(200) or ''}".rstrip(": "))
+            lines += ["  " + line for line in frame_lines(thread, 32)]
+        return lines
+
+    def _interactive(self):
+        """_interactive() hands the stopped target to an interactive (lldb) prompt on the
+        terminal; the run goes on (or ends) when the user quits it."""
+        self.report.write("groutines run: stopped on a failure; the (lldb) prompt is yours. "
+                          "`groutine report` shows the failures, `quit` ends the session and "
+                          "the run goes on.\n")
+        self.report.flush()
+        sb = self.debugger.sb
+        sb.SetInputFileHandle(sys.stdin, False)
+        sb.SetOutputFileHandle(sys.stderr, False)
+        sb.SetAsync(True)
+        sb.RunCommandInterpreter(True, False)
+        sb.SetAsync(False)
+        sb.SetOutputFileHandle(self.report, False)
+
+
+def main(argv=None):
+    """main() runs `groutines run` with argv (without the `run` word); returns the exit
+    code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        _parser().print_help(sys.stderr)
+        return EXIT_OK
+    report = sys.stderr
+    try:
+        options = parse_args(argv)
+        if options.report:
+            report = open(options.report, "w")
+        return Runner(options, report).run()
+    except UsageError as e:
+        report.write(f"error: groutines run: {e}\n")
+        report.flush()
+        return EXIT_USAGE
+    finally:
+        if report is not sys.stderr:
+            report.close()
+
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    if argv[:1] == ["run"]:
+        argv = argv[1:]
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # LLDB's threads must not keep a finished run alive
