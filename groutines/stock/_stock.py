@@ -166,3 +166,38 @@ def chain(backtrace, frames=6):
     names = [re.sub(r"^#\d+\s+0x[0-9a-f]+\s+", "", line) for line in backtrace[:frames]]
     more = " <- ..." if len(backtrace) > frames else ""
     return " <- ".join(names) + more
+
+
+def stack_key(call, frames):
+    """stack_key() names the call stack of call (stopped at its entry) by its callers, as
+    'module`function+offset' joined with ' <- ', at most frames of them: the same call
+    site gives the same key from run to run (with or without ASLR)."""
+    p = process()
+    if p is None:
+        return " <- ".join(call.backtrace(frames + 1)[1:])
+    thread = p.GetThreadByID(call.thread_id)
+    target = p.GetTarget()
+    parts = []
+    for i in range(1, min(thread.GetNumFrames(), frames + 1)):
+        frame = thread.GetFrameAtIndex(i)
+        symbol = frame.GetSymbol()
+        module = frame.GetModule().GetFileSpec().GetFilename() or "?"
+        name = symbol.GetName() or "?"
+        start = symbol.GetStartAddress()
+        offset = frame.GetPC() - start.GetLoadAddress(target) if start.IsValid() else 0
+        parts.append(f"{module}`{name}+{offset}")
+    return " <- ".join(parts)
+
+
+def write_line(path, text):
+    """write_line() appends text and a newline to the file at path."""
+    with open(path, "a") as f:
+        f.write(text + "\n")
+
+
+def show(value):
+    """show() renders an argument or result for a log line: integers in decimal, and in hex
+    when they look like addresses."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return repr(value)
+    return f"{value:#x}" if abs(value) >= 1 << 32 else str(value)

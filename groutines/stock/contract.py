@@ -41,8 +41,8 @@ class Rule:
             raise AssertionError(f"{self.function}: {self.kind} `{self.expr}` could not be "
                                  f"evaluated: {type(e).__name__}: {e}") from None
         if not ok:
-            shown = ", ".join(f"{k}={v}" for k, v in names.items()
-                              if k in self.expr and not callable(v))
+            shown = ", ".join(f"{k}={_stock.show(names[k])}" for k in self.code.co_names
+                              if k in names and not callable(names[k]))
             raise AssertionError(f"{self.function}: {self.kind}condition `{self.expr}` "
                                  f"failed ({shown})")
 

@@ -729,7 +729,15 @@ class Runner:
         return code
 
     def _on_failure(self, described):
+        """_on_failure() runs as a Python groutine fails (target stopped in the event): with
+        --stop-on-failure it asks the plugin to stop the target there."""
         self.failure_seen = True
+        if self.options.stop_on_failure:
+            from . import _native
+            try:
+                _native.stop(f"{described[1]}:{described[2]}: {described[0]}")
+            except Exception as e:  # then the run stops at its next stop, or not at all
+                self.report.write(f"groutines run: cannot stop at the failure: {e}\n")
 
     def _launch_info(self, argv, env, stdio):
         li = self.lldb.SBLaunchInfo(argv[1:])
@@ -842,7 +850,9 @@ class Runner:
         sb.SetInputFileHandle(sys.stdin, False)
         sb.SetOutputFileHandle(sys.stderr, False)
         sb.SetAsync(True)
-        sb.RunCommandInterpreter(True, False)
+        options = self.lldb.SBCommandInterpreterRunOptions()
+        options.SetStopOnError(False)
+        sb.RunCommandInterpreter(True, False, options, 0, False, False)
         sb.SetAsync(False)
         sb.SetOutputFileHandle(self.report, False)
 
@@ -862,6 +872,12 @@ def main(argv=None):
         return Runner(options, report).run()
     except UsageError as e:
         report.write(f"error: groutines run: {e}\n")
+        report.flush()
+        return EXIT_USAGE
+    except Exception as e:  # a bug of ours: said as such, with the usage/load exit code
+        import traceback
+        traceback.print_exc(file=report)
+        report.write(f"error: groutines run: internal error: {type(e).__name__}: {e}\n")
         report.flush()
         return EXIT_USAGE
     finally:

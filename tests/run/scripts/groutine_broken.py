@@ -1,0 +1,5 @@
+import groutines as g
+
+@g.groutine
+async def broken(:
+    pass

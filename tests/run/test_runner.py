@@ -1,0 +1,165 @@
+"""`groutines run` end to end: exit codes, the report, crashes, timeouts, the standard
+streams, JUnit, events and trace files."""
+import json
+import xml.etree.ElementTree as ET
+
+from conftest import run, script, target
+
+CASES = "runner_cases"
+
+
+def test_a_clean_run_exits_0_and_reports_every_groutine_as_passed():
+    r = run(script("groutine_adds.py"), "--", target(CASES), "ok")
+    assert r.code == 0, r
+    assert r.stdout == "add=5 fact=120\n", r
+    assert "PASS add_adds (passed, 2 events)" in r.stderr, r
+    assert "PASS fact_of_5 (passed, 2 events)" in r.stderr, r
+    assert "2 passed, 0 failed, 0 never triggered; runner_cases exited with status 0" in r.stderr
+
+
+def test_a_failed_groutine_exits_1_with_its_message_file_line_and_the_targets_backtrace():
+    r = run(script("groutine_wrong.py"), "--", target(CASES), "ok")
+    assert r.code == 1, r
+    lines = r.stderr.splitlines()
+    assert "FAIL add_is_wrong (failed, 2 events)" in lines, r
+    at = lines.index("FAIL add_is_wrong (failed, 2 events)") + 1
+    assert lines[at].startswith(f"  {script('groutine_wrong.py')}:9: AssertionError: add "
+                                "returned 5"), r
+    assert "[return #2 of add (call #1)" in lines[at], r
+    # The backtrace at the failure: the target stopped at add's return, in main.
+    assert "runner_cases`main" in lines[at + 2] and "runner_cases.c:" in lines[at + 2], r
+
+
+def test_a_groutine_never_triggered_is_reported_as_such_and_does_not_fail_the_run():
+    r = run(script("groutine_adds.py"), "--", target(CASES), "status", "0")
+    assert r.code == 0, r
+    assert "NONE add_adds (never triggered, 0 events)" in r.stderr, r
+    assert "0 passed, 0 failed, 2 never triggered" in r.stderr, r
+
+
+def test_an_unexpected_exit_status_exits_5_unless_expected():
+    r = run(script("groutine_adds.py"), "--", target(CASES), "status", "7")
+    assert r.code == 5, r
+    assert "runner_cases exited with status 7" in r.stderr, r
+    r = run("--expect-status", "7", script("groutine_adds.py"), "--", target(CASES), "status", "7")
+    assert r.code == 0, r
+
+
+def test_a_crash_on_another_thread_ends_the_run_with_exit_3_and_the_crash_backtrace():
+    r = run(script("groutine_adds.py"), "--", target(CASES), "crash-thread")
+    assert r.code == 3, r
+    assert "crash: SIGSEGV on thread 2" in r.stderr, r
+    assert "runner_cases`crash" in r.stderr, r
+    assert "runner_cases was killed by SIGSEGV" in r.stderr, r
+    assert "(lldb)" not in r.stderr, r
+
+
+def test_a_hung_target_is_ended_by_timeout_with_exit_4_and_what_each_groutine_waits_on():
+    r = run("--timeout", "2", script("groutine_adds.py"), "--", target(CASES), "hang")
+    assert r.code == 4, r
+    assert "NONE fact_of_5 (never triggered, 0 events) waiting on call of fact" in r.stderr, r
+    assert "timeout: 2s elapsed; the target's threads were at:" in r.stderr, r
+    assert "__libc_pause" in r.stderr or "pause" in r.stderr, r
+    assert "runner_cases was stopped: timed out" in r.stderr, r
+
+
+def test_usage_and_load_errors_exit_2():
+    r = run(script("groutine_adds.py"), target(CASES))
+    assert r.code == 2 and "expected `-- PROGRAM [ARGS...]`" in r.stderr, r
+    r = run("nowhere.py", "--", target(CASES))
+    assert r.code == 2 and "no such groutine file or directory 'nowhere.py'" in r.stderr, r
+    r = run(script("groutine_broken.py"), "--", target(CASES))
+    assert r.code == 2 and "groutine_broken.py:4: SyntaxError" in r.stderr, r
+    r = run("stock:nonesuch", "--", target(CASES))
+    assert r.code == 2 and "no stock groutine 'nonesuch'" in r.stderr, r
+    r = run(script("groutine_adds.py"), "--", "/nonexistent/program")
+    assert r.code == 2 and "cannot debug '/nonexistent/program'" in r.stderr, r
+    r = run("--timeout", "0", script("groutine_adds.py"), "--", target(CASES))
+    assert r.code == 2, r
+
+
+def test_the_targets_stdin_stdout_and_stderr_pass_through_untouched():
+    text = "line one\nline two\x00\x01 binary\n" * 50
+    r = run(script("groutine_adds.py"), "--", target(CASES), "echo", stdin=text)
+    assert r.code == 0, r
+    assert r.stdout == text, r
+    assert r.stderr.startswith("to stderr\n"), r  # the target's, then the runner's report
+
+
+def test_the_report_goes_to_a_file_with_report(tmp_path):
+    report = tmp_path / "report.txt"
+    r = run("--report", report, script("groutine_adds.py"), "--", target(CASES), "ok")
+    assert r.code == 0, r
+    assert r.stderr == "", r
+    assert "PASS add_adds" in report.read_text()
+
+
+def test_junit_has_one_valid_test_case_per_groutine_and_the_crash(tmp_path):
+    junit = tmp_path / "junit.xml"
+    r = run("--junit", junit, script("groutine_adds.py"), script("groutine_wrong.py"), "--",
+            target(CASES), "ok")
+    assert r.code == 1, r
+    suite = ET.parse(junit).getroot()
+    assert suite.tag == "testsuite"
+    assert suite.get("tests") == "3" and suite.get("failures") == "1", ET.tostring(suite)
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {"add_adds", "fact_of_5", "add_is_wrong"}
+    failure = cases["add_is_wrong"].find("failure")
+    assert failure is not None and failure.get("message") == "AssertionError: add returned 5"
+    assert "runner_cases`main" in failure.text
+    assert cases["add_adds"].find("failure") is None
+
+    r = run("--junit", junit, script("groutine_adds.py"), "--", target(CASES), "crash-thread")
+    assert r.code == 3, r
+    suite = ET.parse(junit).getroot()
+    error = [c for c in suite.iter("testcase") if c.get("name") == "target"][0].find("error")
+    assert error.get("type") == "crash" and "SIGSEGV" in error.get("message")
+
+
+def test_the_trace_is_chrome_trace_json_with_each_call_paired_with_its_return(tmp_path):
+    trace = tmp_path / "trace.json"
+    r = run("--trace", trace, "--set", "calls.functions=fact,add", "stock:calls", "--",
+            target(CASES), "ok")
+    assert r.code == 0, r
+    assert f"trace: {trace}" in r.stderr, r
+    data = json.loads(trace.read_text())
+    events = data["traceEvents"]
+    slices = [e for e in events if e["ph"] == "X"]
+    assert sorted(e["name"] for e in slices) == ["add"] + ["fact"] * 5
+    for e in slices:
+        assert {"ts", "dur", "tid", "pid"} <= set(e) and e["dur"] >= 0
+    facts = sorted((e for e in slices if e["name"] == "fact"), key=lambda e: e["ts"])
+    assert [e["args"]["return"] for e in facts] == [120, 24, 6, 2, 1]
+    # Nested calls nest: each inner slice lies within the outer one, on the same track.
+    for outer, inner in zip(facts, facts[1:]):
+        assert outer["tid"] == inner["tid"]
+        assert outer["ts"] < inner["ts"] and inner["ts"] + inner["dur"] < outer["ts"] + outer["dur"]
+    names = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"]
+    assert any(e["tid"] == facts[0]["tid"] for e in names)
+    assert any(e["ph"] == "i" and e["name"] == "custom: exit" for e in events)
+
+
+def test_events_are_json_lines_with_calls_returns_and_custom_events(tmp_path):
+    path = tmp_path / "events.jsonl"
+    r = run("--events", path, script("groutine_adds.py"), "--", target(CASES), "ok")
+    assert r.code == 0, r
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["seq"] for e in events if e["seq"] is not None] == sorted(
+        e["seq"] for e in events if e["seq"] is not None)
+    kinds = [(e["kind"], e["function"]) for e in events]
+    assert ("call", "add") in kinds and ("return", "add") in kinds and ("custom", "exit") in kinds
+    for e in events:
+        assert {"seq", "time", "thread", "kind", "function", "args", "value", "data"} <= set(e)
+    add_return = next(e for e in events if e["kind"] == "return" and e["function"] == "add")
+    assert add_return["value"] == 5
+    add_call = next(e for e in events if e["kind"] == "call" and e["function"] == "add")
+    assert add_return["call"] == add_call["seq"]
+    assert add_call["args"].get("rdi") == 2  # what the groutine read
+
+
+def test_a_stop_on_failure_session_gets_the_lldb_prompt_and_the_run_goes_on_after_it():
+    r = run("--stop-on-failure", script("groutine_wrong.py"), "--", target(CASES), "ok",
+            stdin="groutine report\nthread backtrace\nquit\n")
+    assert r.code == 1, r
+    assert "stopped on a failure" in r.stderr, r
+    assert "FAIL add_is_wrong" in r.stderr, r

@@ -1,0 +1,135 @@
+"""Every stock groutine (groutines/stock/, docs/stock.md) on a purpose-built program, through
+`groutines run`; heap and faults in both their Python and C++ versions."""
+import json
+
+import pytest
+
+from conftest import SOURCE, run, target
+
+CASES = "runner_cases"
+
+
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_passes_a_program_that_frees_everything(heap):
+    r = run(heap, "--", target("heapbugs"), "ok")
+    assert r.code == 0, r
+    assert "PASS heap" in r.stderr, r
+
+
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_reports_a_leak_with_its_allocation_backtrace(heap):
+    r = run(heap, "--", target("heapbugs"), "leak")
+    assert r.code == 1, r
+    assert "FAIL heap" in r.stderr, r
+    assert "40 bytes at 0x" in r.stderr and "from malloc(40) at make_leak at heapbugs.c:14" \
+        in r.stderr, r
+
+
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_reports_a_double_free_with_where_it_was_first_freed(heap):
+    r = run(heap, "--", target("heapbugs"), "double")
+    assert r.code == 3, r  # glibc aborts the program after the groutine saw it
+    assert "double free of 0x" in r.stderr, r
+    assert "first freed at free_twice at heapbugs.c:20" in r.stderr, r
+
+
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_reports_a_free_of_a_pointer_never_allocated(heap):
+    r = run(heap, "--", target("heapbugs"), "wild")
+    assert "free of 0x" in r.stderr and "which was never allocated" in r.stderr, r
+
+
+def test_faults_fails_the_nth_call_with_a_return_value_and_errno():
+    r = run("--set", "faults.function=acquire", "--set", "faults.nth=2",
+            "--set", "faults.errno=ENOMEM", "stock:faults", "--", target(CASES), "resources")
+    assert r.code == 0, r
+    assert r.stdout == "site A ok\nsite B failed: Cannot allocate memory\n", r
+    assert "[faults#acquire] fault: call 2 of acquire" in r.stderr, r
+
+
+def test_faults_fails_the_calls_a_predicate_chooses():
+    r = run("--set", "faults.function=acquire", "--set", "faults.where=a0 == 1",
+            "stock:faults", "--", target(CASES), "resources")
+    assert r.stdout.startswith("site A failed: "), r
+    assert "site B ok" in r.stdout, r
+
+
+def test_faults_fails_every_call_with_every_1_and_the_cpp_version_the_nth():
+    r = run("--set", "faults.function=acquire", "--set", "faults.every=1",
+            "stock:faults", "--", target(CASES), "resources")
+    assert "site A failed" in r.stdout and "site B failed" in r.stdout, r
+    r = run("--set", "faults.function=acquire", "--set", "faults.nth=1",
+            "stock:cpp/faults", "--", target(CASES), "resources")
+    assert r.code == 0, r
+    assert "site A failed" in r.stdout and "site B ok" in r.stdout, r
+    assert "fault: call 1 of acquire" in r.stderr, r
+
+
+def test_explore_fails_each_call_stack_once_across_runs(tmp_path):
+    options = ["--set", "explore.function=acquire", "--set", "explore.errno=ENOMEM",
+               "stock:explore", "--", target(CASES), "resources"]
+    first = run(*options, cwd=tmp_path)
+    second = run(*options, cwd=tmp_path)
+    third = run(*options, cwd=tmp_path)
+    assert first.stdout == "site A failed: Cannot allocate memory\nsite B ok\n", first
+    assert second.stdout == "site A ok\nsite B failed: Cannot allocate memory\n", second
+    assert third.stdout == "site A ok\nsite B ok\n", third
+    assert "no new stack of acquire this run (2 seen in" in third.stderr, third
+    stacks = (tmp_path / ".groutines-explore-acquire").read_text().splitlines()
+    assert [s.split(" <- ")[0].split("+")[0] for s in stacks] == [
+        "runner_cases`site_a", "runner_cases`site_b"]
+
+
+def test_contract_catches_a_postcondition_with_the_values_and_backtrace():
+    rules = SOURCE / "groutines" / "stock" / "demo" / "kvparse.contract"
+    r = run("--set", f"contract.rules=@{rules}", "stock:contract", "--", target("kvparse"))
+    assert r.code == 1, r
+    assert "listening on port 99999" in r.stdout, r
+    assert ("parse_port: postcondition `1 <= result <= 65535` failed (result=99999)"
+            in r.stderr), r
+    assert "kvparse`main" in r.stderr, r
+
+
+def test_contract_checks_preconditions_and_passes_rules_that_hold_on_every_thread():
+    r = run("--set", "contract.rules=add pre s0 >= 0; add post result == s0 + s1",
+            "stock:contract", "--", target(CASES), "threads")
+    assert r.code == 0, r
+    assert "PASS contract" in r.stderr, r
+    r = run("--set", "contract.rules=add pre a0 > 2", "stock:contract", "--",
+            target(CASES), "ok")
+    assert r.code == 1, r
+    assert "add: precondition `a0 > 2` failed (a0=2)" in r.stderr, r
+
+
+def test_calls_logs_calls_matching_a_pattern_with_dwarf_names_and_results():
+    r = run("--set", "calls.functions=fa*,add", "stock:calls", "--", target(CASES), "ok")
+    assert r.code == 0, r
+    logged = [line.split("] ", 1)[1] for line in r.stderr.splitlines()
+              if line.startswith("[calls#")]
+    assert logged == ["fact(n=1) = 1", "fact(n=2) = 2", "fact(n=3) = 6", "fact(n=4) = 24",
+                      "fact(n=5) = 120", "add(a=2, b=3) = 5"], r
+
+
+def test_profile_counts_calls_and_times_them_per_function_and_thread(tmp_path):
+    out = tmp_path / "profile.json"
+    r = run("--set", "profile.functions=fact,add", "--set", f"profile.output={out}",
+            "stock:profile", "--", target(CASES), "ok")
+    assert r.code == 0, r
+    assert "FUNCTION  THREAD  CALLS  TOTAL_MS  MEAN_US  MAX_US" in r.stderr, r
+    data = json.loads(out.read_text())
+    (fact,) = data["fact"].values()
+    (add,) = data["add"].values()
+    assert fact["calls"] == 5 and add["calls"] == 1
+    assert fact["total_s"] >= fact["max_s"] > 0
+
+
+def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_trace():
+    r = run("--trace", "/dev/null", "--set",
+            f"contract.rules=@{SOURCE / 'groutines/stock/demo/kvparse.contract'}",
+            "--set", "faults.function=kv_strdup", "--set", "faults.nth=7",
+            "stock:contract", "stock:faults", "--", target("kvparse"))
+    assert r.code == 3, r
+    assert "parse_port: postcondition `1 <= result <= 65535` failed" in r.stderr, r
+    assert "fault: call 7 of kv_strdup" in r.stderr, r
+    assert "crash: SIGSEGV" in r.stderr and "kvparse was killed by SIGSEGV" in r.stderr, r
+    assert "trace: /dev/null" in r.stderr, r
