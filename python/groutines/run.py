@@ -43,6 +43,8 @@ EXIT_STATUS = 5    # the target exited with another status than --expect-status 
 
 _BUILD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _DEBUGSERVER = "/usr/lib/llvm-19/bin/lldb-server"
+# Seconds after --timeout at which a runner whose debugger does not stop the target exits.
+_HARD_TIMEOUT = 15
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
@@ -115,12 +117,17 @@ def config_variable(key):
     return "GROUTINES_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
 
 
+# Where stock:NAME finds the Python stock groutines when GROUTINES_STOCK_DIR is not set: the
+# launcher (scripts/groutines) points it at the checkout's groutines/stock/.
+STOCK_DIR = None
+
+
 def stock_dirs():
-    """stock_dirs() is (python_dir, library_dir) of the stock groutines: GROUTINES_STOCK_DIR
-    (the launcher points it at the source tree) or the build's copy, and the build's
-    groutines/stock/ for C++ libraries."""
+    """stock_dirs() is (python_dir, library_dir) of the stock groutines: GROUTINES_STOCK_DIR,
+    else STOCK_DIR, else the build's copy; and the build's groutines/stock/ for C++
+    libraries."""
     built = os.path.join(_BUILD_DIR, "groutines", "stock")
-    return os.environ.get("GROUTINES_STOCK_DIR", built), built
+    return os.environ.get("GROUTINES_STOCK_DIR") or STOCK_DIR or built, built
 
 
 def resolve(spec):
@@ -342,6 +349,8 @@ def read_events(debugger, max_events):
             if line.strip().startswith("{"):
                 e = json.loads(line)
                 e.setdefault("function", e.get("name"))
+                if e.get("time") is None and e.get("time_ns") is not None:
+                    e["time"] = e["time_ns"] / 1e9
                 events.append(e)
         return events
     ok, out, _ = debugger.command(f"groutine events -n {max_events}", check=False)
@@ -759,6 +768,16 @@ class Runner:
             process = target.GetProcess()
             if process.IsValid():
                 process.SendAsyncInterrupt()
+            # The debugger itself stuck (a groutine that never yields): end the runner.
+            hard = threading.Timer(_HARD_TIMEOUT, hard_timeout)
+            hard.daemon = True
+            hard.start()
+
+        def hard_timeout():
+            self.report.write(f"error: groutines run: the debugger did not stop the target "
+                              f"within {_HARD_TIMEOUT}s of the timeout; giving up\n")
+            self.report.flush()
+            os._exit(EXIT_TIMEOUT)
 
         if options.timeout:
             timer = threading.Timer(options.timeout, on_timeout)
@@ -807,7 +826,8 @@ class Runner:
                                      + ")", frame_lines(thread))
                             if options.stop_on_failure:
                                 interactive = True
-                    elif reason == lldb.eStopReasonBreakpoint:
+                    elif reason == lldb.eStopReasonBreakpoint and not (
+                            options.stop_on_failure and self.failure_seen):
                         # Only a groutine's stop request stops at a plugin breakpoint.
                         outcome.stops.append(f"thread {thread.GetThreadID()} at "
                                              f"{frame_lines(thread, 1)[0] if thread.GetNumFrames() else '?'}")
@@ -842,7 +862,7 @@ class Runner:
     def _interactive(self):
         """_interactive() hands the stopped target to an interactive (lldb) prompt on the
         terminal; the run goes on (or ends) when the user quits it."""
-        self.report.write("groutines run: stopped on a failure; the (lldb) prompt is yours. "
+        self.report.write("groutines run: stopped at a failure or a crash; the (lldb) prompt is yours. "
                           "`groutine report` shows the failures, `quit` ends the session and "
                           "the run goes on.\n")
         self.report.flush()

@@ -161,5 +161,13 @@ def test_a_stop_on_failure_session_gets_the_lldb_prompt_and_the_run_goes_on_afte
     r = run("--stop-on-failure", script("groutine_wrong.py"), "--", target(CASES), "ok",
             stdin="groutine report\nthread backtrace\nquit\n")
     assert r.code == 1, r
-    assert "stopped on a failure" in r.stderr, r
+    assert "stopped at a failure or a crash" in r.stderr, r
     assert "FAIL add_is_wrong" in r.stderr, r
+
+
+def test_a_crash_with_stop_on_failure_gets_the_prompt_at_the_crash_then_reports_it():
+    r = run("--stop-on-failure", script("groutine_adds.py"), "--", target(CASES), "crash-thread",
+            stdin="thread list\nquit\n")
+    assert r.code == 3, r
+    assert "stop reason = signal SIGSEGV" in r.stderr, r
+    assert "runner_cases was killed by SIGSEGV" in r.stderr, r
