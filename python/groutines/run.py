@@ -44,7 +44,7 @@ EXIT_STATUS = 5    # the target exited with another status than --expect-status 
 _BUILD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _DEBUGSERVER = "/usr/lib/llvm-19/bin/lldb-server"
 # Seconds after --timeout at which a runner whose debugger does not stop the target exits.
-_HARD_TIMEOUT = 15
+_HARD_TIMEOUT = 10
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
@@ -699,7 +699,7 @@ class Runner:
             raise UsageError("the plugin made no groutines runtime")
         self.runtime = runtime
         backtraces = FailureBacktraces(lldb, debugger.sb, self._on_failure)
-        status = StatusLine(self.report, runtime) if self.report.isatty() else None
+        status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
         stdio = Stdio()
         outcome = Outcome()
         t0 = time.monotonic()
@@ -774,6 +774,10 @@ class Runner:
             hard.start()
 
         def hard_timeout():
+            try:  # nothing left behind: the target dies with the runner
+                os.kill(target.GetProcess().GetProcessID(), _signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
             self.report.write(f"error: groutines run: the debugger did not stop the target "
                               f"within {_HARD_TIMEOUT}s of the timeout; giving up\n")
             self.report.flush()

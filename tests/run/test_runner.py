@@ -171,3 +171,9 @@ def test_a_crash_with_stop_on_failure_gets_the_prompt_at_the_crash_then_reports_
     assert r.code == 3, r
     assert "stop reason = signal SIGSEGV" in r.stderr, r
     assert "runner_cases was killed by SIGSEGV" in r.stderr, r
+
+
+def test_a_groutine_stuck_in_a_loop_is_ended_by_the_timeout_too_and_leaves_no_target():
+    r = run("--timeout", "1", script("groutine_spins.py"), "--", target(CASES), "ok")
+    assert r.code == 4, r
+    assert "the debugger did not stop the target within" in r.stderr, r
