@@ -663,6 +663,8 @@ class Runner:
         self.options = options
         self.report = report
         self.failure_seen = False
+        # The terminal the target reads (stdin, when it is one and ours), or None.
+        self.terminal = 0 if os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() else None
 
     def run(self):
         options = self.options
@@ -706,6 +708,7 @@ class Runner:
         try:
             self._run_target(target, options.program, env, stdio, outcome)
         finally:
+            self._take_terminal_back()
             if status:
                 status.close()
             stdio.close()
@@ -750,11 +753,37 @@ class Runner:
 
     def _launch_info(self, argv, env, stdio):
         li = self.lldb.SBLaunchInfo(argv[1:])
+        if self.terminal is not None:  # stopped at its entry: it gets the terminal first
+            li.SetLaunchFlags(li.GetLaunchFlags() | self.lldb.eLaunchFlagStopAtEntry)
         li.SetEnvironmentEntries([f"{k}={v}" for k, v in env.items()], False)
         li.SetWorkingDirectory(os.getcwd())
         for fd in (0, 1, 2):
             li.AddOpenFileAction(fd, stdio.paths[fd], fd == 0, fd != 0)
         return li
+
+    def _give_terminal(self, process):
+        """_give_terminal() makes the target's process group the terminal's foreground one
+        (LLDB starts it in a group of its own), so that it can read the terminal; the
+        runner, in the background meanwhile, ignores SIGTTOU to write and to take the
+        terminal back."""
+        try:
+            with open(f"/proc/{process.GetProcessID()}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            pgrp, sid = int(fields[2]), int(fields[3])
+            if sid == os.getsid(0) and pgrp != os.getpgrp():
+                _signal.signal(_signal.SIGTTOU, _signal.SIG_IGN)
+                os.tcsetpgrp(self.terminal, pgrp)
+        except (OSError, ValueError, IndexError) as e:
+            self.report.write(f"groutines run: the target cannot have the terminal: {e}\n")
+
+    def _take_terminal_back(self):
+        if self.terminal is None:
+            return
+        try:
+            if os.tcgetpgrp(self.terminal) != os.getpgrp():
+                os.tcsetpgrp(self.terminal, os.getpgrp())
+        except OSError:
+            pass
 
     def _run_target(self, target, argv, env, stdio, outcome):
         lldb = self.lldb
@@ -792,6 +821,8 @@ class Runner:
             if not error.Success() or not process.IsValid():
                 outcome.error = error.GetCString() or "launch failed"
                 return
+            if self.terminal is not None:
+                self._give_terminal(process)
             fatal = None  # (signal name, description, backtrace) of the last fatal stop
             while True:
                 state = process.GetState()
