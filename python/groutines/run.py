@@ -658,6 +658,49 @@ class StatusLine:
         self.stream.flush()
 
 
+class Watchdog:
+    """Watchdog ends a run at --timeout: it interrupts the target (again every second until
+    the runner has seen it stop), and when the debugger does not stop it within
+    _HARD_TIMEOUT seconds (a groutine that never yields holds it), it kills the target and
+    exits the runner with EXIT_TIMEOUT."""
+
+    def __init__(self, seconds, process, report):
+        self.seconds = seconds
+        self.process = process
+        self.report = report
+        self.fired = threading.Event()  # the timeout expired
+        self.seen = threading.Event()   # the runner saw the target stopped after it
+        self.done = threading.Event()   # the run is over
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        if self.done.wait(self.seconds):
+            return
+        self.fired.set()
+        deadline = time.monotonic() + _HARD_TIMEOUT
+        while not self.done.is_set():
+            if time.monotonic() > deadline:
+                self._give_up()
+            if not self.seen.is_set():
+                self.process.SendAsyncInterrupt()
+            self.done.wait(1)
+
+    def _give_up(self):
+        try:  # nothing left behind: the target dies with the runner
+            os.kill(self.process.GetProcessID(), _signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        self.report.write(f"error: groutines run: the debugger did not stop the target "
+                          f"within {_HARD_TIMEOUT}s of the timeout; giving up\n")
+        self.report.flush()
+        os._exit(EXIT_TIMEOUT)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(5)
+
+
 class Runner:
     def __init__(self, options, report):
         self.options = options
@@ -753,8 +796,8 @@ class Runner:
 
     def _launch_info(self, argv, env, stdio):
         li = self.lldb.SBLaunchInfo(argv[1:])
-        if self.terminal is not None:  # stopped at its entry: it gets the terminal first
-            li.SetLaunchFlags(li.GetLaunchFlags() | self.lldb.eLaunchFlagStopAtEntry)
+        # Stopped at its entry, it gets the terminal and the timeout starts.
+        li.SetLaunchFlags(li.GetLaunchFlags() | self.lldb.eLaunchFlagStopAtEntry)
         li.SetEnvironmentEntries([f"{k}={v}" for k, v in env.items()], False)
         li.SetWorkingDirectory(os.getcwd())
         for fd in (0, 1, 2):
@@ -789,38 +832,15 @@ class Runner:
         lldb = self.lldb
         options = self.options
         error = lldb.SBError()
-        timer = None
-        timed_out = threading.Event()
-
-        def on_timeout():
-            timed_out.set()
-            process = target.GetProcess()
-            if process.IsValid():
-                process.SendAsyncInterrupt()
-            # The debugger itself stuck (a groutine that never yields): end the runner.
-            hard = threading.Timer(_HARD_TIMEOUT, hard_timeout)
-            hard.daemon = True
-            hard.start()
-
-        def hard_timeout():
-            try:  # nothing left behind: the target dies with the runner
-                os.kill(target.GetProcess().GetProcessID(), _signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-            self.report.write(f"error: groutines run: the debugger did not stop the target "
-                              f"within {_HARD_TIMEOUT}s of the timeout; giving up\n")
-            self.report.flush()
-            os._exit(EXIT_TIMEOUT)
-
-        if options.timeout:
-            timer = threading.Timer(options.timeout, on_timeout)
-            timer.daemon = True
-            timer.start()
+        watchdog = None
         try:
             process = target.Launch(self._launch_info(argv, env, stdio), error)
             if not error.Success() or not process.IsValid():
                 outcome.error = error.GetCString() or "launch failed"
                 return
+            # Stopped at its entry: the clock starts now, whatever the launch cost.
+            if options.timeout:
+                watchdog = Watchdog(options.timeout, process, self.report)
             if self.terminal is not None:
                 self._give_terminal(process)
             fatal = None  # (signal name, description, backtrace) of the last fatal stop
@@ -842,7 +862,8 @@ class Runner:
                     outcome.crash = ("the process crashed", self._all_threads(process))
                     process.Kill()
                     return
-                if timed_out.is_set():
+                if watchdog and watchdog.fired.is_set():
+                    watchdog.seen.set()
                     outcome.timed_out = True
                     outcome.waits = self._all_threads(process)
                     process.Kill()
@@ -883,8 +904,8 @@ class Runner:
                     options.stop_on_failure = False  # one interactive session per run
                 process.Continue()
         finally:
-            if timer:
-                timer.cancel()
+            if watchdog:
+                watchdog.close()
 
     def _all_threads(self, process):
         lines = []
