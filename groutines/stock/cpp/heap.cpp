@@ -110,16 +110,18 @@ void follow(const std::string& function) {
   }
 }
 
+const char* const kFunctions[] = {"malloc", "calloc", "realloc", "free"};
+
 template <int Function, int I>
 void worker() {
-  static const char* const names[] = {"malloc", "calloc", "realloc", "free"};
-  follow(names[Function]);
+  follow(kFunctions[Function]);
 }
 
+// Pool<F, 0, 1, ...> registers the workers of function kFunctions[F], named heap#F.N.
 template <int Function, int... I>
 struct Pool {
   static inline const Registrar registrars[] = {Registrar(
-      (std::string("heap#") + std::to_string(Function) + "." + std::to_string(I)).c_str(),
+      (std::string("heap#") + kFunctions[Function] + "." + std::to_string(I)).c_str(),
       &worker<Function, I>, __FILE__, __LINE__)...};
 };
 
