@@ -177,3 +177,42 @@ def test_a_groutine_stuck_in_a_loop_is_ended_by_the_timeout_too_and_leaves_no_ta
     r = run("--timeout", "1", script("groutine_spins.py"), "--", target(CASES), "ok")
     assert r.code == 4, r
     assert "the debugger did not stop the target within" in r.stderr, r
+
+
+def test_a_terminal_gets_a_live_status_line_and_a_pipe_does_not():
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from conftest import BUILD, LAUNCHER, TIMEOUT
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "run", "--timeout", "1.5", script("groutine_adds.py"),
+         "--", target(CASES), "hang"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+        env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the runner closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        proc.wait(TIMEOUT)
+    assert proc.returncode == 4, out
+    assert b"[groutines]" in out and b"events (" in out and b"failures" in out, out
+    r = run("--timeout", "1.5", script("groutine_adds.py"), "--", target(CASES), "hang")
+    assert "[groutines]" not in r.stderr, r
