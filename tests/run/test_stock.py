@@ -133,3 +133,19 @@ def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_tra
     assert "fault: call 7 of kv_strdup" in r.stderr, r
     assert "crash: SIGSEGV" in r.stderr and "kvparse was killed by SIGSEGV" in r.stderr, r
     assert "trace: /dev/null" in r.stderr, r
+
+
+def test_a_stock_groutine_works_in_plain_lldb_with_exit_fired_at_the_prompt():
+    import subprocess
+
+    from conftest import BUILD, TIMEOUT
+    heap = SOURCE / "groutines" / "stock" / "heap.py"
+    out = subprocess.run(
+        ["lldb-19", "--batch", "--no-lldbinit",
+         "-o", f"plugin load {BUILD / 'lldb_plugin' / 'libgroutines_lldb.so'}",
+         "-o", f"file {target('heapbugs')}", "-o", f"groutine load {heap}",
+         "-o", "run leak", "-o", "groutine fire exit", "-o", "groutine report"],
+        capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    text = out.stdout + out.stderr
+    assert "FAIL heap#exit (failed, 1 event)" in text, text
+    assert "from malloc(40) at make_leak at heapbugs.c:14" in text, text
