@@ -420,11 +420,16 @@ def parse_detail(e):
     return e
 
 
-def write_events(path, events, start):
+def write_events(path, events):
+    """write_events() writes events as JSON lines; times (when the log has them) in seconds
+    since the first event."""
+    times = [e["time"] for e in events if isinstance(e.get("time"), (int, float))]
+    start = min(times) if times else 0
     with open(path, "w") as f:
         for e in events:
             record = dict(e)
-            record["time"] = (e["time"] - start) if isinstance(e.get("time"), float) else e.get("time")
+            if isinstance(e.get("time"), (int, float)):
+                record["time"] = round(e["time"] - start, 9)
             f.write(json.dumps(record) + "\n")
 
 
@@ -458,7 +463,8 @@ def chrome_trace(events, program):
                 r = r or e
             args = {"call": e["call"], **e["args"]}
             if r is not None:
-                args["return"] = r.get("value")
+                # A skipped call's return carries no value: the call has the forced one.
+                args["return"] = r["value"] if r.get("value") is not None else e.get("value")
                 trace.append({"ph": "X", "name": e["function"], "cat": "call", "pid": 1,
                               "tid": e["thread"], "ts": ts(e),
                               "dur": max(ts(r) - ts(e), 0), "args": args})
@@ -770,7 +776,7 @@ class Runner:
             junit_xml(results, outcome, name, elapsed).write(options.junit, encoding="unicode",
                                                               xml_declaration=True)
         if options.events:
-            write_events(options.events, events, None)
+            write_events(options.events, events)
             self.report.write(f"events: {options.events}\n")
         if options.trace:
             with open(options.trace, "w") as f:
