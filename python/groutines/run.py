@@ -215,7 +215,8 @@ def frame_lines(thread, max_frames=64):
         line = f"#{i} {frame.GetPC():#x} {module}`{name}"
         start = frame.GetSymbol().GetStartAddress()
         if start.IsValid():
-            offset = frame.GetPC() - start.GetLoadAddress(frame.GetThread().GetProcess().GetTarget())
+            target = frame.GetThread().GetProcess().GetTarget()
+            offset = frame.GetPC() - start.GetLoadAddress(target)
             if offset > 0:
                 line += f" + {offset}"
         entry = frame.GetLineEntry()
@@ -485,7 +486,8 @@ def chrome_trace(events, program):
 # --- Results ---
 
 class Result:
-    """Result is one logical groutine in the report: the groutines named NAME or NAME#N."""
+    """Result is one groutine of the report: the loaded groutines named NAME or NAME#...
+    (the workers of a pool), from one source."""
 
     def __init__(self, name, source):
         self.name = name
@@ -505,6 +507,9 @@ class Result:
 
 
 def collect(runtime, backtraces):
+    """collect() groups the runtime's groutines into Results, in load order, with each
+    failure's backtrace (from the runtime when it has one, else as FailureBacktraces took
+    it)."""
     results = {}
     for g in runtime.groutines():
         m = _WORKER.match(g["name"])
@@ -550,6 +555,8 @@ class Outcome:
 
 
 def exit_code(outcome, results, expect_status):
+    """exit_code() is the runner's exit code: the first of usage/launch error, timeout,
+    crash, failed groutine, unexpected exit status that applies, else EXIT_OK."""
     if outcome.error:
         return EXIT_USAGE
     if outcome.timed_out:
@@ -568,6 +575,7 @@ def _plural(n, word):
 
 
 def render_report(results, outcome, program, options):
+    """render_report() is the text report (docs/run.md, "The report")."""
     out = []
     for r in results:
         label = {"passed": "PASS", "failed": "FAIL", "never triggered": "NONE"}[r.status]
@@ -597,6 +605,8 @@ def render_report(results, outcome, program, options):
 
 
 def junit_xml(results, outcome, program, elapsed):
+    """junit_xml() is a JUnit testsuite: a testcase per groutine (failure, or skipped when
+    never triggered), and a `target` testcase with an error when it crashed or timed out."""
     suite = ET.Element("testsuite", name=f"groutines run {program}", tests=str(len(results)),
                        failures=str(sum(r.status == "failed" for r in results)),
                        errors="1" if outcome.signal or outcome.timed_out else "0",
@@ -708,6 +718,9 @@ class Watchdog:
 
 
 class Runner:
+    """Runner is one `groutines run`: it loads the plugin and the groutines, runs the target
+    to its end (run()), and writes the report and the files asked for."""
+
     def __init__(self, options, report):
         self.options = options
         self.report = report
@@ -732,7 +745,6 @@ class Runner:
         program = options.program[0]
         lldb = import_lldb()
         self.lldb = lldb
-        start_time = time.time()
         debugger = Debugger(lldb, self.report, plugin)
         self.debugger = debugger
         target = debugger.sb.CreateTarget(program)
@@ -861,7 +873,8 @@ class Runner:
                         outcome.exit_status = status
                     return
                 if state in (lldb.eStateDetached, lldb.eStateInvalid, lldb.eStateUnloaded):
-                    outcome.error = f"the process ended unexpectedly ({lldb.SBDebugger.StateAsCString(state)})"
+                    outcome.error = ("the process ended unexpectedly "
+                                     f"({lldb.SBDebugger.StateAsCString(state)})")
                     return
                 if state == lldb.eStateCrashed:
                     outcome.signal = "a crash"
@@ -891,8 +904,8 @@ class Runner:
                     elif reason == lldb.eStopReasonBreakpoint and not (
                             options.stop_on_failure and self.failure_seen):
                         # Only a groutine's stop request stops at a plugin breakpoint.
-                        outcome.stops.append(f"thread {thread.GetThreadID()} at "
-                                             f"{frame_lines(thread, 1)[0] if thread.GetNumFrames() else '?'}")
+                        where = frame_lines(thread, 1)[0] if thread.GetNumFrames() else "?"
+                        outcome.stops.append(f"thread {thread.GetThreadID()} at {where}")
                         if options.stop_on_failure:
                             interactive = True
                 if options.stop_on_failure and self.failure_seen:
@@ -924,7 +937,8 @@ class Runner:
     def _interactive(self):
         """_interactive() hands the stopped target to an interactive (lldb) prompt on the
         terminal; the run goes on (or ends) when the user quits it."""
-        self.report.write("groutines run: stopped at a failure or a crash; the (lldb) prompt is yours. "
+        self.report.write("groutines run: stopped at a failure or a crash; the (lldb) prompt "
+                          "is yours. "
                           "`groutine report` shows the failures, `quit` ends the session and "
                           "the run goes on.\n")
         self.report.flush()
