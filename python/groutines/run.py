@@ -97,7 +97,7 @@ def parse_args(argv):
     at = argv.index("--")
     parser = _parser()
     try:
-        options = parser.parse_args(argv[:at])
+        options = parser.parse_intermixed_args(argv[:at])
     except SystemExit as e:  # argparse printed its message
         raise UsageError("bad options (see groutines run --help)") from e
     options.program = argv[at + 1:]

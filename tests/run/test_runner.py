@@ -41,7 +41,7 @@ def test_an_unexpected_exit_status_exits_5_unless_expected():
     r = run(script("groutine_adds.py"), "--", target(CASES), "status", "7")
     assert r.code == 5, r
     assert "runner_cases exited with status 7" in r.stderr, r
-    r = run("--expect-status", "7", script("groutine_adds.py"), "--", target(CASES), "status", "7")
+    r = run(script("groutine_adds.py"), "--expect-status", "7", "--", target(CASES), "status", "7")
     assert r.code == 0, r
 
 
