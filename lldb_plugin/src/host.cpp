@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "groutines/error.hpp"
 #include "groutines/registry.hpp"
@@ -22,12 +23,36 @@ RuntimeOptions host_options() {
 // The host is deliberately leaked: see host.hpp.
 Host* g_host = nullptr;
 
+// forwards_state_events() tells whether this LLDB gives a listener other than the debugger's
+// a process's state changes only after the debugger handled them (LLDB 17 and later). Older
+// ones hand every listener the same event to act on, which would run breakpoint actions twice.
+bool forwards_state_events() {
+  const char* version = lldb::SBDebugger::GetVersionString();  // "lldb version 19.1.7 ..."
+  const char* digits = version;
+  while (*digits && (*digits < '0' || *digits > '9')) ++digits;
+  return std::atoi(digits) >= 17;
+}
+
 }  // namespace
 
 Host::Host(lldb::SBDebugger debugger)
     : backend_(std::move(debugger), log_), runtime_(backend_, host_options()) {
   backend_.attach(runtime_);
   set_default_runtime(&runtime_);  // the Python module and groutine libraries share it
+  if (forwards_state_events()) {
+    watcher_ = std::make_unique<ProcessWatcher>([this](std::uint32_t id, lldb::StateType state) {
+      auto lock = runtime_.lock();
+      backend_.process_gone(id, state);
+    });
+    backend_.set_on_new_process([this](lldb::SBProcess& p) { watcher_->watch(p); });
+    // Its thread must end before liblldb's static destructors run: handlers registered now
+    // run before those of liblldb, loaded earlier.
+    std::atexit(&Host::stop_at_exit);
+  }
+}
+
+void Host::stop_at_exit() {
+  if (g_host && g_host->watcher_) g_host->watcher_->stop();
 }
 
 Host& Host::get(lldb::SBDebugger debugger) {

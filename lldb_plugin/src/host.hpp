@@ -9,7 +9,10 @@
 
 #include "event_log.hpp"
 #include "groutines/runtime.hpp"
+#include <memory>
+
 #include "lldb_backend.hpp"
+#include "process_watcher.hpp"
 
 namespace groutines::plugin {
 
@@ -41,11 +44,13 @@ class Host {
 
  private:
   explicit Host(lldb::SBDebugger debugger);
+  static void stop_at_exit();
 
   EventLog log_;
   LldbBackend backend_;
   Runtime runtime_;
   std::vector<Library> libraries_;
+  std::unique_ptr<ProcessWatcher> watcher_;  // null with an LLDB older than 17
 };
 
 }  // namespace groutines::plugin

@@ -264,6 +264,15 @@ void LldbBackend::follow_process(lldb::SBProcess& process) {
   if (id == process_id_) return;
   if (process_id_ != 0) end_process("the process was replaced by a new one");
   process_id_ = id;
+  if (on_new_process_) on_new_process_(process);
+}
+
+void LldbBackend::process_gone(std::uint32_t process_id, lldb::StateType state) {
+  if (process_id == 0 || process_id != process_id_) return;
+  end_process(state == lldb::eStateDetached ? "the process was detached" : "the process exited");
+  process_id_ = 0;
+  lldb::SBProcess none;
+  delete_retired(none, /*current=*/0);
 }
 
 // end_process() releases everything planted for the process that ended: each watched call

@@ -7,6 +7,7 @@
 #include <lldb/API/LLDB.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -42,6 +43,14 @@ class LldbBackend final : public Backend {
   void request_stop(const Groutine& by, std::string_view reason) override;
   void observe(const Event& event) override;
   void log(const Groutine& by, std::string_view message) override;
+
+  // set_on_new_process() names what to call when the backend first sees a process (to watch
+  // its state changes).
+  void set_on_new_process(std::function<void(lldb::SBProcess&)> f) { on_new_process_ = std::move(f); }
+  // process_gone() is the process with unique id process_id ending (exited, detached) as the
+  // ProcessWatcher heard it: if it is the one followed, its awaited calls are delivered as
+  // unwound and its return breakpoints deleted. Call with the runtime's lock held.
+  void process_gone(std::uint32_t process_id, lldb::StateType state);
 
   // at_prompt() brings the backend in line with the process before a command reads or
   // changes the runtime: the watched calls of a process that exited, was detached or was
@@ -125,6 +134,7 @@ class LldbBackend final : public Backend {
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
   std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
+  std::function<void(lldb::SBProcess&)> on_new_process_;
 
   unsigned in_callback_ = 0;
   bool stop_requested_ = false;

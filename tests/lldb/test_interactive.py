@@ -4,6 +4,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import time
 
@@ -26,19 +27,22 @@ class Terminal:
     def send(self, line):
         os.write(self.master, (line + "\n").encode())
 
-    def expect(self, pattern, timeout=TIMEOUT):
-        """expect() reads until regex pattern appears in the output since the last match."""
+    def expect(self, *patterns, timeout=TIMEOUT):
+        """expect() reads until every regex of patterns appears in the output since the last
+        expect(), in any order, and consumes the output up to the last of them."""
         deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
+        regexes = [re.compile(p) for p in patterns]
         while True:
-            m = regex.search(self.output)
-            if m:
-                seen = self.output[:m.end()]
-                self.output = self.output[m.end():]
+            found = [r.search(self.output) for r in regexes]
+            if all(found):
+                end = max(m.end() for m in found)
+                seen = self.output[:end]
+                self.output = self.output[end:]
                 return seen
             left = deadline - time.monotonic()
             if left <= 0:
-                pytest.fail(f"no {pattern!r} within {timeout}s; lldb printed:\n{self.output}")
+                pytest.fail(f"no {patterns!r} within {timeout}s; lldb printed:\n{self.output}"
+                            f"{self.stacks()}")
             ready, _, _ = select.select([self.master], [], [], left)
             if ready:
                 try:
@@ -46,6 +50,17 @@ class Terminal:
                 except OSError:
                     pytest.fail(f"lldb went away waiting for {pattern!r}:\n{self.output}")
                 self.output += chunk.replace("\r", "")
+
+    def stacks(self):
+        """stacks() is every thread's backtrace of the lldb process, when gdb is there and
+        GROUTINES_HANG_STACKS is set, for a test that timed out."""
+        if not os.environ.get("GROUTINES_HANG_STACKS") or not shutil.which("gdb"):
+            return ""
+        out = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex",
+                              "thread apply all bt 40"], capture_output=True, text=True,
+                             timeout=TIMEOUT)
+        return "\nlldb's threads:\n" + "\n".join(
+            line for line in out.stdout.splitlines() if line.startswith(("#", "Thread")))
 
     def command(self, line, until=r"\(lldb\) "):
         self.send(line)
@@ -79,13 +94,14 @@ def test_a_stop_and_continue_at_an_interactive_prompt(terminal):
     t.command("groutine fire stop-at function=add arg0=1")
     t.send("run 3")
     t.expect(r"groutine 'stop-at' stopped the target: add called with 1")
-    t.expect(r"stop reason = breakpoint 1\.1\n +frame #0: ")
+    # Until LLDB prompts again, keystrokes go to the target's stdin.
+    t.expect(r"stop reason = breakpoint 1\.1\n +frame #0: (?:.*\n)*\(lldb\) ")
     listing = t.command("groutine list", until=r"last stop: [^\n]*\n")
     # check-add took the call it stopped in and waits for its return.
     assert re.search(r"check-add\s+waiting on return of call #\d+\s+3 ", listing), listing
     t.send("continue")
     # Until the prompt is back, keystrokes go to the target's stdin.
-    t.expect(r"Process \d+ exited with status = 0[^\n]*\n\(lldb\) ")
+    t.expect(r"Process \d+ exited with status = 0[^\n]*\n(?:.*\n)*?\(lldb\) ")
     report = t.command("groutine report", until=r"\d+ passed, \d+ failed")
     assert "8 passed, 0 failed" in report, report
 
@@ -112,3 +128,20 @@ def test_commands_that_change_groutines_are_refused_while_the_target_runs(termin
     t.expect(r"stop reason = breakpoint 1\.1\n +frame #0: ")
     t.command("groutine unload --all", until=r"unloaded 3 groutines")
     t.command("process kill", until=r"Process \d+ exited")
+
+
+def test_process_exit_is_noticed_at_once_at_an_interactive_prompt(terminal):
+    # thrower(3) throws as the last call: its return is awaited when the process exits.
+    t = terminal
+    t.command(f"file {target('unwind_exception')}")
+    t.command(f"groutine load {example('watch')}")
+    t.command("groutine fire watch slot=a function=thrower", until=r'"watching thrower"')
+    t.send("run 4")
+    # No command typed: the exit alone delivers the unwound return...
+    t.expect(r"Process \d+ exited with status = 0[^\n]*\n(?:.*\n)*?\(lldb\) ",
+             r"\[watch-a\] thrower\(3\) unwound thread \d+\n")
+    # ...and takes its return breakpoint away.
+    t.send("breakpoint list")
+    listing = t.expect(r"Current breakpoints:\n(?:.*\n)*?\(lldb\) ")
+    assert "name = 'thrower'" in listing, listing
+    assert not re.search(r"^\d+: address = ", listing, re.M), listing
