@@ -26,6 +26,9 @@ def test_return_now_skips_the_body_and_the_caller_gets_the_value(build):
     assert s.logged("skip-bad-headers") == [
         'skipped parse_header("XX header 1")', 'skipped parse_header("XX header 3")'], s
     assert s.after("groutine events -n 100").count("skipped: returns -99") == 2, s
+    # A double comes back in xmm0.
+    assert s.target_lines(r"scale\(.*") == [
+        "scale(1.5,2)=3", "scale(2.5,3)=42.5", "scale(3.5,4)=14", "scale(4.5,5)=22.5"], s
     # The rest of the program is unaffected by the skipped frames.
     assert s.target_lines(r"mix\(.*")[-1] == "mix(3,4,5,6,7,8,9,10)=276", s
 
