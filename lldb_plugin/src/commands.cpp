@@ -200,12 +200,14 @@ class Subcommand : public lldb::SBCommandPluginInterface {
 
   // require_stopped() refuses to change the runtime while the target runs: its breakpoint
   // callbacks would race the prompt.
-  void require_stopped(lldb::SBDebugger& debugger) const {
+  // Between two breakpoint hits that continue by themselves, LLDB's public state reads
+  // "stopped" for a moment: the backend tells those stops apart.
+  void require_stopped(lldb::SBDebugger& debugger, Host& host) const {
     lldb::SBProcess p = debugger.GetSelectedTarget().GetProcess();
     if (!p.IsValid()) return;
     lldb::StateType s = p.GetState();
     if (s == lldb::eStateRunning || s == lldb::eStateStepping || s == lldb::eStateLaunching ||
-        s == lldb::eStateAttaching)
+        s == lldb::eStateAttaching || host.backend().auto_continuing(p))
       throw Error("the process is running: interrupt it first (process interrupt)");
   }
 
@@ -245,7 +247,7 @@ class LoadCommand final : public Subcommand {
                   const std::vector<std::string>& args) override {
     if (args.size() != 1) throw Error("expected one path, got " + std::to_string(args.size()) +
                                       " arguments (groutine load <path>)");
-    require_stopped(debugger);
+    require_stopped(debugger, host);
     const std::string& path = args[0];
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw Error("no such file '" + path + "'");
@@ -325,7 +327,7 @@ class UnloadCommand final : public Subcommand {
                   const std::vector<std::string>& args) override {
     if (args.size() != 1)
       throw Error("expected a groutine name, a library path or --all");
-    require_stopped(debugger);
+    require_stopped(debugger, host);
     const std::string& what = args[0];
     if (what == "--all" || what == "-a") {
       std::size_t n = host.runtime().size();
@@ -376,7 +378,7 @@ class FireCommand final : public Subcommand {
   std::string run(lldb::SBDebugger& debugger, Host& host,
                   const std::vector<std::string>& args) override {
     if (args.empty()) throw Error("expected an event name (groutine fire <event> [key=value ...])");
-    require_stopped(debugger);
+    require_stopped(debugger, host);
     Data data;
     for (std::size_t i = 1; i < args.size(); ++i) {
       std::size_t eq = args[i].find('=');

@@ -143,11 +143,17 @@ void LldbBackend::remove_call_hook(FunctionId id) {
   hooks_.erase(it);
 }
 
-// retire() deletes breakpoint id, or, inside a callback, leaves it planted (its callback now
-// ignores it) until no thread is stopped at it: deleting a breakpoint another thread of the
-// same stop is stopped at would make LLDB stop that thread for good.
+// retire() deletes breakpoint id, or, inside a callback or a stop whose callbacks may not all
+// have run, leaves it planted (its callback now ignores it) until no thread is stopped at it:
+// deleting a breakpoint another thread of the same stop is stopped at would make LLDB stop
+// that thread for good.
 void LldbBackend::retire(lldb::break_id_t id) {
   if (in_callback_ > 0 || !target_.IsValid()) {
+    retired_.push_back(id);
+    return;
+  }
+  lldb::SBProcess process = target_.GetProcess();
+  if (busy_stop(process)) {
     retired_.push_back(id);
     return;
   }
@@ -291,7 +297,7 @@ void LldbBackend::at_prompt() {
   if (!target_.IsValid()) return;
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
-  if (running_state(state)) return;
+  if (running_state(state) || busy_stop(process)) return;
   if (gone_state(state)) {
     end_process(state == lldb::eStateDetached ? "the process was detached"
                                               : "the process exited");
@@ -314,10 +320,51 @@ bool LldbBackend::on_return_hit(void* baton, lldb::SBProcess& process, lldb::SBT
   return static_cast<LldbBackend*>(baton)->return_hit(process, thread, location);
 }
 
-bool LldbBackend::finish_callback() {
-  if (!stop_requested_) return false;
+bool LldbBackend::finish_callback(lldb::SBProcess& process) {
+  std::uint32_t stop = process.GetStopID();
+  if (!stop_requested_) {
+    if (stop != stopping_stop_) continuing_stop_ = stop;
+    return false;
+  }
+  stopping_stop_ = stop;
+  continuing_stop_ = 0;
   for (const std::string& reason : stop_reasons_) print(reason);
   return true;
+}
+
+bool LldbBackend::ours(lldb::break_id_t id) const {
+  return hook_by_breakpoint_.count(id) || site_by_breakpoint_.count(id) ||
+         std::find(retired_.begin(), retired_.end(), id) != retired_.end();
+}
+
+bool LldbBackend::auto_continuing(lldb::SBProcess& process) const {
+  return process.IsValid() && continuing_stop_ != 0 && process.GetStopID() == continuing_stop_ &&
+         at_our_breakpoints_only(process);
+}
+
+// busy_stop() tells whether process may be in a stop whose breakpoint callbacks have not all
+// run: stopped at the plugin's breakpoints only, and not because a groutine asked. Deleting a
+// breakpoint then could leave a thread LLDB has yet to look at stopped for good.
+bool LldbBackend::busy_stop(lldb::SBProcess& process) const {
+  return process.IsValid() && process.GetState() == lldb::eStateStopped &&
+         process.GetStopID() != stopping_stop_ && at_our_breakpoints_only(process);
+}
+
+bool LldbBackend::at_our_breakpoints_only(lldb::SBProcess& process) const {
+  bool any = false;
+  for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+    lldb::SBThread t = process.GetThreadAtIndex(i);
+    lldb::StopReason reason = t.GetStopReason();
+    if (reason == lldb::eStopReasonNone || reason == lldb::eStopReasonInvalid) continue;
+    if (reason != lldb::eStopReasonBreakpoint) return false;  // a signal, a watchpoint...
+    // The data are (breakpoint id, location id) pairs, one per breakpoint at the address.
+    auto count = static_cast<std::uint32_t>(t.GetStopReasonDataCount());
+    for (std::uint32_t k = 0; k < count; k += 2)
+      if (!ours(static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(k))))
+        return false;  // someone else's breakpoint stops it
+    any = true;
+  }
+  return any;
 }
 
 bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
@@ -355,7 +402,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
   }
-  return finish_callback();
+  return finish_callback(process);
 }
 
 bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
@@ -400,7 +447,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   } catch (const std::exception& e) {
     print(std::string("groutines: error at a return: ") + e.what());
   }
-  return finish_callback();
+  return finish_callback(process);
 }
 
 // --- Requests from groutines ---

@@ -58,6 +58,11 @@ class LldbBackend final : public Backend {
   // during the last stop are deleted. Call with the runtime's lock held.
   void at_prompt();
 
+  // auto_continuing() tells whether process, though its public state reads "stopped", is
+  // only stopped at the plugin's breakpoints, whose callbacks all said to go on: LLDB is about
+  // to resume it (or has callbacks of this stop still to run). Commands treat it as running.
+  bool auto_continuing(lldb::SBProcess& process) const;
+
   // HookView describes one call hook for `groutine subscriptions`.
   struct HookView {
     std::string function;
@@ -109,7 +114,10 @@ class LldbBackend final : public Backend {
                 lldb::SBBreakpointLocation& location);
   bool return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
                   lldb::SBBreakpointLocation& location);
-  bool finish_callback();
+  bool finish_callback(lldb::SBProcess& process);
+  bool ours(lldb::break_id_t id) const;
+  bool busy_stop(lldb::SBProcess& process) const;
+  bool at_our_breakpoints_only(lldb::SBProcess& process) const;
 
   void plant(FunctionId id, Hook& hook);
   void retire(lldb::break_id_t id);
@@ -140,6 +148,8 @@ class LldbBackend final : public Backend {
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;
+  std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
+  std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
   std::string pending_function_;       // the function of the Call being delivered
   std::uint64_t last_call_seq_ = 0;    // the newest Call event logged
   std::uint64_t last_return_seq_ = 0;  // the newest Return event logged

@@ -62,6 +62,18 @@ class Terminal:
         return "\nlldb's threads:\n" + "\n".join(
             line for line in out.stdout.splitlines() if line.startswith(("#", "Thread")))
 
+    def interrupt(self, attempts=20):
+        """interrupt() stops the running process with `process interrupt`, again when LLDB
+        says it is not running (it reads so for a moment at every breakpoint hit that
+        continues by itself)."""
+        for _ in range(attempts):
+            self.send("process interrupt")
+            seen = self.expect(r"(Process \d+ stopped\n.*\n +frame #0: |"
+                               r"error: Failed to halt process[^\n]*\n)")
+            if re.search(r"frame #0: $", seen):
+                return
+        pytest.fail(f"process interrupt did not stop the process in {attempts} attempts")
+
     def command(self, line, until=r"\(lldb\) "):
         self.send(line)
         return self.expect(until)
@@ -119,8 +131,7 @@ def test_commands_that_change_groutines_are_refused_while_the_target_runs(termin
     out = t.command("groutine list", until=r"stop-at[^\n]*\n")
     assert re.search(r"stop-at\s+waiting on event 'stop-at'", out), out
     # LLDB prints the prompt before an asynchronous stop's notice, and not again after it.
-    t.send("process interrupt")
-    t.expect(r"Process \d+ stopped\n.*\n +frame #0: ")
+    t.interrupt()
     out = t.command("groutine fire stop-at function=add after=2",
                     until=r'reply from stop-at \(#3\): "stopping at call 2 of add"')
     t.send("continue")
@@ -145,3 +156,30 @@ def test_process_exit_is_noticed_at_once_at_an_interactive_prompt(terminal):
     listing = t.expect(r"Current breakpoints:\n(?:.*\n)*?\(lldb\) ")
     assert "name = 'thrower'" in listing, listing
     assert not re.search(r"^\d+: address = ", listing, re.M), listing
+
+
+def test_commands_between_hits_that_continue_by_themselves_are_refused_or_harmless(terminal):
+    # Every call of add, scale, ... stops the target for a moment, and LLDB's public state
+    # reads "stopped" then. A command is refused, or runs between two hits: either way the
+    # target goes on and every call is still delivered.
+    t = terminal
+    t.command(f"file {target('calls_O2')}")
+    t.command(f"groutine load {example('calls_checks')}")
+    t.send("process launch --no-stdio -- 1000000000")
+    t.expect(r"\[check-add\] add\(2,3\)=5")
+    refused = 0
+    seen = ""
+    for _ in range(20):
+        t.send("groutine fire ping")
+        out = t.expect(r"(error: groutine fire: [^\n]*|no replies)\n")
+        assert re.search(r"(error: groutine fire: the process is running[^\n]*|no replies)\n$",
+                         out), out
+        refused += "error: groutine fire" in out.splitlines()[-1]
+        seen += out
+    assert refused > 0, seen
+    # The target goes on: calls later than any seen so far keep coming, checked.
+    last = max([2] + [int(n) for n in re.findall(r"\[check-add\] add\((\d+),", seen)])
+    t.expect(rf"\[check-add\] add\({last + 1},{last + 2}\)={2 * last + 3} ")
+    t.interrupt()
+    t.command("groutine fire ping", until=r"no replies")
+    t.command("process kill", until=r"Process \d+ exited")
