@@ -48,6 +48,10 @@ _HARD_TIMEOUT = 10
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
+# Other signals that end a process unless it handles them: a process that exits "with
+# status N" right after stopping on one of them (LLDB reports a death by signal N as exit
+# status N) was killed by it.
+_ENDING_SIGNALS = {"SIGPIPE", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ"}
 # A groutine named "NAME#N" is worker N of the logical groutine NAME (stock groutines use a
 # pool of workers to follow calls that overlap): the report shows one line per NAME.
 _WORKER = re.compile(r"^(.+?)#[\w.-]+$")
@@ -861,6 +865,7 @@ class Runner:
                 watchdog = Watchdog(options.timeout, process, self.report)
             if self.terminal is not None:
                 self._give_terminal(process)
+            main_stop = self._stop_at_main(target)
             fatal = None  # (signal name, description, backtrace) of the last fatal stop
             while True:
                 state = process.GetState()
@@ -868,7 +873,8 @@ class Runner:
                     status = process.GetExitStatus()
                     if fatal and status == fatal[0]:
                         outcome.signal = fatal[1]
-                        outcome.crash = (fatal[2], fatal[3])
+                        if fatal[1] in _CRASH_SIGNALS:
+                            outcome.crash = (fatal[2], fatal[3])
                     else:
                         outcome.exit_status = status
                     return
@@ -890,9 +896,17 @@ class Runner:
                 interactive = False
                 for thread in process:
                     reason = thread.GetStopReason()
+                    if (reason == lldb.eStopReasonBreakpoint and main_stop is not None
+                            and thread.GetStopReasonDataAtIndex(0) == main_stop):
+                        self._default_signals(thread)
+                        target.BreakpointDelete(main_stop)
+                        main_stop = None
+                        continue
                     if reason == lldb.eStopReasonSignal:
                         signo = thread.GetStopReasonDataAtIndex(0)
                         name = process.GetUnixSignals().GetSignalAsCString(signo) or str(signo)
+                        if name in _ENDING_SIGNALS:
+                            fatal = (signo, name, f"{name} on thread {thread.GetIndexID()}", [])
                         if name in _CRASH_SIGNALS:
                             fatal = (signo, name,
                                      f"{name} on thread {thread.GetIndexID()} "
@@ -925,6 +939,35 @@ class Runner:
         finally:
             if watchdog:
                 watchdog.close()
+
+    def _stop_at_main(self, target):
+        """_stop_at_main() plants a breakpoint on the executable's main (for
+        _default_signals(), which deletes it); its id, or None when there is no main. (Not
+        one-shot: a one-shot breakpoint is gone before its stop can be told apart.)"""
+        bp = target.BreakpointCreateByName("main", target.GetExecutable().GetFilename())
+        if not bp.IsValid() or bp.GetNumLocations() == 0:
+            if bp.IsValid():
+                target.BreakpointDelete(bp.GetID())
+            return None
+        return bp.GetID()
+
+    def _default_signals(self, thread):
+        """_default_signals() gives SIGPIPE and SIGXFSZ their default action in the target,
+        at main: lldb-server ignores them, and the target inherits that (a program writing
+        to a closed pipe would never die of it). A program that wants them ignored sets
+        that itself, later."""
+        options = self.lldb.SBExpressionOptions()
+        options.SetIgnoreBreakpoints(True)
+        options.SetTimeoutInMicroSeconds(5_000_000)
+        options.SetTryAllThreads(True)
+        for signo in (_signal.SIGPIPE, _signal.SIGXFSZ):
+            value = thread.GetFrameAtIndex(0).EvaluateExpression(
+                f"(long)((void *(*)(int, void *))signal)({int(signo)}, (void *)0)", options)
+            error = value.GetError()
+            if error.Fail():
+                self.report.write(f"groutines run: cannot restore the default action of "
+                                  f"signal {int(signo)} in the target: {error.GetCString()}\n")
+                return
 
     def _all_threads(self, process):
         lines = []

@@ -216,3 +216,25 @@ def test_a_terminal_gets_a_live_status_line_and_a_pipe_does_not():
     assert b"[groutines]" in out and b"events (" in out and b"failures" in out, out
     r = run("--timeout", "1.5", script("groutine_adds.py"), "--", target(CASES), "hang")
     assert "[groutines]" not in r.stderr, r
+
+
+def test_a_target_writing_to_a_closed_pipe_dies_of_sigpipe_as_under_a_shell():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import BUILD, LAUNCHER, TIMEOUT
+    proc = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "run", script("groutine_adds.py"), "--",
+         target(CASES), "flood"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    assert proc.stdout.readline() == b"flood\n"
+    proc.stdout.close()  # as `| head -1` does
+    try:
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 3, err
+    assert b"runner_cases was killed by SIGPIPE" in err, err

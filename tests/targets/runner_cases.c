@@ -8,7 +8,8 @@
  *   runner_cases echo           copies stdin to stdout, writes "to stderr" on stderr
  *   runner_cases resources      acquire() from two call sites, each result checked: prints
  *                               "site A ok" or "site A failed: <strerror(errno)>", same for B
- *   runner_cases threads        four threads call add() 50 times each, exits 0 */
+ *   runner_cases threads        four threads call add() 50 times each, exits 0
+ *   runner_cases flood          prints "flood" lines until a write fails (SIGPIPE kills it) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -83,6 +84,10 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "resources") == 0) {
     site_a();
     site_b();
+  } else if (strcmp(mode, "flood") == 0) {
+    while (puts("flood") >= 0)
+      ;
+    return 9;
   } else if (strcmp(mode, "threads") == 0) {
     pthread_t t[4];
     for (long i = 0; i < 4; ++i)
