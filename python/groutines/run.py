@@ -721,6 +721,42 @@ class Watchdog:
         self.thread.join(5)
 
 
+class Interrupts:
+    """Interrupts ends the run when the runner gets SIGTERM, SIGHUP or SIGINT: it kills the
+    target (nothing is left running) and exits with 128 + the signal. The main thread is
+    blocked in LLDB meanwhile, where no Python handler runs; Python's C-level handler writes
+    the signal to a wakeup pipe at once, which a thread here reads. (A handled signal is reset
+    to its default on exec: the target does not inherit the handlers.)"""
+
+    SIGNALS = (_signal.SIGTERM, _signal.SIGHUP, _signal.SIGINT)
+
+    def __init__(self, report):
+        self.report = report
+        self.process = None  # the target's SBProcess, once launched
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        for signo in self.SIGNALS:
+            _signal.signal(signo, lambda *_: None)
+        _signal.set_wakeup_fd(write)
+        threading.Thread(target=self._wait, args=(read,), daemon=True).start()
+
+    def _wait(self, read):
+        while True:
+            data = os.read(read, 1)
+            if data and data[0] in self.SIGNALS:
+                break
+        signo = data[0]
+        if self.process is not None:
+            try:
+                os.kill(self.process.GetProcessID(), _signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        name = _signal.Signals(signo).name
+        self.report.write(f"groutines run: interrupted by {name}; the target was killed\n")
+        self.report.flush()
+        os._exit(128 + signo)
+
+
 class Runner:
     """Runner is one `groutines run`: it loads the plugin and the groutines, runs the target
     to its end (run()), and writes the report and the files asked for."""
@@ -747,6 +783,7 @@ class Runner:
         if not paths:
             raise UsageError("no groutines to load")
         program = options.program[0]
+        self.interrupts = Interrupts(self.report)
         lldb = import_lldb()
         self.lldb = lldb
         debugger = Debugger(lldb, self.report, plugin)
@@ -857,6 +894,7 @@ class Runner:
         watchdog = None
         try:
             process = target.Launch(self._launch_info(argv, env, stdio), error)
+            self.interrupts.process = process
             if not error.Success() or not process.IsValid():
                 outcome.error = error.GetCString() or "launch failed"
                 return

@@ -238,3 +238,26 @@ def test_a_target_writing_to_a_closed_pipe_dies_of_sigpipe_as_under_a_shell():
         raise
     assert proc.returncode == 3, err
     assert b"runner_cases was killed by SIGPIPE" in err, err
+
+
+def test_a_runner_ended_by_sigterm_kills_its_target_and_leaves_nothing_running():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import BUILD, LAUNCHER, TIMEOUT
+    proc = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "run", script("groutine_adds.py"), "--",
+         target(CASES), "hang"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    assert proc.stdout.readline() == b"hanging\n"
+    proc.send_signal(signal.SIGTERM)
+    try:  # EOF on stdout only once the target, which holds it too, is gone
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert b"interrupted by SIGTERM; the target was killed" in err, err

@@ -4,7 +4,7 @@
  *   runner_cases ok             add(2, 3), fact(5), prints "add=5 fact=120", exits 0
  *   runner_cases status N       exits with status N
  *   runner_cases crash-thread   a second thread writes through a NULL pointer (SIGSEGV)
- *   runner_cases hang           waits forever in pause() (for --timeout)
+ *   runner_cases hang           prints "hanging", then waits forever in pause() (for --timeout)
  *   runner_cases echo           copies stdin to stdout, writes "to stderr" on stderr
  *   runner_cases resources      acquire() from two call sites, each result checked: prints
  *                               "site A ok" or "site A failed: <strerror(errno)>", same for B
@@ -73,6 +73,7 @@ int main(int argc, char **argv) {
     pthread_join(t, NULL);
   } else if (strcmp(mode, "hang") == 0) {
     add(1, 1);
+    puts("hanging");
     for (;;)
       pause();
   } else if (strcmp(mode, "echo") == 0) {
