@@ -6,8 +6,9 @@ allocated (a leak), with the backtrace of its allocation. Leaks are not checked 
 target crashed or timed out.
 
 Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
-  heap.start=main     follow the allocator from the first call of this function on ("" for
-                      from the very start: then also the dynamic loader's own allocator)
+  heap.start=main     follow the allocator from the first call of this function on
+                      (`--set heap.start=`, empty: from the very start, also the dynamic
+                      loader's own allocator)
   heap.frames=8       frames kept per allocation backtrace
   heap.pool=8         workers per function (calls overlapping in threads or recursion)
   heap.max_leaks=10   leaks listed in detail
@@ -16,11 +17,13 @@ Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
 
     groutines run stock:heap -- ./program
 """
+import os
+
 import groutines as g
 
 import _stock
 
-START = _stock.option("heap", "start", "main")
+START = os.environ.get("GROUTINES_HEAP_START", "main")  # set but empty: from the start
 FRAMES = _stock.option("heap", "frames", 8, int)
 POOL = _stock.option("heap", "pool", 8, int)
 MAX_LEAKS = _stock.option("heap", "max_leaks", 10, int)
