@@ -1,7 +1,7 @@
 // heap (C++): the stock heap groutine written with the C++ API. Follows malloc, calloc,
 // realloc and free from the first call of main on; a double free or a free of a pointer never
-// allocated is a failed check (the groutine goes on); blocks still allocated when the runner
-// fires `exit` are leaks, one failed check each, with their allocation backtrace. Options as
+// allocated is a failure recorded with Runtime::record_failure (the groutine goes on); blocks still allocated when the runner
+// fires `exit` are leaks, one failure each, with their allocation backtrace. Options as
 // the Python version: GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS (see docs/stock.md).
 //
 //   groutines run stock:cpp/heap -- ./program
@@ -35,6 +35,11 @@ std::string hex(std::uint64_t v) {
   std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(v));
   return buf;
 }
+
+// HEAP_PROBLEM(message) records a failure of the running groutine, which goes on (GROUTINE_CHECK_MSG
+// without an expression to show: the message says it all).
+#define HEAP_PROBLEM(message) \
+  ::groutines::Runtime::current()->record_failure((message), {__FILE__, __LINE__})
 
 // chain() renders a backtrace (without its innermost frame, the allocator) on one line.
 std::string chain(const std::vector<std::string>& bt) {
@@ -72,10 +77,10 @@ void release(std::uint64_t address, const std::string& what, const Call& call) {
   }
   auto f = freed.find(address);
   if (f != freed.end())
-    GROUTINE_CHECK_MSG(false, "double " + what + " of " + hex(address) + "; first freed at " +
+    HEAP_PROBLEM("double " + what + " of " + hex(address) + "; first freed at " +
                                   f->second + "; again at " + chain(call.backtrace(kFrames + 1)));
   else
-    GROUTINE_CHECK_MSG(false, what + " of " + hex(address) + ", which was never allocated, at " +
+    HEAP_PROBLEM(what + " of " + hex(address) + ", which was never allocated, at " +
                                   chain(call.backtrace(kFrames + 1)));
 }
 
@@ -143,7 +148,7 @@ GROUTINE("heap#exit") {
   for (const auto& [address, block] : live) {
     if (block.where.find("_IO_file_doallocate") != std::string::npos) continue;  // stdio buffer
     if (++shown > kMaxLeaks) break;
-    GROUTINE_CHECK_MSG(false, "leak: " + std::to_string(block.size) + " bytes at " + hex(address) +
+    HEAP_PROBLEM("leak: " + std::to_string(block.size) + " bytes at " + hex(address) +
                                   " from " + block.how + " at " + block.where);
   }
 }
