@@ -55,10 +55,10 @@ def test_a_crash_on_another_thread_ends_the_run_with_exit_3_and_the_crash_backtr
 
 
 def test_a_hung_target_is_ended_by_timeout_with_exit_4_and_what_each_groutine_waits_on():
-    r = run("--timeout", "2", script("groutine_adds.py"), "--", target(CASES), "hang")
+    r = run("--timeout", "4", script("groutine_adds.py"), "--", target(CASES), "hang")
     assert r.code == 4, r
     assert "NONE fact_of_5 (never triggered, 0 events) waiting on call of fact" in r.stderr, r
-    assert "timeout: 2s elapsed; the target's threads were at:" in r.stderr, r
+    assert "timeout: 4s elapsed; the target's threads were at:" in r.stderr, r
     assert "__libc_pause" in r.stderr or "pause" in r.stderr, r
     assert "runner_cases was stopped: timed out" in r.stderr, r
 
@@ -174,7 +174,7 @@ def test_a_crash_with_stop_on_failure_gets_the_prompt_at_the_crash_then_reports_
 
 
 def test_a_groutine_stuck_in_a_loop_is_ended_by_the_timeout_too_and_leaves_no_target():
-    r = run("--timeout", "1", script("groutine_spins.py"), "--", target(CASES), "ok")
+    r = run("--timeout", "3", script("groutine_spins.py"), "--", target(CASES), "ok")
     assert r.code == 4, r
     assert "the debugger did not stop the target within" in r.stderr, r
 
