@@ -62,7 +62,7 @@ class Terminal:
         return "\nlldb's threads:\n" + "\n".join(
             line for line in out.stdout.splitlines() if line.startswith(("#", "Thread")))
 
-    def interrupt(self, attempts=20):
+    def interrupt(self, attempts=200):
         """interrupt() stops the running process with `process interrupt`, again when LLDB
         says it is not running (it reads so for a moment at every breakpoint hit that
         continues by itself)."""
@@ -125,9 +125,15 @@ def test_commands_that_change_groutines_are_refused_while_the_target_runs(termin
     # Without stdio the process leaves the terminal to the prompt while it runs.
     t.send("process launch --no-stdio -- 1000000000")
     t.expect(r"Process \d+ launched")
-    t.expect(r"\(lldb\) ")
-    out = t.command("groutine fire stop-at function=add after=2")
-    assert "error: groutine fire: the process is running: interrupt it first (process interrupt)" in out, out
+    # While the dynamic loader reports libraries, LLDB stops the process for a moment at
+    # each: a command may run then. Once the program runs its main loop, every one is refused.
+    for _ in range(200):
+        t.send("groutine fire ping")
+        out = t.expect(r"(error: groutine fire: [^\n]*|no replies)\n")
+        if re.search(r"error: groutine fire: [^\n]*\n$", out):
+            break
+    assert out.rstrip().endswith(
+        "error: groutine fire: the process is running: interrupt it first (process interrupt)"), out
     out = t.command("groutine list", until=r"stop-at[^\n]*\n")
     assert re.search(r"stop-at\s+waiting on event 'stop-at'", out), out
     # LLDB prints the prompt before an asynchronous stop's notice, and not again after it.
@@ -160,23 +166,21 @@ def test_process_exit_is_noticed_at_once_at_an_interactive_prompt(terminal):
 
 def test_commands_between_hits_that_continue_by_themselves_are_refused_or_harmless(terminal):
     # Every call of add, scale, ... stops the target for a moment, and LLDB's public state
-    # reads "stopped" then. A command is refused, or runs between two hits: either way the
-    # target goes on and every call is still delivered.
+    # reads "stopped" then. A command is refused, or runs between two hits (how often each,
+    # depends on the machine's load): either way the target goes on and every call is still
+    # delivered.
     t = terminal
     t.command(f"file {target('calls_O2')}")
     t.command(f"groutine load {example('calls_checks')}")
     t.send("process launch --no-stdio -- 1000000000")
     t.expect(r"\[check-add\] add\(2,3\)=5")
-    refused = 0
     seen = ""
     for _ in range(20):
         t.send("groutine fire ping")
         out = t.expect(r"(error: groutine fire: [^\n]*|no replies)\n")
         assert re.search(r"(error: groutine fire: the process is running[^\n]*|no replies)\n$",
                          out), out
-        refused += "error: groutine fire" in out.splitlines()[-1]
         seen += out
-    assert refused > 0, seen
     # The target goes on: calls later than any seen so far keep coming, checked.
     last = max([2] + [int(n) for n in re.findall(r"\[check-add\] add\((\d+),", seen)])
     t.expect(rf"\[check-add\] add\({last + 1},{last + 2}\)={2 * last + 3} ")
