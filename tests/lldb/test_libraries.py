@@ -21,6 +21,9 @@ def test_a_hook_on_a_dlopened_function_resolves_when_the_library_loads():
 
 def test_a_stripped_library_function_is_hooked_through_its_dynamic_symbol():
     s = lldb(f"file {target('stripped_main')}", f"groutine load {example('watch')}",
-             "groutine fire watch slot=a function=lib_func args=2", "run 3")
+             "groutine fire watch slot=a function=lib_func args=2", "run 3", "breakpoint list 1")
     lines = [line.rsplit(" thread ", 1)[0] for line in s.logged("watch-a")]
     assert lines == ["lib_func(0,2)=7", "lib_func(1,3)=10", "lib_func(2,4)=15"], s
+    # One location: the function's first instruction in the library, not a PLT stub.
+    listing = s.after("breakpoint list 1")
+    assert "locations = 1" in listing and "where = libstripped.so`lib_func," in listing, s
