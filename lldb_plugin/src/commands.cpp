@@ -318,7 +318,8 @@ class UnloadCommand final : public Subcommand {
   static constexpr const char* kLongHelp =
       "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"
       "breakpoints nobody waits on any more are removed. Unloading by path also closes the\n"
-      "library; --all unloads everything.\n"
+      "library (a .py file or a directory goes to the groutines Python module); --all unloads\n"
+      "everything.\n"
       "\n"
       "Examples:\n"
       "\n"
