@@ -176,3 +176,15 @@ def test_hooks_follow_the_selected_target():
     assert s.logged("check-add") == ["add(0,1)=1 named a=0 b=1 type int",
                                      "add(0,1)=1 (no debug info)"], s
     assert "where = calls_O2`add" in s.after("breakpoint list"), s
+
+
+def test_the_plugin_exports_only_its_entry_point():
+    import shutil
+    import subprocess
+    from conftest import PLUGIN
+    if not shutil.which("nm"):
+        pytest.skip("nm is not installed")
+    out = subprocess.run(["nm", "-D", "--defined-only", str(PLUGIN)], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert [line.split()[-1] for line in out.splitlines()] == [
+        "_ZN4lldb16PluginInitializeENS_10SBDebuggerE"], out
