@@ -2,11 +2,13 @@
 reason, re-running, firing events from the prompt, unloading, and what a process's end
 releases."""
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON_BUILT, PYTHON_PACKAGE, TARGETS, driver, example, lldb, \
+from conftest import PLUGIN, PYTHON_BUILT, PYTHON_PACKAGE, TARGETS, driver, example, lldb, \
     plugin_breakpoints, target
 
 
@@ -178,12 +180,8 @@ def test_hooks_follow_the_selected_target():
     assert "where = calls_O2`add" in s.after("breakpoint list"), s
 
 
+@pytest.mark.skipif(not shutil.which("nm"), reason="nm is not installed")
 def test_the_plugin_exports_only_its_entry_point():
-    import shutil
-    import subprocess
-    from conftest import PLUGIN
-    if not shutil.which("nm"):
-        pytest.skip("nm is not installed")
     out = subprocess.run(["nm", "-D", "--defined-only", str(PLUGIN)], capture_output=True,
                          text=True, timeout=60, check=True).stdout
     assert [line.split()[-1] for line in out.splitlines()] == [
