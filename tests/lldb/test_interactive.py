@@ -48,7 +48,7 @@ class Terminal:
                 try:
                     chunk = os.read(self.master, 65536).decode(errors="replace")
                 except OSError:
-                    pytest.fail(f"lldb went away waiting for {pattern!r}:\n{self.output}")
+                    pytest.fail(f"lldb went away waiting for {patterns!r}:\n{self.output}")
                 self.output += chunk.replace("\r", "")
 
     def stacks(self):
@@ -92,7 +92,7 @@ class Terminal:
 def terminal():
     t = Terminal()
     t.expect(r"\(lldb\) ")
-    t.command(f"settings set auto-confirm true")
+    t.command("settings set auto-confirm true")
     t.command(f"plugin load {PLUGIN}")
     yield t
     t.close()

@@ -1,7 +1,5 @@
 """Watched frames left without a return, by longjmp or a C++ exception: the waiting
 groutine is told "unwound" instead of hanging, and the return breakpoint goes away."""
-import pytest
-
 from conftest import example, lldb, plugin_breakpoints, target
 
 
