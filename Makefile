@@ -31,6 +31,7 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGROUTINES_BUILD_TESTS=OFF >/dev/null
 	@cmake --build build-bench -j$(JOBS)
 	@build-bench/bench/groutines_core_bench
+	@if [ -x build-bench/bench/lldb/plugin_bench ]; then build-bench/bench/lldb/plugin_bench; fi
 
 clean:
 	@rm -rf $(BUILD_DIR) build-bench

@@ -15,7 +15,7 @@
 //   --pin CPU runs the debugger, lldb-server and the target on that one CPU (they inherit
 //   the affinity), which on a small VM removes most cross-CPU wake-up cost.
 //   --verbose prints every timed run to stderr.
-#include "measure.hpp"
+#include "bare_scenarios.hpp"
 
 #include <sched.h>
 
@@ -28,88 +28,8 @@
 
 namespace {
 
-using groutines::bench::Scenario;
-
-// CallLog is what a scenario saw during one run: calls handled and a sum of the values it
-// read, which for hot(i, i + 1) over i = 0 .. N-1 must be N * N both for a + b and for the
-// return value.
-struct CallLog {
-  std::uint64_t calls = 0;
-  std::uint64_t sum = 0;
-};
-
-std::string verify_sum(const CallLog &log, std::uint64_t calls) {
-  if (log.sum == calls * calls)
-    return {};
-  return "values read sum to " + std::to_string(log.sum) + ", expected " +
-         std::to_string(calls * calls);
-}
-
-std::string create_hot_breakpoint(lldb::SBTarget &target, lldb::SBBreakpoint &out) {
-  out = target.BreakpointCreateByName("hot");
-  if (!out.IsValid() || out.GetNumLocations() == 0)
-    return "no location for a breakpoint on 'hot'";
-  return {};
-}
-
-// read_args() is the work of the bare callback: the two integer argument registers.
-void read_args(lldb::SBThread &thread, CallLog &log) {
-  lldb::SBFrame frame = thread.GetFrameAtIndex(0);
-  log.sum += frame.FindRegister("rdi").GetValueAsUnsigned() +
-             frame.FindRegister("rsi").GetValueAsUnsigned();
-  ++log.calls;
-}
-
-bool on_hot_hit(void *baton, lldb::SBProcess &, lldb::SBThread &thread,
-                lldb::SBBreakpointLocation &) {
-  read_args(thread, *static_cast<CallLog *>(baton));
-  return false;
-}
-
-Scenario bare_callback() {
-  auto log = std::make_shared<CallLog>();
-  Scenario s;
-  s.name = "bare_callback_us_per_hit";
-  s.setup = [log](lldb::SBDebugger &, lldb::SBTarget &target) {
-    *log = CallLog{};
-    lldb::SBBreakpoint bp;
-    std::string error = create_hot_breakpoint(target, bp);
-    if (error.empty())
-      bp.SetCallback(on_hot_hit, log.get());
-    return error;
-  };
-  // In synchronous mode the first hit after Launch can come back as a plain stop without
-  // the callback having run; handle that hit here so no call is lost or counted twice.
-  s.on_stop = [log](lldb::SBProcess &, lldb::SBThread &thread) { read_args(thread, *log); };
-  s.handled = [log] { return log->calls; };
-  s.verify = [log](std::uint64_t calls) { return verify_sum(*log, calls); };
-  return s;
-}
-
-Scenario bare_stepout() {
-  auto log = std::make_shared<CallLog>();
-  Scenario s;
-  s.name = "bare_stepout_us_per_call_return";
-  s.setup = [log](lldb::SBDebugger &, lldb::SBTarget &target) {
-    *log = CallLog{};
-    lldb::SBBreakpoint bp;
-    return create_hot_breakpoint(target, bp);
-  };
-  s.on_stop = [log](lldb::SBProcess &, lldb::SBThread &thread) {
-    lldb::SBError error;
-    thread.StepOut(error);
-    if (error.Fail())
-      return;
-    lldb::SBValue value = thread.GetStopReturnValue();
-    if (!value.IsValid())
-      return;
-    log->sum += static_cast<std::uint64_t>(value.GetValueAsSigned());
-    ++log->calls;
-  };
-  s.handled = [log] { return log->calls; };
-  s.verify = [log](std::uint64_t calls) { return verify_sum(*log, calls); };
-  return s;
-}
+using groutines::bench::bare_callback;
+using groutines::bench::bare_stepout;
 
 // cpu_name() turns "x_us_per_y" into "x_cpu_us_per_y".
 std::string cpu_name(const std::string &name) {
