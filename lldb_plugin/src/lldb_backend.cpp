@@ -123,7 +123,20 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
     return;
   }
   hook.breakpoint.SetCallback(&LldbBackend::on_call_hit, this);
+  protect(hook.breakpoint);
   hook_by_breakpoint_[hook.breakpoint.GetID()] = id;
+}
+
+// protect() names a breakpoint of ours "groutines", a name whose breakpoints the user's
+// `breakpoint delete` and `breakpoint disable` (with or without ids) leave alone: groutines
+// waiting on them would silently stop hearing calls. The plugin deletes them itself.
+void LldbBackend::protect(lldb::SBBreakpoint& breakpoint) {
+  lldb::SBBreakpointName name(target_, "groutines");
+  if (name.IsValid()) {
+    name.SetAllowDelete(false);
+    name.SetAllowDisable(false);
+  }
+  breakpoint.AddName("groutines");
 }
 
 void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
@@ -220,6 +233,7 @@ void LldbBackend::watch_return(CallId call, Frame& frame) {
       return;
     }
     site.breakpoint.SetCallback(&LldbBackend::on_return_hit, this);
+    protect(site.breakpoint);
     site_by_breakpoint_[site.breakpoint.GetID()] = p.return_address;
   }
   site.calls.push_back(call);

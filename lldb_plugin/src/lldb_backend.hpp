@@ -119,6 +119,7 @@ class LldbBackend final : public Backend {
   bool busy_stop(lldb::SBProcess& process) const;
   bool at_our_breakpoints_only(lldb::SBProcess& process) const;
 
+  void protect(lldb::SBBreakpoint& breakpoint);
   void plant(FunctionId id, Hook& hook);
   void retire(lldb::break_id_t id);
   void delete_retired(lldb::SBProcess& process, std::uint64_t current);

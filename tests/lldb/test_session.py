@@ -186,3 +186,21 @@ def test_the_plugin_exports_only_its_entry_point():
                          text=True, timeout=60, check=True).stdout
     assert [line.split()[-1] for line in out.splitlines()] == [
         "_ZN4lldb16PluginInitializeENS_10SBDebuggerE"], out
+
+
+def test_the_users_breakpoint_delete_and_disable_leave_the_hooks_alone():
+    s = lldb(
+        f"file {target('calls_O0_g')}",
+        f"groutine load {example('calls_checks')}",
+        "b greet",
+        "run 2",
+        "breakpoint delete -f",
+        "breakpoint disable",
+        "continue",
+        "groutine report",
+    )
+    # The user's own breakpoint is gone, the plugin's stay enabled and keep delivering.
+    assert s.returncode == 0, s
+    assert "greet(\"bob\")=\"hello, bob\"" in s.output, s
+    assert "Process" in s.output and "exited with status = 0" in s.output, s
+    assert re.search(r"PASS check-add \(.*, 4 events\)", s.output), s
