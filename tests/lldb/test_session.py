@@ -204,3 +204,23 @@ def test_the_users_breakpoint_delete_and_disable_leave_the_hooks_alone():
     assert "greet(\"bob\")=\"hello, bob\"" in s.output, s
     assert "Process" in s.output and "exited with status = 0" in s.output, s
     assert re.search(r"PASS check-add \(.*, 4 events\)", s.output), s
+
+
+def test_the_readme_tour_runs_as_shown():
+    if not PYTHON_BUILT:
+        pytest.skip("the groutines Python module is not built")
+    tour = Path(__file__).resolve().parents[2] / "groutines" / "examples" / "tour.py"
+    s = lldb(
+        f"file {target('calls_O0_g')}",
+        f"groutine load {tour}",
+        "run 2",
+        "groutine fire how-many",
+        "continue",
+        "groutine report",
+    )
+    assert "loaded 5 groutines from" in s.output, s
+    assert "scale(1.5,2)=6" in s.output, s                     # doubled by double_scale
+    assert "parse_header(\"XX header 1\",11)=-1" in s.output, s  # skipped by reject_headers
+    assert "groutine 'stop_at_bob' stopped the target: greet called with 'bob'" in s.output, s
+    assert "reply from counter (#4): 2" in s.output, s
+    assert "5 passed, 0 failed" in s.output, s
