@@ -448,8 +448,24 @@ void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
   } catch (...) {
     f.message = "unknown exception";
   }
-  g.failures_.push_back(std::move(f));
+  record(g, std::move(f));
   g.transition(State::Running, State::Failed);
+}
+
+// record() adds failure f to g with the target's backtrace, when the innermost event being
+// delivered stopped the target (a call or a return).
+void Runtime::record(Groutine& g, Failure f) {
+  const Delivery* d = active_;
+  while (d && !d->event->frame) d = d->outer;
+  if (d) {
+    f.thread = d->event->thread_id;
+    try {
+      f.backtrace = d->event->frame->backtrace(32);
+    } catch (const std::exception& e) {
+      f.backtrace = {std::string("(no backtrace: ") + e.what() + ")"};
+    }
+  }
+  g.failures_.push_back(std::move(f));
 }
 
 // --- Waits ---
@@ -626,7 +642,7 @@ void Runtime::reply(std::uint64_t seq, Value value) {
 void Runtime::record_failure(std::string message, Location where) {
   Groutine* g = current_;
   if (!g) throw Error("a check failed outside a groutine: " + message);
-  g->failures_.push_back(Failure{std::move(message), std::move(where), describe(*g), false});
+  record(*g, Failure{std::move(message), std::move(where), describe(*g), false, {}, 0});
 }
 
 void Runtime::request_stop(std::string_view reason) {

@@ -299,7 +299,7 @@ class FailureBacktraces:
     fails: groutines._failure.describe() (which the native module calls to describe every
     Python failure, on the thread delivering the event, target stopped) is wrapped to take
     the backtrace of the thread stopped at the plugin's breakpoint. Keyed by (file, line,
-    message). C++ groutines' failures get none (see docs/run.md)."""
+    message). A C++ groutine's failure has the backtrace the runtime recorded instead."""
 
     def __init__(self, lldb, debugger, on_failure=None):
         from . import _failure
@@ -512,8 +512,8 @@ class Result:
 
 def collect(runtime, backtraces):
     """collect() groups the runtime's groutines into Results, in load order, with each
-    failure's backtrace (from the runtime when it has one, else as FailureBacktraces took
-    it)."""
+    failure's backtrace (as FailureBacktraces took it for a Python groutine, else the one the
+    runtime recorded, e.g. for a C++ groutine)."""
     results = {}
     for g in runtime.groutines():
         m = _WORKER.match(g["name"])
@@ -527,7 +527,8 @@ def collect(runtime, backtraces):
             r.waiting_on.append(g["waiting_on"])
         for f in g["failures"]:
             f = dict(f)
-            f["backtrace"] = f.get("backtrace") or (backtraces.get(f) if backtraces else None)
+            # The runner's own (module`function + offset) when it took one, else the runtime's.
+            f["backtrace"] = (backtraces.get(f) if backtraces else None) or f.get("backtrace")
             if not any(f["message"] == o["message"] and f["line"] == o["line"]
                        for o in r.failures):  # workers of a pool fail alike
                 r.failures.append(f)
@@ -733,6 +734,9 @@ class Interrupts:
     def __init__(self, report):
         self.report = report
         self.process = None  # the target's SBProcess, once launched
+        # Held from the signal on: the main thread, which sees the target die of the kill,
+        # must not report that death as the run's end (see settle()).
+        self._ending = threading.Lock()
         read, write = os.pipe()
         os.set_blocking(write, False)
         for signo in self.SIGNALS:
@@ -746,6 +750,7 @@ class Interrupts:
             if data and data[0] in self.SIGNALS:
                 break
         signo = data[0]
+        self._ending.acquire()
         if self.process is not None:
             try:
                 os.kill(self.process.GetProcessID(), _signal.SIGKILL)
@@ -755,6 +760,12 @@ class Interrupts:
         self.report.write(f"groutines run: interrupted by {name}; the target was killed\n")
         self.report.flush()
         os._exit(128 + signo)
+
+    def settle(self):
+        """settle() returns at once, unless a signal is ending the run: then it never returns
+        (the interrupting thread exits the process)."""
+        with self._ending:
+            pass
 
 
 class Runner:
@@ -908,6 +919,7 @@ class Runner:
             while True:
                 state = process.GetState()
                 if state == lldb.eStateExited:
+                    self.interrupts.settle()
                     status = process.GetExitStatus()
                     if fatal and status == fatal[0]:
                         outcome.signal = fatal[1]

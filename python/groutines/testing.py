@@ -33,6 +33,7 @@ class Failure:
     line: int
     event: str
     fatal: bool
+    backtrace: tuple = ()  # the target's stack when it failed handling a call or a return
 
     def __str__(self):
         return f"{self.file}:{self.line}: {self.message} (during {self.event})"
@@ -54,7 +55,8 @@ class GroutineInfo:
 
     @classmethod
     def _from(cls, d):
-        return cls(**{**d, "failures": tuple(Failure(**f) for f in d["failures"])})
+        return cls(**{**d, "failures": tuple(
+            Failure(**{**f, "backtrace": tuple(f.get("backtrace", ()))}) for f in d["failures"])})
 
 
 class Target:

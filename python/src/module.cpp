@@ -43,6 +43,12 @@ py::dict to_dict(const GroutineSnapshot& s) {
     d["line"] = f.where.line;
     d["event"] = f.event;
     d["fatal"] = f.fatal;
+    if (!f.backtrace.empty()) {
+      py::list backtrace;
+      backtrace.append("thread " + std::to_string(f.thread) + ":");
+      for (const std::string& line : f.backtrace) backtrace.append(line);
+      d["backtrace"] = backtrace;
+    }
     failures.append(d);
   }
   py::dict d;

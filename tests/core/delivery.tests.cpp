@@ -270,3 +270,32 @@ TEST_CASE("call handles read arguments, registers and names", "[core][api]") {
         "scale 5 2.500000 rdi=5 n=5 bt=scale | call of scale has no argument named 'nope' (no "
         "debug info for it?)");
 }
+
+TEST_CASE("a failure while handling a call records the target's backtrace", "[core][failure]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] {
+    wait_event("x");
+    Call c = wait_call("f");
+    GROUTINE_CHECK(c.arg(0) == 1);
+    throw Error("boom");
+  });
+  host.runtime.fire("x", {});
+  CHECK(g.failures().empty());
+  host.backend.call(4, "f", {2});
+  REQUIRE(g.failures().size() == 2);
+  for (const Failure& f : g.failures()) {
+    CHECK(f.thread == 4);
+    CHECK(f.backtrace == std::vector<std::string>{"f", "main"});
+  }
+}
+
+TEST_CASE("a failure while handling a custom event has no backtrace", "[core][failure]") {
+  fake::Host host;
+  Groutine& g = host.load("g", [] {
+    wait_event("x");
+    throw Error("boom");
+  });
+  host.runtime.fire("x", {});
+  REQUIRE(g.failures().size() == 1);
+  CHECK(g.failures()[0].backtrace.empty());
+}

@@ -36,6 +36,10 @@ struct Failure {
   Location where;      // the check's file:line; for an exception, the groutine's definition
   std::string event;   // the event the groutine was handling, or "start"
   bool fatal = false;  // it ended the groutine
+  // backtrace is the target's stack when it failed, innermost first, when it was handling a
+  // call or return (empty otherwise); thread is that target thread.
+  std::vector<std::string> backtrace;
+  std::uint64_t thread = 0;
 };
 
 // Step is what a driver reports after resuming a groutine: it waits again, or it ended

@@ -171,6 +171,7 @@ class GROUTINES_API Runtime {
   void deliver(Event& event, std::uint64_t key, Outcome& outcome, std::vector<Reply>* replies);
   void switch_in(Groutine& groutine);
   void finish(Groutine& groutine, const std::exception_ptr& error);
+  void record(Groutine& groutine, Failure failure);
   void end_wait(Groutine& groutine);
   void list(Groutine& groutine, const Wait& wait);
   void unlist(Groutine& groutine);
