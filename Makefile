@@ -32,6 +32,7 @@ bench: deps
 	@cmake --build build-bench -j$(JOBS)
 	@build-bench/bench/groutines_core_bench
 	@if [ -x build-bench/bench/lldb/plugin_bench ]; then build-bench/bench/lldb/plugin_bench; fi
+	@if [ -x build-bench/bench/lldb/python_bench ]; then build-bench/bench/lldb/python_bench; fi
 
 clean:
 	@rm -rf $(BUILD_DIR) build-bench

@@ -1,0 +1,127 @@
+// python_bench: what a Python groutine costs per breakpoint hit, against LLDB's own Python
+// breakpoint callback doing the same work, in the same run.
+//
+// Prints (µs: slope between two call counts, median of the repetitions):
+//   lldb_python_callback_us_per_hit   `breakpoint command add -F` callback reading rdi and rsi
+//                                     with frame.FindRegister, returning False
+//   python_groutine_us_per_hit        the plugin with a Python groutine reading call.arg(0)
+//                                     and call.arg(1) in `async for call in g.calls("hot")`
+//   python_groutine_over_lldb_python_callback X (target <= 0.6)
+//
+// Usage: python_bench [--calls LOW,HIGH] [--reps N] [--verbose]
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "measure.hpp"
+#include "groutines/runtime.hpp"
+
+namespace {
+
+using groutines::bench::Scenario;
+
+std::string run_command(lldb::SBDebugger &debugger, const std::string &command,
+                        std::string *output = nullptr) {
+  lldb::SBCommandReturnObject result;
+  debugger.GetCommandInterpreter().HandleCommand(command.c_str(), result);
+  if (output) *output = result.GetOutput() ? result.GetOutput() : "";
+  if (result.Succeeded()) return {};
+  return command + ": " + (result.GetError() ? result.GetError() : "failed");
+}
+
+// load_plugin() loads the plugin once per process and makes the bench's Python files
+// importable in LLDB's interpreter.
+std::string load_plugin(lldb::SBDebugger &debugger) {
+  static bool loaded = false;
+  if (loaded) return {};
+  if (std::string e = run_command(debugger, "plugin load " GROUTINES_BENCH_PLUGIN); !e.empty())
+    return e;
+  if (std::string e = run_command(debugger, "script import sys; sys.path.insert(0, '" GROUTINES_BENCH_DIR "')");
+      !e.empty())
+    return e;
+  if (std::string e = run_command(debugger, "script import python_callbacks"); !e.empty())
+    return e;
+  loaded = true;
+  return {};
+}
+
+Scenario lldb_python_callback() {
+  auto session = std::make_shared<lldb::SBDebugger>();
+  Scenario s;
+  s.name = "lldb_python_callback_us_per_hit";
+  s.setup = [session](lldb::SBDebugger &debugger, lldb::SBTarget &target) {
+    *session = debugger;
+    debugger.SetSelectedTarget(target);
+    if (std::string e = load_plugin(debugger); !e.empty()) return e;
+    if (std::string e = run_command(debugger, "groutine unload --all"); !e.empty()) return e;
+    if (std::string e = run_command(debugger, "script python_callbacks.reset()"); !e.empty())
+      return e;
+    lldb::SBBreakpoint bp = target.BreakpointCreateByName("hot");
+    if (!bp.IsValid() || bp.GetNumLocations() == 0)
+      return std::string("no location for a breakpoint on 'hot'");
+    return run_command(debugger, "breakpoint command add -F python_callbacks.on_hot " +
+                                     std::to_string(bp.GetID()));
+  };
+  s.on_stop = [](lldb::SBProcess &, lldb::SBThread &) {};
+  s.handled = [session] {
+    // The count lives in LLDB's Python: ask it.
+    std::string out;
+    run_command(*session, "script python_callbacks.calls", &out);
+    return static_cast<std::uint64_t>(std::strtoull(out.c_str(), nullptr, 10));
+  };
+  return s;
+}
+
+Scenario python_groutine() {
+  Scenario s;
+  s.name = "python_groutine_us_per_hit";
+  s.setup = [](lldb::SBDebugger &debugger, lldb::SBTarget &target) {
+    debugger.SetSelectedTarget(target);
+    if (std::string e = load_plugin(debugger); !e.empty()) return e;
+    if (std::string e = run_command(debugger, "groutine unload --all"); !e.empty()) return e;
+    return run_command(debugger, "groutine load " GROUTINES_BENCH_DIR "/bench_groutines.py");
+  };
+  s.on_stop = [](lldb::SBProcess &, lldb::SBThread &) {};
+  s.handled = []() -> std::uint64_t {
+    groutines::Runtime *runtime = groutines::default_runtime();
+    const groutines::Groutine *g = runtime ? runtime->find("read-two-args-py") : nullptr;
+    return g ? g->events_handled() : 0;
+  };
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  groutines::bench::SlopeOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--calls" && i + 1 < argc &&
+        std::sscanf(argv[++i], "%" SCNu64 ",%" SCNu64, &options.low_calls,
+                    &options.high_calls) == 2) {
+    } else if (arg == "--reps" && i + 1 < argc) {
+      options.repetitions = std::atoi(argv[++i]);
+    } else if (arg == "--verbose") {
+      options.log = stderr;
+    } else {
+      std::fprintf(stderr, "usage: %s [--calls LOW,HIGH] [--reps N] [--verbose]\n", argv[0]);
+      return 2;
+    }
+  }
+  groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
+  try {
+    auto slopes = groutines::bench::measure_slopes(
+        session.debugger(), GROUTINES_BENCH_TARGET, {lldb_python_callback(), python_groutine()},
+        options);
+    for (const auto &slope : slopes) std::printf("%s %.1f\n", slope.name.c_str(), slope.us_per_hit());
+    const double ratio = groutines::bench::paired_ratio(slopes[1], slopes[0]);
+    std::printf("python_groutine_over_lldb_python_callback %.3f (target <= 0.6): %s\n", ratio,
+                ratio <= 0.6 ? "met" : "NOT met");
+  } catch (const groutines::bench::RunError &e) {
+    std::fprintf(stderr, "error: python_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
