@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cinttypes>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -352,6 +353,39 @@ public:
 private:
   lldb::SBDebugger debugger_;
 };
+
+// run_command() runs an LLDB command; returns an empty string or the command and its error.
+// output, if given, receives what the command printed.
+inline std::string run_command(lldb::SBDebugger &debugger, const std::string &command,
+                               std::string *output = nullptr) {
+  lldb::SBCommandReturnObject result;
+  debugger.GetCommandInterpreter().HandleCommand(command.c_str(), result);
+  if (output)
+    *output = result.GetOutput() ? result.GetOutput() : "";
+  if (result.Succeeded())
+    return {};
+  return command + ": " + (result.GetError() ? result.GetError() : "failed");
+}
+
+// parse_slope_options() reads [--calls LOW,HIGH] [--reps N] [--verbose] into options;
+// false (after printing the usage of program) on anything else.
+inline bool parse_slope_options(int argc, char **argv, SlopeOptions &options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--calls" && i + 1 < argc &&
+        std::sscanf(argv[++i], "%" SCNu64 ",%" SCNu64, &options.low_calls,
+                    &options.high_calls) == 2) {
+    } else if (arg == "--reps" && i + 1 < argc) {
+      options.repetitions = std::atoi(argv[++i]);
+    } else if (arg == "--verbose") {
+      options.log = stderr;
+    } else {
+      std::fprintf(stderr, "usage: %s [--calls LOW,HIGH] [--reps N] [--verbose]\n", argv[0]);
+      return false;
+    }
+  }
+  return options.repetitions > 0 && options.high_calls > options.low_calls;
+}
 
 } // namespace groutines::bench
 

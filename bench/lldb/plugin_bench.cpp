@@ -12,7 +12,6 @@
 //   groutine_returns_over_stepout X
 //
 // Usage: plugin_bench [--calls LOW,HIGH] [--reps N] [--verbose]
-#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -23,14 +22,8 @@
 
 namespace {
 
+using groutines::bench::run_command;
 using groutines::bench::Scenario;
-
-std::string run_command(lldb::SBDebugger &debugger, const std::string &command) {
-  lldb::SBCommandReturnObject result;
-  debugger.GetCommandInterpreter().HandleCommand(command.c_str(), result);
-  if (result.Succeeded()) return {};
-  return command + ": " + (result.GetError() ? result.GetError() : "failed");
-}
 
 // events_of() is how many events the loaded groutine called name has handled.
 std::uint64_t events_of(const std::string &name) {
@@ -67,20 +60,7 @@ Scenario groutine(std::string scenario, std::string library, std::string name,
 
 int main(int argc, char **argv) {
   groutines::bench::SlopeOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--calls" && i + 1 < argc &&
-        std::sscanf(argv[++i], "%" SCNu64 ",%" SCNu64, &options.low_calls,
-                    &options.high_calls) == 2) {
-    } else if (arg == "--reps" && i + 1 < argc) {
-      options.repetitions = std::atoi(argv[++i]);
-    } else if (arg == "--verbose") {
-      options.log = stderr;
-    } else {
-      std::fprintf(stderr, "usage: %s [--calls LOW,HIGH] [--reps N] [--verbose]\n", argv[0]);
-      return 2;
-    }
-  }
+  if (!groutines::bench::parse_slope_options(argc, argv, options)) return 2;
   groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
     auto slopes = groutines::bench::measure_slopes(

@@ -9,7 +9,6 @@
 //   python_groutine_over_lldb_python_callback X (target <= 0.6)
 //
 // Usage: python_bench [--calls LOW,HIGH] [--reps N] [--verbose]
-#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -20,16 +19,8 @@
 
 namespace {
 
+using groutines::bench::run_command;
 using groutines::bench::Scenario;
-
-std::string run_command(lldb::SBDebugger &debugger, const std::string &command,
-                        std::string *output = nullptr) {
-  lldb::SBCommandReturnObject result;
-  debugger.GetCommandInterpreter().HandleCommand(command.c_str(), result);
-  if (output) *output = result.GetOutput() ? result.GetOutput() : "";
-  if (result.Succeeded()) return {};
-  return command + ": " + (result.GetError() ? result.GetError() : "failed");
-}
 
 // load_plugin() loads the plugin once per process and makes the bench's Python files
 // importable in LLDB's interpreter.
@@ -96,20 +87,7 @@ Scenario python_groutine() {
 
 int main(int argc, char **argv) {
   groutines::bench::SlopeOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--calls" && i + 1 < argc &&
-        std::sscanf(argv[++i], "%" SCNu64 ",%" SCNu64, &options.low_calls,
-                    &options.high_calls) == 2) {
-    } else if (arg == "--reps" && i + 1 < argc) {
-      options.repetitions = std::atoi(argv[++i]);
-    } else if (arg == "--verbose") {
-      options.log = stderr;
-    } else {
-      std::fprintf(stderr, "usage: %s [--calls LOW,HIGH] [--reps N] [--verbose]\n", argv[0]);
-      return 2;
-    }
-  }
+  if (!groutines::bench::parse_slope_options(argc, argv, options)) return 2;
   groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
     auto slopes = groutines::bench::measure_slopes(
