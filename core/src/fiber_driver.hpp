@@ -15,8 +15,8 @@ class FiberDriver final : public Driver {
   FiberDriver(std::function<void()> body, std::size_t stack_size);
   ~FiberDriver() override;
 
-  Step resume(Groutine& groutine) override { return resume(); }
-  void suspend(Groutine& groutine) override { suspend(); }
+  Step resume(Groutine&) override { return resume(); }
+  void suspend(Groutine&) override { suspend(); }
   void cancel(Groutine& groutine) override;
 
   // resume() and suspend() without the virtual call: the runtime's delivery path calls these

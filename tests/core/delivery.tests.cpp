@@ -167,11 +167,11 @@ TEST_CASE("returns of recursive calls each reach their own call", "[core][return
   fake::Host host;
   std::vector<std::string> got;
   host.load("outer", [&] {
-    Call c = wait_call("fact", [](const Call& c) { return c.arg(0) == 3; });
+    Call c = wait_call("fact", [](const Call& call) { return call.arg(0) == 3; });
     got.push_back("3->" + std::to_string(c.returned().value()));
   });
   host.load("inner", [&] {
-    Call c = wait_call("fact", [](const Call& c) { return c.arg(0) == 1; });
+    Call c = wait_call("fact", [](const Call& call) { return call.arg(0) == 1; });
     got.push_back("1->" + std::to_string(c.returned().value()));
   });
   host.backend.call(1, "fact", {3});
@@ -191,7 +191,7 @@ TEST_CASE("calls and returns on two interleaved threads are matched to their own
   std::vector<std::string> got;
   for (int i = 0; i < 2; ++i)
     host.load("g" + std::to_string(i), [&, i] {
-      Call c = wait_call("work", [i](const Call& c) { return c.thread_id() == 10u + i; });
+      Call c = wait_call("work", [i](const Call& call) { return call.thread_id() == 10u + i; });
       std::uint64_t arg = c.arg(0);
       Return r = c.returned();
       got.push_back("t" + std::to_string(r.thread_id()) + " " + std::to_string(arg) + "->" +

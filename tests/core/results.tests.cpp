@@ -8,7 +8,7 @@ TEST_CASE("a call skipped with return_now gives the caller the forced value", "[
   fake::Host host;
   host.load("oom", [] {
     for (int i = 0; i < 2; ++i) wait_call("malloc");
-    Call c = wait_call("malloc", [](const Call& c) { return c.arg(0) > 16; });
+    Call c = wait_call("malloc", [](const Call& call) { return call.arg(0) > 16; });
     c.return_now(std::int64_t{0});
   });
   CHECK_FALSE(host.backend.call(1, "malloc", {8}).has_value());
