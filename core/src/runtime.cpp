@@ -27,6 +27,10 @@ std::string demangled(const char* mangled) {
 }
 }  // namespace
 
+namespace {
+std::atomic<Runtime*> g_default_runtime{nullptr};
+}
+
 // Delivery is one event being delivered; they nest (fire from a listener), innermost first.
 struct Runtime::Delivery {
   Event* event;
@@ -79,6 +83,8 @@ Runtime::Runtime(Backend& backend, RuntimeOptions options)
     : backend_(backend), options_(options) {}
 
 Runtime::~Runtime() {
+  Runtime* self = this;
+  g_default_runtime.compare_exchange_strong(self, nullptr);  // never left dangling
   Entry entry(*this);
   unload_all();
   for (auto& [call, watch] : returns_)
@@ -88,9 +94,6 @@ Runtime::~Runtime() {
 
 Runtime* Runtime::current() noexcept { return g_current_runtime; }
 
-namespace {
-std::atomic<Runtime*> g_default_runtime{nullptr};
-}
 Runtime* default_runtime() noexcept { return g_default_runtime.load(); }
 void set_default_runtime(Runtime* runtime) noexcept { g_default_runtime.store(runtime); }
 

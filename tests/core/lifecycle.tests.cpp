@@ -234,3 +234,12 @@ TEST_CASE("a fiber's stack size is configurable", "[core][lifecycle]") {
   });
   CHECK(ran);
 }
+
+TEST_CASE("a destroyed runtime is no longer the default runtime", "[core][lifecycle]") {
+  {
+    fake::Host host;
+    set_default_runtime(&host.runtime);
+    CHECK(default_runtime() == &host.runtime);
+  }
+  CHECK(default_runtime() == nullptr);
+}
