@@ -256,8 +256,8 @@ GROUTINES_API void check_failed(const char* expression, std::string detail, cons
 // GROUTINE_CHECK_EQ(a, b) / GROUTINE_REQUIRE_EQ(a, b) also show both values.
 #define GROUTINES_INTERNAL_EQ(fail, a, b)                                             \
   do {                                                                                 \
-    const auto& groutines_a_ = (a);                                                    \
-    const auto& groutines_b_ = (b);                                                    \
+    const auto groutines_a_ = (a);                                                     \
+    const auto groutines_b_ = (b);                                                     \
     if (!(groutines_a_ == groutines_b_)) {                                             \
       std::ostringstream groutines_os_;                                                \
       groutines_os_ << groutines_a_ << " != " << groutines_b_;                         \
