@@ -120,6 +120,11 @@ double Return::float_value() const {
   return frame().float_return_value();
 }
 
+bool Return::returns_float() const {
+  const Event& ev = event();
+  return ev.frame && ev.frame->returns_float();
+}
+
 void Return::set_value(std::int64_t value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
   runtime_->outcome_of(seq_).return_value = value;

@@ -34,6 +34,7 @@ std::string Frame::read_cstring(std::uint64_t, std::size_t) { unsupported("read_
 std::vector<std::string> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }
+bool Frame::returns_float() { return false; }
 
 Backend::~Backend() = default;
 void Backend::observe(const Event&) {}

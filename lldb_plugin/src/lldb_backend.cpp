@@ -498,6 +498,8 @@ void LldbBackend::observe(const Event& event) {
         e.detail += " unwound";
       else if (static_cast<LldbFrame*>(event.frame)->where() == LldbFrame::Where::Entry)
         e.detail += " skipped";
+      else if (event.frame->returns_float())
+        e.detail += " xmm0=" + to_string(Value(event.frame->float_return_value()));
       else
         e.detail += " rax=" +
                     std::to_string(static_cast<std::int64_t>(event.frame->int_return_value()));

@@ -67,6 +67,7 @@ class LldbFrame final : public Frame {
   ReturnType return_type();
   // set_return_type() says how to read the return value at a Return.
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
+  bool returns_float() override { return return_type_.known && return_type_.floating; }
   // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
   std::string cached_view() const;
 

@@ -125,14 +125,18 @@ void bind_handles(py::module_& m) {
             const Event& ev = r.event();
             if (!ev.unwound) {
               const Outcome& out = r.runtime().outcome_of(r.seq());
-              if (out.return_value && std::holds_alternative<double>(*out.return_value))
-                return py::float_(std::get<double>(*out.return_value));
+              if (out.return_value) {
+                if (std::holds_alternative<double>(*out.return_value))
+                  return py::float_(std::get<double>(*out.return_value));
+              } else if (r.returns_float()) {
+                return py::float_(r.float_value());
+              }
             }
             return py::int_(r.value());
           },
-          "The return value as the caller will see it: an int (rax, signed), or a float when "
-          "a groutine forced or rewrote it with a float. For a function returning a floating "
-          "type, read float_value (xmm0).")
+          "The return value as the caller will see it: a float when the function returns a "
+          "floating type (debug info: xmm0) or a groutine forced or rewrote it with a float; "
+          "else an int (rax, signed). float_value always reads xmm0.")
       .def_property_readonly("float_value", &Return::float_value,
                              "The floating return value (xmm0), as rewritten so far.")
       .def(

@@ -111,3 +111,13 @@ def test_python_and_cpp_groutines_fire_events_and_reply_to_each_other_in_lldb():
                  "reply from echo (#1): 42"]:
         assert line in got, f"{line!r} missing:\n{output}"
     assert status == 0, output
+
+
+def test_the_value_of_a_floating_return_is_a_float_with_debug_info_and_an_int_without():
+    script = os.path.join(SCRIPTS, "groutine_float_return.py")
+    with_dwarf, status = lldb("calls_O0_g", script, "run 1")
+    assert status == 0, with_dwarf
+    assert "scale value 3.0 float returns_float" in with_dwarf, with_dwarf
+    without, status = lldb("calls_O0", script, "run 1")
+    assert status == 0, without
+    assert "scale value " in without and " int returns_float" in without, without

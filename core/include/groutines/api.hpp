@@ -100,6 +100,9 @@ class GROUTINES_API Return : public EventHandle {
   std::int64_t value() const;
   // float_value() is the floating return value, as rewritten so far; Error when unwound.
   double float_value() const;
+  // returns_float() tells that the function returns a float or double (debug info), so that
+  // float_value() is the value to read; false when it does not or is not known.
+  bool returns_float() const;
   // set_value() rewrites the return value the caller will see.
   void set_value(std::int64_t value) const;
   void set_value(double value) const;

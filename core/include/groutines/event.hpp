@@ -82,6 +82,9 @@ class GROUTINES_API Frame {
   virtual std::uint64_t int_return_value();
   // float_return_value() is the floating return value (xmm0) at a Return event.
   virtual double float_return_value();
+  // returns_float() tells, at a Return event, that the function returns a float or a double
+  // (in xmm0), when the debug info says so; false when it does not or is not known.
+  virtual bool returns_float();
 };
 
 }  // namespace groutines
