@@ -15,3 +15,14 @@ function(groutines_target_defaults target)
     target_link_options(${target} PRIVATE -fsanitize=${GROUTINES_SANITIZE})
   endif()
 endfunction()
+
+# groutines_add_groutine_library(target source output_dir) builds a C++ groutine library,
+# lib<target>.so in output_dir, loadable with `(lldb) groutine load`.
+function(groutines_add_groutine_library target source output_dir)
+  add_library(${target} MODULE ${source})
+  target_link_libraries(${target} PRIVATE groutines::core)
+  groutines_target_defaults(${target})
+  set_target_properties(${target} PROPERTIES
+    PREFIX lib
+    LIBRARY_OUTPUT_DIRECTORY ${output_dir})
+endfunction()

@@ -13,50 +13,10 @@
 //
 // Usage: plugin_bench [--calls LOW,HIGH] [--reps N] [--verbose]
 #include <cstdio>
-#include <cstdlib>
-#include <memory>
 #include <string>
 
 #include "bare_scenarios.hpp"
-#include "groutines/runtime.hpp"
-
-namespace {
-
-using groutines::bench::run_command;
-using groutines::bench::Scenario;
-
-// events_of() is how many events the loaded groutine called name has handled.
-std::uint64_t events_of(const std::string &name) {
-  groutines::Runtime *runtime = groutines::default_runtime();
-  if (!runtime) return 0;
-  const groutines::Groutine *g = runtime->find(name);
-  return g ? g->events_handled() : 0;
-}
-
-// groutine() is the plugin loaded once, and for every run the groutine library `library`,
-// whose groutine `name` handles `events_per_call` events per call of hot().
-Scenario groutine(std::string scenario, std::string library, std::string name,
-                  std::uint64_t events_per_call) {
-  Scenario s;
-  s.name = std::move(scenario);
-  s.setup = [library, name](lldb::SBDebugger &debugger, lldb::SBTarget &target) {
-    static bool plugin_loaded = false;
-    debugger.SetSelectedTarget(target);  // hooks follow the selected target
-    if (!plugin_loaded) {
-      if (std::string e = run_command(debugger, "plugin load " GROUTINES_BENCH_PLUGIN);
-          !e.empty())
-        return e;
-      plugin_loaded = true;
-    }
-    if (std::string e = run_command(debugger, "groutine unload --all"); !e.empty()) return e;
-    return run_command(debugger, "groutine load " + library);
-  };
-  s.on_stop = [](lldb::SBProcess &, lldb::SBThread &) {};
-  s.handled = [name, events_per_call] { return events_of(name) / events_per_call; };
-  return s;
-}
-
-}  // namespace
+#include "plugin_scenarios.hpp"
 
 int main(int argc, char **argv) {
   groutines::bench::SlopeOptions options;
@@ -66,10 +26,13 @@ int main(int argc, char **argv) {
     auto slopes = groutines::bench::measure_slopes(
         session.debugger(), GROUTINES_BENCH_TARGET,
         {groutines::bench::bare_callback(),
-         groutine("groutine_us_per_hit", GROUTINES_BENCH_ARGS_LIBRARY, "read-two-args", 1),
+         groutines::bench::groutine_scenario("groutine_us_per_hit", GROUTINES_BENCH_PLUGIN,
+                                             GROUTINES_BENCH_ARGS_LIBRARY, "read-two-args", 1),
          groutines::bench::bare_stepout(),
-         groutine("groutine_us_per_call_return", GROUTINES_BENCH_RETURNS_LIBRARY,
-                  "read-args-and-return", 2)},
+         groutines::bench::groutine_scenario("groutine_us_per_call_return",
+                                             GROUTINES_BENCH_PLUGIN,
+                                             GROUTINES_BENCH_RETURNS_LIBRARY,
+                                             "read-args-and-return", 2)},
         options);
     for (const auto &slope : slopes) std::printf("%s %.1f\n", slope.name.c_str(), slope.us_per_hit());
     const double hit = groutines::bench::paired_ratio(slopes[1], slopes[0]);

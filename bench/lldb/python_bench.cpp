@@ -14,22 +14,22 @@
 #include <memory>
 #include <string>
 
-#include "measure.hpp"
-#include "groutines/runtime.hpp"
+#include "plugin_scenarios.hpp"
 
 namespace {
 
 using groutines::bench::run_command;
 using groutines::bench::Scenario;
 
-// load_plugin() loads the plugin once per process and makes the bench's Python files
-// importable in LLDB's interpreter.
-std::string load_plugin(lldb::SBDebugger &debugger) {
+// load_callbacks() loads the plugin and makes the bench's Python files importable in LLDB's
+// interpreter, once per process.
+std::string load_callbacks(lldb::SBDebugger &debugger) {
   static bool loaded = false;
   if (loaded) return {};
-  if (std::string e = run_command(debugger, "plugin load " GROUTINES_BENCH_PLUGIN); !e.empty())
+  if (std::string e = groutines::bench::load_plugin(debugger, GROUTINES_BENCH_PLUGIN); !e.empty())
     return e;
-  if (std::string e = run_command(debugger, "script import sys; sys.path.insert(0, '" GROUTINES_BENCH_DIR "')");
+  if (std::string e = run_command(
+          debugger, "script import sys; sys.path.insert(0, '" GROUTINES_BENCH_DIR "')");
       !e.empty())
     return e;
   if (std::string e = run_command(debugger, "script import python_callbacks"); !e.empty())
@@ -45,7 +45,7 @@ Scenario lldb_python_callback() {
   s.setup = [session](lldb::SBDebugger &debugger, lldb::SBTarget &target) {
     *session = debugger;
     debugger.SetSelectedTarget(target);
-    if (std::string e = load_plugin(debugger); !e.empty()) return e;
+    if (std::string e = load_callbacks(debugger); !e.empty()) return e;
     if (std::string e = run_command(debugger, "groutine unload --all"); !e.empty()) return e;
     if (std::string e = run_command(debugger, "script python_callbacks.reset()"); !e.empty())
       return e;
@@ -65,24 +65,6 @@ Scenario lldb_python_callback() {
   return s;
 }
 
-Scenario python_groutine() {
-  Scenario s;
-  s.name = "python_groutine_us_per_hit";
-  s.setup = [](lldb::SBDebugger &debugger, lldb::SBTarget &target) {
-    debugger.SetSelectedTarget(target);
-    if (std::string e = load_plugin(debugger); !e.empty()) return e;
-    if (std::string e = run_command(debugger, "groutine unload --all"); !e.empty()) return e;
-    return run_command(debugger, "groutine load " GROUTINES_BENCH_DIR "/bench_groutines.py");
-  };
-  s.on_stop = [](lldb::SBProcess &, lldb::SBThread &) {};
-  s.handled = []() -> std::uint64_t {
-    groutines::Runtime *runtime = groutines::default_runtime();
-    const groutines::Groutine *g = runtime ? runtime->find("read-two-args-py") : nullptr;
-    return g ? g->events_handled() : 0;
-  };
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -91,7 +73,10 @@ int main(int argc, char **argv) {
   groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
     auto slopes = groutines::bench::measure_slopes(
-        session.debugger(), GROUTINES_BENCH_TARGET, {lldb_python_callback(), python_groutine()},
+        session.debugger(), GROUTINES_BENCH_TARGET, {lldb_python_callback(),
+         groutines::bench::groutine_scenario("python_groutine_us_per_hit", GROUTINES_BENCH_PLUGIN,
+                                             GROUTINES_BENCH_DIR "/bench_groutines.py",
+                                             "read-two-args-py", 1)},
         options);
     for (const auto &slope : slopes) std::printf("%s %.1f\n", slope.name.c_str(), slope.us_per_hit());
     const double ratio = groutines::bench::paired_ratio(slopes[1], slopes[0]);
