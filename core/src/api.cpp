@@ -6,7 +6,7 @@ namespace {
 
 Runtime& inside(const char* what) {
   Runtime* rt = Runtime::current();
-  if (!rt || !rt->current_groutine())
+  if (!rt || !rt->current_groutine() || !rt->holds_lock())
     throw Error(std::string("groutines::") + what + "() called outside a groutine");
   return *rt;
 }

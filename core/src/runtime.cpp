@@ -547,7 +547,9 @@ void Runtime::unlist(Groutine& g) {
 
 __attribute__((flatten)) Delivered Runtime::wait(const Wait& wait) {
   Groutine* g = current_;
-  if (!g) throw Error("wait outside a groutine");
+  // A groutine's code runs only on the thread delivering to it, which holds the lock: a
+  // thread the groutine started is not inside it.
+  if (!g || !mutex_.held()) throw Error("wait outside a groutine");
   begin_wait(*g, wait);
   if (g->fiber_)
     g->fiber_->suspend();

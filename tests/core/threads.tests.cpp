@@ -31,6 +31,24 @@ TEST_CASE("deliveries from several OS threads are serialised and each delivered 
   CHECK(seq_sum == n * (n + 1) / 2);  // every sequence number, once
 }
 
+TEST_CASE("the API called from a thread a groutine started is an error, not a corruption",
+          "[core][threads]") {
+  fake::Host host;
+  std::string error;
+  Groutine& g = host.load("spawner", [&] {
+    std::thread([&] {
+      try {
+        wait_call("f");
+      } catch (const Error& e) {
+        error = e.what();
+      }
+    }).join();
+  });
+  CHECK(error == "groutines::wait_call() called outside a groutine");
+  CHECK(g.state() == State::Finished);
+  CHECK(host.backend.hooks.empty());
+}
+
 TEST_CASE("a groutine suspended on one thread is resumed on another", "[core][threads]") {
   fake::Host host;
   std::vector<std::thread::id> seen;

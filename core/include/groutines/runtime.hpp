@@ -125,6 +125,8 @@ class GROUTINES_API Runtime {
 
   // current() is the runtime switched into the running groutine, or nullptr.
   static Runtime* current() noexcept;
+  // holds_lock() tells whether the calling thread holds the runtime's lock (is delivering).
+  bool holds_lock() const noexcept { return mutex_.held(); }
   // current_groutine() is the groutine whose code is running now, or nullptr.
   Groutine* current_groutine() const noexcept { return current_; }
   // begin_wait() registers groutine's wait (kept alive by the caller until it ends) and marks
