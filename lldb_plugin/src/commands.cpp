@@ -408,12 +408,19 @@ class EventsCommand final : public Subcommand {
   EventsCommand() : Subcommand("events") {}
   static constexpr const char* kHelp = "Show the last events delivered to groutines.";
   static constexpr const char* kSyntax =
-      "groutine events [-n <count>] [--capacity <count>] [--clear]";
+      "groutine events [-n <count>] [--json] [--capacity <count>] [--clear]";
   static constexpr const char* kLongHelp =
       "Show the newest events (default 20) from a bounded log: sequence number, target\n"
       "thread, kind (call, return, custom; log and stop lines from groutines), function or\n"
       "event name, and a short view of arguments, return value or data. --capacity sets how\n"
       "many entries the log keeps (default 1000; 0 turns it off); --clear empties it.\n"
+      "\n"
+      "--json prints one JSON object per line and entry instead, with the keys seq (null for\n"
+      "log and stop lines), time_ns (steady clock nanoseconds of the event; of the line for\n"
+      "log and stop lines), thread, kind, name, call (the call's id or null), args (by DWARF\n"
+      "name when the function has debug info, else the registers groutines read), value (a\n"
+      "return's value as the caller sees it, a skipped call's forced value, or null),\n"
+      "skipped, unwound, rewritten, data (a custom event's) and detail (the table's text).\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -422,11 +429,19 @@ class EventsCommand final : public Subcommand {
       "7     4242     call     add           call #7 rdi=2 rsi=3\n"
       "8     4242     return   add           call #7 rax=5\n"
       "9     0        custom   ping          n=41\n"
+      "(lldb) groutine events --json -n 2\n"
+      "{\"seq\":7,\"time_ns\":81234567000,\"thread\":4242,\"kind\":\"call\",\"name\":\"add\","
+      "\"call\":7,\"args\":{\"a\":2,\"b\":3},\"value\":null,\"skipped\":false,\"unwound\":false,"
+      "\"rewritten\":false,\"data\":{},\"detail\":\"call #7 rdi=2 rsi=3\"}\n"
+      "{\"seq\":8,\"time_ns\":81235012000,\"thread\":4242,\"kind\":\"return\",\"name\":\"add\","
+      "\"call\":7,\"args\":{},\"value\":1005,\"skipped\":false,\"unwound\":false,"
+      "\"rewritten\":true,\"data\":{},\"detail\":\"call #7 rax=5 rewritten to 1005\"}\n"
       "(lldb) groutine events --capacity 100000\n";
 
  private:
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
     std::size_t n = 20;
+    bool json = false;
     std::string out;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -436,6 +451,8 @@ class EventsCommand final : public Subcommand {
       };
       if (a == "-n" || a == "--count") {
         n = value("-n");
+      } else if (a == "--json") {
+        json = true;
       } else if (a == "--capacity") {
         host.event_log().set_capacity(value("--capacity"));
         out += format("event log capacity: %zu\n", host.event_log().capacity());
@@ -447,6 +464,10 @@ class EventsCommand final : public Subcommand {
       }
     }
     std::vector<LogEntry> entries = host.event_log().last(n);
+    if (json) {
+      for (const LogEntry& e : entries) out += to_json(e) + "\n";
+      return out;
+    }
     if (entries.empty()) return out + "no events logged\n";
     Table table({"SEQ", "THREAD", "KIND", "NAME", "DETAIL"});
     for (const LogEntry& e : entries)

@@ -1,6 +1,52 @@
 #include "event_log.hpp"
 
+#include <type_traits>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
 namespace groutines::plugin {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json json_of(const Value& v) {
+  return std::visit(
+      [](const auto& x) -> Json {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return nullptr;
+        else
+          return x;
+      },
+      v);
+}
+
+}  // namespace
+
+std::string to_json(const LogEntry& e) {
+  Json args = Json::object();
+  for (const auto& [name, value] : e.args) args[name] = json_of(value);
+  Json data = Json::object();
+  for (const Field& f : e.data) data[f.key] = json_of(f.value);
+  Json j = {
+      {"seq", e.seq ? Json(e.seq) : Json(nullptr)},
+      {"time_ns", e.time_ns},
+      {"thread", e.thread},
+      {"kind", e.kind},
+      {"name", e.name},
+      {"call", e.call ? Json(e.call) : Json(nullptr)},
+      {"args", std::move(args)},
+      {"value", json_of(e.value)},
+      {"skipped", e.skipped},
+      {"unwound", e.unwound},
+      {"rewritten", e.rewritten},
+      {"data", std::move(data)},
+      {"detail", e.detail},
+  };
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 void EventLog::set_capacity(std::size_t capacity) {
   capacity_ = capacity;

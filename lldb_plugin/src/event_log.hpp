@@ -5,18 +5,43 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "groutines/event.hpp"
+#include "groutines/value.hpp"
 
 namespace groutines::plugin {
 
-// LogEntry is one line of the log.
+// LogEntry is one line of the log: the event's fields as values (for `groutine events
+// --json`) and a short text view of them (detail, for the table).
 struct LogEntry {
-  std::uint64_t seq = 0;     // the event's sequence number (0 for a log line)
+  std::uint64_t seq = 0;     // the event's sequence number (0 for a log or stop line)
+  std::int64_t time_ns = 0;  // Clock (steady) time of the event, or of the line when logged
   std::uint64_t thread = 0;  // target thread id (0: the debugger)
-  std::string kind;          // "call", "return", "custom" or "log"
-  std::string name;          // function, custom event or (log) groutine
+  std::string kind;          // "call", "return", "custom", "log" or "stop"
+  std::string name;          // function, custom event or (log, stop) groutine
+  CallId call = 0;           // call, return: the call's id (0: none)
+  // args are a call's arguments: by DWARF name when the function has debug info, else the
+  // registers groutines read (rdi=...), in order.
+  std::vector<std::pair<std::string, Value>> args;
+  Value value;               // a return's value (as rewritten), a skipped call's forced one
+  bool skipped = false;      // call: the body was skipped; return: of a skipped call
+  bool unwound = false;      // return: the frame was left without returning
+  bool rewritten = false;    // return: a groutine changed the value the caller sees
+  Data data;                 // custom: the event's data
   std::string detail;        // a short view of arguments, return value, data or message
 };
+
+// time_ns() is t in nanoseconds of Clock, as LogEntry::time_ns holds it.
+inline std::int64_t time_ns(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// to_json() is entry as one line of JSON (no newline): seq, time_ns, thread, kind, name,
+// call, args, value, skipped, unwound, rewritten, data, detail. Absent seq, call and value
+// are null; text that is not UTF-8 has its bad bytes replaced.
+std::string to_json(const LogEntry& entry);
 
 class EventLog {
  public:

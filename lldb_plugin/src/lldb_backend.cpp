@@ -407,12 +407,22 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     }
     pending_function_ = function;
     Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
-    if (out.forced_return) frame.force_return(*out.forced_return);
+    // The log reads the arguments before a skip moves rsp (the stack arguments).
     if (LogEntry* e = log_.find(last_call_seq_)) {
       std::string args = frame.cached_view();
       if (!args.empty()) e->detail += " " + args;
-      if (out.forced_return) e->detail += " skipped: returns " + to_string(*out.forced_return);
+      log_arguments(frame, function, *e);
+      if (out.forced_return) {
+        e->detail += " skipped: returns " + to_string(*out.forced_return);
+        e->skipped = true;
+        e->value = *out.forced_return;
+        // A groutine awaiting the skipped call's return had it delivered at the entry.
+        if (LogEntry* r = log_.find(last_return_seq_);
+            r && r->call == e->call && r->skipped)
+          r->value = *out.forced_return;
+      }
     }
+    if (out.forced_return) frame.force_return(*out.forced_return);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
   }
@@ -454,8 +464,11 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       Outcome out = runtime_->deliver_return(ret.call, tid, Clock::now(), frame, false);
       if (out.return_value) {
         frame.set_return_value(*out.return_value);
-        if (LogEntry* e = log_.find(last_return_seq_))
+        if (LogEntry* e = log_.find(last_return_seq_)) {
           e->detail += " rewritten to " + to_string(*out.return_value);
+          e->value = *out.return_value;
+          e->rewritten = true;
+        }
       }
     }
   } catch (const std::exception& e) {
@@ -475,34 +488,50 @@ void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
     print("groutine '" + by.name() + "' asked to stop the target, which is not running: " +
           std::string(reason));
   }
-  log_.add(LogEntry{0, 0, "stop", by.name(), std::string(reason)});
+  LogEntry e;
+  e.time_ns = time_ns(Clock::now());
+  e.kind = "stop";
+  e.name = by.name();
+  e.detail = std::string(reason);
+  log_.add(std::move(e));
 }
 
 void LldbBackend::observe(const Event& event) {
   if (log_.capacity() == 0) return;
   LogEntry e;
   e.seq = event.seq;
+  e.time_ns = time_ns(event.time);
   e.thread = event.thread_id;
   e.kind = name(event.kind);
   e.name = std::string(event.name);
   try {
     if (event.kind == EventKind::Custom) {
+      e.data = *event.data;
       e.detail = to_string(*event.data);
     } else if (event.kind == EventKind::Call && event.frame) {
       last_call_seq_ = event.seq;
+      e.call = event.call;
       e.detail = "call #" + std::to_string(event.call);
     } else if (event.kind == EventKind::Return && event.frame) {
       last_return_seq_ = event.seq;
+      e.call = event.call;
       e.detail = "call #" + std::to_string(event.call);
-      if (event.unwound)
+      if (event.unwound) {
+        e.unwound = true;
         e.detail += " unwound";
-      else if (static_cast<LldbFrame*>(event.frame)->where() == LldbFrame::Where::Entry)
+      } else if (static_cast<LldbFrame*>(event.frame)->where() == LldbFrame::Where::Entry) {
+        // Its value is the forced one, known once the call is delivered; its time is now,
+        // after whatever the groutines that skipped it logged.
+        e.skipped = true;
+        e.time_ns = time_ns(Clock::now());
         e.detail += " skipped";
-      else if (event.frame->returns_float())
-        e.detail += " xmm0=" + to_string(Value(event.frame->float_return_value()));
-      else
-        e.detail += " rax=" +
-                    std::to_string(static_cast<std::int64_t>(event.frame->int_return_value()));
+      } else if (event.frame->returns_float()) {
+        e.value = event.frame->float_return_value();
+        e.detail += " xmm0=" + to_string(e.value);
+      } else {
+        e.value = static_cast<std::int64_t>(event.frame->int_return_value());
+        e.detail += " rax=" + to_string(e.value);
+      }
     }
   } catch (const std::exception& ex) {
     e.detail += std::string(" (") + ex.what() + ")";
@@ -510,9 +539,34 @@ void LldbBackend::observe(const Event& event) {
   log_.add(std::move(e));
 }
 
+// log_arguments() puts the arguments of the call stopped at frame into e: every argument by
+// its DWARF name when function has debug info (the values come from the ABI registers, which
+// the frame caches for groutines too), else the registers groutines read.
+void LldbBackend::log_arguments(LldbFrame& frame, const std::string& function, LogEntry& e) {
+  auto known = named_arguments_.find(function);
+  if (known == named_arguments_.end() || known->second) {
+    try {
+      std::vector<Argument> named = frame.arguments();
+      if (known == named_arguments_.end())
+        known = named_arguments_.emplace(function, !named.empty()).first;
+      for (Argument& a : named) e.args.emplace_back(std::move(a.name), std::move(a.value));
+    } catch (const std::exception& ex) {
+      e.detail += std::string(" (arguments: ") + ex.what() + ")";
+    }
+    if (!e.args.empty()) return;
+  }
+  for (const auto& [reg, v] : frame.cached_registers())
+    if (reg != "rsp") e.args.emplace_back(reg, static_cast<std::int64_t>(v));
+}
+
 void LldbBackend::log(const Groutine& by, std::string_view message) {
-  log_.add(LogEntry{0, runtime_ ? runtime_->current_thread() : 0, "log", by.name(),
-                    std::string(message)});
+  LogEntry e;
+  e.time_ns = time_ns(Clock::now());
+  e.thread = runtime_ ? runtime_->current_thread() : 0;
+  e.kind = "log";
+  e.name = by.name();
+  e.detail = std::string(message);
+  log_.add(std::move(e));
   print("[" + by.name() + "] " + std::string(message));
 }
 

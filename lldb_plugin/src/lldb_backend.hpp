@@ -128,6 +128,7 @@ class LldbBackend final : public Backend {
   void forget(CallId call);
   void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
   bool has_pending_on(std::uint64_t thread) const;
+  void log_arguments(LldbFrame& frame, const std::string& function, LogEntry& e);
 
   lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
@@ -139,6 +140,8 @@ class LldbBackend final : public Backend {
   std::unordered_map<CallId, Pending> pending_;
   // Return types by function name, read from DWARF once per function.
   std::unordered_map<std::string, ReturnType> return_types_;
+  // Whether a function's DWARF names its arguments (for the event log), by function name.
+  std::unordered_map<std::string, bool> named_arguments_;
   std::map<lldb::addr_t, ReturnSite> sites_;
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them

@@ -70,6 +70,10 @@ class LldbFrame final : public Frame {
   bool returns_float() override { return return_type_.known && return_type_.floating; }
   // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
   std::string cached_view() const;
+  // cached_registers() are the integer registers read so far during this stop, in order.
+  const std::vector<std::pair<std::string, std::uint64_t>>& cached_registers() const noexcept {
+    return cache_;
+  }
 
  private:
   explicit LldbFrame(std::string why);

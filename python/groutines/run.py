@@ -344,112 +344,40 @@ class FailureBacktraces:
 # --- The event log ---
 
 def read_events(debugger, max_events):
-    """read_events() is the plugin's event log as dicts (seq, time, thread, kind, function,
-    call, args, value, data, detail). It prefers `groutine events --json` when the plugin
-    has it; else it parses the table (no timestamps: time is None)."""
-    ok, out, _ = debugger.command(f"groutine events --json -n {max_events}", check=False)
-    if ok and out.lstrip().startswith("{"):
-        events = []
-        for line in out.splitlines():
-            if line.strip().startswith("{"):
-                e = json.loads(line)
-                e.setdefault("function", e.get("name"))
-                if e.get("time") is None and e.get("time_ns") is not None:
-                    e["time"] = e["time_ns"] / 1e9
-                events.append(e)
-        return events
-    ok, out, _ = debugger.command(f"groutine events -n {max_events}", check=False)
+    """read_events() is the plugin's event log (`groutine events --json`) as dicts: its keys
+    (seq, time_ns, thread, kind, name, call, args, value, skipped, unwound, rewritten, data,
+    detail), plus function (the name) and time (time_ns in seconds). Raises RuntimeError
+    when the plugin does not give it."""
+    ok, out, err = debugger.command(f"groutine events --json -n {max_events}", check=False)
     if not ok:
-        return []
-    lines = out.splitlines()
-    try:
-        header = next(i for i, line in enumerate(lines) if line.startswith("SEQ "))
-    except StopIteration:
-        return []
-    head = lines[header]
-    cols = [head.index(c) for c in ("SEQ", "THREAD", "KIND", "NAME", "DETAIL")]
+        raise RuntimeError(err.strip() or "groutine events --json failed")
     events = []
-    for line in lines[header + 1:]:
-        if not line.strip():
-            continue
-        cells = [line[a:b].strip() for a, b in zip(cols, cols[1:] + [None])]
-        seq, thread, kind, name, detail = cells
-        events.append(parse_detail({
-            "seq": int(seq) if seq.isdigit() else None, "time": None,
-            "thread": int(thread) if thread.isdigit() else 0, "kind": kind,
-            "function": name, "detail": detail}))
+    for line in out.splitlines():
+        if line.startswith("{"):
+            e = json.loads(line)
+            e["function"] = e["name"]
+            e["time"] = e["time_ns"] / 1e9
+            events.append(e)
     return events
 
 
-def _number(text):
-    if text in ("true", "false"):
-        return text == "true"
-    if text == "none":
-        return None
-    try:
-        return int(text, 0)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text.strip('"')
-
-
-def parse_detail(e):
-    """parse_detail() fills call, args, value, data of an event from its DETAIL text:
-    'call #7 rdi=2 rsi=3', 'call #7 rax=5 rewritten to 1', 'k=1 s="x"'."""
-    detail = e["detail"]
-    e["call"], e["args"], e["value"], e["data"] = None, {}, None, {}
-    m = re.match(r"call #(\d+)\s*(.*)$", detail)
-    if e["kind"] in ("call", "return") and m:
-        e["call"] = int(m.group(1))
-        rest = m.group(2)
-        if e["kind"] == "call":
-            skipped = re.search(r"\s*skipped: returns (\S+)$", rest)
-            if skipped:
-                e["value"] = _number(skipped.group(1))
-                e["skipped"] = True
-                rest = rest[:skipped.start()]
-            e["args"] = {k: _number(v) for k, v in re.findall(r"(\w+)=(\S+)", rest)}
-        else:
-            e["unwound"] = rest.startswith("unwound")
-            rax = re.search(r"rax=(-?\d+)", rest)
-            if rax:
-                e["value"] = int(rax.group(1))
-            rewritten = re.search(r"rewritten to (\S+)", rest)
-            if rewritten:
-                e["value"] = _number(rewritten.group(1))
-    elif e["kind"] == "custom":
-        e["data"] = {k: _number(v) for k, v in
-                     re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', detail)}
-    return e
-
-
 def write_events(path, events):
-    """write_events() writes events as JSON lines; times (when the log has them) in seconds
-    since the first event."""
-    times = [e["time"] for e in events if isinstance(e.get("time"), (int, float))]
-    start = min(times) if times else 0
+    """write_events() writes events as JSON lines, time in seconds since the first event."""
+    start = min((e["time"] for e in events), default=0)
     with open(path, "w") as f:
         for e in events:
-            record = dict(e)
-            if isinstance(e.get("time"), (int, float)):
-                record["time"] = round(e["time"] - start, 9)
-            f.write(json.dumps(record) + "\n")
+            f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
 
 
 def chrome_trace(events, program):
     """chrome_trace() renders events as Chrome trace-event JSON: one track (tid) per target
     thread, each call whose return was seen as a complete slice ("X") from call to return,
-    other calls, custom events, logs and stops as instants ("i"). Without timestamps from
-    the plugin, times are sequence numbers (1 us per event)."""
-    timed = all(isinstance(e.get("time"), (int, float)) for e in events) and events
-    t0 = min(e["time"] for e in events) if timed else 0
+    other calls, custom events, logs and stops as instants ("i"); times in microseconds
+    since the first event."""
+    t0 = min((e["time"] for e in events), default=0)
 
     def ts(e):
-        if timed:
-            return round((e["time"] - t0) * 1e6, 3)
-        return e["seq"] if e["seq"] is not None else 0
+        return round((e["time"] - t0) * 1e6, 3)
 
     trace = [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0,
               "args": {"name": program}}]
@@ -458,18 +386,14 @@ def chrome_trace(events, program):
         trace.append({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
                       "args": {"name": f"thread {tid}" if tid else "debugger"}})
     returns = {e["call"]: e for e in events if e["kind"] == "return" and e.get("call")}
-    last_seq = 0
     for e in events:
-        if e["seq"] is not None:
-            last_seq = e["seq"]
         if e["kind"] == "call":
             r = returns.get(e["call"])
             if e.get("skipped"):
                 r = r or e
             args = {"call": e["call"], **e["args"]}
             if r is not None:
-                # A skipped call's return carries no value: the call has the forced one.
-                args["return"] = r["value"] if r.get("value") is not None else e.get("value")
+                args["return"] = r["value"]
                 trace.append({"ph": "X", "name": e["function"], "cat": "call", "pid": 1,
                               "tid": e["thread"], "ts": ts(e),
                               "dur": max(ts(r) - ts(e), 0), "args": args})
@@ -477,14 +401,11 @@ def chrome_trace(events, program):
                 trace.append({"ph": "i", "s": "t", "name": e["function"], "cat": "call",
                               "pid": 1, "tid": e["thread"], "ts": ts(e), "args": args})
         elif e["kind"] in ("custom", "log", "stop"):
-            at = dict(e, seq=e["seq"] if e["seq"] is not None else last_seq)
             trace.append({"ph": "i", "s": "t", "name": f"{e['kind']}: {e['function']}",
-                          "cat": e["kind"], "pid": 1, "tid": e["thread"], "ts": ts(at),
+                          "cat": e["kind"], "pid": 1, "tid": e["thread"], "ts": ts(e),
                           "args": {"detail": e["detail"], **e.get("data", {})}})
     return {"traceEvents": trace, "displayTimeUnit": "ms",
-            "otherData": {"program": program,
-                          "clock": "seconds since the first event" if timed
-                          else "event sequence numbers (the event log has no times)"}}
+            "otherData": {"program": program, "clock": "microseconds since the first event"}}
 
 
 # --- Results ---
@@ -832,8 +753,12 @@ class Runner:
         debugger.command(f"groutine fire exit {exit_data}", check=False)
         backtraces.close()
         results = collect(runtime, backtraces)
-        events = read_events(debugger, options.max_events) if (options.events or options.trace) \
-            else []
+        events = []
+        if options.events or options.trace:
+            try:
+                events = read_events(debugger, options.max_events)
+            except RuntimeError as e:
+                self.report.write(f"groutines run: cannot read the event log: {e}\n")
         name = os.path.basename(program)
         self.report.write(render_report(results, outcome, name, options))
         if options.junit:

@@ -1,8 +1,9 @@
-"""The runner's readers and writers, offline: the event log in both of the plugin's formats
-(the `groutine events` table, and JSON lines with times once the plugin has them), the
+"""The runner's readers and writers, offline: the plugin's event log as JSON lines, the
 events file and the Chrome trace built from them."""
 import json
 import sys
+
+import pytest
 
 from conftest import BUILD
 
@@ -11,66 +12,60 @@ from groutines import run  # noqa: E402
 
 
 class FakeDebugger:
-    """FakeDebugger answers `groutine events` commands with canned output."""
+    """FakeDebugger answers `groutine events --json` with canned output (None: an error)."""
 
-    def __init__(self, table=None, json_lines=None):
-        self.table = table
+    def __init__(self, json_lines):
         self.json_lines = json_lines
 
     def command(self, text, check=True):
-        if "--json" in text:
-            if self.json_lines is None:
-                return False, "", "error: groutine events: unknown option '--json'"
-            return True, self.json_lines, ""
-        return True, self.table, ""
+        assert "--json" in text
+        if self.json_lines is None:
+            return False, "", "error: groutine events: unknown option '--json'\n"
+        return True, self.json_lines, ""
 
 
-TABLE = """SEQ  THREAD  KIND    NAME    DETAIL
-1    42      call    fact    call #1 rdi=2
-2    42      call    fact    call #2 rdi=1 skipped: returns 1
-3    42      return  fact    call #2 skipped
-4    42      return  fact    call #1 rax=2 rewritten to 5
--    42      log     calls   fact(n=2) = 2
-5    0       custom  exit    status=0 signal="" timed_out=false
-"""
+def event(seq, time_ns, kind, name, **fields):
+    e = {"seq": seq, "time_ns": time_ns, "thread": 7, "kind": kind, "name": name, "call": None,
+         "args": {}, "value": None, "skipped": False, "unwound": False, "rewritten": False,
+         "data": {}, "detail": ""}
+    e.update(fields)
+    return json.dumps(e)
 
 
-def test_the_events_table_is_parsed_into_calls_returns_and_custom_events():
-    events = run.read_events(FakeDebugger(table=TABLE), 100)
-    assert [(e["seq"], e["kind"], e["function"]) for e in events] == [
-        (1, "call", "fact"), (2, "call", "fact"), (3, "return", "fact"), (4, "return", "fact"),
-        (None, "log", "calls"), (5, "custom", "exit")]
-    assert events[0]["args"] == {"rdi": 2} and events[0]["call"] == 1
-    assert events[1]["skipped"] and events[1]["value"] == 1
-    assert events[3]["value"] == 5  # what the caller saw
-    assert events[5]["data"] == {"status": 0, "signal": "", "timed_out": False}
-    assert all(e["time"] is None for e in events)
-
-
-def test_the_trace_pairs_calls_with_returns_and_uses_sequence_numbers_without_times():
-    trace = run.chrome_trace(run.read_events(FakeDebugger(table=TABLE), 100), "prog")
-    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
-    assert [(e["args"]["call"], e["ts"], e["dur"], e["args"]["return"]) for e in slices] == [
-        (1, 1, 3, 5), (2, 2, 1, 1)]
-    assert "sequence numbers" in trace["otherData"]["clock"]
-    instants = [e["name"] for e in trace["traceEvents"] if e["ph"] == "i"]
-    assert instants == ["log: calls", "custom: exit"]
-    json.dumps(trace)
+LOG = "\n".join([
+    event(1, 5_000_000_000, "call", "f", call=1, args={"x": 1}),
+    event(2, 5_000_500_000, "call", "g", call=2, skipped=True, value=-1),
+    event(3, 5_000_600_000, "return", "g", call=2, skipped=True, value=-1),
+    event(None, 5_000_700_000, "log", "checker", detail="f(1) = ..."),
+    event(4, 5_002_000_000, "return", "f", call=1, value=9, rewritten=True),
+    event(5, 5_003_000_000, "custom", "exit", thread=0, data={"status": 0}),
+]) + "\n"
 
 
 def test_json_events_with_times_give_a_trace_in_microseconds(tmp_path):
-    lines = "\n".join(json.dumps(e) for e in [
-        {"seq": 1, "time_ns": 5_000_000_000, "thread": 7, "kind": "call", "name": "f",
-         "call": 1, "args": {"x": 1}, "value": None, "data": {}, "detail": "call #1"},
-        {"seq": 2, "time_ns": 5_002_000_000, "thread": 7, "kind": "return", "name": "f",
-         "call": 1, "args": {}, "value": 3, "data": {}, "detail": "call #1 rax=3"}])
-    events = run.read_events(FakeDebugger(json_lines=lines + "\n"), 100)
+    events = run.read_events(FakeDebugger(LOG), 100)
+    assert [(e["seq"], e["kind"], e["function"]) for e in events] == [
+        (1, "call", "f"), (2, "call", "g"), (3, "return", "g"), (None, "log", "checker"),
+        (4, "return", "f"), (5, "custom", "exit")]
     trace = run.chrome_trace(events, "prog")
-    (f,) = [e for e in trace["traceEvents"] if e["ph"] == "X"]
-    assert (f["ts"], f["dur"], f["args"]) == (0.0, 2000.0, {"call": 1, "x": 1, "return": 3})
+    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert [(e["name"], e["ts"], e["dur"], e["args"]) for e in slices] == [
+        ("f", 0.0, 2000.0, {"call": 1, "x": 1, "return": 9}),
+        ("g", 500.0, 100.0, {"call": 2, "return": -1})]
+    instants = [(e["name"], e["ts"]) for e in trace["traceEvents"] if e["ph"] == "i"]
+    assert instants == [("log: checker", 700.0), ("custom: exit", 3000.0)]
+    assert trace["otherData"]["clock"] == "microseconds since the first event"
+    json.dumps(trace)
     path = tmp_path / "events.jsonl"
     run.write_events(path, events)
-    assert [json.loads(line)["time"] for line in path.read_text().splitlines()] == [0.0, 0.002]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["time"] for e in lines] == [0.0, 0.0005, 0.0006, 0.0007, 0.002, 0.003]
+    assert lines[4]["value"] == 9 and lines[4]["rewritten"]
+
+
+def test_a_plugin_without_a_json_event_log_is_an_error():
+    with pytest.raises(RuntimeError, match=r"unknown option '--json'"):
+        run.read_events(FakeDebugger(None), 100)
 
 
 def test_set_keys_become_environment_variables():

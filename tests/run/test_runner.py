@@ -137,6 +137,23 @@ def test_the_trace_is_chrome_trace_json_with_each_call_paired_with_its_return(tm
     names = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"]
     assert any(e["tid"] == facts[0]["tid"] for e in names)
     assert any(e["ph"] == "i" and e["name"] == "custom: exit" for e in events)
+    assert data["otherData"]["clock"] == "microseconds since the first event"
+
+
+def test_trace_slices_last_as_long_as_between_the_call_and_return_times(tmp_path):
+    trace, log = tmp_path / "trace.json", tmp_path / "events.jsonl"
+    r = run("--trace", trace, "--events", log, "--set", "calls.functions=fact", "stock:calls",
+            "--", target(CASES), "ok")
+    assert r.code == 0, r
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    times = {(e["kind"], e["call"]): e["time"] for e in events if e["kind"] in ("call", "return")}
+    slices = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    assert len(slices) == 5, slices
+    for e in slices:
+        call = e["args"]["call"]
+        expected = (times[("return", call)] - times[("call", call)]) * 1e6
+        assert e["dur"] > 0 and abs(e["dur"] - expected) < 1, (e, expected)
+        assert abs(e["ts"] - times[("call", call)] * 1e6) < 1, e
 
 
 def test_events_are_json_lines_with_calls_returns_and_custom_events(tmp_path):
@@ -154,7 +171,10 @@ def test_events_are_json_lines_with_calls_returns_and_custom_events(tmp_path):
     assert add_return["value"] == 5
     add_call = next(e for e in events if e["kind"] == "call" and e["function"] == "add")
     assert add_return["call"] == add_call["seq"]
-    assert add_call["args"].get("rdi") == 2  # what the groutine read
+    assert add_call["args"] == {"a": 2, "b": 3}  # by DWARF name
+    times = [e["time"] for e in events]
+    assert times[0] == 0 and times == sorted(times)
+    assert add_return["time"] >= add_call["time"]
 
 
 def test_a_stop_on_failure_session_gets_the_lldb_prompt_and_the_run_goes_on_after_it():
