@@ -456,7 +456,7 @@ void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
 }
 
 // record() adds failure f to g with the target's backtrace, when the innermost event being
-// delivered stopped the target (a call or a return).
+// delivered stopped the target (a call or a return), and shows it to the backend.
 void Runtime::record(Groutine& g, Failure f) {
   const Delivery* d = active_;
   while (d && !d->event->frame) d = d->outer;
@@ -469,6 +469,7 @@ void Runtime::record(Groutine& g, Failure f) {
     }
   }
   g.failures_.push_back(std::move(f));
+  backend_.on_failure(g, g.failures_.back());
 }
 
 // --- Waits ---

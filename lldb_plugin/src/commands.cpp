@@ -517,6 +517,49 @@ class ReportCommand final : public Subcommand {
   }
 };
 
+// --- groutine stop-on-failure ---
+
+class StopOnFailureCommand final : public Subcommand {
+ public:
+  StopOnFailureCommand() : Subcommand("stop-on-failure") {}
+  static constexpr const char* kHelp = "Stop the target when a groutine fails (on|off).";
+  static constexpr const char* kSyntax = "groutine stop-on-failure [on | off]";
+  static constexpr const char* kLongHelp =
+      "With on, every failure of a groutine while it handles a call or a return (a failed\n"
+      "GROUTINE_CHECK, a failed REQUIRE, an exception, a Python assert) stops the target at\n"
+      "the prompt, at that call or return, with a reason naming the groutine, the file:line\n"
+      "and the message, as if the groutine had called stop(). The failure is recorded as\n"
+      "always: `groutine report` shows it. Off (the default) lets the target run on. Without\n"
+      "an argument, shows the setting.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine stop-on-failure on\n"
+      "stop on failure: on\n"
+      "(lldb) run\n"
+      "groutine 'check-add' failed, stopping the target: add_checks.cpp:21: "
+      "GROUTINE_CHECK_EQ(result, a + b) failed: 5 != 4\n"
+      "Process 4242 stopped\n"
+      "* thread #1, name = 'calls', stop reason = breakpoint 2.1\n"
+      "(lldb) groutine report\n"
+      "(lldb) groutine stop-on-failure off\n"
+      "stop on failure: off\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    if (args.size() > 1) throw Error("expected on or off");
+    if (args.size() == 1) {
+      if (args[0] == "on")
+        host.backend().set_stop_on_failure(true);
+      else if (args[0] == "off")
+        host.backend().set_stop_on_failure(false);
+      else
+        throw Error("expected on or off, not '" + args[0] + "'");
+    }
+    return format("stop on failure: %s\n", host.backend().stop_on_failure() ? "on" : "off");
+  }
+};
+
 // --- groutine subscriptions ---
 
 class SubscriptionsCommand final : public Subcommand {
@@ -619,6 +662,8 @@ bool add_groutine_command(lldb::SBDebugger debugger) {
        EventsCommand::kLongHelp},
       {"report", new ReportCommand, ReportCommand::kHelp, ReportCommand::kSyntax,
        ReportCommand::kLongHelp},
+      {"stop-on-failure", new StopOnFailureCommand, StopOnFailureCommand::kHelp,
+       StopOnFailureCommand::kSyntax, StopOnFailureCommand::kLongHelp},
       {"subscriptions", new SubscriptionsCommand, SubscriptionsCommand::kHelp,
        SubscriptionsCommand::kSyntax, SubscriptionsCommand::kLongHelp},
   };

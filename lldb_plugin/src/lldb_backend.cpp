@@ -480,14 +480,33 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
 // --- Requests from groutines ---
 
 void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
-  last_stop_ = "groutine '" + by.name() + "' stopped the target: " + std::string(reason);
-  if (in_callback_ > 0) {
-    stop_requested_ = true;
-    stop_reasons_.push_back(last_stop_);
-  } else {
+  if (in_callback_ > 0)
+    stop_at_this_stop("groutine '" + by.name() + "' stopped the target: " + std::string(reason));
+  else
     print("groutine '" + by.name() + "' asked to stop the target, which is not running: " +
           std::string(reason));
-  }
+  log_stop(by, reason);
+}
+
+// on_failure() stops only inside a breakpoint callback: a failure at the prompt (a fired
+// event, a load) leaves a target that is already stopped, or not running, as it is.
+void LldbBackend::on_failure(const Groutine& by, const Failure& failure) {
+  if (!stop_on_failure_ || in_callback_ == 0) return;
+  std::string reason = failure.where.file + ":" + std::to_string(failure.where.line) + ": " +
+                       failure.message;
+  stop_at_this_stop("groutine '" + by.name() + "' failed, stopping the target: " + reason);
+  log_stop(by, "failed: " + reason);
+}
+
+// stop_at_this_stop() makes the breakpoint callback running now stop the target; reason is
+// printed as it stops.
+void LldbBackend::stop_at_this_stop(std::string reason) {
+  last_stop_ = std::move(reason);
+  stop_requested_ = true;
+  stop_reasons_.push_back(last_stop_);
+}
+
+void LldbBackend::log_stop(const Groutine& by, std::string_view reason) {
   LogEntry e;
   e.time_ns = time_ns(Clock::now());
   e.kind = "stop";

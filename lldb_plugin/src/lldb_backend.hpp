@@ -43,6 +43,14 @@ class LldbBackend final : public Backend {
   void request_stop(const Groutine& by, std::string_view reason) override;
   void observe(const Event& event) override;
   void log(const Groutine& by, std::string_view message) override;
+  // on_failure() stops the target at a groutine's failure, when stop_on_failure() is on,
+  // with a reason naming the groutine, the failure's file:line and its message.
+  void on_failure(const Groutine& by, const Failure& failure) override;
+
+  // stop_on_failure() tells whether a groutine's failure stops the target (default off).
+  bool stop_on_failure() const noexcept { return stop_on_failure_; }
+  // set_stop_on_failure() turns it on or off.
+  void set_stop_on_failure(bool on) noexcept { stop_on_failure_ = on; }
 
   // set_on_new_process() names what to call when the backend first sees a process (to watch
   // its state changes).
@@ -129,6 +137,8 @@ class LldbBackend final : public Backend {
   void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
   bool has_pending_on(std::uint64_t thread) const;
   void log_arguments(LldbFrame& frame, const std::string& function, LogEntry& e);
+  void stop_at_this_stop(std::string reason);
+  void log_stop(const Groutine& by, std::string_view reason);
 
   lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
@@ -149,6 +159,7 @@ class LldbBackend final : public Backend {
   std::function<void(lldb::SBProcess&)> on_new_process_;
 
   unsigned in_callback_ = 0;
+  bool stop_on_failure_ = false;
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;

@@ -301,12 +301,11 @@ class FailureBacktraces:
     the backtrace of the thread stopped at the plugin's breakpoint. Keyed by (file, line,
     message). A C++ groutine's failure has the backtrace the runtime recorded instead."""
 
-    def __init__(self, lldb, debugger, on_failure=None):
+    def __init__(self, lldb, debugger):
         from . import _failure
         self.lldb = lldb
         self.debugger = debugger
         self.by_failure = {}
-        self.on_failure = on_failure
         self._failure = _failure
         self._describe = _failure.describe
         _failure.describe = self._wrapped
@@ -327,8 +326,6 @@ class FailureBacktraces:
             trace = self._stopped_thread_backtrace()
             key = (described[1], described[2], described[0])
             self.by_failure.setdefault(key, trace)
-            if self.on_failure:
-                self.on_failure(described)
         except Exception as e:  # never hide the failure itself
             self.by_failure.setdefault((described[1], described[2], described[0]),
                                        [f"(no backtrace: {type(e).__name__}: {e})"])
@@ -696,7 +693,7 @@ class Runner:
     def __init__(self, options, report):
         self.options = options
         self.report = report
-        self.failure_seen = False
+        self.failures = 0  # failures of groutines the runner has seen
         # The terminal the target reads (stdin, when it is one and ours), or None.
         self.terminal = 0 if os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() else None
 
@@ -734,7 +731,9 @@ class Runner:
         if runtime is None:
             raise UsageError("the plugin made no groutines runtime")
         self.runtime = runtime
-        backtraces = FailureBacktraces(lldb, debugger.sb, self._on_failure)
+        if options.stop_on_failure:  # the plugin stops the target at any groutine's failure
+            debugger.command("groutine stop-on-failure on")
+        backtraces = FailureBacktraces(lldb, debugger.sb)
         status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
         stdio = Stdio()
         outcome = Outcome()
@@ -778,16 +777,8 @@ class Runner:
         debugger.close()
         return code
 
-    def _on_failure(self, described):
-        """_on_failure() runs as a Python groutine fails (target stopped in the event): with
-        --stop-on-failure it asks the plugin to stop the target there."""
-        self.failure_seen = True
-        if self.options.stop_on_failure:
-            from . import _native
-            try:
-                _native.stop(f"{described[1]}:{described[2]}: {described[0]}")
-            except Exception as e:  # then the run stops at its next stop, or not at all
-                self.report.write(f"groutines run: cannot stop at the failure: {e}\n")
+    def _failure_count(self):
+        return sum(len(g["failures"]) for g in self.runtime.groutines())
 
     def _launch_info(self, argv, env, stdio):
         li = self.lldb.SBLaunchInfo(argv[1:])
@@ -840,6 +831,7 @@ class Runner:
             if self.terminal is not None:
                 self._give_terminal(process)
             main_stop = self._stop_at_main(target)
+            self.failures = self._failure_count()  # those made at load do not stop it
             fatal = None  # (signal name, description, backtrace) of the last fatal stop
             while True:
                 state = process.GetState()
@@ -868,7 +860,9 @@ class Runner:
                     outcome.waits = self._all_threads(process)
                     process.Kill()
                     return
-                interactive = False
+                # With --stop-on-failure the plugin stops at a groutine's failure.
+                failed = options.stop_on_failure and self._failure_count() > self.failures
+                interactive = failed
                 for thread in process:
                     reason = thread.GetStopReason()
                     if (reason == lldb.eStopReasonBreakpoint and main_stop is not None
@@ -890,15 +884,12 @@ class Runner:
                                      + ")", frame_lines(thread))
                             if options.stop_on_failure:
                                 interactive = True
-                    elif reason == lldb.eStopReasonBreakpoint and not (
-                            options.stop_on_failure and self.failure_seen):
+                    elif reason == lldb.eStopReasonBreakpoint and not failed:
                         # Only a groutine's stop request stops at a plugin breakpoint.
                         where = frame_lines(thread, 1)[0] if thread.GetNumFrames() else "?"
                         outcome.stops.append(f"thread {thread.GetThreadID()} at {where}")
                         if options.stop_on_failure:
                             interactive = True
-                if options.stop_on_failure and self.failure_seen:
-                    interactive = True
                 if interactive:
                     self._interactive()
                     process = target.GetProcess()
@@ -908,8 +899,8 @@ class Runner:
                             continue
                         outcome.error = "the interactive session ended the process"
                         return
-                    self.failure_seen = False
                     options.stop_on_failure = False  # one interactive session per run
+                    self.debugger.command("groutine stop-on-failure off", check=False)
                 process.Continue()
         finally:
             if watchdog:

@@ -17,6 +17,7 @@ LLDB = os.environ.get("GROUTINES_LLDB", "lldb-19")
 PLUGIN = Path(os.environ.get("GROUTINES_PLUGIN", _BUILD / "lldb_plugin" / "libgroutines_lldb.so"))
 EXAMPLES = Path(os.environ.get("GROUTINES_EXAMPLES_DIR", _BUILD / "groutines"))
 TARGETS = Path(os.environ.get("GROUTINES_TARGETS_DIR", _BUILD / "tests" / "targets"))
+TEST_LIBRARIES = Path(os.environ.get("GROUTINES_TEST_LIBRARIES_DIR", _BUILD / "tests" / "lldb"))
 DEBUGSERVER = os.environ.get("LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server")
 
 # The groutines Python module, which `groutine load x.py` hands scripts to, when built.
@@ -43,6 +44,13 @@ def target(name):
 def example(name):
     """example() is the path of a stock groutine library, groutines/examples/NAME.cpp."""
     path = EXAMPLES / f"libgroutine_{name}.so"
+    assert path.exists(), f"groutine library {path} is not built"
+    return str(path)
+
+
+def groutine_library(name):
+    """groutine_library() is the path of a groutine library of tests/lldb/groutines/NAME.cpp."""
+    path = TEST_LIBRARIES / f"libgroutine_{name}.so"
     assert path.exists(), f"groutine library {path} is not built"
     return str(path)
 

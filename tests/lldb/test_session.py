@@ -15,7 +15,8 @@ from conftest import PLUGIN, PYTHON_BUILT, PYTHON_PACKAGE, TARGETS, driver, exam
 def test_help_documents_every_subcommand_with_examples():
     s = lldb("help groutine", "help groutine load", "help groutine events")
     overview = s.output
-    for sub in ("load", "list", "unload", "fire", "events", "report", "subscriptions"):
+    for sub in ("load", "list", "unload", "fire", "events", "report", "stop-on-failure",
+                "subscriptions"):
         assert re.search(rf"^\s+{sub}\s+-- ", overview, re.M), s
     assert "(lldb) groutine load build/groutines/libgroutine_calls_checks.so" in s.output, s
     assert "groutine events [-n <count>] [--json] [--capacity <count>] [--clear]" in s.output, s

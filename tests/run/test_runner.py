@@ -3,7 +3,7 @@ streams, JUnit, events and trace files."""
 import json
 import xml.etree.ElementTree as ET
 
-from conftest import run, script, target
+from conftest import BUILD, run, script, target
 
 CASES = "runner_cases"
 
@@ -183,6 +183,22 @@ def test_a_stop_on_failure_session_gets_the_lldb_prompt_and_the_run_goes_on_afte
     assert r.code == 1, r
     assert "stopped at a failure or a crash" in r.stderr, r
     assert "FAIL add_is_wrong" in r.stderr, r
+
+
+def test_a_failed_check_of_a_cpp_groutine_with_stop_on_failure_gets_the_prompt_there():
+    library = BUILD / "tests" / "lldb" / "libgroutine_failing_checks.so"
+    assert library.exists(), f"{library} is not built"
+    r = run("--stop-on-failure", library, "--", target(CASES), "ok",
+            stdin="frame info\nquit\n")
+    assert r.code == 1, r
+    assert "groutine 'add-is-off-by-one' failed, stopping the target: " in r.stderr, r
+    assert "failing_checks.cpp:" in r.stderr and "5 != 6" in r.stderr, r
+    assert "stopped at a failure or a crash" in r.stderr, r
+    # The prompt's `frame info`: at add's return, in main.
+    assert "runner_cases`main" in r.stderr, r
+    assert "stop requested" not in r.stderr, r
+    assert "FAIL add-is-off-by-one" in r.stderr, r
+    assert r.stdout == "add=5 fact=120\n", r
 
 
 def test_a_crash_with_stop_on_failure_gets_the_prompt_at_the_crash_then_reports_it():

@@ -7,6 +7,7 @@
 namespace groutines {
 
 class Groutine;
+struct Failure;
 
 // Backend is what a debugger provides to the runtime: hooks on functions, watches on the
 // return of single calls, and a place for stops and logs. Every method is called with the
@@ -38,6 +39,12 @@ class GROUTINES_API Backend {
   virtual void observe(const Event& event);
   // log() is a message a groutine wrote with groutines::log(); optional.
   virtual void log(const Groutine& by, std::string_view message);
+  // on_failure() sees every failure as the runtime records it on groutine by (failure is
+  // by.failures().back()): a failed check that lets it go on, and the failed REQUIRE or
+  // exception that ended it (failure.fatal), of C++ and Python groutines alike. Called while
+  // the event by was handling is being delivered (or as it starts, or at unload), so a
+  // backend may stop the target there as request_stop() would; optional.
+  virtual void on_failure(const Groutine& /*by*/, const Failure& /*failure*/) {}
 };
 
 }  // namespace groutines
