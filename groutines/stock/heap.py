@@ -6,14 +6,15 @@ allocated (a leak), with the backtrace of its allocation. Leaks are not checked 
 target crashed or timed out.
 
 Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
-  heap.start=main     follow the allocator from the first call of this function on
-                      (`--set heap.start=`, empty: from the very start, also the dynamic
-                      loader's own allocator)
+  heap.start=         follow the allocator from the first call of this function on
+                      (`--set heap.start=main`); empty (the default): from the very start
   heap.frames=8       frames kept per allocation backtrace
   heap.pool=8         workers per function (calls overlapping in threads or recursion)
   heap.max_leaks=10   leaks listed in detail
   heap.ignore=        comma list of function names: allocations whose backtrace contains
-                      one of them are not leaks (e.g. _IO_file_doallocate, the stdio buffer)
+                      one of them are not leaks (default: _IO_file_doallocate, the stdio
+                      buffer, and _dl_init, what shared libraries' initialisers allocate
+                      before main, such as libstdc++'s emergency exception pool)
 
     groutines run stock:heap -- ./program
 """
@@ -23,11 +24,11 @@ import groutines as g
 
 import _stock
 
-START = os.environ.get("GROUTINES_HEAP_START", "main")  # set but empty: from the start
+START = os.environ.get("GROUTINES_HEAP_START", "")  # empty: from the start
 FRAMES = _stock.option("heap", "frames", 8, int)
 POOL = _stock.option("heap", "pool", 8, int)
 MAX_LEAKS = _stock.option("heap", "max_leaks", 10, int)
-IGNORE = _stock.option("heap", "ignore", ["_IO_file_doallocate"], list)
+IGNORE = _stock.option("heap", "ignore", ["_IO_file_doallocate", "_dl_init"], list)
 
 live = {}    # address -> (size, how, backtrace)
 freed = {}   # address -> (backtrace of the free, allocation description)

@@ -568,8 +568,9 @@ class SubscriptionsCommand final : public Subcommand {
   static constexpr const char* kHelp = "Show the functions groutines subscribe to.";
   static constexpr const char* kSyntax = "groutine subscriptions";
   static constexpr const char* kLongHelp =
-      "Show each hooked function with its breakpoint id, its number of locations (0 while\n"
-      "its library is not loaded), how many waits and streams hold it, and its hits; then\n"
+      "Show each hooked function with its breakpoint id, its number of locations at the\n"
+      "function's entry (0 while its library is not loaded; the places it is inlined at are\n"
+      "disabled), how many waits and streams hold it, and its hits; then\n"
       "the return-address breakpoints planted for calls whose return is awaited.\n"
       "\n"
       "Examples:\n"

@@ -56,6 +56,48 @@ class SkipPrologueOff {
   std::string previous_;
 };
 
+// base_name() is a function's name without its parameters and its scopes: "ns::f(int)" -> "f".
+std::string_view base_name(std::string_view name) {
+  name = name.substr(0, name.find('('));
+  std::size_t scope = name.rfind("::");
+  return scope == std::string_view::npos ? name : name.substr(scope + 2);
+}
+
+// at_entry() tells whether a breakpoint location on function is at its first instruction: the
+// start of a function (or, without debug info, of a symbol), and not a copy of function
+// inlined there. A breakpoint by name also resolves to the places function is inlined at, in
+// the middle of its callers, where [rsp] is not a return address and the registers are not
+// its arguments.
+bool at_entry(lldb::SBBreakpointLocation& location, const std::string& function) {
+  lldb::SBAddress address = location.GetAddress();
+  if (!address.IsValid()) return false;
+  lldb::SBSymbolContext sc = address.GetSymbolContext(
+      lldb::eSymbolContextFunction | lldb::eSymbolContextBlock | lldb::eSymbolContextSymbol);
+  lldb::addr_t at = address.GetFileAddress();
+  lldb::SBFunction f = sc.GetFunction();
+  lldb::SBSymbol s = sc.GetSymbol();
+  bool start = (f.IsValid() && f.GetStartAddress().GetFileAddress() == at) ||
+               (s.IsValid() && s.GetStartAddress().GetFileAddress() == at);
+  if (!start) return false;
+  // At the start of a caller whose first instructions are an inlined copy of function.
+  lldb::SBBlock inlined = sc.GetBlock().GetContainingInlinedBlock();
+  const char* name = inlined.IsValid() ? inlined.GetInlinedName() : nullptr;
+  return !(name && base_name(name) == base_name(function));
+}
+
+// stopped_at() tells whether a thread of process other than except is stopped at breakpoint.
+bool stopped_at(lldb::SBProcess& process, lldb::break_id_t breakpoint, std::uint64_t except) {
+  if (!process.IsValid()) return false;
+  for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+    lldb::SBThread t = process.GetThreadAtIndex(i);
+    if (t.GetThreadID() == except || t.GetStopReason() != lldb::eStopReasonBreakpoint) continue;
+    auto count = static_cast<std::uint32_t>(t.GetStopReasonDataCount());
+    for (std::uint32_t k = 0; k < count; k += 2)
+      if (static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(k)) == breakpoint) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 class LldbBackend::Callback {
@@ -125,6 +167,32 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   hook.breakpoint.SetCallback(&LldbBackend::on_call_hit, this);
   protect(hook.breakpoint);
   hook_by_breakpoint_[hook.breakpoint.GetID()] = id;
+  hook.at_entry.clear();
+  hook.filtered = 0;
+  lldb::SBProcess none;
+  filter(hook, none, 0);
+}
+
+// filter() keeps enabled only the locations of hook's breakpoint at the function's entry, and
+// disables the others (see at_entry()). Locations come as modules load (the dynamic loader,
+// the libraries, a dlopen): it checks again whenever their number changed, at each hit of the
+// hook and before each command. Inside a callback (current is the thread whose callback
+// runs), it disables nothing while another thread is stopped at the breakpoint, whose stop
+// LLDB has yet to look at: it tries again at the next hit.
+void LldbBackend::filter(Hook& hook, lldb::SBProcess& process, std::uint64_t current) {
+  if (!hook.breakpoint.IsValid()) return;
+  std::size_t n = hook.breakpoint.GetNumLocations();
+  if (n == hook.filtered) return;
+  bool busy = current != 0 && stopped_at(process, hook.breakpoint.GetID(), current);
+  for (std::size_t i = 0; i < n; ++i) {
+    lldb::SBBreakpointLocation location =
+        hook.breakpoint.GetLocationAtIndex(static_cast<std::uint32_t>(i));
+    if (!location.IsValid()) continue;
+    auto [it, added] = hook.at_entry.emplace(location.GetID(), false);
+    if (added) it->second = at_entry(location, hook.function);
+    if (!it->second && location.IsEnabled() && !busy) location.SetEnabled(false);
+  }
+  if (!busy) hook.filtered = n;
 }
 
 // protect() names a breakpoint of ours "groutines", a name whose breakpoints the user's
@@ -312,6 +380,7 @@ void LldbBackend::at_prompt() {
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
   if (running_state(state) || busy_stop(process)) return;
+  for (auto& [id, hook] : hooks_) filter(hook, process, /*current=*/0);
   if (gone_state(state)) {
     end_process(state == lldb::eStateDetached ? "the process was detached"
                                               : "the process exited");
@@ -393,7 +462,12 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
     FunctionId fn = h->second;
-    function = hooks_[fn].function;
+    Hook& hook = hooks_[fn];
+    function = hook.function;
+    filter(hook, process, thread.GetThreadID());
+    // Not the function's entry (an inlined copy): no call to report.
+    if (auto at = hook.at_entry.find(location.GetID()); at == hook.at_entry.end() || !at->second)
+      return finish_callback(process);
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
     std::uint64_t tid = frame.thread_id();
     if (has_pending_on(tid)) {
@@ -599,7 +673,7 @@ LldbBackend::HookView LldbBackend::hook_view(FunctionId id) const {
   lldb::SBBreakpoint bp = it->second.breakpoint;
   if (bp.IsValid()) {
     v.breakpoint = bp.GetID();
-    v.locations = bp.GetNumLocations();
+    for (const auto& [location, at_entry] : it->second.at_entry) v.locations += at_entry;
     v.hits = bp.GetHitCount();
   }
   return v;

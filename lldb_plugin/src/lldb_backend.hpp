@@ -98,6 +98,10 @@ class LldbBackend final : public Backend {
   struct Hook {
     std::string function;
     lldb::SBBreakpoint breakpoint;  // invalid while there is no target
+    // at_entry tells, by location id, whether a location is the function's first instruction
+    // (enabled) or not (an inlined copy, a line inside another function: disabled).
+    std::unordered_map<lldb::break_id_t, bool> at_entry;
+    std::size_t filtered = 0;  // how many locations filter() has disabled or kept
   };
   struct Pending {
     CallId call = 0;
@@ -129,6 +133,7 @@ class LldbBackend final : public Backend {
 
   void protect(lldb::SBBreakpoint& breakpoint);
   void plant(FunctionId id, Hook& hook);
+  void filter(Hook& hook, lldb::SBProcess& process, std::uint64_t current);
   void retire(lldb::break_id_t id);
   void delete_retired(lldb::SBProcess& process, std::uint64_t current);
   void follow_process(lldb::SBProcess& process);

@@ -39,6 +39,19 @@ def test_heap_reports_a_free_of_a_pointer_never_allocated(heap):
     assert "free of 0x" in r.stderr and "which was never allocated" in r.stderr, r
 
 
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_follows_from_the_start_and_a_libraries_initialisers_are_not_leaks(heap, tmp_path):
+    def mallocs(*options):
+        log = tmp_path / "events.jsonl"
+        r = run("--events", log, *options, heap, "--", target("unwind_exception"))
+        assert r.code == 0 and "PASS heap" in r.stderr, r
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        return sum(e["kind"] == "call" and e["name"] == "malloc" for e in events)
+
+    # From the start it also sees libstdc++'s emergency pool, allocated for good before main.
+    assert mallocs() > mallocs("--set", "heap.start=main")
+
+
 def test_faults_fails_the_nth_call_with_a_return_value_and_errno():
     r = run("--set", "faults.function=acquire", "--set", "faults.nth=2",
             "--set", "faults.errno=ENOMEM", "stock:faults", "--", target(CASES), "resources")

@@ -1,8 +1,10 @@
 // heap (C++): the stock heap groutine written with the C++ API. Follows malloc, calloc,
-// realloc and free from the first call of main on; a double free or a free of a pointer never
+// realloc and free from the start (or from the first call of GROUTINES_HEAP_START); a double free or a free of a pointer never
 // allocated is a failure recorded with Runtime::record_failure (the groutine goes on); blocks still allocated when the runner
-// fires `exit` are leaks, one failure each, with their allocation backtrace. Options as
-// the Python version: GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS (see docs/stock.md).
+// fires `exit` are leaks, one failure each, with their allocation backtrace, except the stdio
+// buffers and what shared libraries' initialisers allocate before main (_dl_init). Options as
+// the Python version: GROUTINES_HEAP_START, GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS
+// (see docs/stock.md).
 //
 //   groutines run stock:cpp/heap -- ./program
 //
@@ -29,6 +31,8 @@ std::size_t option(const char* name, std::size_t fallback) {
 
 const std::size_t kFrames = option("GROUTINES_HEAP_FRAMES", 8);
 const std::size_t kMaxLeaks = option("GROUTINES_HEAP_MAX_LEAKS", 10);
+// kStart is the function from whose first call on the allocator is followed ("": the start).
+const char* const kStart = std::getenv("GROUTINES_HEAP_START");
 
 std::string hex(std::uint64_t v) {
   char buf[32];
@@ -85,7 +89,7 @@ void release(std::uint64_t address, const std::string& what, const Call& call) {
 }
 
 void follow(const std::string& function) {
-  wait_call("main");
+  if (kStart && *kStart) wait_call(kStart);
   for (;;) {
     Call c = wait_call(function, [&](const Call& call) {
       static std::map<std::string, CallId> last;  // each call to one idle worker
@@ -146,7 +150,9 @@ GROUTINE("heap#exit") {
     return;  // a crashed program did not get to free its memory
   std::size_t shown = 0;
   for (const auto& [address, block] : live) {
-    if (block.where.find("_IO_file_doallocate") != std::string::npos) continue;  // stdio buffer
+    if (block.where.find("_IO_file_doallocate") != std::string::npos ||  // a stdio buffer
+        block.where.find("_dl_init") != std::string::npos)  // a library's, before main
+      continue;
     if (++shown > kMaxLeaks) break;
     HEAP_PROBLEM("leak: " + std::to_string(block.size) + " bytes at " + hex(address) +
                                   " from " + block.how + " at " + block.where);
