@@ -25,7 +25,8 @@ def test_a_failed_check_stops_the_target_with_the_groutine_file_line_and_message
     assert s.target_lines(r"add\(.*") == ["add(0,1)=1", "add(1,2)=3"], s
     assert "exited with status = 0" in s.output, s
     report = s.after("groutine report")
-    assert report.count(f"failing_checks.cpp:{reason.group(2)}: ") == 2 and "0 passed, 1 failed" in report, s
+    assert report.count(f"failing_checks.cpp:{reason.group(2)}: ") == 2, s
+    assert "0 passed, 1 failed" in report, s
 
 
 def test_failures_do_not_stop_the_target_by_default():

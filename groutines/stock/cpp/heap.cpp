@@ -1,7 +1,8 @@
 // heap (C++): the stock heap groutine written with the C++ API. Follows malloc, calloc,
-// realloc and free from the start (or from the first call of GROUTINES_HEAP_START); a double free or a free of a pointer never
-// allocated is a failure recorded with Runtime::record_failure (the groutine goes on); blocks still allocated when the runner
-// fires `exit` are leaks, one failure each, with their allocation backtrace, except the stdio
+// realloc and free from the start (or from the first call of GROUTINES_HEAP_START); a double
+// free or a free of a pointer never allocated is a failure recorded with
+// Runtime::record_failure (the groutine goes on); blocks still allocated when the runner fires
+// `exit` are leaks, one failure each, with their allocation backtrace, except the stdio
 // buffers and what shared libraries' initialisers allocate before main (_dl_init). Options as
 // the Python version: GROUTINES_HEAP_START, GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS
 // (see docs/stock.md).
