@@ -168,6 +168,7 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   protect(hook.breakpoint);
   hook_by_breakpoint_[hook.breakpoint.GetID()] = id;
   hook.at_entry.clear();
+  hook.layouts.clear();
   hook.filtered = 0;
   lldb::SBProcess none;
   filter(hook, none, 0);
@@ -469,6 +470,9 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     if (auto at = hook.at_entry.find(location.GetID()); at == hook.at_entry.end() || !at->second)
       return finish_callback(process);
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
+    const lldb::break_id_t location_id = location.GetID();
+    const bool layout_known = hook.layouts.count(location_id) != 0;
+    if (layout_known) frame.use_layout(hook.layouts[location_id]);
     std::uint64_t tid = frame.thread_id();
     if (has_pending_on(tid)) {
       // A watched call on this thread whose entry rsp is not above ours has lost its frame
@@ -485,7 +489,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     if (LogEntry* e = log_.find(last_call_seq_)) {
       std::string args = frame.cached_view();
       if (!args.empty()) e->detail += " " + args;
-      log_arguments(frame, function, *e);
+      log_arguments(frame, *e);
       if (out.forced_return) {
         e->detail += " skipped: returns " + to_string(*out.forced_return);
         e->skipped = true;
@@ -496,6 +500,10 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
           r->value = *out.forced_return;
       }
     }
+    // Groutines may have dropped the hook meanwhile: look it up again to keep the layout.
+    if (!layout_known && frame.layout())
+      if (auto again = hooks_.find(fn); again != hooks_.end())
+        again->second.layouts[location_id] = frame.layout();
     if (out.forced_return) frame.force_return(*out.forced_return);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
@@ -633,21 +641,15 @@ void LldbBackend::observe(const Event& event) {
 }
 
 // log_arguments() puts the arguments of the call stopped at frame into e: every argument by
-// its DWARF name when function has debug info (the values come from the ABI registers, which
+// its DWARF name when the function has debug info (the values come from the ABI registers, which
 // the frame caches for groutines too), else the registers groutines read.
-void LldbBackend::log_arguments(LldbFrame& frame, const std::string& function, LogEntry& e) {
-  auto known = named_arguments_.find(function);
-  if (known == named_arguments_.end() || known->second) {
-    try {
-      std::vector<Argument> named = frame.arguments();
-      if (known == named_arguments_.end())
-        known = named_arguments_.emplace(function, !named.empty()).first;
-      for (Argument& a : named) e.args.emplace_back(std::move(a.name), std::move(a.value));
-    } catch (const std::exception& ex) {
-      e.detail += std::string(" (arguments: ") + ex.what() + ")";
-    }
-    if (!e.args.empty()) return;
+void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
+  try {
+    for (Argument& a : frame.arguments()) e.args.emplace_back(std::move(a.name), std::move(a.value));
+  } catch (const std::exception& ex) {
+    e.detail += std::string(" (arguments: ") + ex.what() + ")";
   }
+  if (!e.args.empty()) return;
   for (const auto& [reg, v] : frame.cached_registers())
     if (reg != "rsp") e.args.emplace_back(reg, static_cast<std::int64_t>(v));
 }

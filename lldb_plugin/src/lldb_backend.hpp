@@ -101,6 +101,9 @@ class LldbBackend final : public Backend {
     // at_entry tells, by location id, whether a location is the function's first instruction
     // (enabled) or not (an inlined copy, a line inside another function: disabled).
     std::unordered_map<lldb::break_id_t, bool> at_entry;
+    // layouts are the argument layouts of the locations at an entry, by location id, worked
+    // out from DWARF at the first call that needs them.
+    std::unordered_map<lldb::break_id_t, std::shared_ptr<const ArgumentLayout>> layouts;
     std::size_t filtered = 0;  // how many locations filter() has disabled or kept
   };
   struct Pending {
@@ -141,7 +144,7 @@ class LldbBackend final : public Backend {
   void forget(CallId call);
   void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
   bool has_pending_on(std::uint64_t thread) const;
-  void log_arguments(LldbFrame& frame, const std::string& function, LogEntry& e);
+  void log_arguments(LldbFrame& frame, LogEntry& e);
   void stop_at_this_stop(std::string reason);
   void log_stop(const Groutine& by, std::string_view reason);
 
@@ -155,8 +158,6 @@ class LldbBackend final : public Backend {
   std::unordered_map<CallId, Pending> pending_;
   // Return types by function name, read from DWARF once per function.
   std::unordered_map<std::string, ReturnType> return_types_;
-  // Whether a function's DWARF names its arguments (for the event log), by function name.
-  std::unordered_map<std::string, bool> named_arguments_;
   std::map<lldb::addr_t, ReturnSite> sites_;
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them

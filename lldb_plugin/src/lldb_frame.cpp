@@ -78,6 +78,8 @@ lldb::SBValue LldbFrame::find_register(std::string_view name) {
   std::string n(name);
   lldb::SBValue reg = frame().FindRegister(n.c_str());
   if (!reg.IsValid()) throw Error("unknown register '" + n + "'");
+  reg.SetPreferDynamicValue(lldb::eNoDynamicValues);
+  reg.SetPreferSyntheticValue(false);
   return reg;
 }
 
@@ -132,13 +134,13 @@ double LldbFrame::float_argument(unsigned index) {
   return d;
 }
 
-// typed_argument() reads the next argument of type by the SysV classification: integers,
-// pointers, references, enums and bools from the integer registers then the stack; float and
-// double from xmm registers. Anything else (structs by value, long double...) makes known
-// false: its place, and so every later argument's, is not worked out.
-Value LldbFrame::typed_argument(lldb::SBType type, unsigned& next_int, unsigned& next_float,
-                                bool& known) {
-  if (!known) return std::monostate{};
+namespace {
+
+// classify() places the next argument of type by the SysV classification: integers, pointers,
+// references, enums and bools in the integer registers then the stack; float and double in
+// xmm registers. Anything else (structs by value, long double...) is Unknown: its place, and
+// so every later argument's, is not worked out.
+void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, ArgumentSlot& slot) {
   lldb::SBType t = type.GetCanonicalType();
   lldb::BasicType basic = t.GetBasicType();
   std::uint64_t size = t.GetByteSize();
@@ -148,23 +150,70 @@ Value LldbFrame::typed_argument(lldb::SBType type, unsigned& next_int, unsigned&
                         basic != lldb::eBasicTypeFloat && basic != lldb::eBasicTypeDouble &&
                         basic != lldb::eBasicTypeLongDouble && basic != lldb::eBasicTypeHalf);
   if (integer_class) {
-    std::uint64_t raw = int_argument(next_int++);
-    if (basic == lldb::eBasicTypeBool) return (raw & 0xff) != 0;
-    bool sign = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
-    return sized(raw, size, sign);
+    slot.kind = basic == lldb::eBasicTypeBool ? ArgumentSlot::Kind::Bool
+                                              : ArgumentSlot::Kind::Integer;
+    slot.index = next_int++;
+    slot.size = size;
+    slot.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
+  } else if ((basic == lldb::eBasicTypeDouble || basic == lldb::eBasicTypeFloat) &&
+             next_float < kFloatArgumentRegisters) {
+    slot.kind = basic == lldb::eBasicTypeDouble ? ArgumentSlot::Kind::Double
+                                                : ArgumentSlot::Kind::Float;
+    slot.index = next_float++;
   }
-  if (basic == lldb::eBasicTypeDouble || basic == lldb::eBasicTypeFloat) {
-    if (next_float >= kFloatArgumentRegisters) {
-      known = false;
-      return std::monostate{};
+}
+
+}  // namespace
+
+// argument_layout() works out from DWARF where each argument of the stopped function is, once
+// per frame (or takes the one use_layout() gave); an empty layout without debug info.
+std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
+  if (layout_) return layout_;
+  auto layout = std::make_shared<ArgumentLayout>();
+  lldb::SBFunction function = frame().GetFunction();
+  if (function.IsValid()) {
+    lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
+    unsigned next_int = 0;
+    unsigned next_float = 0;
+    // A function returning a struct in memory takes a hidden pointer in rdi.
+    lldb::SBType ret = function.GetType().GetFunctionReturnType().GetCanonicalType();
+    if (ret.IsValid() && ret.GetTypeClass() != lldb::eTypeClassBuiltin && !ret.IsPointerType() &&
+        !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
+        ret.GetByteSize() > 16)
+      next_int = 1;
+    bool known = true;
+    for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
+      lldb::SBType type = types.GetTypeAtIndex(i);
+      const char* name = function.GetArgumentName(i);
+      const char* type_name = type.GetName();
+      ArgumentSlot& slot = layout->emplace_back();
+      slot.name = name ? name : "";
+      slot.type = type_name ? type_name : "";
+      if (known) classify(type, next_int, next_float, slot);
+      known = slot.kind != ArgumentSlot::Kind::Unknown;
     }
-    if (basic == lldb::eBasicTypeDouble) return float_argument(next_float++);
-    std::vector<std::uint8_t> b = register_bytes("xmm" + std::to_string(next_float++));
-    float f = 0;
-    std::memcpy(&f, b.data(), sizeof f);
-    return static_cast<double>(f);
   }
-  known = false;
+  layout_ = std::move(layout);
+  return layout_;
+}
+
+Value LldbFrame::read_argument(const ArgumentSlot& slot) {
+  switch (slot.kind) {
+    case ArgumentSlot::Kind::Integer:
+      return sized(int_argument(slot.index), slot.size, slot.is_signed);
+    case ArgumentSlot::Kind::Bool:
+      return (int_argument(slot.index) & 0xff) != 0;
+    case ArgumentSlot::Kind::Double:
+      return float_argument(slot.index);
+    case ArgumentSlot::Kind::Float: {
+      std::vector<std::uint8_t> b = register_bytes("xmm" + std::to_string(slot.index));
+      float f = 0;
+      std::memcpy(&f, b.data(), sizeof f);
+      return static_cast<double>(f);
+    }
+    case ArgumentSlot::Kind::Unknown:
+      break;
+  }
   return std::monostate{};
 }
 
@@ -173,35 +222,17 @@ Value LldbFrame::typed_argument(lldb::SBType type, unsigned& next_int, unsigned&
 // not written yet, while the registers hold what the caller passed at every optimisation level.
 std::vector<Argument> LldbFrame::arguments() {
   require(Where::Entry, "arguments");
-  lldb::SBFunction function = frame().GetFunction();
-  if (!function.IsValid()) return {};
-  lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
+  std::shared_ptr<const ArgumentLayout> layout = argument_layout();
   std::vector<Argument> out;
-  unsigned next_int = 0;
-  unsigned next_float = 0;
-  bool known = true;
-  // A function returning a struct in memory takes a hidden pointer in rdi.
-  lldb::SBType ret = function.GetType().GetFunctionReturnType().GetCanonicalType();
-  if (ret.IsValid() && ret.GetTypeClass() != lldb::eTypeClassBuiltin && !ret.IsPointerType() &&
-      !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
-      ret.GetByteSize() > 16)
-    next_int = 1;
-  for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
-    lldb::SBType type = types.GetTypeAtIndex(i);
-    const char* name = function.GetArgumentName(i);
-    const char* type_name = type.GetName();
-    Argument a;
-    a.name = name ? name : "";
-    a.type = type_name ? type_name : "";
-    a.value = typed_argument(type, next_int, next_float, known);
-    out.push_back(std::move(a));
-  }
+  out.reserve(layout->size());
+  for (const ArgumentSlot& slot : *layout) out.push_back({slot.name, slot.type, read_argument(slot)});
   return out;
 }
 
 std::optional<Argument> LldbFrame::argument(std::string_view name) {
-  for (Argument& a : arguments())
-    if (a.name == name) return std::move(a);
+  require(Where::Entry, "arguments");
+  for (const ArgumentSlot& slot : *argument_layout())
+    if (slot.name == name) return Argument{slot.name, slot.type, read_argument(slot)};
   return std::nullopt;
 }
 

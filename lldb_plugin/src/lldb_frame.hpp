@@ -5,6 +5,7 @@
 #include <lldb/API/LLDB.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,27 @@ struct ReturnType {
   bool is_signed = false;
   std::uint64_t size = 8;
 };
+
+// ArgumentSlot is where one argument of a function is found at its first instruction, worked
+// out once from DWARF by the SysV classification, so that a call's arguments are read from
+// the registers without asking the debug info again.
+struct ArgumentSlot {
+  // Kind is how the argument's value is read.
+  enum class Kind : std::uint8_t {
+    Integer,  // integer register (then the stack) at index, sized and signed as the C type
+    Bool,     // integer register (then the stack) at index, its low byte
+    Double,   // xmm register index, as a double
+    Float,    // xmm register index, its low 4 bytes as a float
+    Unknown,  // not worked out (a struct by value, long double...): and nor is any later one
+  };
+  std::string name;
+  std::string type;
+  Kind kind = Kind::Unknown;
+  unsigned index = 0;
+  std::uint64_t size = 8;
+  bool is_signed = false;
+};
+using ArgumentLayout = std::vector<ArgumentSlot>;
 
 class LldbFrame final : public Frame {
  public:
@@ -68,6 +90,13 @@ class LldbFrame final : public Frame {
   // set_return_type() says how to read the return value at a Return.
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
   bool returns_float() override { return return_type_.known && return_type_.floating; }
+  // use_layout() gives the argument layout of the stopped function when it is known already
+  // (null: arguments() works it out from DWARF at first use).
+  void use_layout(std::shared_ptr<const ArgumentLayout> layout) noexcept {
+    layout_ = std::move(layout);
+  }
+  // layout() is the argument layout used during this stop (null if none was needed).
+  const std::shared_ptr<const ArgumentLayout>& layout() const noexcept { return layout_; }
   // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
   std::string cached_view() const;
   // cached_registers() are the integer registers read so far during this stop, in order.
@@ -83,8 +112,8 @@ class LldbFrame final : public Frame {
   std::vector<std::uint8_t> register_bytes(std::string_view name);
   void write_register(std::string_view name, std::uint64_t value);
   void write_xmm0(double value);
-  Value typed_argument(lldb::SBType type, unsigned& next_int, unsigned& next_float,
-                       bool& known);
+  std::shared_ptr<const ArgumentLayout> argument_layout();
+  Value read_argument(const ArgumentSlot& slot);
 
   lldb::SBProcess process_;
   lldb::SBThread thread_;
@@ -93,6 +122,7 @@ class LldbFrame final : public Frame {
   std::uint64_t thread_id_ = 0;
   std::string gone_why_;
   ReturnType return_type_;
+  std::shared_ptr<const ArgumentLayout> layout_;
   // Integer registers read during this stop, by name: a groutine reading an argument the
   // event log already read does not ask LLDB twice.
   std::vector<std::pair<std::string, std::uint64_t>> cache_;
