@@ -2,8 +2,11 @@
 delivered exactly once, and each return to its own call on its own thread."""
 import re
 from collections import Counter
+from pathlib import Path
 
-from conftest import example, lldb, target
+import pytest
+
+from conftest import PYTHON_BUILT, example, lldb, target
 
 ITERATIONS = 40
 
@@ -24,6 +27,23 @@ def test_every_call_and_return_of_every_thread_is_delivered_once_and_matched():
     subs = s.after("groutine subscriptions")
     assert re.search(r"^work\s+1\s+1\s+\d+\s+%d$" % (4 * ITERATIONS), subs, re.M), s
     assert "returns awaited: 0 calls" in subs, s
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+@pytest.mark.parametrize("program", ["threads", "threads_O2"])  # -O0 -g; -O2 without DWARF
+def test_python_groutines_follow_every_thread_and_rewrite_the_returns_of_one(program):
+    script = Path(__file__).resolve().parents[1] / "python" / "scripts" / "groutine_lldb_threads.py"
+    n = ITERATIONS
+    s = lldb(f"file {target(program)}", f"groutine load {script}", f"run {n}", "groutine report",
+             timeout=300)
+    for t in range(4):
+        seen = s.logged(f"work-{t}")
+        value = (lambda i: t * 1000 + i + (1 if t == 2 else 0))
+        assert seen == [f"work({t},{i})={value(i)} call {i + 1}" for i in range(n)], s
+    base = [t * 1000 * n + n * (n - 1) // 2 for t in range(4)]
+    assert s.target_lines(r"work_sum\(\d\)=\d+") == [
+        f"work_sum({t})={base[t] + (n if t == 2 else 0)}" for t in range(4)], s
+    assert "4 passed, 0 failed" in s.after("groutine report"), s
 
 
 def test_rewrites_and_skips_land_on_the_calls_of_their_own_thread():
