@@ -284,16 +284,32 @@ struct Slope {
   double cpu_us_per_hit() const { return median(cpu_us); }
 };
 
+// Samples picks the samples a paired figure is taken over: &Slope::wall_us or &Slope::cpu_us.
+using Samples = std::vector<double> Slope::*;
+
 // paired_ratio() is the median over repetitions of numerator / denominator, each ratio taken
-// within one repetition (wall time), so drift of the machine between repetitions cancels:
-// the figure to compare a scenario against the bare baseline with. 0 if there is no pair.
-inline double paired_ratio(const Slope &numerator, const Slope &denominator) {
+// within one repetition (wall time unless samples says otherwise), so drift of the machine
+// between repetitions cancels: the figure to compare a scenario against a peer with. 0 if
+// there is no pair.
+inline double paired_ratio(const Slope &numerator, const Slope &denominator,
+                           Samples samples = &Slope::wall_us) {
   std::vector<double> ratios;
-  const std::size_t n = std::min(numerator.wall_us.size(), denominator.wall_us.size());
-  for (std::size_t i = 0; i < n; ++i)
-    if (denominator.wall_us[i] > 0)
-      ratios.push_back(numerator.wall_us[i] / denominator.wall_us[i]);
+  const auto &top = numerator.*samples;
+  const auto &bottom = denominator.*samples;
+  for (std::size_t i = 0; i < std::min(top.size(), bottom.size()); ++i)
+    if (bottom[i] > 0)
+      ratios.push_back(top[i] / bottom[i]);
   return median(ratios);
+}
+
+// paired_difference() is the median over repetitions of minuend - subtrahend (µs per hit,
+// wall time), each difference taken within one repetition.
+inline double paired_difference(const Slope &minuend, const Slope &subtrahend) {
+  std::vector<double> differences;
+  const std::size_t n = std::min(minuend.wall_us.size(), subtrahend.wall_us.size());
+  for (std::size_t i = 0; i < n; ++i)
+    differences.push_back(minuend.wall_us[i] - subtrahend.wall_us[i]);
+  return median(differences);
 }
 
 // measure_slopes() times every scenario at options.low_calls and options.high_calls,

@@ -6,7 +6,21 @@
 //                                     with frame.FindRegister, returning False
 //   python_groutine_us_per_hit        the plugin with a Python groutine reading call.arg(0)
 //                                     and call.arg(1) in `async for call in g.calls("hot")`
+//   bare_callback_us_per_hit          a C++ SB callback doing the same: what LLDB's stop costs
+//   cpp_groutine_us_per_hit           the plugin with the C++ groutine of plugin_bench
 //   python_groutine_over_lldb_python_callback X (target <= 0.6)
+//   python_groutine_over_lldb_python_callback_cpu X
+//                                     the same in CPU time of debugger, lldb-server and
+//                                     target, which waiting for a busy CPU does not inflate
+//   bare_callback_over_lldb_python_callback X
+//                                     the floor: the ratio a host adding nothing to LLDB's
+//                                     stop would reach. Both peers make the same round trips
+//                                     to lldb-server, so this, not the host, bounds the
+//                                     target; it is about 0.55 on a quiet 2-vCPU VM and
+//                                     above 0.6 on a loaded one
+//   python_over_cpp_groutine_us       what Python adds per hit over a C++ groutine, and
+//   lldb_python_over_bare_us          what LLDB's Python callback adds over a C++ callback
+//                                     (paired medians)
 //
 // Usage: python_bench [--calls LOW,HIGH] [--reps N] [--verbose]
 #include <cstdio>
@@ -14,6 +28,7 @@
 #include <memory>
 #include <string>
 
+#include "bare_scenarios.hpp"
 #include "plugin_scenarios.hpp"
 
 namespace {
@@ -73,15 +88,27 @@ int main(int argc, char **argv) {
   groutines::bench::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
     auto slopes = groutines::bench::measure_slopes(
-        session.debugger(), GROUTINES_BENCH_TARGET, {lldb_python_callback(),
+        session.debugger(), GROUTINES_BENCH_TARGET,
+        {lldb_python_callback(),
          groutines::bench::groutine_scenario("python_groutine_us_per_hit", GROUTINES_BENCH_PLUGIN,
                                              GROUTINES_BENCH_DIR "/bench_groutines.py",
-                                             "read-two-args-py", 1)},
+                                             "read-two-args-py", 1),
+         groutines::bench::bare_callback(),
+         groutines::bench::groutine_scenario("cpp_groutine_us_per_hit", GROUTINES_BENCH_PLUGIN,
+                                             GROUTINES_BENCH_ARGS_LIBRARY, "read-two-args", 1)},
         options);
     for (const auto &slope : slopes) std::printf("%s %.1f\n", slope.name.c_str(), slope.us_per_hit());
     const double ratio = groutines::bench::paired_ratio(slopes[1], slopes[0]);
     std::printf("python_groutine_over_lldb_python_callback %.3f (target <= 0.6): %s\n", ratio,
                 ratio <= 0.6 ? "met" : "NOT met");
+    std::printf("python_groutine_over_lldb_python_callback_cpu %.3f\n",
+                groutines::bench::paired_ratio(slopes[1], slopes[0], &groutines::bench::Slope::cpu_us));
+    std::printf("bare_callback_over_lldb_python_callback %.3f\n",
+                groutines::bench::paired_ratio(slopes[2], slopes[0]));
+    std::printf("python_over_cpp_groutine_us %.1f\n",
+                groutines::bench::paired_difference(slopes[1], slopes[3]));
+    std::printf("lldb_python_over_bare_us %.1f\n",
+                groutines::bench::paired_difference(slopes[0], slopes[2]));
   } catch (const groutines::bench::RunError &e) {
     std::fprintf(stderr, "error: python_bench: %s\n", e.what());
     return 1;
