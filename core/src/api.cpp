@@ -51,6 +51,22 @@ Frame& EventHandle::frame() const {
   return *ev.frame;
 }
 
+// --- TargetEvent ---
+
+std::uint64_t TargetEvent::reg(std::string_view name) const {
+  return frame().register_value(name);
+}
+std::vector<std::uint8_t> TargetEvent::read_memory(std::uint64_t address,
+                                                   std::size_t size) const {
+  return frame().read_memory(address, size);
+}
+std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_size) const {
+  return frame().read_cstring(address, max_size);
+}
+std::vector<std::string> TargetEvent::backtrace(std::size_t max_frames) const {
+  return frame().backtrace(max_frames);
+}
+
 // --- Call ---
 
 std::string Call::function() const { return std::string(event().name); }
@@ -67,16 +83,6 @@ Value Call::arg(std::string_view name) const {
 }
 
 std::vector<Argument> Call::args() const { return frame().arguments(); }
-std::uint64_t Call::reg(std::string_view name) const { return frame().register_value(name); }
-std::vector<std::uint8_t> Call::read_memory(std::uint64_t address, std::size_t size) const {
-  return frame().read_memory(address, size);
-}
-std::string Call::read_cstring(std::uint64_t address, std::size_t max_size) const {
-  return frame().read_cstring(address, max_size);
-}
-std::vector<std::string> Call::backtrace(std::size_t max_frames) const {
-  return frame().backtrace(max_frames);
-}
 void Call::return_now(std::int64_t value) const {
   event();
   runtime_->outcome_of(seq_).forced_return = value;
@@ -135,7 +141,6 @@ void Return::set_value(double value) const {
   runtime_->outcome_of(seq_).return_value = value;
 }
 
-std::uint64_t Return::reg(std::string_view name) const { return frame().register_value(name); }
 
 // --- CustomEvent ---
 

@@ -38,12 +38,38 @@ std::string where(const EventHandle& h) {
   return " on thread " + std::to_string(h.event().thread_id);
 }
 
+// target_reads() adds what Call and Return read of the stopped thread: registers, memory and
+// its stack.
+template <class Class>
+Class& target_reads(Class& cls) {
+  using H = typename Class::type;
+  return cls.def("reg", &TargetEvent::reg, py::arg("name"),
+                 "reg(name): a register's value now (rdi, rax, rsp...).")
+      .def(
+          "read_memory",
+          [](const H& h, std::uint64_t address, std::size_t size) {
+            std::vector<std::uint8_t> bytes = h.read_memory(address, size);
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          },
+          py::arg("address"), py::arg("size"), "read_memory(address, size) -> bytes.")
+      .def(
+          "read_cstring",
+          [](const H& h, std::uint64_t address, std::size_t max_size) {
+            return text(h.read_cstring(address, max_size));
+          },
+          py::arg("address"), py::arg("max_size") = 4096,
+          "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
+      .def("backtrace", &TargetEvent::backtrace, py::arg("max_frames") = 64,
+           "backtrace(max_frames=64): the stopped thread's stack, innermost first.");
+}
+
 }  // namespace
 
 void bind_handles(py::module_& m) {
-  py::class_<CallHandle>(m, "Call",
-                         "A call of a hooked function, at its entry. Valid while it is being "
-                         "handled; used later it raises groutines.Error.")
+  py::class_<CallHandle> call(m, "Call",
+                             "A call of a hooked function, at its entry. Valid while it is being "
+                             "handled; used later it raises groutines.Error.");
+  target_reads(call)
       .def_property_readonly("function", &Call::function, "The called function's name.")
       .def_property_readonly("thread_id", &Call::thread_id, "The target thread that called.")
       .def_property_readonly(
@@ -58,8 +84,10 @@ void bind_handles(py::module_& m) {
       .def("arg",
            [](const CallHandle& c, const std::string& name) { return from_value(c.arg(name)); },
            py::arg("name"),
-           "arg(name): the argument called name, typed by the debug info (int, float, str for "
-           "char strings, ...). groutines.Error when the debug info has none.")
+           "arg(name): the argument called name, typed by the debug info: int (sized and "
+           "signed as the C type), float or bool; a pointer, char * included, is its address "
+           "(read_cstring(c.arg('name')) for the text). groutines.Error when the debug info "
+           "has none.")
       .def("sarg", &Call::sarg, py::arg("index"), "sarg(i): integer argument i read as signed.")
       .def("float_arg", &Call::float_arg, py::arg("index"),
            "float_arg(i): floating argument i (xmm0..xmm7).")
@@ -71,23 +99,6 @@ void bind_handles(py::module_& m) {
             return out;
           },
           "The arguments the debug info names: {name: value}, in declaration order.")
-      .def("reg", &Call::reg, py::arg("name"), "reg(name): a register's value (rdi, rsp...).")
-      .def(
-          "read_memory",
-          [](const CallHandle& c, std::uint64_t address, std::size_t size) {
-            std::vector<std::uint8_t> bytes = c.read_memory(address, size);
-            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-          },
-          py::arg("address"), py::arg("size"), "read_memory(address, size) -> bytes.")
-      .def(
-          "read_cstring",
-          [](const CallHandle& c, std::uint64_t address, std::size_t max_size) {
-            return text(c.read_cstring(address, max_size));
-          },
-          py::arg("address"), py::arg("max_size") = 4096,
-          "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
-      .def("backtrace", &Call::backtrace, py::arg("max_frames") = 64,
-           "backtrace(max_frames=64): the target's stack, innermost first.")
       .def(
           "return_now",
           [](const CallHandle& c, py::handle value) {
@@ -109,9 +120,10 @@ void bind_handles(py::module_& m) {
         return "<groutines.Call #" + std::to_string(c.id()) + " of " + name + where(c) + ">";
       });
 
-  py::class_<ReturnHandle>(m, "Return",
+  py::class_<ReturnHandle> ret(m, "Return",
                            "The return (or unwinding) of one call. Valid while it is being "
-                           "handled; used later it raises groutines.Error.")
+                           "handled; used later it raises groutines.Error.");
+  target_reads(ret)
       .def_property_readonly("function", &Return::function)
       .def_property_readonly("call_id", &Return::call_id, "The id of the Call it returns from.")
       .def_property_readonly("thread_id", &Return::thread_id)
@@ -145,7 +157,6 @@ void bind_handles(py::module_& m) {
             std::visit([&](auto v) { r.set_value(v); }, number(value, "set_value()"));
           },
           py::arg("value"), "set_value(value): the caller sees value (int or float).")
-      .def("reg", &Return::reg, py::arg("name"))
       .def("__repr__", [](const ReturnHandle& r) {
         std::string name = r.valid() ? r.function() : std::string("?");
         return "<groutines.Return #" + std::to_string(r.seq()) + " of " + name + where(r) + ">";

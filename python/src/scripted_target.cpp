@@ -157,6 +157,8 @@ Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
   auto& frames = stack(thread);
   std::unique_ptr<ScriptedFrame> f = std::move(frames.back());
   frames.pop_back();
+  // Returned: the thread is back in the caller.
+  if (!f->stack.empty()) f->stack.erase(f->stack.begin());
   if (auto* d = std::get_if<double>(&value)) {
     f->return_float = *d;
   } else if (auto* i = std::get_if<std::int64_t>(&value)) {

@@ -67,6 +67,7 @@ def test_python_groutines_read_arguments_rewrite_returns_and_skip_calls_in_lldb(
     for line in ["py: add(0,1) named={'a': 0, 'b': 1} -> 1", "add(0,1)=1001",
                  "add(1,2)=1003", "py: scale(1.5,2.0) -> 3.0", "py: scale(2.5,3.0) -> 7.5",
                  'parse_header("GR header 0",11)=-7', 'parse_header("XX header 1",11)=-1',
+                 "py: greet ada -> hello, ada", "py: greet bob -> hello, bob",
                  "[skip_parse] skipped parse_header"]:
         assert line in got, f"{line!r} missing:\n{output}"
     assert "Process" in output and "exited with status = 0" in output, output

@@ -117,3 +117,21 @@ def test_an_unwound_frame_has_no_return_value(target):
     target.unwind(1, 2)
     assert seen == [True]
     assert target.passed, target.report()
+
+
+def test_a_return_reads_the_memory_its_value_points_at_and_the_stack_it_returns_into(target):
+    seen = []
+
+    async def reader():
+        c = await g.call("strdup")
+        ret = await c.returned()
+        seen.append((ret.read_cstring(ret.value), ret.read_memory(ret.value, 2),
+                     ret.reg("rax") == ret.value, ret.backtrace()))
+
+    target.write_memory(0x2000, b"copy\0")
+    target.load(reader)
+    target.call(1, "main")
+    target.call(1, "strdup", args=[0x1000])
+    target.ret(1, 0x2000)
+    assert seen == [("copy", b"co", True, ["main"])]
+    assert target.passed, target.report()

@@ -46,10 +46,26 @@ class GROUTINES_API EventHandle {
   std::uint64_t seq_ = 0;
 };
 
-// Call is a call of a hooked function, handled at its entry.
-class GROUTINES_API Call : public EventHandle {
+// TargetEvent is a Call or a Return: an event at which a thread of the target is stopped,
+// whose registers, memory and stack can be read while the event is current.
+class GROUTINES_API TargetEvent : public EventHandle {
  public:
   using EventHandle::EventHandle;
+
+  // reg() is a register by name, now (at a Call: the entry; at a Return: after it).
+  std::uint64_t reg(std::string_view name) const;
+  // read_memory() reads size bytes of target memory.
+  std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) const;
+  // read_cstring() reads a C string of at most max_size bytes.
+  std::string read_cstring(std::uint64_t address, std::size_t max_size = 4096) const;
+  // backtrace() is the stopped thread's stack, innermost first.
+  std::vector<std::string> backtrace(std::size_t max_frames = 64) const;
+};
+
+// Call is a call of a hooked function, handled at its entry.
+class GROUTINES_API Call : public TargetEvent {
+ public:
+  using TargetEvent::TargetEvent;
 
   // function() is the called function's name.
   std::string function() const;
@@ -67,14 +83,6 @@ class GROUTINES_API Call : public EventHandle {
   Value arg(std::string_view name) const;
   // args() are the arguments the debug info names.
   std::vector<Argument> args() const;
-  // reg() is a register by name.
-  std::uint64_t reg(std::string_view name) const;
-  // read_memory() reads size bytes of target memory.
-  std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) const;
-  // read_cstring() reads a C string of at most max_size bytes.
-  std::string read_cstring(std::uint64_t address, std::size_t max_size = 4096) const;
-  // backtrace() is the target's stack, innermost first.
-  std::vector<std::string> backtrace(std::size_t max_frames = 64) const;
   // return_now() skips the call: the body does not run, the caller gets value.
   void return_now(std::int64_t value) const;
   void return_now(double value) const;
@@ -84,9 +92,9 @@ class GROUTINES_API Call : public EventHandle {
 };
 
 // Return is the return (or unwinding) of one call.
-class GROUTINES_API Return : public EventHandle {
+class GROUTINES_API Return : public TargetEvent {
  public:
-  using EventHandle::EventHandle;
+  using TargetEvent::TargetEvent;
 
   // function() is the function that returned.
   std::string function() const;
@@ -106,8 +114,6 @@ class GROUTINES_API Return : public EventHandle {
   // set_value() rewrites the return value the caller will see.
   void set_value(std::int64_t value) const;
   void set_value(double value) const;
-  // reg() is a register by name, at the return.
-  std::uint64_t reg(std::string_view name) const;
 };
 
 // CustomEvent is a fired custom event.

@@ -1,5 +1,5 @@
 # Used by tests/python/test_lldb.py over tests/targets/calls.c: arguments by position, by
-# name and floating, a return rewritten, a call skipped.
+# name and floating, a returned string read, a return rewritten, a call skipped.
 import groutines as g
 
 @g.groutine
@@ -20,7 +20,9 @@ async def scales():
 @g.groutine
 async def greets():
     async for c in g.calls("greet"):
-        print("py: greet", c.read_cstring(c.arg(0)), c.arg("name"), flush=True)
+        name = c.read_cstring(c.arg("name"))  # a char * argument is its address
+        ret = await c.returned()
+        print("py: greet", name, "->", ret.read_cstring(ret.value), flush=True)
 
 @g.groutine
 async def skip_parse():
