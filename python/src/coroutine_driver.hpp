@@ -70,7 +70,7 @@ class CoroutineDriver final : public Driver {
   Stage stage() const noexcept { return stage_; }
 
  private:
-  void transition(Stage from, Stage to) {
+  void transition([[maybe_unused]] Stage from, Stage to) {
 #ifndef NDEBUG
     if (stage_ != from) bad_transition(from, to);
 #endif
