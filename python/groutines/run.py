@@ -564,19 +564,60 @@ def junit_xml(results, outcome, program, elapsed):
 # --- The run ---
 
 class StatusLine:
-    """StatusLine shows elapsed time, events/s and failures so far on a terminal."""
+    """StatusLine shows the elapsed time, events per second and failures so far on the
+    terminal's last row, kept out of a scroll region that holds everything else (as apt
+    does): what the target, the groutines and the runner write scrolls above it, never glued
+    to it nor erased by it. Each update is one write() of save cursor, draw, restore cursor,
+    which a terminal does not interleave with other writes. No status on a terminal of
+    unknown size (fewer than 3 rows)."""
+
+    INTERVAL = 0.5  # seconds between updates
 
     def __init__(self, stream, runtime):
-        self.stream = stream
+        self.fd = stream.fileno()
         self.runtime = runtime
+        self.lock = threading.Lock()
+        self.rows = None      # the terminal's rows while the last one is reserved, else None
+        self.paused = False
         self.stopped = threading.Event()
         self.start = time.monotonic()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
+    def _write(self, text):
+        try:
+            os.write(self.fd, text.encode(errors="replace"))
+        except OSError:
+            pass
+
+    def _reserve(self):
+        """_reserve() keeps the last row out of the scroll region (again after a resize);
+        the rows, or None on a terminal of unknown size. Under the lock."""
+        try:
+            size = os.get_terminal_size(self.fd)
+        except OSError:
+            return None
+        if size.lines < 3:
+            return None
+        if size.lines != self.rows:
+            # A newline makes room at the bottom, the region ends above the last row (setting
+            # it homes the cursor: saved and restored around it), the cursor goes back up.
+            first = self.rows is None
+            self._write(("\n" if first else "") + f"\0337\033[1;{size.lines - 1}r\0338"
+                        + ("\033[1A" if first else ""))
+            self.rows = size.lines
+        return size
+
+    def _release(self):
+        """_release() gives the terminal its whole height back and clears the status row.
+        Under the lock."""
+        if self.rows is not None:
+            self._write(f"\0337\033[r\033[{self.rows};1H\033[2K\0338")
+            self.rows = None
+
     def _loop(self):
         last_events, last_t = 0, self.start
-        while not self.stopped.wait(0.5):
+        while not self.stopped.wait(self.INTERVAL):
             try:
                 gs = self.runtime.groutines()
             except Exception:
@@ -586,15 +627,32 @@ class StatusLine:
             now = time.monotonic()
             rate = (events - last_events) / max(now - last_t, 1e-6)
             last_events, last_t = events, now
-            self.stream.write(f"\r\x1b[K[groutines] {now - self.start:6.1f}s  {events} events "
-                              f"({rate:.0f}/s)  {failures} failures")
-            self.stream.flush()
+            text = (f"[groutines] {now - self.start:6.1f}s  {events} events ({rate:.0f}/s)  "
+                    f"{failures} failures")
+            with self.lock:
+                if self.paused or self.stopped.is_set():
+                    continue
+                size = self._reserve()
+                if size is not None:
+                    self._write(f"\0337\033[{size.lines};1H\033[2K"
+                                f"{text[:max(size.columns - 1, 0)]}\0338")
+
+    def pause(self):
+        """pause() clears the status and gives the terminal back (for an interactive
+        session) until resume()."""
+        with self.lock:
+            self.paused = True
+            self._release()
+
+    def resume(self):
+        with self.lock:
+            self.paused = False
 
     def close(self):
         self.stopped.set()
         self.thread.join(2)
-        self.stream.write("\r\x1b[K")
-        self.stream.flush()
+        with self.lock:
+            self._release()
 
 
 class Watchdog:
@@ -642,7 +700,8 @@ class Watchdog:
 
 class Interrupts:
     """Interrupts ends the run when the runner gets SIGTERM, SIGHUP or SIGINT: it kills the
-    target (nothing is left running) and exits with 128 + the signal. The main thread is
+    target (nothing is left running) and exits with 128 + the signal; a SIGINT during an
+    interactive session is that session's Ctrl-C. The main thread is
     blocked in LLDB meanwhile, where no Python handler runs; Python's C-level handler writes
     the signal to a wakeup pipe at once, which a thread here reads. (A handled signal is reset
     to its default on exec: the target does not inherit the handlers.)"""
@@ -652,6 +711,9 @@ class Interrupts:
     def __init__(self, report):
         self.report = report
         self.process = None  # the target's SBProcess, once launched
+        # The SBDebugger while an interactive session has the terminal: SIGINT is its
+        # Ctrl-C then, not the end of the run.
+        self.interactive = None
         # Held from the signal on: the main thread, which sees the target die of the kill,
         # must not report that death as the run's end (see settle()).
         self._ending = threading.Lock()
@@ -665,8 +727,12 @@ class Interrupts:
     def _wait(self, read):
         while True:
             data = os.read(read, 1)
-            if data and data[0] in self.SIGNALS:
-                break
+            if not data or data[0] not in self.SIGNALS:
+                continue
+            if data[0] == _signal.SIGINT and self.interactive is not None:
+                self.interactive.DispatchInputInterrupt()  # Ctrl-C at the (lldb) prompt
+                continue
+            break
         signo = data[0]
         self._ending.acquire()
         if self.process is not None:
@@ -694,6 +760,7 @@ class Runner:
         self.options = options
         self.report = report
         self.failures = 0  # failures of groutines the runner has seen
+        self.status = None  # the StatusLine, on a terminal
         # The terminal the target reads (stdin, when it is one and ours), or None.
         self.terminal = 0 if os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() else None
 
@@ -735,6 +802,7 @@ class Runner:
             debugger.command("groutine stop-on-failure on")
         backtraces = FailureBacktraces(lldb, debugger.sb)
         status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
+        self.status = status
         stdio = Stdio()
         outcome = Outcome()
         t0 = time.monotonic()
@@ -891,7 +959,7 @@ class Runner:
                         if options.stop_on_failure:
                             interactive = True
                 if interactive:
-                    self._interactive()
+                    self._interactive(process)
                     process = target.GetProcess()
                     if not process.IsValid() or process.GetState() in (
                             lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid):
@@ -943,23 +1011,39 @@ class Runner:
             lines += ["  " + line for line in frame_lines(thread, 32)]
         return lines
 
-    def _interactive(self):
+    def _interactive(self, process):
         """_interactive() hands the stopped target to an interactive (lldb) prompt on the
-        terminal; the run goes on (or ends) when the user quits it."""
+        terminal; the run goes on (or ends) when the user quits it. The prompt reads the
+        terminal in the foreground (the target, which had it, gets it back after) and the
+        status line is off meanwhile."""
+        if self.status:
+            self.status.pause()
+        self._take_terminal_back()
+        self.interrupts.interactive = self.debugger.sb
         self.report.write("groutines run: stopped at a failure or a crash; the (lldb) prompt "
                           "is yours. "
                           "`groutine report` shows the failures, `quit` ends the session and "
                           "the run goes on.\n")
         self.report.flush()
         sb = self.debugger.sb
+        # `quit` ends the session, not the target: no "Quitting LLDB will kill" question.
+        self.debugger.command("settings set interpreter.prompt-on-quit false", check=False)
         sb.SetInputFileHandle(sys.stdin, False)
         sb.SetOutputFileHandle(sys.stderr, False)
         sb.SetAsync(True)
         options = self.lldb.SBCommandInterpreterRunOptions()
         options.SetStopOnError(False)
-        sb.RunCommandInterpreter(True, False, options, 0, False, False)
-        sb.SetAsync(False)
-        sb.SetOutputFileHandle(self.report, False)
+        try:
+            sb.RunCommandInterpreter(True, False, options, 0, False, False)
+        finally:
+            self.interrupts.interactive = None
+            sb.SetAsync(False)
+            sb.SetOutputFileHandle(self.report, False)
+            if self.terminal is not None and process.IsValid() and process.GetState() not in (
+                    self.lldb.eStateExited, self.lldb.eStateDetached, self.lldb.eStateInvalid):
+                self._give_terminal(process)
+            if self.status:
+                self.status.resume()
 
 
 def main(argv=None):

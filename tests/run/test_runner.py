@@ -3,7 +3,7 @@ streams, JUnit, events and trace files."""
 import json
 import xml.etree.ElementTree as ET
 
-from conftest import BUILD, run, script, target
+from conftest import BUILD, Terminal, run, script, target
 
 CASES = "runner_cases"
 
@@ -215,43 +215,42 @@ def test_a_groutine_stuck_in_a_loop_is_ended_by_the_timeout_too_and_leaves_no_ta
     assert "the debugger did not stop the target within" in r.stderr, r
 
 
-def test_a_terminal_gets_a_live_status_line_and_a_pipe_does_not():
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-    import time
-
-    from conftest import BUILD, LAUNCHER, TIMEOUT
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), "run", "--timeout", "1.5", script("groutine_adds.py"),
-         "--", target(CASES), "hang"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
-        env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the runner closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(master)
-        proc.wait(TIMEOUT)
-    assert proc.returncode == 4, out
-    assert b"[groutines]" in out and b"events (" in out and b"failures" in out, out
+def test_a_terminal_gets_a_live_status_line_on_its_last_row_and_a_pipe_does_not():
+    import re
+    term = Terminal("--timeout", "1.5", "--set", "calls.functions=add", "stock:calls", "--",
+                    target(CASES), "hang", rows=30, columns=120)
+    assert term.wait() == 4, term.output
+    out = term.output
+    # Each update: save the cursor, draw on row 30, restore it, in one write. Nothing else
+    # (the target's lines, the groutines' logs) lands on that row or is erased by it.
+    draw = re.compile(rb"\x1b7\x1b\[30;1H\x1b\[2K(\[groutines\] [^\x1b]*)\x1b8")
+    draws = draw.findall(out)
+    assert draws and all(re.fullmatch(rb"\[groutines\] +[0-9.]+s  \d+ events \(\d+/s\)  "
+                                      rb"0 failures", d) for d in draws), out
+    assert out.count(b"[groutines]") == len(draws), out
+    assert b"\x1b7\x1b[1;29r\x1b8" in out, out  # the scroll region, rows 1 to 29
+    lines = out.split(b"\r\n")
+    assert b"hanging" in lines and b"[calls#add.0] add(a=1, b=1) = 2" in lines, out
+    # At the end the terminal gets its whole height back, the status row cleared, before
+    # the report.
+    end = out.rindex(b"\x1b7\x1b[r\x1b[30;1H\x1b[2K\x1b8")
+    assert end > out.rindex(b"[groutines]") and end < out.index(b"timeout: 1.5s elapsed"), out
     r = run("--timeout", "1.5", script("groutine_adds.py"), "--", target(CASES), "hang")
-    assert "[groutines]" not in r.stderr, r
+    assert "[groutines]" not in r.stderr and "\x1b" not in r.stderr, r
+
+
+def test_stop_on_failure_on_a_terminal_gives_a_prompt_that_reads_it_then_the_report():
+    term = Terminal("--stop-on-failure", script("groutine_wrong.py"), "--", target(CASES), "ok")
+    term.expect(b"the (lldb) prompt is yours")
+    term.expect(b"(lldb) ")
+    term.send("thread list\n")
+    shown = term.expect(b"stop reason = ")
+    assert b"passed, " not in shown, shown  # no report yet: the session is on
+    term.send("quit\n")
+    assert term.wait() == 1, term.output
+    after = term.output[len(shown):]
+    assert b"Do you really want to proceed" not in after, term.output
+    assert b"add=5 fact=120\r\n" in after and b"FAIL add_is_wrong" in after, term.output
 
 
 def test_a_target_writing_to_a_closed_pipe_dies_of_sigpipe_as_under_a_shell():
