@@ -497,6 +497,15 @@ def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _printable(text):
+    """_printable() is text with control characters but newlines and tabs shown as \\xNN:
+    a failure message holding what the target had in memory cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def render_report(results, outcome, program, options):
     """render_report() is the text report (docs/run.md, "The report")."""
     out = []
@@ -507,7 +516,7 @@ def render_report(results, outcome, program, options):
             line += " waiting on " + ", ".join(r.waiting_on)
         out.append(line)
         for f in r.failures:
-            message = f["message"].replace("\n", "\n    ")
+            message = _printable(f["message"]).replace("\n", "\n    ")
             out.append(f"  {f['file']}:{f['line']}: {message} [{f['event']}]"
                        + (" (ended it)" if f.get("fatal") else ""))
             for bt in f.get("backtrace") or []:
@@ -527,18 +536,45 @@ def render_report(results, outcome, program, options):
     return "\n".join(out) + "\n"
 
 
-def junit_xml(results, outcome, program, elapsed):
+# Characters XML 1.0 cannot hold, even escaped (control characters, lone surrogates).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text):
+    """_xml_text() is text with what XML cannot hold shown as \\xNN (\\uNNNN)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+def _target_verdict(outcome, program, expect_status):
+    """_target_verdict() is (kind, message) when the target did not end as expected: kind
+    `error` (it crashed, timed out or did not run) or `failure` (another exit status);
+    None when it exited with expect_status."""
+    if outcome.error or outcome.timed_out or outcome.signal:
+        return "error", outcome.describe(program)
+    if outcome.exit_status != expect_status:
+        return "failure", f"{outcome.describe(program)}, expected {expect_status}"
+    return None
+
+
+def junit_xml(results, outcome, program, elapsed, expect_status=0):
     """junit_xml() is a JUnit testsuite: a testcase per groutine (failure, or skipped when
-    never triggered), and a `target` testcase with an error when it crashed or timed out."""
-    suite = ET.Element("testsuite", name=f"groutines run {program}", tests=str(len(results)),
-                       failures=str(sum(r.status == "failed" for r in results)),
-                       errors="1" if outcome.signal or outcome.timed_out else "0",
+    never triggered), and a `target` testcase when the target did not end as expected: an
+    error when it crashed, timed out or did not run, a failure for another exit status.
+    Text XML cannot hold is escaped (\\xNN)."""
+    verdict = _target_verdict(outcome, program, expect_status)
+    failed = sum(r.status == "failed" for r in results)
+    suite = ET.Element("testsuite", name=f"groutines run {program}",
+                       tests=str(len(results) + (verdict is not None)),
+                       failures=str(failed + (verdict is not None and verdict[0] == "failure")),
+                       errors="1" if verdict and verdict[0] == "error" else "0",
                        skipped=str(sum(r.status == "never triggered" for r in results)),
                        time=f"{elapsed:.3f}",
                        timestamp=datetime.datetime.now().isoformat(timespec="seconds"))
     for r in results:
-        case = ET.SubElement(suite, "testcase", name=r.name, classname=os.path.basename(r.source),
-                             file=r.source)
+        case = ET.SubElement(suite, "testcase", name=_xml_text(r.name),
+                             classname=_xml_text(os.path.basename(r.source)),
+                             file=_xml_text(r.source))
         ET.SubElement(case, "properties").append(
             ET.Element("property", name="events", value=str(r.events)))
         if r.status == "failed":
@@ -547,17 +583,21 @@ def junit_xml(results, outcome, program, elapsed):
             for f in r.failures:
                 text.append(f"{f['file']}:{f['line']}: {f['message']} [{f['event']}]")
                 text += [f"    {bt}" for bt in f.get("backtrace") or []]
-            node = ET.SubElement(case, "failure", message=first["message"], type="groutine")
-            node.text = "\n".join(text)
+            node = ET.SubElement(case, "failure", message=_xml_text(first["message"]),
+                                 type="groutine")
+            node.text = _xml_text("\n".join(text))
         elif r.status == "never triggered":
             ET.SubElement(case, "skipped", message="never triggered")
-    if outcome.signal or outcome.timed_out:
-        case = ET.SubElement(suite, "testcase", name="target", classname=program)
-        node = ET.SubElement(case, "error", message=outcome.describe(program),
-                             type="timeout" if outcome.timed_out else "crash")
+    if verdict is not None:
+        kind, message = verdict
+        case = ET.SubElement(suite, "testcase", name="target", classname=_xml_text(program))
+        node = ET.SubElement(case, kind, message=_xml_text(message),
+                             type="timeout" if outcome.timed_out
+                             else "crash" if outcome.signal
+                             else "launch" if outcome.error else "status")
         lines = (outcome.crash[1] if outcome.crash else []) + outcome.waits
-        node.text = "\n".join(lines)
-    ET.SubElement(suite, "system-out").text = outcome.describe(program)
+        node.text = _xml_text("\n".join(lines))
+    ET.SubElement(suite, "system-out").text = _xml_text(outcome.describe(program))
     return ET.ElementTree(suite)
 
 
@@ -829,7 +869,7 @@ class Runner:
         name = os.path.basename(program)
         self.report.write(render_report(results, outcome, name, options))
         if options.junit:
-            junit_xml(results, outcome, name, elapsed).write(options.junit, encoding="unicode",
+            junit_xml(results, outcome, name, elapsed, options.expect_status).write(options.junit, encoding="unicode",
                                                               xml_declaration=True)
         if options.events:
             write_events(options.events, events)

@@ -112,8 +112,41 @@ def test_junit_has_one_valid_test_case_per_groutine_and_the_crash(tmp_path):
     r = run("--junit", junit, script("groutine_adds.py"), "--", target(CASES), "crash-thread")
     assert r.code == 3, r
     suite = ET.parse(junit).getroot()
-    error = [c for c in suite.iter("testcase") if c.get("name") == "target"][0].find("error")
+    cases = suite.findall("testcase")
+    # The target's crash is a test case of its own, counted with the others.
+    assert [c.get("name") for c in cases] == ["add_adds", "fact_of_5", "target"]
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("3", "1", "0")
+    error = cases[2].find("error")
     assert error.get("type") == "crash" and "SIGSEGV" in error.get("message")
+    assert "runner_cases`crash" in error.text
+
+
+def test_junit_counts_an_unexpected_exit_status_as_the_targets_failure(tmp_path):
+    junit = tmp_path / "junit.xml"
+    r = run("--junit", junit, script("groutine_adds.py"), "--", target(CASES), "status", "7")
+    assert r.code == 5, r
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "0")
+    (case,) = [c for c in suite.findall("testcase") if c.get("name") == "target"]
+    failure = case.find("failure")
+    assert failure.get("type") == "status"
+    assert failure.get("message") == "runner_cases exited with status 7, expected 0"
+    r = run("--junit", junit, "--expect-status", "7", script("groutine_adds.py"), "--",
+            target(CASES), "status", "7")
+    assert r.code == 0, r
+    suite = ET.parse(junit).getroot()
+    assert [c.get("name") for c in suite.findall("testcase")] == ["add_adds", "fact_of_5"]
+    assert suite.get("tests") == "2" and suite.get("failures") == "0"
+
+
+def test_control_characters_in_a_failure_keep_junit_valid_and_the_terminal_safe(tmp_path):
+    junit = tmp_path / "junit.xml"
+    r = run("--junit", junit, script("groutine_control_chars.py"), "--", target(CASES), "ok")
+    assert r.code == 1, r
+    assert "\x1b" not in r.stderr and "\x01" not in r.stderr, r
+    assert "AssertionError: bad \\x01 byte, \\x1b[31mred\\x1b[0m, a\tb" in r.stderr, r
+    failure = ET.parse(junit).getroot().find("testcase/failure")
+    assert failure.get("message") == "AssertionError: bad \\x01 byte, \\x1b[31mred\\x1b[0m, a\tb"
 
 
 def test_the_trace_is_chrome_trace_json_with_each_call_paired_with_its_return(tmp_path):
