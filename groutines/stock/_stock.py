@@ -26,7 +26,11 @@ def option(groutine, key, default=None, kind=str):
     if kind is bool:
         return text.lower() in ("1", "true", "yes", "on")
     if kind is int:
-        return int(text, 0)
+        try:
+            return int(text, 0)
+        except ValueError:
+            raise ValueError(f"stock {groutine}: {name}='{text}' is not an integer "
+                             f"(--set {groutine}.{key}=N)") from None
     if kind is list:
         return [item.strip() for item in text.replace(";", ",").split(",") if item.strip()]
     return kind(text)

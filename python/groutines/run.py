@@ -453,6 +453,23 @@ def collect(runtime, backtraces):
     return list(results.values())
 
 
+def check_started(runtime):
+    """check_started() raises UsageError when a groutine failed as it was loaded, before the
+    program ran (a missing or bad option of a C++ stock groutine, a REQUIRE before its first
+    wait): a groutine that cannot start is a load error, as a script that does not import."""
+    problems = {}  # (groutine, message) -> the line saying it
+    for g in runtime.groutines():
+        m = _WORKER.match(g["name"])
+        name = m.group(1) if m else g["name"]
+        for f in g["failures"]:
+            # The workers of a pool fail alike (at one line or another).
+            problems.setdefault((name, f["message"]), (
+                f"{name} ({os.path.basename(g['source'])}) failed as it started: "
+                f"{f['file']}:{f['line']}: {_printable(f['message'])}"))
+    if problems:
+        raise UsageError("groutine load: " + "\n  ".join(problems.values()))
+
+
 class Outcome:
     """Outcome is how the target's run ended."""
 
@@ -838,6 +855,7 @@ class Runner:
         if runtime is None:
             raise UsageError("the plugin made no groutines runtime")
         self.runtime = runtime
+        check_started(runtime)
         if options.stop_on_failure:  # the plugin stops the target at any groutine's failure
             debugger.command("groutine stop-on-failure on")
         backtraces = FailureBacktraces(lldb, debugger.sb)

@@ -162,3 +162,39 @@ def test_a_stock_groutine_works_in_plain_lldb_with_exit_fired_at_the_prompt():
     text = out.stdout + out.stderr
     assert "FAIL heap#exit (failed, 1 event)" in text, text
     assert "from malloc(40) at make_leak at heapbugs.c:14" in text, text
+
+
+@pytest.mark.parametrize("faults", ["stock:faults", "stock:cpp/faults"])
+def test_faults_with_a_missing_or_bad_option_is_a_load_error_that_names_it(faults):
+    r = run(faults, "--", target(CASES), "resources")
+    assert r.code == 2 and r.stdout == "", r
+    assert "say which function to fail (--set faults.function=" in r.stderr, r
+    r = run("--set", "faults.function=acquire", "--set", "faults.nth=x", faults, "--",
+            target(CASES), "resources")
+    assert r.code == 2 and r.stdout == "", r
+    assert "stock faults: GROUTINES_FAULTS_NTH='x' is not an integer (--set faults.nth=N)" \
+        in r.stderr, r
+
+
+@pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
+def test_heap_with_a_bad_option_is_a_load_error_that_names_it(heap):
+    r = run("--set", "heap.frames=many", heap, "--", target("heapbugs"), "ok")
+    assert r.code == 2 and r.stdout == "", r
+    assert ("stock heap: GROUTINES_HEAP_FRAMES='many' is not an integer (--set heap.frames=N)"
+            in r.stderr), r
+    assert r.stderr.count("GROUTINES_HEAP_FRAMES") == 1, r  # once, not once per worker
+
+
+def test_faults_in_cpp_fails_every_nth_call_and_the_calls_a_predicate_chooses():
+    options = ["--set", "faults.function=acquire", "stock:cpp/faults", "--", target(CASES),
+               "resources"]
+    r = run("--set", "faults.every=2", *options)
+    assert r.code == 0 and r.stdout.splitlines()[0] == "site A ok", r
+    assert r.stdout.splitlines()[1].startswith("site B failed: "), r
+    assert "[faults] fault: call 2 of acquire" in r.stderr, r
+    r = run("--set", "faults.where=a0 == 1", *options)
+    assert r.stdout.splitlines()[0].startswith("site A failed: ") and "site B ok" in r.stdout, r
+    r = run("--set", "faults.where=s0 >= 2 and n == 2", *options)
+    assert r.stdout.startswith("site A ok\nsite B failed: "), r
+    r = run("--set", "faults.where=a0 == 1 &&", *options)
+    assert r.code == 2 and "GROUTINES_FAULTS_WHERE='a0 == 1 &&'" in r.stderr, r

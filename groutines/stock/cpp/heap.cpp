@@ -5,7 +5,8 @@
 // `exit` are leaks, one failure each, with their allocation backtrace, except the stdio
 // buffers and what shared libraries' initialisers allocate before main (_dl_init). Options as
 // the Python version: GROUTINES_HEAP_START, GROUTINES_HEAP_FRAMES, GROUTINES_HEAP_MAX_LEAKS
-// (see docs/stock.md).
+// (see docs/stock.md); a bad value fails the groutine as it starts (a load error of
+// `groutines run`, naming the option).
 //
 //   groutines run stock:cpp/heap -- ./program
 //
@@ -19,21 +20,25 @@
 #include <string>
 #include <vector>
 
+#include "options.hpp"
+
 namespace {
 
 using namespace groutines;
 
 constexpr int kWorkers = 4;
 
-std::size_t option(const char* name, std::size_t fallback) {
-  const char* text = std::getenv(name);
-  return text && *text ? std::strtoull(text, nullptr, 0) : fallback;
+// options() are the heap's options, read as the library loads; a bad one fails every worker
+// as it starts (a load error of `groutines run`).
+stock::Options& options() {
+  static stock::Options options("heap");
+  return options;
 }
 
-const std::size_t kFrames = option("GROUTINES_HEAP_FRAMES", 8);
-const std::size_t kMaxLeaks = option("GROUTINES_HEAP_MAX_LEAKS", 10);
+const auto kFrames = static_cast<std::size_t>(options().count("frames", 8, 1));
+const auto kMaxLeaks = static_cast<std::size_t>(options().count("max_leaks", 10, 0));
 // kStart is the function from whose first call on the allocator is followed ("": the start).
-const char* const kStart = std::getenv("GROUTINES_HEAP_START");
+const std::string kStart = options().text("start");
 
 std::string hex(std::uint64_t v) {
   char buf[32];
@@ -90,7 +95,8 @@ void release(std::uint64_t address, const std::string& what, const Call& call) {
 }
 
 void follow(const std::string& function) {
-  if (kStart && *kStart) wait_call(kStart);
+  if (!options().error().empty()) GROUTINE_FAIL(options().error());
+  if (!kStart.empty()) wait_call(kStart);
   for (;;) {
     Call c = wait_call(function, [&](const Call& call) {
       static std::map<std::string, CallId> last;  // each call to one idle worker
@@ -144,6 +150,7 @@ static_assert(kWorkers == 4, "the Pool instantiations list kWorkers workers");
 }  // namespace
 
 GROUTINE("heap#exit") {
+  if (!options().error().empty()) GROUTINE_FAIL(options().error());
   CustomEvent end = wait_event("exit");
   const Value* signal = find(end.data(), "signal");
   if (signal && std::holds_alternative<std::string>(*signal) &&
