@@ -465,7 +465,7 @@ def check_started(runtime):
             # The workers of a pool fail alike (at one line or another).
             problems.setdefault((name, f["message"]), (
                 f"{name} ({os.path.basename(g['source'])}) failed as it started: "
-                f"{f['file']}:{f['line']}: {_printable(f['message'])}"))
+                f"{shown_path(f['file'])}:{f['line']}: {_printable(f['message'])}"))
     if problems:
         raise UsageError("groutine load: " + "\n  ".join(problems.values()))
 
@@ -514,6 +514,19 @@ def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def shown_path(path):
+    """shown_path() is path as the report shows it: relative to the working directory when
+    it lies under it (groutines/stock/heap.py:130), else as it is."""
+    try:
+        if os.path.isabs(path):
+            relative = os.path.relpath(path)
+            if not relative.startswith(".." + os.sep) and relative != "..":
+                return relative
+    except ValueError:
+        pass
+    return path
+
+
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -534,7 +547,7 @@ def render_report(results, outcome, program, options):
         out.append(line)
         for f in r.failures:
             message = _printable(f["message"]).replace("\n", "\n    ")
-            out.append(f"  {f['file']}:{f['line']}: {message} [{f['event']}]"
+            out.append(f"  {shown_path(f['file'])}:{f['line']}: {message} [{f['event']}]"
                        + (" (ended it)" if f.get("fatal") else ""))
             for bt in f.get("backtrace") or []:
                 out.append(f"      {bt}")
@@ -891,11 +904,12 @@ class Runner:
                                                               xml_declaration=True)
         if options.events:
             write_events(options.events, events)
-            self.report.write(f"events: {options.events}\n")
+            self.report.write(f"events: {shown_path(os.path.abspath(options.events))}\n")
         if options.trace:
             with open(options.trace, "w") as f:
                 json.dump(chrome_trace(events, name), f)
-            self.report.write(f"trace: {options.trace} (open it in https://ui.perfetto.dev)\n")
+            self.report.write(f"trace: {shown_path(os.path.abspath(options.trace))} "
+                              "(open it in https://ui.perfetto.dev)\n")
         self.report.flush()
         code = exit_code(outcome, results, options.expect_status)
         # Unload before the debugger goes: groutines' finally blocks run now, not at exit.

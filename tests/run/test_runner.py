@@ -1,6 +1,7 @@
 """`groutines run` end to end: exit codes, the report, crashes, timeouts, the standard
 streams, JUnit, events and trace files."""
 import json
+import os
 import xml.etree.ElementTree as ET
 
 from conftest import BUILD, Terminal, run, script, target
@@ -23,8 +24,10 @@ def test_a_failed_groutine_exits_1_with_its_message_file_line_and_the_targets_ba
     lines = r.stderr.splitlines()
     assert "FAIL add_is_wrong (failed, 2 events)" in lines, r
     at = lines.index("FAIL add_is_wrong (failed, 2 events)") + 1
-    assert lines[at].startswith(f"  {script('groutine_wrong.py')}:9: AssertionError: add "
-                                "returned 5"), r
+    # The file as the report shows paths: relative to the working directory, under it.
+    shown = os.path.relpath(script("groutine_wrong.py"))
+    assert not shown.startswith(".."), shown
+    assert lines[at].startswith(f"  {shown}:9: AssertionError: add returned 5"), r
     assert "[return #2 of add (call #1)" in lines[at], r
     # The backtrace at the failure: the target stopped at add's return, in main.
     assert "runner_cases`main" in lines[at + 2] and "runner_cases.c:" in lines[at + 2], r

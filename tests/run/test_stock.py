@@ -148,6 +148,40 @@ def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_tra
     assert "trace: /dev/null" in r.stderr, r
 
 
+def test_make_demo_shows_what_the_readme_shows():
+    import os
+    import re
+    import subprocess
+
+    from conftest import BUILD, TIMEOUT
+    readme = (SOURCE / "README.md").read_text()
+    shown = readme[readme.index("```text\n== groutines demo:") + len("```text\n"):]
+    shown = shown[:shown.index("```")].splitlines()
+    build = os.path.relpath(BUILD, SOURCE)
+    proc = subprocess.run(["bash", str(SOURCE / "scripts" / "demo.sh"), build], cwd=SOURCE,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    # The program's stdout and the runner's stderr, in the order a terminal shows them: the
+    # program's lines first (it ends before the report), the fault's log line among them.
+    out = proc.stderr.replace(f"{build}/", "build/").splitlines()
+    program = proc.stdout.splitlines()
+    # README's block: stdout lines where they come, "..." for elided lines, thread ids vary.
+    pattern = []
+    for line in shown:
+        if line.strip() == "...":
+            pattern.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts = re.split(r"(?:(?<=thread )|(?<=tid ))\d+", line)
+            pattern.append(r"\d+".join(map(re.escape, parts)) + r"\n")
+    readme_program = [line for line in shown if line in program]
+    assert readme_program == program, (shown, program)
+    runner = [line for line in shown if line not in program]
+    text = "\n".join(out) + "\n"
+    runner_pattern = "".join(p for line, p in zip(shown, pattern) if line not in program)
+    assert re.fullmatch(runner_pattern, text), (runner, text)
+
+
 def test_a_stock_groutine_works_in_plain_lldb_with_exit_fired_at_the_prompt():
     import subprocess
 
