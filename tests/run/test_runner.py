@@ -332,3 +332,25 @@ def test_a_runner_ended_by_sigterm_kills_its_target_and_leaves_nothing_running()
         raise
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert b"interrupted by SIGTERM; the target was killed" in err, err
+
+
+def test_the_trace_has_one_track_per_target_thread_with_its_own_calls(tmp_path):
+    trace, log = tmp_path / "trace.json", tmp_path / "events.jsonl"
+    r = run("--trace", trace, "--events", log, "--set", "calls.functions=add",
+            "--set", f"calls.output={tmp_path / 'calls.txt'}", "stock:calls", "--",
+            target(CASES), "threads")
+    assert r.code == 0, r
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    threads = {e["thread"] for e in events if e["kind"] == "call"}
+    assert len(threads) == 4, threads  # four threads call add(), main does not
+    data = json.loads(trace.read_text())["traceEvents"]
+    tracks = {e["tid"]: e["args"]["name"] for e in data
+              if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert threads <= set(tracks), tracks
+    slices = [e for e in data if e["ph"] == "X"]
+    per_track = {tid: sum(e["tid"] == tid for e in slices) for tid in threads}
+    assert per_track == {tid: 50 for tid in threads}, per_track
+    # Each slice is on the track of the thread that made the call, which returned there.
+    thread_of = {e["call"]: e["thread"] for e in events if e["kind"] in ("call", "return")}
+    for e in slices:
+        assert thread_of[e["args"]["call"]] == e["tid"], e

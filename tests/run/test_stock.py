@@ -136,6 +136,17 @@ def test_profile_counts_calls_and_times_them_per_function_and_thread(tmp_path):
     assert fact["total_s"] >= fact["max_s"] > 0
 
 
+def test_profile_keeps_each_threads_calls_apart(tmp_path):
+    out = tmp_path / "profile.json"
+    r = run("--set", "profile.functions=add", "--set", f"profile.output={out}",
+            "stock:profile", "--", target(CASES), "threads")
+    assert r.code == 0, r
+    add = json.loads(out.read_text())["add"]
+    assert len(add) == 4 and all(t["calls"] == 50 for t in add.values()), add
+    rows = [line for line in r.stderr.splitlines() if line.startswith("[profile#exit] add ")]
+    assert len(rows) == 4, r
+
+
 def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_trace():
     r = run("--trace", "/dev/null", "--set",
             f"contract.rules=@{SOURCE / 'groutines/stock/demo/kvparse.contract'}",
