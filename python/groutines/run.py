@@ -539,9 +539,12 @@ def _printable(text):
 def render_report(results, outcome, program, options):
     """render_report() is the text report (docs/run.md, "The report")."""
     out = []
+    names = [r.name for r in results]
     for r in results:
         label = {"passed": "PASS", "failed": "FAIL", "never triggered": "NONE"}[r.status]
-        line = f"{label} {r.name} ({r.status}, {_plural(r.events, 'event')})"
+        # Groutines of one name from several sources (stock:heap and stock:cpp/heap) say which.
+        name = r.name if names.count(r.name) == 1 else f"{r.name} [{os.path.basename(r.source)}]"
+        line = f"{label} {name} ({r.status}, {_plural(r.events, 'event')})"
         if outcome.timed_out and r.waiting_on:
             line += " waiting on " + ", ".join(r.waiting_on)
         out.append(line)

@@ -221,6 +221,13 @@ def test_faults_with_a_missing_or_bad_option_is_a_load_error_that_names_it(fault
         in r.stderr, r
 
 
+def test_the_python_and_cpp_heaps_together_are_told_apart_by_their_source():
+    r = run("stock:heap", "stock:cpp/heap", "--", target("heapbugs"), "leak")
+    assert r.code == 1, r
+    assert "FAIL heap [heap.py] (failed, " in r.stderr, r
+    assert "FAIL heap [libgroutine_stock_heap.so] (failed, " in r.stderr, r
+
+
 @pytest.mark.parametrize("heap", ["stock:heap", "stock:cpp/heap"])
 def test_heap_with_a_bad_option_is_a_load_error_that_names_it(heap):
     r = run("--set", "heap.frames=many", heap, "--", target("heapbugs"), "ok")
