@@ -66,6 +66,9 @@ std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_siz
 std::vector<std::string> TargetEvent::backtrace(std::size_t max_frames) const {
   return frame().backtrace(max_frames);
 }
+Value TargetEvent::evaluate(std::string_view expression) const {
+  return frame().evaluate(expression);
+}
 
 // --- Call ---
 

@@ -35,6 +35,7 @@ std::vector<std::string> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }
 bool Frame::returns_float() { return false; }
+Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 
 Backend::~Backend() = default;
 void Backend::observe(const Event&) {}

@@ -124,17 +124,8 @@ def target():
 
 def set_errno(call, value):
     """set_errno() sets errno of the thread that made call (stopped at its entry), by
-    evaluating `*__errno_location() = value` in the target. Raises RuntimeError."""
-    p = process()
-    if p is None:
-        raise RuntimeError("setting errno needs LLDB (no process)")
-    thread = p.GetThreadByID(call.thread_id)
-    if not thread.IsValid():
-        raise RuntimeError(f"no thread {call.thread_id}")
-    result = thread.GetFrameAtIndex(0).EvaluateExpression(
-        f"*(int *)__errno_location() = {int(value)}")
-    if not result.GetError().Success():
-        raise RuntimeError(f"cannot set errno: {result.GetError().GetCString()}")
+    evaluating `*__errno_location() = value` in it. Raises groutines.Error."""
+    call.evaluate(f"*(int *)__errno_location() = {int(value)}")
 
 
 def functions_matching(patterns, modules=None):

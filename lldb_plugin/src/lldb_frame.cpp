@@ -10,6 +10,10 @@ namespace groutines::plugin {
 
 namespace {
 
+// kNoResult is the error LLDB's expression evaluation gives an expression of type void
+// (lldb_private::UserExpression::kNoResult).
+constexpr std::uint32_t kNoResult = 0x1001;
+
 // SysV x86-64: the integer/pointer argument registers, in order.
 constexpr const char* kIntArgumentRegisters[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
 constexpr unsigned kFloatArgumentRegisters = 8;  // xmm0..xmm7
@@ -373,6 +377,48 @@ void LldbFrame::force_return(const Value& value) {
   write_register("rsp", sp + 8);
   if (!frame().SetPC(return_address))
     throw Error("cannot set the program counter to the return address " + hex(return_address));
+}
+
+// evaluate() runs the expression on the stopped thread alone, breakpoints ignored (the
+// groutines' own would otherwise stop inside it), for at most kEvaluateTimeoutUs.
+Value LldbFrame::evaluate(std::string_view expression) {
+  constexpr std::uint32_t kEvaluateTimeoutUs = 10'000'000;
+  if (where_ == Where::Gone) throw Error("no target to evaluate in: " + gone_why_);
+  const std::string text(expression);
+  lldb::SBExpressionOptions options;
+  options.SetIgnoreBreakpoints(true);
+  options.SetTryAllThreads(false);
+  options.SetUnwindOnError(true);
+  options.SetTimeoutInMicroSeconds(kEvaluateTimeoutUs);
+  lldb::SBValue v = frame().EvaluateExpression(text.c_str(), options);
+  // The expression may have written registers: read them again from now on.
+  cache_.clear();
+  lldb::SBError error = v.GetError();
+  if (v.IsValid() && error.Fail() && error.GetError() == kNoResult) return std::monostate{};
+  if (!v.IsValid() || error.Fail()) {
+    std::string why = error.GetCString() ? error.GetCString() : "no value";
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    throw Error("cannot evaluate '" + text + "': " + why);
+  }
+  lldb::SBType t = v.GetType().GetCanonicalType();
+  lldb::BasicType basic = t.GetBasicType();
+  if (basic == lldb::eBasicTypeVoid) return std::monostate{};
+  if (basic == lldb::eBasicTypeBool) return v.GetValueAsUnsigned() != 0;
+  if (basic == lldb::eBasicTypeFloat || basic == lldb::eBasicTypeDouble) {
+    lldb::SBData data = v.GetData();
+    lldb::SBError e;
+    double d = basic == lldb::eBasicTypeFloat ? data.GetFloat(e, 0) : data.GetDouble(e, 0);
+    if (e.Fail()) throw Error("cannot read the value of '" + text + "'");
+    return d;
+  }
+  if (t.IsPointerType() || t.IsReferenceType() || t.GetTypeClass() == lldb::eTypeClassEnumeration ||
+      (t.GetTypeClass() == lldb::eTypeClassBuiltin && t.GetByteSize() <= 8)) {
+    bool sign = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
+    return sized(v.GetValueAsUnsigned(), t.GetByteSize(), sign);
+  }
+  const char* type_name = v.GetTypeName();
+  throw Error("the value of '" + text + "' is a " + (type_name ? type_name : "?") +
+              ", not a number (evaluate an expression of one of its fields)");
 }
 
 std::string LldbFrame::cached_view() const {

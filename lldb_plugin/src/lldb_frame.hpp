@@ -69,6 +69,7 @@ class LldbFrame final : public Frame {
   std::vector<std::string> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override;
   double float_return_value() override;
+  Value evaluate(std::string_view expression) override;
 
   // --- For the backend. ---
 

@@ -38,10 +38,10 @@ std::string where(const EventHandle& h) {
   return " on thread " + std::to_string(h.event().thread_id);
 }
 
-// target_reads() adds what Call and Return read of the stopped thread: registers, memory and
-// its stack.
+// stopped_thread() adds what Call and Return do with the stopped thread: read its registers,
+// memory and stack, evaluate an expression in it.
 template <class Class>
-Class& target_reads(Class& cls) {
+Class& stopped_thread(Class& cls) {
   using H = typename Class::type;
   return cls.def("reg", &TargetEvent::reg, py::arg("name"),
                  "reg(name): a register's value now (rdi, rax, rsp...).")
@@ -60,7 +60,16 @@ Class& target_reads(Class& cls) {
           py::arg("address"), py::arg("max_size") = 4096,
           "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
       .def("backtrace", &TargetEvent::backtrace, py::arg("max_frames") = 64,
-           "backtrace(max_frames=64): the stopped thread's stack, innermost first.");
+           "backtrace(max_frames=64): the stopped thread's stack, innermost first.")
+      .def(
+          "evaluate",
+          [](const H& h, const std::string& expression) {
+            return from_value(h.evaluate(expression));
+          },
+          py::arg("expression"),
+          "evaluate(expression): a C expression evaluated in the stopped thread, as LLDB's "
+          "`expression` does (it may call the target's functions and write its memory): int, "
+          "float, bool or None (void). E.g. evaluate('*(int *)__errno_location() = 12').");
 }
 
 }  // namespace
@@ -69,7 +78,7 @@ void bind_handles(py::module_& m) {
   py::class_<CallHandle> call(m, "Call",
                              "A call of a hooked function, at its entry. Valid while it is being "
                              "handled; used later it raises groutines.Error.");
-  target_reads(call)
+  stopped_thread(call)
       .def_property_readonly("function", &Call::function, "The called function's name.")
       .def_property_readonly("thread_id", &Call::thread_id, "The target thread that called.")
       .def_property_readonly(
@@ -123,7 +132,7 @@ void bind_handles(py::module_& m) {
   py::class_<ReturnHandle> ret(m, "Return",
                            "The return (or unwinding) of one call. Valid while it is being "
                            "handled; used later it raises groutines.Error.");
-  target_reads(ret)
+  stopped_thread(ret)
       .def_property_readonly("function", &Return::function)
       .def_property_readonly("call_id", &Return::call_id, "The id of the Call it returns from.")
       .def_property_readonly("thread_id", &Return::thread_id)

@@ -64,7 +64,8 @@ def test_python_groutines_read_arguments_rewrite_returns_and_skip_calls_in_lldb(
             "  2 scales               waiting on call of scale\\n"
             "  3 greets               waiting on call of greet\\n"
             "  4 skip_parse           waiting on call of parse_header\\n', '')" in got), output
-    for line in ["py: add(0,1) named={'a': 0, 'b': 1} -> 1", "add(0,1)=1001",
+    for line in ["py: add(0,1) named={'a': 0, 'b': 1} evaluated=1 -> 1",
+                 "py: add(1,2) named={'a': 1, 'b': 2} evaluated=12 -> 3", "add(0,1)=1001",
                  "add(1,2)=1003", "py: scale(1.5,2.0) -> 3.0", "py: scale(2.5,3.0) -> 7.5",
                  'parse_header("GR header 0",11)=-7', 'parse_header("XX header 1",11)=-1',
                  "py: greet ada -> hello, ada", "py: greet bob -> hello, bob",

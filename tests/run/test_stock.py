@@ -52,12 +52,24 @@ def test_heap_follows_from_the_start_and_a_libraries_initialisers_are_not_leaks(
     assert mallocs() > mallocs("--set", "heap.start=main")
 
 
-def test_faults_fails_the_nth_call_with_a_return_value_and_errno():
+@pytest.mark.parametrize("faults", ["stock:faults", "stock:cpp/faults"])
+def test_faults_fails_the_nth_call_with_a_return_value_and_errno(faults):
     r = run("--set", "faults.function=acquire", "--set", "faults.nth=2",
-            "--set", "faults.errno=ENOMEM", "stock:faults", "--", target(CASES), "resources")
+            "--set", "faults.errno=ENOMEM", faults, "--", target(CASES), "resources")
     assert r.code == 0, r
     assert r.stdout == "site A ok\nsite B failed: Cannot allocate memory\n", r
-    assert "[faults#acquire] fault: call 2 of acquire" in r.stderr, r
+    assert "fault: call 2 of acquire" in r.stderr and " with errno 12" in r.stderr, r
+    r = run("--set", "faults.function=acquire", "--set", "faults.errno=5", faults, "--",
+            target(CASES), "resources")
+    assert r.stdout.startswith("site A failed: Input/output error\n"), r
+
+
+def test_faults_in_cpp_rejects_an_errno_it_does_not_know():
+    r = run("--set", "faults.function=acquire", "--set", "faults.errno=ENOPE",
+            "stock:cpp/faults", "--", target(CASES), "resources")
+    assert r.code == 2, r
+    assert "GROUTINES_FAULTS_ERRNO='ENOPE' is not an errno (a number, or a name: ENOMEM)" \
+        in r.stderr, r
 
 
 def test_faults_fails_the_calls_a_predicate_chooses():

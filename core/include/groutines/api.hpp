@@ -60,6 +60,10 @@ class GROUTINES_API TargetEvent : public EventHandle {
   std::string read_cstring(std::uint64_t address, std::size_t max_size = 4096) const;
   // backtrace() is the stopped thread's stack, innermost first.
   std::vector<std::string> backtrace(std::size_t max_frames = 64) const;
+  // evaluate() evaluates a C expression in the stopped thread (the debugger's `expression`:
+  // it may call the target's functions and write its memory), e.g. to set errno:
+  // evaluate("*(int *)__errno_location() = 12"). Its value: int, float, bool or none (void).
+  Value evaluate(std::string_view expression) const;
 };
 
 // Call is a call of a hooked function, handled at its entry.

@@ -85,6 +85,10 @@ class GROUTINES_API Frame {
   // returns_float() tells, at a Return event, that the function returns a float or a double
   // (in xmm0), when the debug info says so; false when it does not or is not known.
   virtual bool returns_float();
+  // evaluate() evaluates a C expression in the stopped thread, as the debugger's `expression`
+  // command does (it may call the target's functions and write its memory; breakpoints are
+  // ignored meanwhile), and returns its value: an int, float or bool, or none for void.
+  virtual Value evaluate(std::string_view expression);
 };
 
 }  // namespace groutines

@@ -2,16 +2,17 @@
 // GROUTINES_FAULTS_FUNCTION fail: the body does not run and the caller gets
 // GROUTINES_FAULTS_RETURN (default 0), for the GROUTINES_FAULTS_NTH call (once), or every
 // GROUTINES_FAULTS_EVERY-th call, or the calls GROUTINES_FAULTS_WHERE chooses, or every call;
-// at most GROUTINES_FAULTS_MAX faults. Each fault is logged and fired as custom event `fault`
-// (function, call, n). No errno: the C++ API cannot write the target's thread-local errno
-// (use the Python version for that). A missing function or a bad option fails the groutine
-// as it starts: a load error of `groutines run`, naming the option.
+// at most GROUTINES_FAULTS_MAX faults, setting the calling thread's errno to
+// GROUTINES_FAULTS_ERRNO first (a number or a name: ENOMEM) when it is given. Each fault is
+// logged and fired as custom event `fault` (function, call, n). A missing function or a bad
+// option fails the groutine as it starts: a load error of `groutines run`, naming the option.
 //
 // GROUTINES_FAULTS_WHERE is a conjunction of comparisons, `a0 == 1 and s1 < 0`: operands
 // a0..a5 (the integer arguments, unsigned), s0..s5 (the same, signed), n (the call's number,
 // from 1) and integers; operators == != < <= > >=; `and` or `&&` between comparisons.
 //
-//   groutines run --set faults.function=malloc --set faults.nth=3 stock:cpp/faults -- ./program
+//   groutines run --set faults.function=malloc --set faults.nth=3
+//       --set faults.errno=ENOMEM stock:cpp/faults -- ./program       (one command line)
 #include <groutines/groutines.hpp>
 
 #include <cctype>
@@ -163,6 +164,7 @@ GROUTINE("faults") {
   const long long every = options.count("every", 0, 1);
   const long long max = options.count("max", nth ? 1 : -1, 0);
   const std::int64_t value = options.integer("return", 0);
+  const int error_number = options.errno_number("errno");
   std::optional<Where> where;
   if (std::string text = options.text("where"); !text.empty()) {
     std::string problem;
@@ -176,10 +178,13 @@ GROUTINE("faults") {
     if ((max >= 0 && injected >= max) || (nth && n != nth) || (every && n % every != 0) ||
         (where && !where->holds(call, n)))
       continue;
+    if (error_number >= 0)
+      call.evaluate("*(int *)__errno_location() = " + std::to_string(error_number));
     call.return_now(value);
     ++injected;
     log("fault: call " + std::to_string(n) + " of " + function + " (#" +
-        std::to_string(call.id()) + ") returns " + std::to_string(value));
+        std::to_string(call.id()) + ") returns " + std::to_string(value) +
+        (error_number >= 0 ? " with errno " + std::to_string(error_number) : ""));
     fire("fault", {{"function", function},
                    {"call", static_cast<std::int64_t>(call.id())},
                    {"n", static_cast<std::int64_t>(n)}});

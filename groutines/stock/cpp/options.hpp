@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace stock {
@@ -55,6 +56,21 @@ class Options {
   // fail() keeps problem as error() unless an earlier one is kept.
   void fail(const std::string& problem) {
     if (error_.empty()) error_ = "stock " + groutine_ + ": " + problem;
+  }
+
+  // errno_number() is option key as an errno: a number or a name (ENOMEM), or -1 when unset;
+  // another text sets error().
+  int errno_number(const std::string& key) {
+    std::string value = text(key);
+    if (value.empty()) return -1;
+    long long n = 0;
+    if (parse_integer(value, n) && n >= 0) return static_cast<int>(n);
+    for (int e = 1; e < 4096; ++e) {
+      const char* name = strerrorname_np(e);
+      if (name && value == name) return e;
+    }
+    fail(variable(key) + "='" + value + "' is not an errno (a number, or a name: ENOMEM)");
+    return -1;
   }
 
   // error() is the first problem with the options, "" when there is none.

@@ -1,13 +1,22 @@
 # Used by tests/python/test_lldb.py over tests/targets/calls.c: arguments by position, by
-# name and floating, a returned string read, a return rewritten, a call skipped.
+# name and floating, an expression evaluated, a returned string read, a return rewritten, a
+# call skipped.
 import groutines as g
 
 @g.groutine
 async def adds():
     async for c in g.calls("add"):
         a, b, named = c.arg(0), c.arg(1), c.args
+        computed = c.evaluate("$rdi * 10 + $rsi")  # in the stopped thread
+        assert c.evaluate("(void)0") is None
+        try:
+            c.evaluate("no_such_name_here + 1")
+        except g.Error as e:
+            assert str(e).startswith("cannot evaluate 'no_such_name_here + 1': "), e
+        else:
+            raise AssertionError("evaluate() of an unknown name did not raise")
         ret = await c.returned()
-        print(f"py: add({a},{b}) named={named} -> {ret.value}", flush=True)
+        print(f"py: add({a},{b}) named={named} evaluated={computed} -> {ret.value}", flush=True)
         ret.set_value(ret.value + 1000)
 
 @g.groutine
