@@ -298,7 +298,7 @@ class FailureBacktraces:
     """FailureBacktraces records the target's backtrace at the moment a Python groutine
     fails: groutines._failure.describe() (which the native module calls to describe every
     Python failure, on the thread delivering the event, target stopped) is wrapped to take
-    the backtrace of the thread stopped at the plugin's breakpoint. Keyed by (file, line,
+    the backtrace of the thread whose event is being delivered. Keyed by (file, line,
     message). A C++ groutine's failure has the backtrace the runtime recorded instead."""
 
     def __init__(self, lldb, debugger):
@@ -314,7 +314,13 @@ class FailureBacktraces:
         process = self.debugger.GetSelectedTarget().GetProcess()
         if not process.IsValid():
             return []
-        for thread in process:
+        from . import _native
+        runtime = _native.default_runtime()
+        tid = runtime.current_thread() if runtime is not None else 0
+        thread = process.GetThreadByID(tid) if tid else None
+        if thread is not None and thread.IsValid():
+            return [f"thread {tid}:"] + frame_lines(thread)
+        for thread in process:  # no event being delivered: the thread at a breakpoint
             if thread.GetStopReason() in (self.lldb.eStopReasonBreakpoint,
                                           self.lldb.eStopReasonPlanComplete):
                 return [f"thread {thread.GetThreadID()}:"] + frame_lines(thread)

@@ -354,3 +354,13 @@ def test_the_trace_has_one_track_per_target_thread_with_its_own_calls(tmp_path):
     thread_of = {e["call"]: e["thread"] for e in events if e["kind"] in ("call", "return")}
     for e in slices:
         assert thread_of[e["args"]["call"]] == e["tid"], e
+
+
+def test_a_failure_has_the_backtrace_of_the_thread_whose_event_failed_it():
+    r = run(script("groutine_thread_failure.py"), "--", target("threads"), "40")
+    assert r.code == 1, r
+    lines = r.stderr.splitlines()
+    at = lines.index("FAIL worker_2_fails (failed, 3 events)") + 1
+    tid = lines[at].split("worker 2 on thread ")[1].split()[0]
+    assert lines[at + 1].strip() == f"thread {tid}:", r
+    assert "threads`work" in lines[at + 2] and "threads`run_worker" in lines[at + 3], r
