@@ -33,6 +33,7 @@ bench: deps
 	@build-bench/bench/groutines_core_bench
 	@if [ -x build-bench/bench/lldb/plugin_bench ]; then build-bench/bench/lldb/plugin_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then build-bench/bench/lldb/python_bench; fi
+	@if [ -x build-bench/bench/lldb/python_bench ]; then /usr/bin/python3 bench/lldb/instructions.py build-bench; fi
 
 clean:
 	@rm -rf $(BUILD_DIR) build-bench
