@@ -38,6 +38,7 @@ SERVER = "/usr/lib/llvm-19/bin/lldb-server"
 def scenarios(build):
     plugin = os.path.join(build, "lldb_plugin", "libgroutines_lldb.so")
     load_plugin = [f"plugin load {plugin}"]
+    cpp_library = os.path.join(build, "groutines", "libgroutine_bench.so")
     return [
         ("lldb_stop_instr_per_hit", ["breakpoint set -n hot -G true"]),
         ("lldb_python_callback_instr_per_hit",
@@ -46,7 +47,7 @@ def scenarios(build):
         ("python_groutine_instr_per_hit",
          load_plugin + [f"groutine load {os.path.join(HERE, 'bench_groutines.py')}"]),
         ("cpp_groutine_instr_per_hit",
-         load_plugin + [f"groutine load {os.path.join(build, 'groutines', 'libgroutine_bench.so')}"]),
+         load_plugin + [f"groutine load {cpp_library}"]),
     ]
 
 
@@ -56,7 +57,8 @@ def instructions(target, commands, calls):
     with tempfile.NamedTemporaryFile("w", suffix=".lldb", delete=False) as script:
         script.write("\n".join(commands + [f"process launch -- {calls}"]) + "\n")
     try:
-        env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get("LLDB_DEBUGSERVER_PATH", SERVER))
+        env = dict(os.environ)
+        env.setdefault("LLDB_DEBUGSERVER_PATH", SERVER)
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", LLDB, "--batch",
              "--no-lldbinit", "-s", script.name, target], capture_output=True, text=True,

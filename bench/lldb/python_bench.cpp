@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
     std::printf("python_groutine_over_lldb_python_callback %.3f (target <= 0.6): %s\n", ratio,
                 ratio <= 0.6 ? "met" : "NOT met");
     std::printf("python_groutine_over_lldb_python_callback_cpu %.3f\n",
-                groutines::bench::paired_ratio(slopes[1], slopes[0], &groutines::bench::Slope::cpu_us));
+                groutines::bench::paired_ratio(slopes[1], slopes[0],
+                                               &groutines::bench::Slope::cpu_us));
     std::printf("bare_callback_over_lldb_python_callback %.3f\n",
                 groutines::bench::paired_ratio(slopes[2], slopes[0]));
     std::printf("python_over_cpp_groutine_us %.1f\n",

@@ -144,7 +144,6 @@ void Return::set_value(double value) const {
   runtime_->outcome_of(seq_).return_value = value;
 }
 
-
 // --- CustomEvent ---
 
 std::string CustomEvent::name() const { return std::string(event().name); }

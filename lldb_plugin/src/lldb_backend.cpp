@@ -471,8 +471,9 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       return finish_callback(process);
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
     const lldb::break_id_t location_id = location.GetID();
-    const bool layout_known = hook.layouts.count(location_id) != 0;
-    if (layout_known) frame.use_layout(hook.layouts[location_id]);
+    const auto layout = hook.layouts.find(location_id);
+    const bool layout_known = layout != hook.layouts.end();
+    if (layout_known) frame.use_layout(layout->second);
     std::uint64_t tid = frame.thread_id();
     if (has_pending_on(tid)) {
       // A watched call on this thread whose entry rsp is not above ours has lost its frame
@@ -641,11 +642,12 @@ void LldbBackend::observe(const Event& event) {
 }
 
 // log_arguments() puts the arguments of the call stopped at frame into e: every argument by
-// its DWARF name when the function has debug info (the values come from the ABI registers, which
-// the frame caches for groutines too), else the registers groutines read.
+// its DWARF name when the function has debug info (the values come from the ABI registers,
+// which the frame caches for groutines too), else the registers groutines read.
 void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
   try {
-    for (Argument& a : frame.arguments()) e.args.emplace_back(std::move(a.name), std::move(a.value));
+    for (Argument& a : frame.arguments())
+      e.args.emplace_back(std::move(a.name), std::move(a.value));
   } catch (const std::exception& ex) {
     e.detail += std::string(" (arguments: ") + ex.what() + ")";
   }

@@ -229,7 +229,8 @@ std::vector<Argument> LldbFrame::arguments() {
   std::shared_ptr<const ArgumentLayout> layout = argument_layout();
   std::vector<Argument> out;
   out.reserve(layout->size());
-  for (const ArgumentSlot& slot : *layout) out.push_back({slot.name, slot.type, read_argument(slot)});
+  for (const ArgumentSlot& slot : *layout)
+    out.push_back({slot.name, slot.type, read_argument(slot)});
   return out;
 }
 
