@@ -157,3 +157,18 @@ def test_a_stream_of_calls_keeps_its_hook_while_the_body_awaits_a_return(target)
     assert target.journal == ["install f", "watch #1", "watch #3", "watch #5"]
     target.unload("watcher")
     assert target.hooked == []
+
+
+def test_evaluate_needs_a_debugger_and_says_so_offline(target):
+    errors = []
+
+    async def evaluator():
+        c = await g.call("f")
+        with pytest.raises(g.Error) as e:
+            c.evaluate("1 + 1")
+        errors.append(str(e.value))
+
+    target.load(evaluator)
+    target.call(1, "f")
+    assert errors == ["evaluate: not supported by this backend"]
+    assert target.passed, target.report()
