@@ -21,16 +21,37 @@ driven by the runtime on the thread that reports each event: it awaits
     async for c in g.calls(f, where=...)                every call of f
 
 A failed assert or any exception ends that groutine as failed (message, file:line, the
-event); the others go on. Call and Return objects are valid while their event is handled:
+event); the others go on. g.check(condition, message) records a failure and goes on. Call and Return objects are valid while their event is handled:
 used after the target resumed, they raise groutines.Error.
 """
+import linecache
+import sys
+
 from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Return, any, call,
                        calls, current_name, event, log, stop)
 from . import _native
 from ._loader import LoadError, groutine
 
 __all__ = ["Awaitable", "Call", "CallStream", "CustomEvent", "Error", "LoadError", "Return",
-           "any", "call", "calls", "current_name", "event", "fire", "groutine", "log", "stop"]
+           "any", "call", "calls", "check", "current_name", "event", "fire", "groutine", "log",
+           "stop"]
+
+
+def check(condition, message=None):
+    """check(condition, message=None) -> bool(condition). When condition is false it records a
+    failure of the running groutine at the caller's file:line, "check(SOURCE) failed: message",
+    and returns False: the groutine goes on, and is reported failed when it ends (as
+    GROUTINE_CHECK in C++; a failed assert ends the groutine instead)."""
+    if condition:
+        return True
+    caller = sys._getframe(1)
+    file, line = caller.f_code.co_filename, caller.f_lineno
+    source = linecache.getline(file, line).strip()
+    text = f"check failed: {source}" if source else "check failed"
+    if message is not None:
+        text += f": {message}"
+    _native._record_failure(text, file, line)
+    return False
 
 
 def fire(name, /, **data):

@@ -345,6 +345,14 @@ PYBIND11_MODULE(_native, m) {
       "log", [](const std::string& message) { inside("log").runtime().log(message); },
       py::arg("message"));
   m.def(
+      "_record_failure",
+      [](const std::string& message, const std::string& file, unsigned line) {
+        inside("check").runtime().record_failure(message, Location{file, line});
+      },
+      py::arg("message"), py::arg("file"), py::arg("line"),
+      "_record_failure(message, file, line): a failure of the running groutine that does not "
+      "end it (groutines.check()).");
+  m.def(
       "current_name",
       [](void) -> py::object {
         Groutine* g = CoroutineDriver::current_groutine();

@@ -42,6 +42,36 @@ def test_an_exception_fails_its_groutine_with_file_line_and_event_and_the_others
     assert target.groutine("sturdy").state == "waiting"
 
 
+def test_a_failed_check_is_recorded_at_its_line_and_the_groutine_goes_on(target):
+    seen = []
+
+    async def checker():
+        async for c in g.calls("f"):
+            seen.append(g.check(c.arg(0) < 2, f"arg was {c.arg(0)}"))
+            g.check(c.arg(0) != 3)
+
+    target.load(checker)
+    for n in (1, 2, 3):
+        target.call(1, "f", args=[n])
+        target.ret(1)
+    assert seen == [True, False, False]
+    info = target.groutine("checker")
+    assert info.state == "waiting" and not target.passed
+    first = line_of(checker, "g.check(c.arg(0) < 2")
+    assert [(f.message, f.file, f.line, f.event, f.fatal) for f in info.failures] == [
+        ('check failed: seen.append(g.check(c.arg(0) < 2, f"arg was {c.arg(0)}")): arg was 2',
+         __file__, first, "call #2 of f on thread 1", False),
+        ('check failed: seen.append(g.check(c.arg(0) < 2, f"arg was {c.arg(0)}")): arg was 3',
+         __file__, first, "call #3 of f on thread 1", False),
+        ("check failed: g.check(c.arg(0) != 3)", __file__, first + 1,
+         "call #3 of f on thread 1", False)]
+
+
+def test_a_check_outside_a_groutine_raises_groutines_error():
+    with pytest.raises(g.Error, match=r"^groutines\.check\(\) is called from inside a groutine"):
+        g.check(False)
+
+
 def test_a_failed_assert_shows_its_message_or_its_source(target, script):
     # In a script (pytest rewrites the asserts of test files, not of loaded scripts).
     path = script("groutine_asserts.py", """
