@@ -158,7 +158,8 @@ def chain(backtrace, frames=6):
     first: 'make_leak at heapbugs.c:14 <- main at heapbugs.c:31'. (A failure's message is
     one line.)"""
     import re
-    names = [re.sub(r"^#\d+\s+0x[0-9a-f]+\s+", "", line) for line in backtrace[:frames]]
+    names = [re.sub(r"^#\d+\s+0x[0-9a-f]+\s+(\S+`)?(.*?)( \+ \d+)?( at |$)", r"\2\4", line)
+             for line in backtrace[:frames]]
     more = " <- ..." if len(backtrace) > frames else ""
     return " <- ".join(names) + more
 

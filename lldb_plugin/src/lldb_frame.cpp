@@ -271,8 +271,16 @@ std::vector<std::string> LldbFrame::backtrace(std::size_t max_frames) {
   std::uint32_t n = thread_.GetNumFrames();
   for (std::uint32_t i = 0; i < n && out.size() < max_frames; ++i) {
     lldb::SBFrame f = thread_.GetFrameAtIndex(i);
+    const char* module = f.GetModule().GetFileSpec().GetFilename();
     const char* name = f.GetDisplayFunctionName();
-    std::string line = "#" + std::to_string(i) + " " + hex(f.GetPC()) + " " + (name ? name : "??");
+    std::string line = "#" + std::to_string(i) + " " + hex(f.GetPC()) + " " +
+                       (module ? module : "?") + "`" + (name ? name : "??");
+    lldb::SBAddress start = f.GetSymbol().GetStartAddress();
+    if (start.IsValid()) {
+      lldb::addr_t from = start.GetLoadAddress(process_.GetTarget());
+      if (from != LLDB_INVALID_ADDRESS && f.GetPC() > from)
+        line += " + " + std::to_string(f.GetPC() - from);
+    }
     lldb::SBLineEntry le = f.GetLineEntry();
     if (le.IsValid() && le.GetFileSpec().GetFilename())
       line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" +

@@ -292,58 +292,6 @@ class Stdio:
                 pass
 
 
-# --- Failures with backtraces ---
-
-class FailureBacktraces:
-    """FailureBacktraces records the target's backtrace at the moment a Python groutine
-    fails: groutines._failure.describe() (which the native module calls to describe every
-    Python failure, on the thread delivering the event, target stopped) is wrapped to take
-    the backtrace of the thread whose event is being delivered. Keyed by (file, line,
-    message). A C++ groutine's failure has the backtrace the runtime recorded instead."""
-
-    def __init__(self, lldb, debugger):
-        from . import _failure
-        self.lldb = lldb
-        self.debugger = debugger
-        self.by_failure = {}
-        self._failure = _failure
-        self._describe = _failure.describe
-        _failure.describe = self._wrapped
-
-    def _stopped_thread_backtrace(self):
-        process = self.debugger.GetSelectedTarget().GetProcess()
-        if not process.IsValid():
-            return []
-        from . import _native
-        runtime = _native.default_runtime()
-        tid = runtime.current_thread() if runtime is not None else 0
-        thread = process.GetThreadByID(tid) if tid else None
-        if thread is not None and thread.IsValid():
-            return [f"thread {tid}:"] + frame_lines(thread)
-        for thread in process:  # no event being delivered: the thread at a breakpoint
-            if thread.GetStopReason() in (self.lldb.eStopReasonBreakpoint,
-                                          self.lldb.eStopReasonPlanComplete):
-                return [f"thread {thread.GetThreadID()}:"] + frame_lines(thread)
-        return []
-
-    def _wrapped(self, exc, file):
-        described = self._describe(exc, file)
-        try:
-            trace = self._stopped_thread_backtrace()
-            key = (described[1], described[2], described[0])
-            self.by_failure.setdefault(key, trace)
-        except Exception as e:  # never hide the failure itself
-            self.by_failure.setdefault((described[1], described[2], described[0]),
-                                       [f"(no backtrace: {type(e).__name__}: {e})"])
-        return described
-
-    def get(self, failure):
-        return self.by_failure.get((failure["file"], failure["line"], failure["message"]))
-
-    def close(self):
-        self._failure.describe = self._describe
-
-
 # --- The event log ---
 
 def read_events(debugger, max_events):
@@ -434,10 +382,9 @@ class Result:
         return "passed"
 
 
-def collect(runtime, backtraces):
-    """collect() groups the runtime's groutines into Results, in load order, with each
-    failure's backtrace (as FailureBacktraces took it for a Python groutine, else the one the
-    runtime recorded, e.g. for a C++ groutine)."""
+def collect(runtime):
+    """collect() groups the runtime's groutines into Results, in load order, each failure with
+    the backtrace the runtime recorded of the thread whose event it was handling."""
     results = {}
     for g in runtime.groutines():
         m = _WORKER.match(g["name"])
@@ -451,8 +398,6 @@ def collect(runtime, backtraces):
             r.waiting_on.append(g["waiting_on"])
         for f in g["failures"]:
             f = dict(f)
-            # The runner's own (module`function + offset) when it took one, else the runtime's.
-            f["backtrace"] = (backtraces.get(f) if backtraces else None) or f.get("backtrace")
             if not any(f["message"] == o["message"] and f["line"] == o["line"]
                        for o in r.failures):  # workers of a pool fail alike
                 r.failures.append(f)
@@ -880,7 +825,6 @@ class Runner:
         check_started(runtime)
         if options.stop_on_failure:  # the plugin stops the target at any groutine's failure
             debugger.command("groutine stop-on-failure on")
-        backtraces = FailureBacktraces(lldb, debugger.sb)
         status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
         self.status = status
         stdio = Stdio()
@@ -898,8 +842,7 @@ class Runner:
         exit_data = f"status={outcome.exit_status if outcome.exit_status is not None else -1} " \
                     f"signal=\"{outcome.signal or ''}\" timed_out={str(outcome.timed_out).lower()}"
         debugger.command(f"groutine fire exit {exit_data}", check=False)
-        backtraces.close()
-        results = collect(runtime, backtraces)
+        results = collect(runtime)
         events = []
         if options.events or options.trace:
             try:

@@ -155,8 +155,6 @@ void bind_runtime(py::module_& m) {
                out.append(py::make_tuple(h.function, h.holders, h.installed));
              return out;
            })
-      .def("current_thread", &Runtime::current_thread,
-           "current_thread() -> the target thread of the event being delivered (0: none).")
       .def("pending_returns", [](Runtime& rt) {
         ReleaseGil release;
         return rt.pending_returns();

@@ -2,6 +2,7 @@
 streams, JUnit, events and trace files."""
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 
 from conftest import BUILD, Terminal, run, script, target
@@ -364,3 +365,22 @@ def test_a_failure_has_the_backtrace_of_the_thread_whose_event_failed_it():
     tid = lines[at].split("worker 2 on thread ")[1].split()[0]
     assert lines[at + 1].strip() == f"thread {tid}:", r
     assert "threads`work" in lines[at + 2] and "threads`run_worker" in lines[at + 3], r
+
+
+def test_failed_checks_are_reported_with_their_backtraces_and_the_groutine_goes_on():
+    r = run(script("groutine_checks.py"), "--", target(CASES), "ok")
+    assert r.code == 1, r
+    assert [f"[fact_checks] fact({n}) seen" for n in (5, 4, 3, 2, 1)] == [
+        line for line in r.stderr.splitlines() if line.startswith("[fact_checks]")], r
+    lines = r.stderr.splitlines()
+    at = lines.index("FAIL fact_checks (failed, 5 events)") + 1
+    shown = os.path.relpath(script("groutine_checks.py"))
+    assert lines[at].startswith(f"  {shown}:10: check failed: g.check(n != 3 and n != 1, "
+                                f'f"n={{n}}"): n=3 [call #3 of fact'), r
+    assert lines[at + 1].strip().startswith("thread "), r
+    # At fact's first instruction (no offset), called from fact (an offset into it).
+    assert re.fullmatch(r"#0 0x[0-9a-f]+ runner_cases`fact at runner_cases\.c:\d+",
+                        lines[at + 2].strip()), r
+    assert re.fullmatch(r"#1 0x[0-9a-f]+ runner_cases`fact \+ \d+ at runner_cases\.c:\d+",
+                        lines[at + 3].strip()), r
+    assert sum(": check failed: " in line for line in lines) == 2, r

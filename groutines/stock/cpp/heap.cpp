@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -51,13 +52,15 @@ std::string hex(std::uint64_t v) {
 #define HEAP_PROBLEM(message) \
   ::groutines::Runtime::current()->record_failure((message), {__FILE__, __LINE__})
 
-// chain() renders a backtrace (without its innermost frame, the allocator) on one line.
+// chain() renders a backtrace (without its innermost frame, the allocator) on one line, each
+// frame as "function at file:line" (of "#N 0xPC module`function + offset at file:line").
 std::string chain(const std::vector<std::string>& bt) {
+  static const std::regex frame(R"(^#\d+\s+0x[0-9a-f]+\s+(\S+`)?(.*?)( \+ \d+)?( at .*)?$)");
   std::string out;
   for (std::size_t i = 1; i < bt.size(); ++i) {
-    std::string frame = bt[i];
-    std::size_t name = frame.find(' ', frame.find(' ') + 1);  // after "#N 0xPC "
-    out += (out.empty() ? "" : " <- ") + frame.substr(name == std::string::npos ? 0 : name + 1);
+    std::smatch m;
+    std::string shown = std::regex_match(bt[i], m, frame) ? m.str(2) + m.str(4) : bt[i];
+    out += (out.empty() ? "" : " <- ") + shown;
   }
   return out;
 }
