@@ -405,8 +405,12 @@ Value LldbFrame::evaluate(std::string_view expression) {
   lldb::SBError error = v.GetError();
   if (v.IsValid() && error.Fail() && error.GetError() == kNoResult) return std::monostate{};
   if (!v.IsValid() || error.Fail()) {
+    // LLDB's message, on one line and without its own "error: ".
     std::string why = error.GetCString() ? error.GetCString() : "no value";
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    for (char& c : why)
+      if (c == '\n') c = ' ';
+    if (why.rfind("error: ", 0) == 0) why.erase(0, 7);
     throw Error("cannot evaluate '" + text + "': " + why);
   }
   lldb::SBType t = v.GetType().GetCanonicalType();

@@ -9,12 +9,15 @@ async def adds():
         a, b, named = c.arg(0), c.arg(1), c.args
         computed = c.evaluate("$rdi * 10 + $rsi")  # in the stopped thread
         assert c.evaluate("(void)0") is None
-        try:
-            c.evaluate("no_such_name_here + 1")
-        except g.Error as e:
-            assert str(e).startswith("cannot evaluate 'no_such_name_here + 1': "), e
-        else:
-            raise AssertionError("evaluate() of an unknown name did not raise")
+        for bad, why in [("no_such_name_here + 1", ""),
+                         ("(int)strlen((const char *)1)", "Execution was interrupted, reason: "
+                                                          "signal SIGSEGV")]:
+            try:
+                c.evaluate(bad)
+            except g.Error as e:  # the target is back as it was, and goes on
+                assert str(e).startswith(f"cannot evaluate '{bad}': {why}"), e
+            else:
+                raise AssertionError(f"evaluate({bad!r}) did not raise")
         ret = await c.returned()
         print(f"py: add({a},{b}) named={named} evaluated={computed} -> {ret.value}", flush=True)
         ret.set_value(ret.value + 1000)
