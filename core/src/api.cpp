@@ -66,8 +66,18 @@ std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_siz
 std::vector<std::string> TargetEvent::backtrace(std::size_t max_frames) const {
   return frame().backtrace(max_frames);
 }
+// evaluate() compiles the expression in the debugger: a deep stack, more than a C++
+// groutine's fiber has, so it runs on the stack of the thread delivering the event.
 Value TargetEvent::evaluate(std::string_view expression) const {
-  return frame().evaluate(expression);
+  Frame& f = frame();
+  Value out;
+  Groutine* g = runtime_->current_groutine();
+  auto run = [&] { out = f.evaluate(expression); };
+  if (g)
+    g->driver().on_caller_stack(run);
+  else
+    run();
+  return out;
 }
 
 // --- Call ---

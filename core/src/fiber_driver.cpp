@@ -38,6 +38,23 @@ void FiberDriver::run() {
   }
 }
 
+// on_caller_stack() switches to the caller and runs fn on top of its stack (resume_with);
+// from there it switches straight back into this fiber, so that the caller's resume() still
+// returns only when the groutine waits or ends. Nothing fn throws crosses a switch: it is
+// kept and rethrown here.
+void FiberDriver::on_caller_stack(const std::function<void()>& fn) {
+  std::exception_ptr error;
+  caller_ = std::move(caller_).resume_with([&](ctx::fiber&& self) {
+    try {
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    return std::move(self).resume();
+  });
+  if (error) std::rethrow_exception(error);
+}
+
 void FiberDriver::cancel(Groutine&) {
   // Destroying a suspended fiber throws forced_unwind inside it: its destructors run.
   fiber_ = {};

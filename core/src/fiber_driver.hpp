@@ -28,6 +28,7 @@ class FiberDriver final : public Driver {
     return Step{true, std::exchange(error_, nullptr)};
   }
   void suspend() { caller_ = std::move(caller_).resume(); }
+  void on_caller_stack(const std::function<void()>& fn) override;
 
  private:
   void start();

@@ -20,6 +20,7 @@ const char* name(State state) noexcept {
 }
 
 Driver::~Driver() = default;
+void Driver::on_caller_stack(const std::function<void()>& fn) { fn(); }
 
 Groutine::Groutine(Runtime& runtime, GroutineId id, std::string name, std::string source,
                    Location location, std::unique_ptr<Driver> driver)

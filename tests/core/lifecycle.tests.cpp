@@ -243,3 +243,39 @@ TEST_CASE("a destroyed runtime is no longer the default runtime", "[core][lifecy
   }
   CHECK(default_runtime() == nullptr);
 }
+
+TEST_CASE("on_caller_stack runs work on the delivering thread's stack and returns into it",
+          "[core][lifecycle]") {
+  fake::Host host;
+  const char* fiber_local = nullptr;
+  const char* caller_local = nullptr;
+  std::vector<std::string> log;
+  Groutine& g = host.load("deep", [&] {
+    Call c = wait_call("f");
+    char here = 0;
+    fiber_local = &here;
+    Driver& driver = host.runtime.current_groutine()->driver();
+    driver.on_caller_stack([&] {
+      char there = 0;
+      caller_local = &there;
+      log.push_back("ran with arg " + std::to_string(c.arg(0)));
+    });
+    try {
+      driver.on_caller_stack([] { throw Error("thrown on the caller's stack"); });
+    } catch (const Error& e) {
+      log.push_back(e.what());
+    }
+    wait_call("f");
+    log.push_back("second call");
+  });
+  char delivering = 0;
+  host.backend.call(1, "f", {7});
+  // The work ran near the delivering thread's frame, far from the fiber's stack.
+  auto distance = [](const char* a, const char* b) { return a > b ? a - b : b - a; };
+  CHECK(distance(caller_local, &delivering) < distance(fiber_local, &delivering));
+  CHECK(log == std::vector<std::string>{"ran with arg 7", "thrown on the caller's stack"});
+  host.backend.call(1, "f", {8});
+  CHECK(log.back() == "second call");
+  CHECK(g.state() == State::Finished);
+  CHECK(g.passed());
+}

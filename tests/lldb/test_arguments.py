@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import example, lldb, target
+from conftest import example, groutine_library, lldb, target
 
 BUILDS = ["calls_O0_g", "calls_O2_g", "calls_O0", "calls_O2"]
 
@@ -77,4 +77,11 @@ def test_a_call_reads_its_backtrace_registers_memory_and_strings(build):
         "stale call: event #1 is no longer current: the target has resumed since it was "
         "delivered",
     ], s
+    assert "1 passed, 0 failed" in s.after("groutine report"), s
+
+
+def test_a_cpp_groutine_evaluates_an_expression_from_deep_in_its_own_stack():
+    s = lldb(f"file {target('calls_O2')}", f"groutine load {groutine_library('deep_evaluate')}",
+             "run 2", "groutine report")
+    assert s.logged("deep-evaluate") == ["add(0,1) evaluated 1", "add(1,2) evaluated 12"], s
     assert "1 passed, 0 failed" in s.after("groutine report"), s

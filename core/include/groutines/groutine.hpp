@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,11 @@ class GROUTINES_API Driver {
   virtual void suspend(Groutine& groutine) = 0;
   // cancel() unwinds the code of a suspended groutine: its destructors run.
   virtual void cancel(Groutine& groutine) = 0;
+  // on_caller_stack() is called from inside the running groutine's code: it runs fn on the
+  // stack of the thread that switched into the groutine, not on a fiber's small one, and
+  // returns (or throws what fn threw) back in the groutine. For debugger work that needs a
+  // deep stack (evaluating an expression compiles it). The default runs fn where it is.
+  virtual void on_caller_stack(const std::function<void()>& fn);
 };
 
 // Groutine is one loaded groutine: a named piece of code, its state and its record.
