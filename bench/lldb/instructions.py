@@ -26,12 +26,13 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LLDB = "lldb-19"
+LLDB = os.environ.get("GROUTINES_LLDB", "lldb-19")  # the LLDB the plugin was built for
 SERVER = "/usr/lib/llvm-19/bin/lldb-server"
 
 
@@ -63,6 +64,8 @@ def instructions(target, commands, calls):
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", LLDB, "--batch",
              "--no-lldbinit", "-s", script.name, target], capture_output=True, text=True,
             env=env, timeout=1800, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"a run of {calls} calls did not end within 30 minutes")
     finally:
         os.unlink(script.name)
     expected = f"hot_sum={calls * calls}"
@@ -83,7 +86,15 @@ def main():
     parser.add_argument("--calls", default="100,400", help="LOW,HIGH calls of hot()")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once")
     args = parser.parse_args()
-    low, high = (int(n) for n in args.calls.split(","))
+    try:
+        low, high = (int(n) for n in args.calls.split(","))
+    except ValueError:
+        parser.error(f"--calls takes LOW,HIGH (two integers), not {args.calls!r}")
+    if high <= low:
+        parser.error("--calls: HIGH must be above LOW")
+    for tool in ("valgrind", LLDB):
+        if not shutil.which(tool):
+            raise RuntimeError(f"{tool} is not installed (scripts/install-deps.sh installs it)")
     target = os.path.join(args.build, "bench", "lldb", "bench_target")
     runs = [(name, commands, calls) for name, commands in scenarios(args.build)
             for calls in (low, high)]

@@ -16,8 +16,8 @@
 //                                     the floor: the ratio a host adding nothing to LLDB's
 //                                     stop would reach. Both peers make the same round trips
 //                                     to lldb-server, so this, not the host, bounds the
-//                                     target; it is about 0.55 on a quiet 2-vCPU VM and
-//                                     above 0.6 on a loaded one
+//                                     target: 0.56 on the machine of shared/notes
+//                                     (528/947 µs), 0.64-0.72 on the VMs of later runs
 //   python_over_cpp_groutine_us       what Python adds per hit over a C++ groutine, and
 //   lldb_python_over_bare_us          what LLDB's Python callback adds over a C++ callback
 //                                     (paired medians)

@@ -21,8 +21,9 @@ driven by the runtime on the thread that reports each event: it awaits
     async for c in g.calls(f, where=...)                every call of f
 
 A failed assert or any exception ends that groutine as failed (message, file:line, the
-event); the others go on. g.check(condition, message) records a failure and goes on. Call and Return objects are valid while their event is handled:
-used after the target resumed, they raise groutines.Error.
+event); the others go on. g.check(condition, message) records a failure and goes on. Call
+and Return objects are valid while their event is handled: used after the target resumed,
+they raise groutines.Error.
 """
 import linecache
 import sys
@@ -39,9 +40,9 @@ __all__ = ["Awaitable", "Call", "CallStream", "CustomEvent", "Error", "LoadError
 
 def check(condition, message=None):
     """check(condition, message=None) -> bool(condition). When condition is false it records a
-    failure of the running groutine at the caller's file:line, "check(SOURCE) failed: message",
-    and returns False: the groutine goes on, and is reported failed when it ends (as
-    GROUTINE_CHECK in C++; a failed assert ends the groutine instead)."""
+    failure of the running groutine at the caller's file:line, "check failed: SOURCE LINE:
+    message", and returns False: the groutine goes on, and is reported failed when it ends
+    (as GROUTINE_CHECK in C++; a failed assert ends the groutine instead)."""
     if condition:
         return True
     caller = sys._getframe(1)

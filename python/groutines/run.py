@@ -923,7 +923,7 @@ class Runner:
             if self.terminal is not None:
                 self._give_terminal(process)
             main_stop = self._stop_at_main(target)
-            self.failures = self._failure_count()  # those made at load do not stop it
+            self.failures = self._failure_count()  # any before main do not stop it
             fatal = None  # (signal name, description, backtrace) of the last fatal stop
             while True:
                 state = process.GetState()

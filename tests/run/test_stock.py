@@ -258,6 +258,8 @@ def test_faults_in_cpp_fails_every_nth_call_and_the_calls_a_predicate_chooses():
     assert "[faults] fault: call 2 of acquire" in r.stderr, r
     r = run("--set", "faults.where=a0 == 1", *options)
     assert r.stdout.splitlines()[0].startswith("site A failed: ") and "site B ok" in r.stdout, r
+    r = run("--set", "faults.where=i0 > -1 and i0 < 2", *options)  # int operands, signed
+    assert r.stdout.splitlines()[0].startswith("site A failed: ") and "site B ok" in r.stdout, r
     r = run("--set", "faults.where=s0 >= 2 and n == 2", *options)
     assert r.stdout.startswith("site A ok\nsite B failed: "), r
     r = run("--set", "faults.where=a0 == 1 &&", *options)

@@ -7,9 +7,11 @@
 // logged and fired as custom event `fault` (function, call, n). A missing function or a bad
 // option fails the groutine as it starts: a load error of `groutines run`, naming the option.
 //
-// GROUTINES_FAULTS_WHERE is a conjunction of comparisons, `a0 == 1 and s1 < 0`: operands
-// a0..a5 (the integer arguments, unsigned), s0..s5 (the same, signed), n (the call's number,
-// from 1) and integers; operators == != < <= > >=; `and` or `&&` between comparisons.
+// GROUTINES_FAULTS_WHERE is a conjunction of comparisons, `a0 == 1 and i1 < 0`: operands
+// a0..a5 (the integer arguments, unsigned), s0..s5 (the same, signed 64-bit: long),
+// i0..i5 (their low 32 bits, signed: int; the upper half of an int's register is not set by
+// the caller), n (the call's number, from 1) and integers; operators == != < <= > >=; `and`
+// or `&&` between comparisons.
 //
 //   groutines run --set faults.function=malloc --set faults.nth=3
 //       --set faults.errno=ENOMEM stock:cpp/faults -- ./program       (one command line)
@@ -39,7 +41,7 @@ class Where {
       if (!operand(text, at, c.left) || !op(text, at, c.op) || !operand(text, at, c.right)) {
         problem = "GROUTINES_FAULTS_WHERE='" + text + "': expected `OPERAND OP OPERAND` at '" +
                   text.substr(std::min(at, text.size())) +
-                  "' (operands a0..a5, s0..s5, n, integers; OP == != < <= > >=)";
+                  "' (operands a0..a5, s0..s5, i0..i5, n, integers; OP == != < <= > >=)";
         return std::nullopt;
       }
       where.comparisons_.push_back(c);
@@ -71,7 +73,7 @@ class Where {
  private:
   // Operand is an argument (unsigned or signed), the call's number, or a constant.
   struct Operand {
-    enum class Kind { Unsigned, Signed, Number, Constant } kind = Kind::Constant;
+    enum class Kind { Unsigned, Signed, Int, Number, Constant } kind = Kind::Constant;
     unsigned index = 0;
     long long constant = 0;
   };
@@ -88,10 +90,12 @@ class Where {
     skip_space(text, at);
     if (at >= text.size()) return false;
     char c = text[at];
-    if ((c == 'a' || c == 's') && at + 1 < text.size() && text[at + 1] >= '0' &&
+    if ((c == 'a' || c == 's' || c == 'i') && at + 1 < text.size() && text[at + 1] >= '0' &&
         text[at + 1] <= '5' &&
         (at + 2 == text.size() || !std::isalnum(static_cast<unsigned char>(text[at + 2])))) {
-      out.kind = c == 'a' ? Operand::Kind::Unsigned : Operand::Kind::Signed;
+      out.kind = c == 'a'   ? Operand::Kind::Unsigned
+                 : c == 's' ? Operand::Kind::Signed
+                            : Operand::Kind::Int;
       out.index = static_cast<unsigned>(text[at + 1] - '0');
       at += 2;
       return true;
@@ -132,6 +136,9 @@ class Where {
     switch (o.kind) {
       case Operand::Kind::Unsigned: return {false, call.arg(o.index)};
       case Operand::Kind::Signed: return {true, call.arg(o.index)};
+      case Operand::Kind::Int:  // a C int: the low half of the register, sign-extended
+        return {true, static_cast<std::uint64_t>(static_cast<std::int64_t>(
+                          static_cast<std::int32_t>(call.arg(o.index))))};
       case Operand::Kind::Number: return {true, static_cast<std::uint64_t>(n)};
       case Operand::Kind::Constant: return {true, static_cast<std::uint64_t>(o.constant)};
     }

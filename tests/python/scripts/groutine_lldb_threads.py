@@ -1,4 +1,4 @@
-# Used by tests/python/test_lldb.py over tests/targets/threads.c: one Python groutine per
+# Used by tests/lldb/test_threads.py over tests/targets/threads.c: one Python groutine per
 # worker thread, each following the calls work(T, i) made by its worker and their returns,
 # which must come back on the calling thread with T * 1000 + i. Worker 2's returns are
 # rewritten (+1), so its sum printed by the target grows by ITERATIONS and no other does.
