@@ -214,8 +214,9 @@ def frame_lines(thread, max_frames=64):
     out = []
     for i in range(min(thread.GetNumFrames(), max_frames)):
         frame = thread.GetFrameAtIndex(i)
+        # As the plugin writes a frame (LldbFrame::backtrace), for the same look in a report.
         module = frame.GetModule().GetFileSpec().GetFilename() or "?"
-        name = frame.GetFunctionName() or frame.GetSymbol().GetName() or "?"
+        name = frame.GetDisplayFunctionName() or "??"
         line = f"#{i} {frame.GetPC():#x} {module}`{name}"
         start = frame.GetSymbol().GetStartAddress()
         if start.IsValid():

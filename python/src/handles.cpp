@@ -64,7 +64,13 @@ Class& stopped_thread(Class& cls) {
       .def(
           "evaluate",
           [](const H& h, const std::string& expression) {
-            return from_value(h.evaluate(expression));
+            Value v;
+            {
+              // It may take seconds (at most 10): other Python threads go on meanwhile.
+              py::gil_scoped_release release;
+              v = h.evaluate(expression);
+            }
+            return from_value(v);
           },
           py::arg("expression"),
           "evaluate(expression): a C expression evaluated in the stopped thread, as LLDB's "
