@@ -32,6 +32,7 @@
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -287,29 +288,35 @@ struct Slope {
 // Samples picks the samples a paired figure is taken over: &Slope::wall_us or &Slope::cpu_us.
 using Samples = std::vector<double> Slope::*;
 
-// paired_ratio() is the median over repetitions of numerator / denominator, each ratio taken
-// within one repetition (wall time unless samples says otherwise), so drift of the machine
-// between repetitions cancels: the figure to compare a scenario against a peer with. 0 if
-// there is no pair.
-inline double paired_ratio(const Slope &numerator, const Slope &denominator,
-                           Samples samples = &Slope::wall_us) {
-  std::vector<double> ratios;
-  const auto &top = numerator.*samples;
-  const auto &bottom = denominator.*samples;
-  for (std::size_t i = 0; i < std::min(top.size(), bottom.size()); ++i)
-    if (bottom[i] > 0)
-      ratios.push_back(top[i] / bottom[i]);
-  return median(ratios);
+// paired() is the median over repetitions of combine(a, b), each pair of samples taken within
+// one repetition, so that drift of the machine between repetitions cancels. Pairs for which
+// combine() gives nullopt are left out; 0 if none is left.
+template <class Combine>
+double paired(const Slope &a, const Slope &b, Samples samples, Combine combine) {
+  std::vector<double> values;
+  const auto &left = a.*samples;
+  const auto &right = b.*samples;
+  for (std::size_t i = 0; i < std::min(left.size(), right.size()); ++i)
+    if (std::optional<double> v = combine(left[i], right[i]))
+      values.push_back(*v);
+  return median(values);
 }
 
-// paired_difference() is the median over repetitions of minuend - subtrahend (µs per hit,
-// wall time), each difference taken within one repetition.
-inline double paired_difference(const Slope &minuend, const Slope &subtrahend) {
-  std::vector<double> differences;
-  const std::size_t n = std::min(minuend.wall_us.size(), subtrahend.wall_us.size());
-  for (std::size_t i = 0; i < n; ++i)
-    differences.push_back(minuend.wall_us[i] - subtrahend.wall_us[i]);
-  return median(differences);
+// paired_ratio() is the paired median of numerator / denominator (wall time unless samples
+// says otherwise): the figure to compare a scenario against a peer with.
+inline double paired_ratio(const Slope &numerator, const Slope &denominator,
+                           Samples samples = &Slope::wall_us) {
+  return paired(numerator, denominator, samples, [](double n, double d) {
+    return d > 0 ? std::optional<double>(n / d) : std::nullopt;
+  });
+}
+
+// paired_difference() is the paired median of minuend - subtrahend (µs per hit, wall time
+// unless samples says otherwise).
+inline double paired_difference(const Slope &minuend, const Slope &subtrahend,
+                                Samples samples = &Slope::wall_us) {
+  return paired(minuend, subtrahend, samples,
+                [](double m, double s) { return std::optional<double>(m - s); });
 }
 
 // measure_slopes() times every scenario at options.low_calls and options.high_calls,

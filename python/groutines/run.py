@@ -57,6 +57,12 @@ _ENDING_SIGNALS = {"SIGPIPE", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGXCPU
 _WORKER = re.compile(r"^(.+?)#[\w.-]+$")
 
 
+def logical_name(name):
+    """logical_name() is the name the report shows for groutine name: NAME for "NAME#N"."""
+    m = _WORKER.match(name)
+    return m.group(1) if m else name
+
+
 class UsageError(Exception):
     """A bad command line, a groutine that does not load, a program that does not start."""
 
@@ -388,8 +394,7 @@ def collect(runtime):
     the backtrace the runtime recorded of the thread whose event it was handling."""
     results = {}
     for g in runtime.groutines():
-        m = _WORKER.match(g["name"])
-        name = m.group(1) if m else g["name"]
+        name = logical_name(g["name"])
         r = results.get((g["source"], name))
         if r is None:
             r = results[(g["source"], name)] = Result(name, g["source"])
@@ -411,8 +416,7 @@ def check_started(runtime):
     wait): a groutine that cannot start is a load error, as a script that does not import."""
     problems = {}  # (groutine, message) -> the line saying it
     for g in runtime.groutines():
-        m = _WORKER.match(g["name"])
-        name = m.group(1) if m else g["name"]
+        name = logical_name(g["name"])
         for f in g["failures"]:
             # The workers of a pool fail alike (at one line or another).
             problems.setdefault((name, f["message"]), (
@@ -588,6 +592,22 @@ def junit_xml(results, outcome, program, elapsed, expect_status=0):
 
 # --- The run ---
 
+# Cleanups hard_exit() runs before os._exit: what must not be left behind on the terminal.
+_AT_HARD_EXIT = []
+
+
+def hard_exit(code):
+    """hard_exit() ends the runner at once with code (os._exit: the main thread may be stuck
+    in LLDB), after the _AT_HARD_EXIT cleanups (the status line gives the terminal back its
+    rows)."""
+    for cleanup in list(_AT_HARD_EXIT):
+        try:
+            cleanup()
+        except Exception:  # the exit goes on
+            pass
+    os._exit(code)
+
+
 class StatusLine:
     """StatusLine shows the elapsed time, events per second and failures so far on the
     terminal's last row, kept out of a scroll region that holds everything else (as apt
@@ -608,6 +628,15 @@ class StatusLine:
         self.start = time.monotonic()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+        _AT_HARD_EXIT.append(self._release_at_exit)
+
+    def _release_at_exit(self):
+        self.stopped.set()
+        if self.lock.acquire(timeout=1):
+            try:
+                self._release()
+            finally:
+                self.lock.release()
 
     def _write(self, text):
         try:
@@ -674,6 +703,8 @@ class StatusLine:
             self.paused = False
 
     def close(self):
+        if self._release_at_exit in _AT_HARD_EXIT:
+            _AT_HARD_EXIT.remove(self._release_at_exit)
         self.stopped.set()
         self.thread.join(2)
         with self.lock:
@@ -716,7 +747,7 @@ class Watchdog:
         self.report.write(f"error: groutines run: the debugger did not stop the target "
                           f"within {_HARD_TIMEOUT}s of the timeout; giving up\n")
         self.report.flush()
-        os._exit(EXIT_TIMEOUT)
+        hard_exit(EXIT_TIMEOUT)
 
     def close(self):
         self.done.set()
@@ -768,7 +799,7 @@ class Interrupts:
         name = _signal.Signals(signo).name
         self.report.write(f"groutines run: interrupted by {name}; the target was killed\n")
         self.report.flush()
-        os._exit(128 + signo)
+        hard_exit(128 + signo)
 
     def settle(self):
         """settle() returns at once, unless a signal is ending the run: then it never returns
@@ -826,8 +857,7 @@ class Runner:
         check_started(runtime)
         if options.stop_on_failure:  # the plugin stops the target at any groutine's failure
             debugger.command("groutine stop-on-failure on")
-        status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
-        self.status = status
+        self.status = StatusLine(sys.stderr, runtime) if sys.stderr.isatty() else None
         stdio = Stdio()
         outcome = Outcome()
         t0 = time.monotonic()
@@ -835,8 +865,8 @@ class Runner:
             self._run_target(target, options.program, env, stdio, outcome)
         finally:
             self._take_terminal_back()
-            if status:
-                status.close()
+            if self.status:
+                self.status.close()
             stdio.close()
         elapsed = time.monotonic() - t0
         # The end of the run, as a custom event: heap reports leaks, profile its table.
@@ -853,8 +883,8 @@ class Runner:
         name = os.path.basename(program)
         self.report.write(render_report(results, outcome, name, options))
         if options.junit:
-            junit_xml(results, outcome, name, elapsed, options.expect_status).write(options.junit, encoding="unicode",
-                                                              xml_declaration=True)
+            junit_xml(results, outcome, name, elapsed, options.expect_status).write(
+                options.junit, encoding="unicode", xml_declaration=True)
         if options.events:
             write_events(options.events, events)
             self.report.write(f"events: {shown_path(os.path.abspath(options.events))}\n")

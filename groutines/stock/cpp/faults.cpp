@@ -100,7 +100,8 @@ class Where {
       at += 2;
       return true;
     }
-    if (c == 'n' && (at + 1 == text.size() || !std::isalnum(static_cast<unsigned char>(text[at + 1])))) {
+    if (c == 'n' &&
+        (at + 1 == text.size() || !std::isalnum(static_cast<unsigned char>(text[at + 1])))) {
       out.kind = Operand::Kind::Number;
       ++at;
       return true;
