@@ -385,3 +385,16 @@ def test_failed_checks_are_reported_with_their_backtraces_and_the_groutine_goes_
     assert re.fullmatch(r"#1 0x[0-9a-f]+ runner_cases`fact \+ \d+ at runner_cases\.c:\d+",
                         lines[at + 3].strip()), r
     assert sum(": check failed: " in line for line in lines) == 2, r
+
+
+def test_a_run_ended_by_a_signal_gives_the_terminal_its_rows_back():
+    import signal
+    term = Terminal("--set", "calls.functions=add", "stock:calls", "--", target(CASES), "hang",
+                    rows=30, columns=120)
+    term.expect(b"[groutines]")  # the status line holds the last row
+    os.kill(term.pid, signal.SIGTERM)
+    assert term.wait() == 128 + signal.SIGTERM, term.output
+    out = term.output
+    assert b"interrupted by SIGTERM" in out, out
+    # The scroll region is reset (the whole height again) after the last status update.
+    assert out.rindex(b"\x1b7\x1b[r\x1b[30;1H\x1b[2K\x1b8") > out.rindex(b"[groutines]"), out
