@@ -1,0 +1,55 @@
+#pragma once
+// patcher: the x86-64 entry patch of a hooked function, worked out by the debugger from the
+// function's bytes (decoded and re-encoded with Zydis). The agent never decodes anything.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace groutines::agent {
+
+// PatchPlan is where a function's entry jump goes and what it displaces.
+struct PatchPlan {
+  std::uint64_t function = 0;  // the function's first byte
+  std::uint64_t entry = 0;     // where the 5-byte jmp goes: function, or after its endbr64
+  std::size_t window = 0;      // bytes displaced at entry: whole instructions, >= 5
+  std::vector<std::uint8_t> original;  // those bytes, as the function holds them
+};
+
+// plan_patch() decides how to patch the function whose bytes (its whole body, as the symbol's
+// size gives it) start at address function, or says why it cannot be patched safely: a body
+// shorter than the patch, an instruction it cannot decode, a call, ret or other control
+// transfer it cannot relocate in the window, a relative branch anywhere in the function whose
+// target falls inside the window past its first byte. The reason is one lowercase phrase,
+// e.g. "a branch at 0x401234 jumps into the first 5 bytes".
+std::variant<PatchPlan, std::string> plan_patch(std::uint64_t function, const std::uint8_t* bytes,
+                                                std::size_t size);
+
+// Trampoline is the code of one hook, to be written at address `at` (see protocol.h for the
+// layout): push the hook index, jump to the agent's enter stub, the stop pad, the displaced
+// instructions relocated for their new address, and a jump back to entry + window.
+struct Trampoline {
+  std::vector<std::uint8_t> bytes;
+  std::size_t stop_pad = 11;   // offset of the stop pad
+  std::size_t resume = 16;     // offset of the relocated instructions
+};
+
+// kTrampolineMax is an upper bound on Trampoline::bytes.size(), for reserving space.
+constexpr std::size_t kTrampolineMax = 128;
+
+// build_trampoline() builds hook index's trampoline at address at for plan, whose enter stub
+// is at enter_stub; or says why not (a rip-relative operand or a branch target out of reach
+// of at, as a phrase like plan_patch()'s).
+std::variant<Trampoline, std::string> build_trampoline(const PatchPlan& plan, std::uint64_t at,
+                                                       std::uint32_t index,
+                                                       std::uint64_t enter_stub);
+
+// entry_jump() is the 5-byte `jmp rel32` written at from to reach to (both within +-2 GB,
+// which the caller checked with reachable()).
+std::vector<std::uint8_t> entry_jump(std::uint64_t from, std::uint64_t to);
+
+// reachable() tells whether a rel32 at an instruction ending at `from` reaches `to`.
+bool reachable(std::uint64_t from, std::uint64_t to) noexcept;
+
+}  // namespace groutines::agent
