@@ -589,14 +589,18 @@ class SubscriptionsCommand final : public Subcommand {
     if (hooks.empty()) {
       out += "no subscriptions\n";
     } else {
-      Table table({"FUNCTION", "BREAKPOINT", "LOCATIONS", "HOLDERS", "HITS"});
+      Table table({"FUNCTION", "BREAKPOINT", "LOCATIONS", "HOLDERS", "HITS", "TRANSPORT"});
+      std::string notes;
       for (const HookInfo& h : hooks) {
         LldbBackend::HookView v = host.backend().hook_view(h.id);
         std::string bp = v.breakpoint == LLDB_INVALID_BREAK_ID ? "-" : std::to_string(v.breakpoint);
+        std::string transport = v.patched ? "agent" : "breakpoint";
+        if (v.patched && !v.fallback.empty()) transport = "agent+breakpoint";
         table.add({h.function, bp, std::to_string(v.locations), std::to_string(h.holders),
-                   std::to_string(v.hits)});
+                   std::to_string(v.hits + v.agent_hits), transport});
+        if (!v.fallback.empty()) notes += "  " + h.function + ": on a breakpoint: " + v.fallback + "\n";
       }
-      out += table.render();
+      out += table.render() + notes;
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();
     std::size_t calls = 0;
@@ -610,6 +614,54 @@ class SubscriptionsCommand final : public Subcommand {
                     s.breakpoint, ids.c_str());
     }
     return out;
+  }
+};
+
+// --- groutine transport ---
+
+class TransportCommand final : public Subcommand {
+ public:
+  TransportCommand() : Subcommand("transport") {}
+  static constexpr const char* kHelp = "Show or choose how calls reach groutines: the agent or breakpoints.";
+  static constexpr const char* kSyntax = "groutine transport [auto|agent|breakpoint]";
+  static constexpr const char* kLongHelp =
+      "Calls of hooked functions reach groutines in one of two ways. On the agent transport,\n"
+      "libgroutines_agent.so, preloaded into the processes the debugger launches, hands each\n"
+      "call and awaited return to the debugger without stopping the target (microseconds a\n"
+      "hit); the debugger patches each hooked function's entry at its first call. On the\n"
+      "breakpoint transport every hit is a breakpoint stop (about a millisecond).\n"
+      "\n"
+      "auto (the default) uses the agent where it can and breakpoints elsewhere: remote\n"
+      "targets, static executables, processes started without the agent, functions whose\n"
+      "first instructions cannot be moved. `groutine subscriptions` shows each function's\n"
+      "transport and why it fell back. agent is auto that also prints each fallback.\n"
+      "breakpoint uses breakpoints only, for processes launched from now on. With no\n"
+      "argument, shows the transport and the agent's state in the current process.\n"
+      "\n"
+      "Examples:\n"
+      "\n"
+      "(lldb) groutine transport\n"
+      "transport: auto\n"
+      "agent: /usr/lib/groutines/libgroutines_agent.so\n"
+      "process 4242: served by the agent: 5890 hits; passed through: 0 nested in the agent, ...\n"
+      "(lldb) groutine transport breakpoint\n";
+
+ private:
+  std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
+    if (args.size() > 1) throw Error("takes at most one argument: auto, agent or breakpoint");
+    if (args.size() == 1) {
+      LldbBackend::Transport t;
+      if (args[0] == "auto")
+        t = LldbBackend::Transport::Auto;
+      else if (args[0] == "agent")
+        t = LldbBackend::Transport::Agent;
+      else if (args[0] == "breakpoint")
+        t = LldbBackend::Transport::Breakpoint;
+      else
+        throw Error("expected auto, agent or breakpoint, not '" + args[0] + "'");
+      host.backend().set_transport(t);
+    }
+    return host.backend().agent_status();
   }
 };
 
@@ -667,6 +719,8 @@ bool add_groutine_command(lldb::SBDebugger debugger) {
        StopOnFailureCommand::kSyntax, StopOnFailureCommand::kLongHelp},
       {"subscriptions", new SubscriptionsCommand, SubscriptionsCommand::kHelp,
        SubscriptionsCommand::kSyntax, SubscriptionsCommand::kLongHelp},
+      {"transport", new TransportCommand, TransportCommand::kHelp, TransportCommand::kSyntax,
+       TransportCommand::kLongHelp},
   };
   for (const Entry& e : entries) {
     lldb::SBCommand c = groutine.AddCommand(e.name, e.impl, e.help, e.syntax);

@@ -8,6 +8,7 @@
 
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
+#include "agent_frame.hpp"
 #include "lldb_frame.hpp"
 
 namespace groutines::plugin {
@@ -15,12 +16,6 @@ namespace groutines::plugin {
 namespace {
 
 constexpr const char* kSkipPrologue = "target.skip-prologue";
-
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 bool gone_state(lldb::StateType s) {
   return s == lldb::eStateExited || s == lldb::eStateDetached || s == lldb::eStateInvalid ||
@@ -116,9 +111,6 @@ class LldbBackend::Callback {
   LldbBackend& b_;
 };
 
-LldbBackend::LldbBackend(lldb::SBDebugger debugger, EventLog& log)
-    : debugger_(std::move(debugger)), log_(log) {}
-
 void LldbBackend::print(const std::string& text) {
   std::string line = text;
   if (line.empty() || line.back() != '\n') line += '\n';
@@ -209,6 +201,8 @@ void LldbBackend::protect(lldb::SBBreakpoint& breakpoint) {
 }
 
 void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
+  static bool preload = (update_preload(), true);
+  (void)preload;
   Hook& hook = hooks_[id];
   hook.function = std::string(function);
   plant(id, hook);
@@ -217,6 +211,7 @@ void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
 void LldbBackend::remove_call_hook(FunctionId id) {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
+  agent_hold(id, false);
   if (it->second.breakpoint.IsValid()) {
     lldb::break_id_t bp = it->second.breakpoint.GetID();
     hook_by_breakpoint_.erase(bp);
@@ -268,6 +263,10 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
 // --- Return watches ---
 
 void LldbBackend::watch_return(CallId call, Frame& frame) {
+  if (auto* af = dynamic_cast<AgentFrame*>(&frame)) {
+    agent_watch(call, *af);
+    return;
+  }
   auto& f = static_cast<LldbFrame&>(frame);
   Pending p;
   p.call = call;
@@ -328,7 +327,10 @@ void LldbBackend::forget(CallId call) {
   }
 }
 
-void LldbBackend::unwatch_return(CallId call) { forget(call); }
+void LldbBackend::unwatch_return(CallId call) {
+  forget(call);
+  agent_unwatch(call);
+}
 
 bool LldbBackend::has_pending_on(std::uint64_t thread) const {
   for (const auto& [call, p] : pending_)
@@ -352,6 +354,7 @@ void LldbBackend::follow_process(lldb::SBProcess& process) {
   std::uint32_t id = process.GetUniqueID();
   if (id == process_id_) return;
   if (process_id_ != 0) end_process("the process was replaced by a new one");
+  agent_disconnect("the process was replaced by a new one");
   process_id_ = id;
   if (on_new_process_) on_new_process_(process);
 }
@@ -368,6 +371,7 @@ void LldbBackend::process_gone(std::uint32_t process_id, lldb::StateType state) 
 // is delivered as unwound and every return breakpoint goes. Call hooks stay: they are the
 // target's, and resolve again in the next process.
 void LldbBackend::end_process(const std::string& why) {
+  agent_disconnect(why);
   std::vector<Pending> gone;
   for (const auto& [call, p] : pending_) gone.push_back(p);
   if (gone.empty()) return;
@@ -417,7 +421,7 @@ bool LldbBackend::finish_callback(lldb::SBProcess& process) {
 }
 
 bool LldbBackend::ours(lldb::break_id_t id) const {
-  return hook_by_breakpoint_.count(id) || site_by_breakpoint_.count(id) ||
+  return hook_by_breakpoint_.count(id) || site_by_breakpoint_.count(id) || is_stop_pad(id) ||
          std::find(retired_.begin(), retired_.end(), id) != retired_.end();
 }
 
@@ -469,6 +473,8 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     // Not the function's entry (an inlined copy): no call to report.
     if (auto at = hook.at_entry.find(location.GetID()); at == hook.at_entry.end() || !at->second)
       return finish_callback(process);
+    // The agent may need this thread for a moment first: the call comes again.
+    if (!agent_before_call(process, thread, hook, location)) return finish_callback(process);
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
     const lldb::break_id_t location_id = location.GetID();
     const auto layout = hook.layouts.find(location_id);
@@ -506,6 +512,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       if (auto again = hooks_.find(fn); again != hooks_.end())
         again->second.layouts[location_id] = frame.layout();
     if (out.forced_return) frame.force_return(*out.forced_return);
+    agent_after_call(process, thread, fn, location, frame);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
   }
@@ -563,7 +570,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
 // --- Requests from groutines ---
 
 void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
-  if (in_callback_ > 0)
+  if (in_callback_ > 0 || agent_frame_)
     stop_at_this_stop("groutine '" + by.name() + "' stopped the target: " + std::string(reason));
   else
     print("groutine '" + by.name() + "' asked to stop the target, which is not running: " +
@@ -574,7 +581,7 @@ void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
 // on_failure() stops only inside a breakpoint callback: a failure at the prompt (a fired
 // event, a load) leaves a target that is already stopped, or not running, as it is.
 void LldbBackend::on_failure(const Groutine& by, const Failure& failure) {
-  if (!stop_on_failure_ || in_callback_ == 0) return;
+  if (!stop_on_failure_ || (in_callback_ == 0 && !agent_frame_)) return;
   std::string reason = failure.where.file + ":" + std::to_string(failure.where.line) + ": " +
                        failure.message;
   stop_at_this_stop("groutine '" + by.name() + "' failed, stopping the target: " + reason);
@@ -621,7 +628,7 @@ void LldbBackend::observe(const Event& event) {
       if (event.unwound) {
         e.unwound = true;
         e.detail += " unwound";
-      } else if (static_cast<LldbFrame*>(event.frame)->where() == LldbFrame::Where::Entry) {
+      } else if (frame_at_entry(*event.frame)) {
         // Its value is the forced one, known once the call is delivered; its time is now,
         // after whatever the groutines that skipped it logged.
         e.skipped = true;
@@ -680,6 +687,10 @@ LldbBackend::HookView LldbBackend::hook_view(FunctionId id) const {
     for (const auto& [location, at_entry] : it->second.at_entry) v.locations += at_entry;
     v.hits = bp.GetHitCount();
   }
+  v.patched = it->second.agent.size();
+  v.agent_hits = agent_hits(it->second);
+  for (const auto& [location, why] : it->second.fallback)
+    if (v.fallback.empty()) v.fallback = why;
   return v;
 }
 

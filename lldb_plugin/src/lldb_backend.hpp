@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -17,13 +18,22 @@
 #include "event_log.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines_agent/protocol.h"
 #include "lldb_frame.hpp"
 
+namespace groutines::agent {
+class Channel;
+class Unwinder;
+}  // namespace groutines::agent
+
 namespace groutines::plugin {
+
+class AgentFrame;
 
 class LldbBackend final : public Backend {
  public:
   LldbBackend(lldb::SBDebugger debugger, EventLog& log);
+  ~LldbBackend() override;
   LldbBackend(const LldbBackend&) = delete;
   LldbBackend& operator=(const LldbBackend&) = delete;
 
@@ -71,12 +81,33 @@ class LldbBackend final : public Backend {
   // to resume it (or has callbacks of this stop still to run). Commands treat it as running.
   bool auto_continuing(lldb::SBProcess& process) const;
 
+  // Transport is how calls of hooked functions reach groutines.
+  enum class Transport : std::uint8_t {
+    Auto,        // the agent where it can serve a function, else breakpoints (the default)
+    Agent,       // as Auto, and every function that falls back to breakpoints says why
+    Breakpoint,  // breakpoints only: every hit stops the target
+  };
+  Transport transport() const noexcept { return transport_; }
+  // set_transport() chooses the transport of functions hooked from now on (hooks already
+  // patched stay so while their process lives), and whether launches preload the agent.
+  void set_transport(Transport transport);
+  // agent_library() is libgroutines_agent.so beside the plugin ("" when it is not there).
+  static const std::string& agent_library();
+  // agent_status() describes the agent in the followed process for `groutine transport`:
+  // connected or why not, the hits it served and those that passed through, and why.
+  std::string agent_status() const;
+  // shutdown() stops the agent's service thread (the debugger exits).
+  void shutdown();
+
   // HookView describes one call hook for `groutine subscriptions`.
   struct HookView {
     std::string function;
     lldb::break_id_t breakpoint = LLDB_INVALID_BREAK_ID;
     std::size_t locations = 0;
     std::uint32_t hits = 0;
+    std::size_t patched = 0;    // locations served by the agent
+    std::uint64_t agent_hits = 0;
+    std::string fallback;       // why a location stays on a breakpoint ("" if none)
   };
   // hook_view() describes the hook of function id (breakpoint invalid when not planted).
   HookView hook_view(FunctionId id) const;
@@ -105,6 +136,10 @@ class LldbBackend final : public Backend {
     // out from DWARF at the first call that needs them.
     std::unordered_map<lldb::break_id_t, std::shared_ptr<const ArgumentLayout>> layouts;
     std::size_t filtered = 0;  // how many locations filter() has disabled or kept
+    // agent holds, by location id, the agent hook index of a location patched in the
+    // followed process; fallback, why a location stays on its breakpoint.
+    std::unordered_map<lldb::break_id_t, std::uint32_t> agent;
+    std::unordered_map<lldb::break_id_t, std::string> fallback;
   };
   struct Pending {
     CallId call = 0;
@@ -117,6 +152,8 @@ class LldbBackend final : public Backend {
     lldb::SBBreakpoint breakpoint;
     std::vector<CallId> calls;
   };
+  struct AgentProcess;  // the agent in the followed process (agent_transport.cpp)
+  class AgentHandler;
   // Callback marks a breakpoint callback in progress (breakpoints are retired, not deleted,
   // while other threads of the same stop may be stopped at them).
   class Callback;
@@ -148,6 +185,28 @@ class LldbBackend final : public Backend {
   void stop_at_this_stop(std::string reason);
   void log_stop(const Groutine& by, std::string_view reason);
 
+  // --- The agent transport (agent_transport.cpp) ---
+  static bool on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                              lldb::SBBreakpointLocation& location);
+  bool stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread);
+  void agent_connect(lldb::SBProcess& process);
+  void agent_disconnect(const std::string& why);
+  bool agent_before_call(lldb::SBProcess& process, lldb::SBThread& thread, Hook& hook,
+                         lldb::SBBreakpointLocation& location);
+  void agent_after_call(lldb::SBProcess& process, lldb::SBThread& thread, FunctionId fn,
+                        lldb::SBBreakpointLocation& location, LldbFrame& frame);
+  void agent_hit(ga_slot& slot) noexcept;
+  void agent_deliver(ga_slot& slot);
+  void agent_hold(FunctionId id, bool on);
+  void agent_watch(CallId call, AgentFrame& frame);
+  void agent_unwatch(CallId call);
+  bool is_stop_pad(lldb::break_id_t id) const;
+  std::uint64_t agent_hits(const Hook& hook) const;
+  // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
+  static bool frame_at_entry(Frame& frame);
+  void update_preload();
+  std::string symbolize(std::size_t index, std::uint64_t pc);
+
   lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
   EventLog& log_;
@@ -163,6 +222,11 @@ class LldbBackend final : public Backend {
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
   std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
   std::function<void(lldb::SBProcess&)> on_new_process_;
+
+  Transport transport_ = Transport::Auto;
+  std::unique_ptr<AgentProcess> agent_;
+  AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
+  std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
 
   unsigned in_callback_ = 0;
   bool stop_on_failure_ = false;

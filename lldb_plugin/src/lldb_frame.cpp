@@ -18,12 +18,6 @@ constexpr std::uint32_t kNoResult = 0x1001;
 constexpr const char* kIntArgumentRegisters[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
 constexpr unsigned kFloatArgumentRegisters = 8;  // xmm0..xmm7
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
-
 bool is_signed(lldb::BasicType t) {
   switch (t) {
     case lldb::eBasicTypeChar:
@@ -40,7 +34,14 @@ bool is_signed(lldb::BasicType t) {
   }
 }
 
-// sized() reads the low size bytes of a register as the C type would: sign- or zero-extended.
+}  // namespace
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
 std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type) {
   if (size == 0 || size >= 8) return static_cast<std::int64_t>(raw);
   unsigned bits = static_cast<unsigned>(size * 8);
@@ -49,8 +50,6 @@ std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type) {
   if (is_signed_type && (raw >> (bits - 1)) & 1) raw |= ~mask;
   return static_cast<std::int64_t>(raw);
 }
-
-}  // namespace
 
 LldbFrame::LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where)
     : process_(std::move(process)), thread_(std::move(thread)), where_(where) {

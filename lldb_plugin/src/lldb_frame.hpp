@@ -46,6 +46,13 @@ struct ArgumentSlot {
 };
 using ArgumentLayout = std::vector<ArgumentSlot>;
 
+// sized() reads the low size bytes of a register as a C type of that size would: sign- or
+// zero-extended.
+std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type);
+
+// hex() renders v as 0x...
+std::string hex(std::uint64_t v);
+
 class LldbFrame final : public Frame {
  public:
   // Where is what the thread is stopped at.
@@ -96,6 +103,9 @@ class LldbFrame final : public Frame {
   void use_layout(std::shared_ptr<const ArgumentLayout> layout) noexcept {
     layout_ = std::move(layout);
   }
+  // argument_layout() works out the stopped function's argument layout from DWARF (once per
+  // frame; the one use_layout() gave if any). Empty without debug info.
+  std::shared_ptr<const ArgumentLayout> argument_layout();
   // layout() is the argument layout used during this stop (null if none was needed).
   const std::shared_ptr<const ArgumentLayout>& layout() const noexcept { return layout_; }
   // cached_view() renders the integer arguments read so far ("rdi=1 rsi=2"), for the log.
@@ -113,7 +123,6 @@ class LldbFrame final : public Frame {
   std::vector<std::uint8_t> register_bytes(std::string_view name);
   void write_register(std::string_view name, std::uint64_t value);
   void write_xmm0(double value);
-  std::shared_ptr<const ArgumentLayout> argument_layout();
   Value read_argument(const ArgumentSlot& slot);
 
   lldb::SBProcess process_;

@@ -9,7 +9,7 @@
  *
  *   T+0   push imm32 <hook index>
  *   T+5   jmp [rip+disp]           -> ga_enter_stub (the agent's, address in ga_info)
- *   T+11  stop pad (5 bytes: jmp T+16); the host keeps an LLDB breakpoint here
+ *   T+11  reserved (5 bytes: jmp T+16)
  *   T+16  the displaced instructions, relocated; then jmp back to entry + window
  *
  * ga_enter_stub saves the registers (struct ga_regs) and calls the agent's handler, which copies
@@ -62,9 +62,10 @@ enum ga_reply {
   GA_REPLY_SKIP = 1,       /* at a call: return to the caller at once with regs.rax, xmm0 */
   GA_REPLY_WATCH = 2,      /* at a call: report this call's return as slot.reply_call */
   GA_REPLY_REWRITE = 4,    /* at a return: the caller sees regs.rax and xmm0 from the slot */
-  GA_REPLY_STOP = 8,       /* resume at the stop pad (call) or ga_info.return_stop_pad
-                              (return), where the host's breakpoint stops the thread; a call
-                              stopped so is not reported again when it resumes at its entry */
+  GA_REPLY_STOP = 8,       /* push where the thread would resume (the function's first byte
+                              at a call, the return address at a return) and resume at
+                              ga_info.stop_pad (`nop; ret`), where the host's breakpoint stops
+                              it; a call stopped so is not reported again as it resumes */
 };
 
 /* ga_slot_state: the futex word of a slot. */
@@ -105,7 +106,7 @@ struct ga_hook {
   uint32_t flags;
   uint64_t entry;    /* the function's address (before any endbr64) */
   uint64_t resume;   /* T+16: the relocated instructions */
-  uint64_t stop_pad; /* T+11 */
+  uint64_t reserved;
 };
 
 /* ga_counters: hits that did not reach the host, and why. */
@@ -151,8 +152,8 @@ struct ga_header {
   struct ga_hook hooks[GA_MAX_HOOKS];
 };
 
-#define GA_SLOTS_OFFSET ((sizeof(struct ga_header) + 4095u) & ~(uint64_t)4095u)
-#define GA_SHM_SIZE (GA_SLOTS_OFFSET + (uint64_t)GA_MAX_SLOTS * sizeof(struct ga_slot))
+#define GA_SLOTS_OFFSET ((sizeof(struct ga_header) + 4095ull) & ~4095ull)
+#define GA_SHM_SIZE (GA_SLOTS_OFFSET + 1ull * GA_MAX_SLOTS * sizeof(struct ga_slot))
 
 /* ga_info: exported by the agent as `groutines_agent`, read by the host with the debugger. */
 struct ga_info {
@@ -164,7 +165,7 @@ struct ga_info {
   uint64_t enter_stub;       /* ga_enter_stub */
   uint64_t return_stub;      /* ga_return_stub: the return address a watched call gets */
   uint64_t service_stub;     /* ga_service_stub: serves header.service, preserves registers */
-  uint64_t return_stop_pad;  /* GA_REPLY_STOP at a return resumes here */
+  uint64_t stop_pad;         /* GA_REPLY_STOP resumes here, the target pushed */
 };
 
 #ifdef __cplusplus

@@ -22,6 +22,18 @@ class RecursiveLock {
     owner_.store(me, std::memory_order_relaxed);
     depth_ = 1;
   }
+  // try_lock() takes the lock if it is free (or held by this thread) and tells whether it did.
+  bool try_lock() {
+    const std::thread::id me = std::this_thread::get_id();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return true;
+    }
+    if (!mutex_.try_lock()) return false;
+    owner_.store(me, std::memory_order_relaxed);
+    depth_ = 1;
+    return true;
+  }
   void unlock() {
     if (--depth_ == 0) {
       owner_.store(std::thread::id(), std::memory_order_relaxed);

@@ -120,6 +120,11 @@ class GROUTINES_API Runtime {
   // lock() holds the runtime's (recursive) lock. A backend holds it for the whole of a target
   // stop, so that the deliveries of that stop re-enter it at almost no cost.
   std::unique_lock<RecursiveLock> lock() const { return std::unique_lock(mutex_); }
+  // try_lock() is lock() if the lock is free now (check owns_lock()), for a thread that must
+  // not block while another holds it.
+  std::unique_lock<RecursiveLock> try_lock() const {
+    return std::unique_lock(mutex_, std::try_to_lock);
+  }
 
   // --- Used from inside groutines (api.hpp) and by drivers. ---
 

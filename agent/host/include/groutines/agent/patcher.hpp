@@ -45,11 +45,12 @@ std::variant<Trampoline, std::string> build_trampoline(const PatchPlan& plan, st
                                                        std::uint32_t index,
                                                        std::uint64_t enter_stub);
 
-// entry_jump() is the 5-byte `jmp rel32` written at from to reach to (both within +-2 GB,
-// which the caller checked with reachable()).
+// entry_jump() is the 5-byte `jmp rel32` written at from to reach to: E9, to - (from + 5).
+// The caller checked reachable(from + 5, to).
 std::vector<std::uint8_t> entry_jump(std::uint64_t from, std::uint64_t to);
 
-// reachable() tells whether a rel32 at an instruction ending at `from` reaches `to`.
+// reachable() tells whether a rel32 in an instruction ending at `from` reaches `to`, that is
+// whether to - from fits in an int32 (for a 5-byte jmp written at x: reachable(x + 5, to)).
 bool reachable(std::uint64_t from, std::uint64_t to) noexcept;
 
 }  // namespace groutines::agent

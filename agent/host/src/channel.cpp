@@ -1,0 +1,153 @@
+#include "groutines/agent/channel.hpp"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace groutines::agent {
+
+namespace {
+
+void futex_wait(void* word, std::uint32_t value, long ns) {
+  timespec ts{ns / 1000000000L, ns % 1000000000L};
+  syscall(SYS_futex, word, FUTEX_WAIT, value, &ts, nullptr, 0);
+}
+
+void futex_wake(void* word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
+
+std::uint32_t* word(GA_ATOMIC(std::uint32_t) & a) { return reinterpret_cast<std::uint32_t*>(&a); }
+
+// How long the service thread spins on an empty queue before it sleeps: long enough to catch
+// a thread's next hit in a loop, short enough not to hold a CPU while the target computes.
+constexpr int kSpin = 20000;
+
+}  // namespace
+
+std::variant<std::unique_ptr<Channel>, std::string> Channel::open(pid_t pid, const ga_info& info) {
+  if (info.magic != GA_MAGIC) return std::string("the agent has not started yet");
+  if (info.version != GA_VERSION)
+    return "the agent speaks version " + std::to_string(info.version) + ", this host " +
+           std::to_string(GA_VERSION) + " (a stale libgroutines_agent.so?)";
+  if (info.fd < 0)
+    return std::string("the agent could not create its shared memory: ") + std::strerror(-info.fd);
+  if (info.shm_size != GA_SHM_SIZE) return std::string("the agent's shared memory has another size");
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(info.fd);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+  void* base = mmap(nullptr, GA_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int error = errno;
+  ::close(fd);
+  if (base == MAP_FAILED) return "cannot map " + path + ": " + std::strerror(error);
+  auto* header = static_cast<ga_header*>(base);
+  if (header->magic != GA_MAGIC || header->agent_pid != static_cast<std::uint32_t>(pid)) {
+    munmap(base, GA_SHM_SIZE);
+    return "the shared memory at " + path + " is not this process's agent";
+  }
+  return std::unique_ptr<Channel>(new Channel(pid, info, base));
+}
+
+Channel::Channel(pid_t pid, const ga_info& info, void* base)
+    : pid_(pid), info_(info), base_(base), header_(static_cast<ga_header*>(base)) {
+  // Hooks of an earlier host of this process stay patched but pass through: count past them.
+  while (next_hook_ < GA_MAX_HOOKS && header_->hooks[next_hook_].entry != 0) ++next_hook_;
+}
+
+Channel::~Channel() {
+  stop();
+  munmap(base_, GA_SHM_SIZE);
+}
+
+ga_slot& Channel::slot(std::uint32_t index) noexcept {
+  auto* slots = reinterpret_cast<ga_slot*>(static_cast<char*>(base_) + GA_SLOTS_OFFSET);
+  return slots[index % GA_MAX_SLOTS];
+}
+
+int Channel::add_hook(std::uint64_t entry, std::uint64_t resume) {
+  if (next_hook_ >= GA_MAX_HOOKS) return -1;
+  ga_hook& h = header_->hooks[next_hook_];
+  h.entry = entry;
+  h.resume = resume;
+  h.enabled.store(1, std::memory_order_release);
+  return static_cast<int>(next_hook_++);
+}
+
+void Channel::set_enabled(std::uint32_t index, bool on) noexcept {
+  if (index < GA_MAX_HOOKS) header_->hooks[index].enabled.store(on ? 1 : 0, std::memory_order_release);
+}
+
+bool Channel::on_service_thread() const noexcept {
+  return thread_.joinable() && thread_.get_id() == std::this_thread::get_id();
+}
+
+void Channel::start(Handler& handler) {
+  if (running_.exchange(true)) return;
+  handler_ = &handler;
+  header_->host_pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_release);
+  thread_ = std::thread([this] { serve(); });
+}
+
+void Channel::stop() {
+  if (!running_.exchange(false)) return;
+  header_->host_pid.store(0, std::memory_order_release);
+  header_->doorbell.fetch_add(1);
+  futex_wake(word(header_->doorbell));
+  if (thread_.joinable()) thread_.join();
+  // Threads that posted before they saw the host go: let them go on.
+  std::uint32_t index = 0;
+  while (take(index)) {
+    ga_slot& s = slot(index);
+    s.reply = GA_REPLY_CONTINUE;
+    release(s);
+  }
+}
+
+// take() pops the next posted slot index, if any (single consumer: the service thread, or
+// stop() once it has joined).
+bool Channel::take(std::uint32_t& index) {
+  std::uint32_t pos = header_->queue_tail.load(std::memory_order_relaxed);
+  auto& cell = header_->queue[pos % GA_QUEUE_SIZE];
+  if (cell.seq.load(std::memory_order_acquire) != pos + 1) return false;
+  index = cell.slot;
+  cell.seq.store(pos + GA_QUEUE_SIZE, std::memory_order_release);
+  header_->queue_tail.store(pos + 1, std::memory_order_relaxed);
+  return true;
+}
+
+void Channel::release(ga_slot& s) noexcept {
+  std::uint32_t old = s.state.exchange(GA_SLOT_REPLIED, std::memory_order_acq_rel);
+  if (old == GA_SLOT_SLEEPING) futex_wake(word(s.state));
+}
+
+void Channel::serve() {
+  int idle = 0;
+  while (running_.load(std::memory_order_relaxed)) {
+    std::uint32_t index = 0;
+    if (take(index)) {
+      idle = 0;
+      ga_slot& s = slot(index);
+      handler_->handle(s);
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      release(s);
+      continue;
+    }
+    if (++idle < kSpin) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    std::uint32_t seen = header_->doorbell.load();
+    header_->host_sleeping.store(1);
+    std::uint32_t pos = header_->queue_tail.load(std::memory_order_relaxed);
+    if (header_->queue[pos % GA_QUEUE_SIZE].seq.load(std::memory_order_acquire) != pos + 1)
+      futex_wait(word(header_->doorbell), seen, 200000000L);
+    header_->host_sleeping.store(0);
+    idle = 0;
+  }
+}
+
+}  // namespace groutines::agent

@@ -1,0 +1,241 @@
+#include "agent_frame.hpp"
+
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "groutines/error.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+struct RegisterName {
+  const char* name;
+  std::size_t offset;
+};
+
+#define GA_REG(r) {#r, offsetof(ga_regs, r)}
+constexpr RegisterName kRegisters[] = {
+    GA_REG(rax), GA_REG(rbx), GA_REG(rcx), GA_REG(rdx), GA_REG(rsi), GA_REG(rdi),
+    GA_REG(rbp), GA_REG(rsp), GA_REG(r8),  GA_REG(r9),  GA_REG(r10), GA_REG(r11),
+    GA_REG(r12), GA_REG(r13), GA_REG(r14), GA_REG(r15), GA_REG(rip), {"rflags", offsetof(ga_regs, rflags)},
+    {"eflags", offsetof(ga_regs, rflags)}, {"pc", offsetof(ga_regs, rip)}, {"sp", offsetof(ga_regs, rsp)},
+    {"fp", offsetof(ga_regs, rbp)}};
+#undef GA_REG
+
+constexpr std::size_t kIntArgumentOffsets[] = {offsetof(ga_regs, rdi), offsetof(ga_regs, rsi),
+                                                offsetof(ga_regs, rdx), offsetof(ga_regs, rcx),
+                                                offsetof(ga_regs, r8),  offsetof(ga_regs, r9)};
+
+std::uint64_t at(const ga_regs& r, std::size_t offset) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, reinterpret_cast<const char*>(&r) + offset, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
+                       Symbolizer symbolize, std::uint64_t return_stub)
+    : pid_(pid),
+      slot_(slot),
+      where_(where),
+      unwinder_(unwinder),
+      symbolize_(std::move(symbolize)),
+      return_stub_(return_stub) {}
+
+void AgentFrame::require(LldbFrame::Where where, const char* what) const {
+  if (where_ == where) return;
+  throw Error(std::string(what) + (where == LldbFrame::Where::Entry
+                                       ? " can only be read at a call"
+                                       : " can only be read at a return"));
+}
+
+std::uint64_t AgentFrame::read_u64(std::uint64_t address) {
+  std::uint64_t v = 0;
+  std::vector<std::uint8_t> b = read_memory(address, sizeof v);
+  std::memcpy(&v, b.data(), sizeof v);
+  return v;
+}
+
+std::uint64_t AgentFrame::int_argument(unsigned index) {
+  require(LldbFrame::Where::Entry, "arguments");
+  if (index < 6) return at(slot_.regs, kIntArgumentOffsets[index]);
+  // The seventh and later are on the stack, above the return address.
+  return read_u64(slot_.regs.rsp + 8 * (index - 6 + 1));
+}
+
+double AgentFrame::float_argument(unsigned index) {
+  require(LldbFrame::Where::Entry, "arguments");
+  if (index >= 8)
+    throw Error("floating argument " + std::to_string(index) +
+                " is not in a register (only xmm0..xmm7 are read)");
+  double d = 0;
+  std::memcpy(&d, slot_.regs.xmm[index], sizeof d);
+  return d;
+}
+
+Value AgentFrame::read_argument(const ArgumentSlot& a) {
+  switch (a.kind) {
+    case ArgumentSlot::Kind::Integer:
+      return sized(int_argument(a.index), a.size, a.is_signed);
+    case ArgumentSlot::Kind::Bool:
+      return (int_argument(a.index) & 0xff) != 0;
+    case ArgumentSlot::Kind::Double:
+      return float_argument(a.index);
+    case ArgumentSlot::Kind::Float: {
+      float f = 0;
+      std::memcpy(&f, slot_.regs.xmm[a.index], sizeof f);
+      return static_cast<double>(f);
+    }
+    case ArgumentSlot::Kind::Unknown:
+      break;
+  }
+  return std::monostate{};
+}
+
+std::vector<Argument> AgentFrame::arguments() {
+  require(LldbFrame::Where::Entry, "arguments");
+  std::vector<Argument> out;
+  if (!layout_) return out;
+  out.reserve(layout_->size());
+  for (const ArgumentSlot& a : *layout_) out.push_back({a.name, a.type, read_argument(a)});
+  return out;
+}
+
+std::optional<Argument> AgentFrame::argument(std::string_view name) {
+  require(LldbFrame::Where::Entry, "arguments");
+  if (!layout_) return std::nullopt;
+  for (const ArgumentSlot& a : *layout_)
+    if (a.name == name) return Argument{a.name, a.type, read_argument(a)};
+  return std::nullopt;
+}
+
+std::uint64_t AgentFrame::register_value(std::string_view name) {
+  for (const RegisterName& r : kRegisters)
+    if (name == r.name) return at(slot_.regs, r.offset);
+  if (name.size() == 4 && name.substr(0, 3) == "xmm" && name[3] >= '0' && name[3] <= '7') {
+    std::uint64_t v = 0;
+    std::memcpy(&v, slot_.regs.xmm[name[3] - '0'], sizeof v);
+    return v;
+  }
+  throw Error("no register '" + std::string(name) +
+              "' (the agent transport has rax..r15, rip, rsp, rflags and xmm0..xmm7)");
+}
+
+std::vector<std::uint8_t> AgentFrame::read_memory(std::uint64_t address, std::size_t size) {
+  std::vector<std::uint8_t> out(size);
+  if (size == 0) return out;
+  iovec local{out.data(), size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+  if (got != static_cast<ssize_t>(size))
+    throw Error("cannot read " + std::to_string(size) + " bytes at " + hex(address) +
+                (got < 0 ? std::string(": ") + std::strerror(errno) : std::string(": partial read")));
+  return out;
+}
+
+std::string AgentFrame::read_cstring(std::uint64_t address, std::size_t max_size) {
+  std::string out;
+  // Read up to each page end, so that a string at the end of a mapping reads.
+  while (out.size() < max_size) {
+    std::uint64_t here = address + out.size();
+    std::size_t chunk = std::min<std::size_t>(4096 - (here & 4095), max_size - out.size());
+    std::vector<std::uint8_t> b;
+    try {
+      b = read_memory(here, chunk);
+    } catch (const Error&) {
+      if (out.empty()) throw Error("cannot read a C string at " + hex(address));
+      break;
+    }
+    for (std::uint8_t c : b) {
+      if (c == 0) return out;
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
+  std::vector<std::string> out;
+  if (max_frames == 0) return out;
+  std::vector<std::uint64_t> pcs;
+  if (unwinder_) {
+    agent::UnwindRegisters r;
+    const ga_regs& g = slot_.regs;
+    r.rax = g.rax, r.rdx = g.rdx, r.rcx = g.rcx, r.rbx = g.rbx, r.rsi = g.rsi, r.rdi = g.rdi;
+    r.rbp = g.rbp, r.rsp = g.rsp, r.r8 = g.r8, r.r9 = g.r9, r.r10 = g.r10, r.r11 = g.r11;
+    r.r12 = g.r12, r.r13 = g.r13, r.r14 = g.r14, r.r15 = g.r15, r.rip = g.rip;
+    // Return addresses the agent replaced read as the originals.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> overlay;
+    for (std::uint32_t i = 0; i < slot_.depth && i < GA_SHADOW_DEPTH; ++i)
+      overlay.emplace_back(slot_.shadow[i].ret_slot, slot_.shadow[i].original);
+    pcs = unwinder_->unwind(r, max_frames, overlay);
+  }
+  if (pcs.empty()) pcs.push_back(slot_.regs.rip);
+  for (std::size_t i = 0; i < pcs.size() && i < max_frames; ++i) {
+    std::uint64_t pc = pcs[i] == return_stub_ ? 0 : pcs[i];
+    out.push_back(symbolize_ ? symbolize_(i, pc) : "#" + std::to_string(i) + " " + hex(pc));
+  }
+  return out;
+}
+
+std::uint64_t AgentFrame::int_return_value() {
+  require(LldbFrame::Where::Return, "a return value");
+  std::uint64_t rax = slot_.regs.rax;
+  if (!return_type_.known || return_type_.floating) return rax;
+  if (return_type_.size == 1 && !return_type_.is_signed) return rax & 0xff;
+  return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
+}
+
+double AgentFrame::float_return_value() {
+  require(LldbFrame::Where::Return, "a return value");
+  if (return_type_.known && return_type_.floating && return_type_.size == 4) {
+    float f = 0;
+    std::memcpy(&f, slot_.regs.xmm[0], sizeof f);
+    return static_cast<double>(f);
+  }
+  double d = 0;
+  std::memcpy(&d, slot_.regs.xmm[0], sizeof d);
+  return d;
+}
+
+Value AgentFrame::evaluate(std::string_view expression) {
+  throw Error("cannot evaluate '" + std::string(expression) +
+              "': the target is not stopped on the agent transport (run with "
+              "`groutine transport breakpoint` for groutines that evaluate)");
+}
+
+void AgentFrame::watch(CallId call) noexcept {
+  slot_.reply |= GA_REPLY_WATCH;
+  slot_.reply_call = call;
+}
+
+void AgentFrame::set_value(const Value& value) {
+  if (const auto* d = std::get_if<double>(&value)) {
+    std::memcpy(slot_.regs.xmm[0], d, sizeof *d);
+    std::memset(slot_.regs.xmm[0] + sizeof *d, 0, sizeof slot_.regs.xmm[0] - sizeof *d);
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    slot_.regs.rax = static_cast<std::uint64_t>(*i);
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    slot_.regs.rax = *b ? 1 : 0;
+  } else {
+    throw Error("a return value must be a number or a bool, not " + to_string(value));
+  }
+}
+
+void AgentFrame::force_return(const Value& value) {
+  require(LldbFrame::Where::Entry, "a forced return");
+  set_value(value);
+  slot_.reply |= GA_REPLY_SKIP;
+}
+
+void AgentFrame::set_return_value(const Value& value) {
+  require(LldbFrame::Where::Return, "a return value");
+  set_value(value);
+  slot_.reply |= GA_REPLY_REWRITE;
+}
+
+}  // namespace groutines::plugin

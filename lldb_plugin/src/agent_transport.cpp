@@ -1,0 +1,618 @@
+// The agent transport of LldbBackend: calls of a hooked function reach groutines through
+// libgroutines_agent.so in the target instead of breakpoint stops.
+//
+// A hook starts as a breakpoint, as on the breakpoint transport. At its first hit in a process
+// whose agent is running, the function is patched while the target is stopped there: its
+// entry jumps to a trampoline in memory near the code (mapped for the debugger by the agent,
+// through its service stub, which the stopped thread is made to call), the breakpoint location
+// is disabled and the thread moves on from the trampoline's relocated instructions. From then
+// on its calls and the returns groutines await arrive on the channel's service thread, which
+// delivers them into the same runtime with an AgentFrame. A function that cannot be patched
+// stays on its breakpoint, with the reason in `groutine subscriptions`.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <thread>
+
+#include "agent_frame.hpp"
+#include "groutines/agent/channel.hpp"
+#include "groutines/agent/patcher.hpp"
+#include "groutines/agent/unwinder.hpp"
+#include "groutines/error.hpp"
+#include "groutines/groutine.hpp"
+#include "lldb_backend.hpp"
+
+namespace groutines::plugin {
+
+namespace {
+
+constexpr std::uint64_t kPoolSize = 1 << 20;
+// Trampolines stay this far inside the +-2 GB a rel32 reaches, so that the relocated
+// instructions' rip-relative targets in the same module stay in reach too.
+constexpr std::uint64_t kReach = (std::uint64_t{1} << 31) - (std::uint64_t{64} << 20);
+constexpr std::size_t kMaxFunction = 1 << 20;  // bytes decoded to look for branches back
+
+std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
+
+}  // namespace
+
+class LldbBackend::AgentHandler final : public agent::Channel::Handler {
+ public:
+  explicit AgentHandler(LldbBackend& b) : b_(b) {}
+  void handle(ga_slot& slot) noexcept override { b_.agent_hit(slot); }
+
+ private:
+  LldbBackend& b_;
+};
+
+// AgentProcess is the agent of the followed process as the host sees it.
+struct LldbBackend::AgentProcess {
+  std::uint32_t process_id = 0;
+  pid_t pid = 0;
+  std::string unavailable;  // why the agent does not serve this process ("": it does)
+  ga_info info{};
+  std::unique_ptr<agent::Channel> channel;
+  std::unique_ptr<agent::Unwinder> unwinder;
+  std::unique_ptr<AgentHandler> handler;
+  lldb::SBBreakpoint stop_pad;
+  struct Pool {
+    std::uint64_t base = 0, size = 0, used = 0;
+  };
+  std::vector<Pool> pools;
+  std::uint64_t service_for = 0;  // the function a pool was asked for, awaiting its re-hit
+  // HookInfo is what the service thread needs of a patched function.
+  struct HookInfo {
+    FunctionId fn = 0;
+    bool held = false;  // a hook of the runtime's holds it (else it passes through)
+    std::string function;
+    lldb::addr_t start = 0;
+    std::shared_ptr<const ArgumentLayout> layout;
+    ReturnType return_type;
+    std::uint64_t hits = 0;
+  };
+  std::vector<HookInfo> hooks;                    // by agent hook index
+  std::map<lldb::addr_t, std::uint32_t> patched;  // function start -> hook index
+  struct Watch {
+    std::uint64_t thread = 0;
+    ReturnType return_type;
+  };
+  std::unordered_map<CallId, Watch> watched;      // calls whose return the agent reports
+  std::unordered_map<std::uint64_t, std::vector<std::string>> stops;  // reasons by thread
+};
+
+LldbBackend::LldbBackend(lldb::SBDebugger debugger, EventLog& log)
+    : debugger_(std::move(debugger)), log_(log) {}
+
+LldbBackend::~LldbBackend() { shutdown(); }
+
+const std::string& LldbBackend::agent_library() {
+  static const std::string path = [] {
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&LldbBackend::agent_library), &info) || !info.dli_fname)
+      return std::string();
+    std::string self = info.dli_fname;
+    std::string dir = self.substr(0, self.rfind('/') + 1);
+    std::string agent = dir + "libgroutines_agent.so";
+    return access(agent.c_str(), R_OK) == 0 ? agent : std::string();
+  }();
+  return path;
+}
+
+void LldbBackend::set_transport(Transport transport) {
+  transport_ = transport;
+  update_preload();
+}
+
+// update_preload() puts the agent in the LD_PRELOAD of the processes the debugger launches
+// (target.env-vars), or takes it out on the breakpoint transport. The agent takes itself out
+// of the environment as it starts, so that the target's children do not load it.
+void LldbBackend::update_preload() {
+  const std::string& agent = agent_library();
+  if (agent.empty()) return;
+  lldb::SBCommandReturnObject result;
+  lldb::SBCommandInterpreter ci = debugger_.GetCommandInterpreter();
+  if (transport_ == Transport::Breakpoint) {
+    ci.HandleCommand("settings remove target.env-vars LD_PRELOAD", result);
+    return;
+  }
+  std::string value = agent;
+  if (const char* inherited = std::getenv("LD_PRELOAD"); inherited && *inherited)
+    if (std::string(inherited).find(agent) == std::string::npos) value += std::string(":") + inherited;
+  ci.HandleCommand(("settings set target.env-vars 'LD_PRELOAD=" + value + "'").c_str(), result);
+}
+
+void LldbBackend::shutdown() {
+  if (agent_ && agent_->channel) agent_->channel->stop();
+}
+
+// agent_connect() finds the agent in process (followed now) and starts serving it, once per
+// process; a process without it (not launched by this debugger, a static executable, a remote
+// target) is served by breakpoints, and says why.
+void LldbBackend::agent_connect(lldb::SBProcess& process) {
+  std::uint32_t id = process.GetUniqueID();
+  if (agent_ && agent_->process_id == id && (agent_->channel || !agent_->unavailable.empty() ||
+                                             agent_->info.magic == GA_MAGIC))
+    if (agent_->channel || agent_->unavailable != "the agent has not started yet") return;
+  if (agent_ && agent_->process_id != id) agent_disconnect("the process was replaced");
+  if (!agent_) {
+    agent_ = std::make_unique<AgentProcess>();
+    agent_->process_id = id;
+    agent_->pid = static_cast<pid_t>(process.GetProcessID());
+  }
+  AgentProcess& ap = *agent_;
+  ap.unavailable.clear();
+  std::string url = process.GetPluginName() ? process.GetPluginName() : "";
+  lldb::SBPlatform platform = target_.GetPlatform();
+  if (platform.IsValid() && platform.IsConnected() && platform.GetName() &&
+      std::string(platform.GetName()) != "host") {
+    ap.unavailable = "the target is remote";
+    return;
+  }
+  lldb::SBSymbolContextList found = target_.FindSymbols("groutines_agent", lldb::eSymbolTypeData);
+  lldb::addr_t at = LLDB_INVALID_ADDRESS;
+  for (std::uint32_t i = 0; i < found.GetSize() && at == LLDB_INVALID_ADDRESS; ++i) {
+    lldb::SBSymbol s = found.GetContextAtIndex(i).GetSymbol();
+    if (s.IsValid()) at = s.GetStartAddress().GetLoadAddress(target_);
+  }
+  if (at == LLDB_INVALID_ADDRESS) {
+    ap.unavailable = "the agent is not loaded in the process (launched without it, or static)";
+    return;
+  }
+  lldb::SBError error;
+  if (process.ReadMemory(at, &ap.info, sizeof ap.info, error) != sizeof ap.info || error.Fail()) {
+    ap.unavailable = "cannot read the agent's state";
+    return;
+  }
+  auto opened = agent::Channel::open(ap.pid, ap.info);
+  if (auto* why = std::get_if<std::string>(&opened)) {
+    ap.unavailable = *why;
+    return;
+  }
+  ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
+  ap.unwinder = std::make_unique<agent::Unwinder>(ap.pid);
+  ap.handler = std::make_unique<AgentHandler>(*this);
+  ap.stop_pad = target_.BreakpointCreateByAddress(ap.info.stop_pad);
+  if (ap.stop_pad.IsValid()) {
+    ap.stop_pad.SetCallback(&LldbBackend::on_stop_pad_hit, this);
+    protect(ap.stop_pad);
+  }
+  symbols_.clear();
+  ap.channel->start(*ap.handler);
+}
+
+// agent_disconnect() stops serving the agent of the followed process (it ended, or another
+// replaced it): the calls it watched are delivered as unwound, and the hooks' breakpoint
+// locations come back for the next process.
+void LldbBackend::agent_disconnect(const std::string& why) {
+  if (!agent_) return;
+  std::unique_ptr<AgentProcess> ap = std::move(agent_);
+  if (ap->channel) ap->channel->stop();
+  if (ap->stop_pad.IsValid() && target_.IsValid()) retire(ap->stop_pad.GetID());
+  for (auto& [id, hook] : hooks_) {
+    for (auto& [location, index] : hook.agent) {
+      lldb::SBBreakpointLocation l = hook.breakpoint.FindLocationByID(location);
+      if (l.IsValid()) l.SetEnabled(true);
+    }
+    hook.agent.clear();
+    hook.fallback.clear();
+  }
+  if (!ap->watched.empty() && runtime_) {
+    LldbFrame frame = LldbFrame::gone(why);
+    for (const auto& [call, w] : ap->watched)
+      runtime_->deliver_return(call, w.thread, Clock::now(), frame, /*unwound=*/true);
+  }
+}
+
+// agent_before_call() runs in a hook's breakpoint callback before the call is delivered. It
+// returns false when it sent the thread to the agent's service stub to map trampoline memory
+// near the function: the thread comes back to the same breakpoint, and the call is delivered
+// then.
+bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& thread, Hook& hook,
+                                    lldb::SBBreakpointLocation& location) {
+  if (transport_ == Transport::Breakpoint || agent_library().empty()) return true;
+  agent_connect(process);
+  AgentProcess& ap = *agent_;
+  if (!ap.channel) {
+    hook.fallback[location.GetID()] = ap.unavailable;
+    return true;
+  }
+  if (hook.agent.count(location.GetID()) || hook.fallback.count(location.GetID())) return true;
+  lldb::addr_t start = location.GetLoadAddress();
+  if (ap.patched.count(start)) return true;
+  ga_service& service = ap.channel->header().service;
+  if (ap.service_for == start) {
+    ap.service_for = 0;
+    if (service.state.load() != 2) {
+      hook.fallback[location.GetID()] = "the agent did not map trampoline memory";
+    } else if (service.result < 0) {
+      hook.fallback[location.GetID()] = std::string("no memory for trampolines within 2 GB: ") +
+                                        std::strerror(static_cast<int>(-service.result));
+    } else {
+      ap.pools.push_back({static_cast<std::uint64_t>(service.result), service.size, 0});
+    }
+    service.state.store(0);
+    return true;
+  }
+  for (const auto& pool : ap.pools)
+    if (pool.used + agent::kTrampolineMax <= pool.size &&
+        distance(pool.base + pool.used, start) < kReach)
+      return true;
+  // No pool in reach: find a free gap near the function and have the agent map it there.
+  lldb::SBMemoryRegionInfoList regions = process.GetMemoryRegions();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped;
+  lldb::SBMemoryRegionInfo region;
+  for (std::uint32_t i = 0; i < regions.GetSize(); ++i)
+    if (regions.GetMemoryRegionAtIndex(i, region) && region.IsMapped())
+      mapped.emplace_back(region.GetRegionBase(), region.GetRegionEnd());
+  std::sort(mapped.begin(), mapped.end());
+  std::uint64_t best = 0;
+  std::uint64_t lo = 0x10000;  // below: mmap_min_addr
+  for (std::size_t i = 0; i <= mapped.size(); ++i) {
+    std::uint64_t hi = i < mapped.size() ? mapped[i].first : 0x7ffffffff000;
+    if (hi > lo && hi - lo >= 2 * kPoolSize) {
+      // The 64 KiB-aligned place in the gap nearest the function, a pool's size off its ends.
+      std::uint64_t first = (lo + kPoolSize + 0xffff) & ~std::uint64_t{0xffff};
+      std::uint64_t last = (hi - 2 * kPoolSize) & ~std::uint64_t{0xffff};
+      if (first <= last) {
+        std::uint64_t c = start < first ? first : start > last ? last : start & ~std::uint64_t{0xffff};
+        if (distance(c, start) < kReach - kPoolSize && (!best || distance(c, start) < distance(best, start)))
+          best = c;
+      }
+    }
+    if (i < mapped.size()) lo = std::max(lo, mapped[i].second);
+  }
+  if (!best) {
+    hook.fallback[location.GetID()] = "no free memory within 2 GB of the function";
+    return true;
+  }
+  lldb::SBFrame f = thread.GetFrameAtIndex(0);
+  std::uint64_t sp = f.GetSP(), pc = f.GetPC();
+  service.address = best;
+  service.size = kPoolSize;
+  service.result = 0;
+  service.state.store(1);
+  lldb::SBError error;
+  sp -= 8;
+  if (process.WriteMemory(sp, &pc, sizeof pc, error) != sizeof pc || error.Fail() ||
+      !f.FindRegister("rsp").SetValueFromCString(hex(sp).c_str(), error) ||
+      !f.SetPC(ap.info.service_stub)) {
+    service.state.store(0);
+    hook.fallback[location.GetID()] = "cannot make the thread call the agent";
+    return true;
+  }
+  ap.service_for = start;
+  return false;
+}
+
+// agent_after_call() runs in a hook's breakpoint callback after the call was delivered: it
+// patches the function when that is safe now (no other thread in its first bytes or at its
+// breakpoint, the target not stopping), so that its next calls come through the agent.
+void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thread, FunctionId fn,
+                                   lldb::SBBreakpointLocation& location, LldbFrame& frame) {
+  if (!agent_ || !agent_->channel || stop_requested_ || transport_ == Transport::Breakpoint) return;
+  auto h = hooks_.find(fn);
+  if (h == hooks_.end()) return;
+  Hook& hook = h->second;
+  const lldb::break_id_t loc = location.GetID();
+  if (hook.agent.count(loc) || hook.fallback.count(loc)) return;
+  AgentProcess& ap = *agent_;
+  lldb::addr_t start = location.GetLoadAddress();
+  auto refuse = [&](std::string why) { hook.fallback[loc] = std::move(why); };
+
+  std::uint32_t index = 0;
+  std::uint64_t resume = 0;
+  std::uint64_t window_end = 0;
+  if (auto p = ap.patched.find(start); p != ap.patched.end()) {
+    // Patched already under another name or by an earlier holder: one address, one hook.
+    index = p->second;
+    resume = ap.channel->header().hooks[index].resume;
+    window_end = start;
+  } else {
+    lldb::SBAddress address = location.GetAddress();
+    lldb::SBSymbol symbol = address.GetSymbol();
+    lldb::SBFunction function = address.GetFunction();
+    lldb::addr_t end = LLDB_INVALID_ADDRESS;
+    if (symbol.IsValid() && symbol.GetStartAddress().GetLoadAddress(target_) == start)
+      end = symbol.GetEndAddress().GetLoadAddress(target_);
+    if ((end == LLDB_INVALID_ADDRESS || end <= start) && function.IsValid())
+      end = function.GetEndAddress().GetLoadAddress(target_);
+    if (end == LLDB_INVALID_ADDRESS || end <= start) return refuse("the function's size is unknown");
+    std::vector<std::uint8_t> bytes(std::min<std::size_t>(end - start, kMaxFunction));
+    lldb::SBError error;
+    if (process.ReadMemory(start, bytes.data(), bytes.size(), error) != bytes.size() || error.Fail())
+      return refuse("cannot read the function's code");
+    auto plan = agent::plan_patch(start, bytes.data(), bytes.size());
+    if (auto* why = std::get_if<std::string>(&plan)) return refuse(*why);
+    const agent::PatchPlan& pp = std::get<agent::PatchPlan>(plan);
+    window_end = pp.entry + pp.window;
+    // No thread may be inside the bytes the patch replaces, nor stopped at this breakpoint.
+    for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+      lldb::SBThread t = process.GetThreadAtIndex(i);
+      if (t.GetThreadID() == thread.GetThreadID()) continue;
+      std::uint64_t pc = t.GetFrameAtIndex(0).GetPC();
+      if (pc >= start && pc < window_end) return;  // try again at the next call
+    }
+    AgentProcess::Pool* pool = nullptr;
+    for (auto& candidate : ap.pools)
+      if (candidate.used + agent::kTrampolineMax <= candidate.size &&
+          distance(candidate.base + candidate.used, start) < kReach)
+        pool = &candidate;
+    if (!pool) return;  // the next call asks for one
+    std::uint64_t at = pool->base + pool->used;
+    int new_index = ap.channel->add_hook(start, 0);
+    if (new_index < 0) return refuse("the agent's table of hooks is full");
+    auto tramp = agent::build_trampoline(pp, at, static_cast<std::uint32_t>(new_index),
+                                         ap.info.enter_stub);
+    if (auto* why = std::get_if<std::string>(&tramp)) {
+      ap.channel->set_enabled(static_cast<std::uint32_t>(new_index), false);
+      return refuse(*why);
+    }
+    const agent::Trampoline& t = std::get<agent::Trampoline>(tramp);
+    if (process.WriteMemory(at, t.bytes.data(), t.bytes.size(), error) != t.bytes.size() ||
+        error.Fail()) {
+      ap.channel->set_enabled(static_cast<std::uint32_t>(new_index), false);
+      return refuse("cannot write the trampoline");
+    }
+    pool->used += (t.bytes.size() + 15) & ~std::size_t{15};
+    index = static_cast<std::uint32_t>(new_index);
+    resume = at + t.resume;
+    ap.channel->header().hooks[index].resume = resume;
+    // Take out every breakpoint location over the patched bytes (lldb-server would keep its
+    // int3 in them and lose track), write the jump, and put them back over the new bytes.
+    location.SetEnabled(false);
+    std::vector<lldb::SBBreakpointLocation> lifted;
+    for (std::uint32_t b = 0; b < target_.GetNumBreakpoints(); ++b) {
+      lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(b);
+      for (std::size_t k = 0; k < bp.GetNumLocations(); ++k) {
+        lldb::SBBreakpointLocation l = bp.GetLocationAtIndex(static_cast<std::uint32_t>(k));
+        lldb::addr_t a = l.GetLoadAddress();
+        if (l.IsEnabled() && a >= start && a < window_end) {
+          l.SetEnabled(false);
+          lifted.push_back(l);
+        }
+      }
+    }
+    std::vector<std::uint8_t> jump = agent::entry_jump(pp.entry, at);
+    bool wrote = process.WriteMemory(pp.entry, jump.data(), jump.size(), error) == jump.size() &&
+                 error.Success();
+    for (auto& l : lifted) l.SetEnabled(true);
+    if (!wrote) {
+      location.SetEnabled(true);
+      ap.channel->set_enabled(index, false);
+      return refuse("cannot write the function's entry");
+    }
+    ap.patched[start] = index;
+    if (ap.hooks.size() <= index) ap.hooks.resize(index + 1);
+    AgentProcess::HookInfo& info = ap.hooks[index];
+    info.start = start;
+    try {
+      info.layout = frame.argument_layout();
+      info.return_type = frame.return_type();
+    } catch (const std::exception&) {
+      // Without debug info: arguments by position, return values raw.
+    }
+  }
+  AgentProcess::HookInfo& info = ap.hooks[index];
+  info.fn = fn;
+  info.held = true;
+  info.function = hook.function;
+  ap.channel->set_enabled(index, true);
+  location.SetEnabled(false);
+  hook.agent[loc] = index;
+  // The thread stopped here goes on from the relocated first instructions (unless a groutine
+  // made it skip the call, which moved it already).
+  lldb::SBFrame f = thread.GetFrameAtIndex(0);
+  if (f.GetPC() == start) f.SetPC(resume);
+}
+
+// agent_hold() turns the agent hooks of function id on or off as groutines start or stop
+// waiting on it: off, its calls pass through the agent without reaching the host.
+void LldbBackend::agent_hold(FunctionId id, bool on) {
+  if (!agent_ || !agent_->channel) return;
+  for (std::uint32_t i = 0; i < agent_->hooks.size(); ++i)
+    if (agent_->hooks[i].fn == id && agent_->hooks[i].held) {
+      agent_->channel->set_enabled(i, on);
+      agent_->hooks[i].held = on;
+    }
+}
+
+void LldbBackend::agent_watch(CallId call, AgentFrame& frame) {
+  frame.watch(call);
+  AgentProcess::Watch& w = agent_->watched[call];
+  w.thread = frame.thread_id();
+  if (frame.slot().hook < agent_->hooks.size()) w.return_type = agent_->hooks[frame.slot().hook].return_type;
+}
+
+void LldbBackend::agent_unwatch(CallId call) {
+  if (agent_) agent_->watched.erase(call);
+}
+
+bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
+  return agent_ && agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id;
+}
+
+std::uint64_t LldbBackend::agent_hits(const Hook& hook) const {
+  std::uint64_t n = 0;
+  if (!agent_) return n;
+  for (const auto& [location, index] : hook.agent)
+    if (index < agent_->hooks.size()) n += agent_->hooks[index].hits;
+  return n;
+}
+
+bool LldbBackend::frame_at_entry(Frame& frame) {
+  if (auto* a = dynamic_cast<AgentFrame*>(&frame)) return a->where() == LldbFrame::Where::Entry;
+  return static_cast<LldbFrame&>(frame).where() == LldbFrame::Where::Entry;
+}
+
+// --- The service thread ---
+
+void LldbBackend::agent_hit(ga_slot& slot) noexcept {
+  if (!runtime_ || !agent_ || !agent_->channel) return;
+  // Wait for the runtime without blocking a thread that stops the channel while holding it.
+  std::unique_lock<RecursiveLock> lock = runtime_->try_lock();
+  while (!lock.owns_lock()) {
+    if (!agent_ || !agent_->channel || agent_->channel->header().host_pid.load() == 0) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    lock = runtime_->try_lock();
+  }
+  try {
+    agent_deliver(slot);
+  } catch (const std::exception& e) {
+    print(std::string("groutines: error at an agent hit: ") + e.what());
+  }
+  agent_frame_ = nullptr;
+}
+
+void LldbBackend::agent_deliver(ga_slot& slot) {
+  AgentProcess& ap = *agent_;
+  const std::uint64_t tid = slot.tid;
+  auto make_frame = [&](LldbFrame::Where where) {
+    return AgentFrame(ap.pid, slot, where, ap.unwinder.get(),
+                      [this](std::size_t i, std::uint64_t pc) { return symbolize(i, pc); },
+                      ap.info.return_stub);
+  };
+  stop_requested_ = false;
+  stop_reasons_.clear();
+  if (slot.kind == GA_HIT_CALL) {
+    if (slot.hook >= ap.hooks.size()) return;
+    AgentProcess::HookInfo& info = ap.hooks[slot.hook];
+    if (!info.held || !hooks_.count(info.fn)) return;  // nobody waits any more
+    ++info.hits;
+    AgentFrame frame = make_frame(LldbFrame::Where::Entry);
+    frame.use_layout(info.layout);
+    agent_frame_ = &frame;
+    pending_function_ = info.function;
+    Outcome out = runtime_->deliver_call(info.fn, tid, Clock::now(), frame);
+    if (LogEntry* e = log_.find(last_call_seq_)) {
+      try {
+        for (Argument& a : frame.arguments()) e->args.emplace_back(std::move(a.name), std::move(a.value));
+      } catch (const std::exception&) {
+      }
+      if (out.forced_return) {
+        e->detail += " skipped: returns " + to_string(*out.forced_return);
+        e->skipped = true;
+        e->value = *out.forced_return;
+        if (LogEntry* r = log_.find(last_return_seq_); r && r->call == e->call && r->skipped)
+          r->value = *out.forced_return;
+      }
+    }
+    if (out.forced_return) frame.force_return(*out.forced_return);
+    if (stop_requested_) {
+      frame.stop();
+      ap.stops[tid] = stop_reasons_;
+    }
+    return;
+  }
+  auto w = ap.watched.find(slot.call);
+  if (w == ap.watched.end()) return;  // nobody waits for it any more
+  AgentProcess::Watch watch = w->second;
+  ap.watched.erase(w);
+  AgentFrame frame = make_frame(LldbFrame::Where::Return);
+  frame.set_return_type(watch.return_type);
+  agent_frame_ = &frame;
+  const bool unwound = slot.kind == GA_HIT_UNWOUND;
+  Outcome out = runtime_->deliver_return(slot.call, tid, Clock::now(), frame, unwound);
+  if (!unwound && out.return_value) {
+    frame.set_return_value(*out.return_value);
+    if (LogEntry* e = log_.find(last_return_seq_)) {
+      e->detail += " rewritten to " + to_string(*out.return_value);
+      e->value = *out.return_value;
+      e->rewritten = true;
+    }
+  }
+  if (!unwound && stop_requested_) {
+    frame.stop();
+    ap.stops[tid] = stop_reasons_;
+  }
+}
+
+// symbolize() renders a backtrace line for pc as LldbFrame::backtrace() does, from LLDB's
+// modules and symbols (no thread needed), cached by pc.
+std::string LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
+  std::string head = "#" + std::to_string(index) + " " + hex(pc) + " ";
+  auto cached = symbols_.find(pc);
+  if (cached != symbols_.end()) return head + cached->second;
+  std::string line;
+  // A return address is inside the call instruction's function only at pc - 1.
+  lldb::addr_t lookup = index == 0 ? pc : pc - 1;
+  lldb::SBAddress a = target_.ResolveLoadAddress(lookup);
+  lldb::SBSymbolContext sc =
+      a.GetSymbolContext(lldb::eSymbolContextModule | lldb::eSymbolContextFunction |
+                         lldb::eSymbolContextSymbol | lldb::eSymbolContextLineEntry);
+  const char* module = sc.GetModule().GetFileSpec().GetFilename();
+  const char* name = sc.GetFunction().IsValid() ? sc.GetFunction().GetDisplayName()
+                                                : sc.GetSymbol().GetDisplayName();
+  line = std::string(module ? module : "?") + "`" + (name ? name : "??");
+  lldb::SBAddress start = sc.GetSymbol().GetStartAddress();
+  if (start.IsValid()) {
+    lldb::addr_t from = start.GetLoadAddress(target_);
+    if (from != LLDB_INVALID_ADDRESS && pc > from) line += " + " + std::to_string(pc - from);
+  }
+  lldb::SBLineEntry le = sc.GetLineEntry();
+  if (le.IsValid() && le.GetFileSpec().GetFilename())
+    line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" + std::to_string(le.GetLine());
+  symbols_.emplace(pc, line);
+  return head + line;
+}
+
+// --- The stop pad ---
+
+bool LldbBackend::on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                                  lldb::SBBreakpointLocation&) {
+  return static_cast<LldbBackend*>(baton)->stop_pad_hit(process, thread);
+}
+
+// stop_pad_hit() is a thread the agent sent to the stop pad because a groutine asked to stop
+// there: it is put back where it was going (the function's entry, or the return address), with
+// the reasons printed, and the target stops.
+bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread) {
+  if (!runtime_) return true;
+  auto lock = runtime_->lock();
+  lldb::SBFrame f = thread.GetFrameAtIndex(0);
+  std::uint64_t sp = f.GetSP();
+  std::uint64_t to = 0;
+  lldb::SBError error;
+  if (process.ReadMemory(sp, &to, sizeof to, error) == sizeof to && error.Success()) {
+    f.FindRegister("rsp").SetValueFromCString(hex(sp + 8).c_str(), error);
+    f.SetPC(to);
+    thread.SetSelectedFrame(0);
+  }
+  process.SetSelectedThread(thread);
+  if (agent_) {
+    auto reasons = agent_->stops.find(thread.GetThreadID());
+    if (reasons != agent_->stops.end()) {
+      for (const std::string& r : reasons->second) print(r);
+      agent_->stops.erase(reasons);
+    }
+  }
+  stopping_stop_ = process.GetStopID();
+  continuing_stop_ = 0;
+  return true;
+}
+
+// --- Views ---
+
+std::string LldbBackend::agent_status() const {
+  const char* names[] = {"auto", "agent", "breakpoint"};
+  std::string out = std::string("transport: ") + names[static_cast<int>(transport_)] + "\n";
+  if (agent_library().empty()) return out + "agent: not built (libgroutines_agent.so is not beside the plugin)\n";
+  out += "agent: " + agent_library() + "\n";
+  if (!agent_) return out + "process: none followed yet\n";
+  if (!agent_->channel) return out + "process: served by breakpoints: " + agent_->unavailable + "\n";
+  const ga_counters& c = agent_->channel->header().counters;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "process %d: served by the agent: %" PRIu64 " hits; passed through: %" PRIu64
+                " nested in the agent, %" PRIu64 " on hooks nobody waits on, %" PRIu64
+                " without a free slot, %" PRIu64 " returns not watched (shadow stack full), %" PRIu64
+                " without the host\n",
+                agent_->pid, c.posted.load(), c.reentrant.load(), c.disabled.load(),
+                c.no_slot.load(), c.shadow_full.load(), c.no_host.load());
+  return out + buf;
+}
+
+}  // namespace groutines::plugin
