@@ -198,7 +198,6 @@ void LldbBackend::agent_disconnect(const std::string& why) {
       if (l.IsValid()) l.SetEnabled(true);
     }
     hook.agent.clear();
-    hook.fallback.clear();
   }
   if (!ap->watched.empty() && runtime_) {
     LldbFrame frame = LldbFrame::gone(why);
@@ -206,6 +205,31 @@ void LldbBackend::agent_disconnect(const std::string& why) {
       runtime_->deliver_return(call, w.thread, Clock::now(), frame, /*unwound=*/true);
   }
 }
+
+namespace {
+
+// plan_for() reads the function whose entry is location and decides its patch, or says why it
+// cannot be patched.
+std::variant<agent::PatchPlan, std::string> plan_for(lldb::SBTarget& target, lldb::SBProcess& process,
+                                                     lldb::SBBreakpointLocation& location) {
+  lldb::addr_t start = location.GetLoadAddress();
+  lldb::SBAddress address = location.GetAddress();
+  lldb::SBSymbol symbol = address.GetSymbol();
+  lldb::SBFunction function = address.GetFunction();
+  lldb::addr_t end = LLDB_INVALID_ADDRESS;
+  if (symbol.IsValid() && symbol.GetStartAddress().GetLoadAddress(target) == start)
+    end = symbol.GetEndAddress().GetLoadAddress(target);
+  if ((end == LLDB_INVALID_ADDRESS || end <= start) && function.IsValid())
+    end = function.GetEndAddress().GetLoadAddress(target);
+  if (end == LLDB_INVALID_ADDRESS || end <= start) return std::string("the function's size is unknown");
+  std::vector<std::uint8_t> bytes(std::min<std::size_t>(end - start, kMaxFunction));
+  lldb::SBError error;
+  if (process.ReadMemory(start, bytes.data(), bytes.size(), error) != bytes.size() || error.Fail())
+    return std::string("cannot read the function's code");
+  return agent::plan_patch(start, bytes.data(), bytes.size());
+}
+
+}  // namespace
 
 // agent_before_call() runs in a hook's breakpoint callback before the call is delivered. It
 // returns false when it sent the thread to the agent's service stub to map trampoline memory
@@ -241,6 +265,11 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
     if (pool.used + agent::kTrampolineMax <= pool.size &&
         distance(pool.base + pool.used, start) < kReach)
       return true;
+  auto plan = plan_for(target_, process, location);
+  if (auto* why = std::get_if<std::string>(&plan)) {
+    hook.fallback[location.GetID()] = *why;
+    return true;
+  }
   // No pool in reach: find a free gap near the function and have the agent map it there.
   lldb::SBMemoryRegionInfoList regions = process.GetMemoryRegions();
   std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped;
@@ -285,6 +314,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
     return true;
   }
   ap.service_for = start;
+  ++hook.service_hits;
   return false;
 }
 
@@ -312,20 +342,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     resume = ap.channel->header().hooks[index].resume;
     window_end = start;
   } else {
-    lldb::SBAddress address = location.GetAddress();
-    lldb::SBSymbol symbol = address.GetSymbol();
-    lldb::SBFunction function = address.GetFunction();
-    lldb::addr_t end = LLDB_INVALID_ADDRESS;
-    if (symbol.IsValid() && symbol.GetStartAddress().GetLoadAddress(target_) == start)
-      end = symbol.GetEndAddress().GetLoadAddress(target_);
-    if ((end == LLDB_INVALID_ADDRESS || end <= start) && function.IsValid())
-      end = function.GetEndAddress().GetLoadAddress(target_);
-    if (end == LLDB_INVALID_ADDRESS || end <= start) return refuse("the function's size is unknown");
-    std::vector<std::uint8_t> bytes(std::min<std::size_t>(end - start, kMaxFunction));
-    lldb::SBError error;
-    if (process.ReadMemory(start, bytes.data(), bytes.size(), error) != bytes.size() || error.Fail())
-      return refuse("cannot read the function's code");
-    auto plan = agent::plan_patch(start, bytes.data(), bytes.size());
+    auto plan = plan_for(target_, process, location);
     if (auto* why = std::get_if<std::string>(&plan)) return refuse(*why);
     const agent::PatchPlan& pp = std::get<agent::PatchPlan>(plan);
     window_end = pp.entry + pp.window;
@@ -352,6 +369,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
       return refuse(*why);
     }
     const agent::Trampoline& t = std::get<agent::Trampoline>(tramp);
+    lldb::SBError error;
     if (process.WriteMemory(at, t.bytes.data(), t.bytes.size(), error) != t.bytes.size() ||
         error.Fail()) {
       ap.channel->set_enabled(static_cast<std::uint32_t>(new_index), false);
@@ -403,6 +421,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
   ap.channel->set_enabled(index, true);
   location.SetEnabled(false);
   hook.agent[loc] = index;
+  hook.patched = true;
   // The thread stopped here goes on from the relocated first instructions (unless a groutine
   // made it skip the call, which moved it already).
   lldb::SBFrame f = thread.GetFrameAtIndex(0);
@@ -433,14 +452,6 @@ void LldbBackend::agent_unwatch(CallId call) {
 
 bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
   return agent_ && agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id;
-}
-
-std::uint64_t LldbBackend::agent_hits(const Hook& hook) const {
-  std::uint64_t n = 0;
-  if (!agent_) return n;
-  for (const auto& [location, index] : hook.agent)
-    if (index < agent_->hooks.size()) n += agent_->hooks[index].hits;
-  return n;
 }
 
 bool LldbBackend::frame_at_entry(Frame& frame) {
@@ -480,8 +491,10 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   if (slot.kind == GA_HIT_CALL) {
     if (slot.hook >= ap.hooks.size()) return;
     AgentProcess::HookInfo& info = ap.hooks[slot.hook];
-    if (!info.held || !hooks_.count(info.fn)) return;  // nobody waits any more
+    auto hook = hooks_.find(info.fn);
+    if (!info.held || hook == hooks_.end()) return;  // nobody waits any more
     ++info.hits;
+    ++hook->second.agent_hits;
     AgentFrame frame = make_frame(LldbFrame::Where::Entry);
     frame.use_layout(info.layout);
     agent_frame_ = &frame;

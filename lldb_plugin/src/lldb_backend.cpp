@@ -162,6 +162,8 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   hook.at_entry.clear();
   hook.layouts.clear();
   hook.filtered = 0;
+  hook.service_hits = 0;
+  hook.agent_hits = 0;
   lldb::SBProcess none;
   filter(hook, none, 0);
 }
@@ -685,10 +687,10 @@ LldbBackend::HookView LldbBackend::hook_view(FunctionId id) const {
   if (bp.IsValid()) {
     v.breakpoint = bp.GetID();
     for (const auto& [location, at_entry] : it->second.at_entry) v.locations += at_entry;
-    v.hits = bp.GetHitCount();
+    v.hits = bp.GetHitCount() - std::min(bp.GetHitCount(), it->second.service_hits);
   }
-  v.patched = it->second.agent.size();
-  v.agent_hits = agent_hits(it->second);
+  v.patched = it->second.agent.size() + (it->second.patched && it->second.agent.empty());
+  v.agent_hits = it->second.agent_hits;
   for (const auto& [location, why] : it->second.fallback)
     if (v.fallback.empty()) v.fallback = why;
   return v;

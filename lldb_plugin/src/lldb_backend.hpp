@@ -140,6 +140,9 @@ class LldbBackend final : public Backend {
     // followed process; fallback, why a location stays on its breakpoint.
     std::unordered_map<lldb::break_id_t, std::uint32_t> agent;
     std::unordered_map<lldb::break_id_t, std::string> fallback;
+    std::uint32_t service_hits = 0;  // breakpoint hits that only took the thread to the agent
+    std::uint64_t agent_hits = 0;    // calls the agent delivered
+    bool patched = false;            // the agent served it (in this process or the last)
   };
   struct Pending {
     CallId call = 0;
@@ -201,7 +204,6 @@ class LldbBackend final : public Backend {
   void agent_watch(CallId call, AgentFrame& frame);
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
-  std::uint64_t agent_hits(const Hook& hook) const;
   // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
   static bool frame_at_entry(Frame& frame);
   void update_preload();

@@ -94,6 +94,9 @@ def _parser():
                    help="the exit status that counts as success (default 0)")
     p.add_argument("--plugin", metavar="SO", help="the groutines LLDB plugin (default: the "
                    "build's lldb_plugin/libgroutines_lldb.so)")
+    p.add_argument("--transport", choices=("auto", "agent", "breakpoint"), default="auto",
+                   help="how calls reach groutines: the in-target agent where it can, else "
+                        "breakpoints (auto, the default), or breakpoints only")
     p.add_argument("--max-events", metavar="N", type=int, default=1_000_000,
                    help="how many events --events/--trace keep (default 1000000)")
     return p
@@ -840,6 +843,13 @@ class Runner:
         self.lldb = lldb
         debugger = Debugger(lldb, self.report, plugin)
         self.debugger = debugger
+        debugger.command(f"groutine transport {options.transport}")
+        # The agent goes into the target's LD_PRELOAD (it takes itself out of the
+        # environment its children get).
+        agent = os.path.join(os.path.dirname(plugin), "libgroutines_agent.so")
+        if options.transport != "breakpoint" and os.path.exists(agent):
+            env = dict(env)
+            env["LD_PRELOAD"] = ":".join(p for p in (agent, env.get("LD_PRELOAD")) if p)
         target = debugger.sb.CreateTarget(program)
         if not target.IsValid():
             raise UsageError(f"cannot debug '{program}': not an executable LLDB can load")

@@ -95,7 +95,7 @@ def test_hooks_survive_a_rerun():
                                      for i in (0, 1, 0, 1, 2)], s
     assert "5 passed, 0 failed" in s.after("groutine report"), s
     # LLDB counts hits per process run.
-    assert re.search(r"^add\s+1\s+1\s+\d+\s+3$", s.after("groutine subscriptions"), re.M), s
+    assert re.search(r"^add\s+1\s+1\s+\d+\s+3\s+\S+$", s.after("groutine subscriptions"), re.M), s
 
 
 def test_fire_from_the_prompt_prints_the_replies_of_listeners():

@@ -2,9 +2,9 @@
 // unwinds sampled registers: one Dwfl per target process, attached once, whose modules come
 // from /proc/pid/maps (reported again in place when they change, so unchanged modules keep
 // their opened ELF files and CFI); the initial registers and the memory overlay of each
-// unwind() call are members the callbacks read, and memory is read with process_vm_readv a
-// page at a time into a cache that lives for one call. Never ptrace: the target is stopped by
-// nobody here, its thread waits in the agent.
+// unwind() call are members the callbacks read, and memory is read with process_vm_readv two
+// pages at a time (one syscall for a usual stack) into a cache that lives for one call. Never
+// ptrace: nobody stops the target here, its thread waits in the agent.
 #include "groutines/agent/unwinder.hpp"
 
 #include <elf.h>
@@ -26,6 +26,7 @@ namespace {
 constexpr std::uint64_t kChunkSize = 4096;
 // kChunkCount bounds the pages one unwind() call keeps (8 frames rarely span more than two).
 constexpr std::size_t kChunkCount = 8;
+static_assert(kChunkCount >= 2, "a page and the one after it are read together");
 // kNoChunk is the base of a cache slot that holds nothing (no page starts there).
 constexpr std::uint64_t kNoChunk = 1;
 // kMaxUnknownPages bounds the pages of pcs known to lie outside every module.
@@ -150,6 +151,7 @@ struct Unwinder::State {
       if (chunks[i].base == base) return chunks[i].readable ? &chunks[i] : nullptr;
     }
     Chunk* page = take_chunk();
+    page->base = kNoChunk;
     Chunk* next = nullptr;
     const std::uint64_t next_base = base + kChunkSize;
     if (next_base != 0 && !cached(next_base)) next = take_chunk();
@@ -303,7 +305,10 @@ struct Unwinder::State {
   Dwfl* dwfl = nullptr;
   bool broken = false;          // libdwfl could not be set up: frame 0 only
   bool modules_known = false;   // the module list reflects the target's maps
-  std::vector<std::uint64_t> unknown_pages;  // pages of pcs in no module after a report
+  // unknown_pages are pages of pcs found in no module by the last report: they do not make
+  // every unwind() reread /proc/pid/maps (JIT code, stray pcs); modules_changed() or another
+  // unknown pc's reread forgets them.
+  std::vector<std::uint64_t> unknown_pages;
 
   // The current unwind() call, read by the callbacks.
   const UnwindRegisters* regs = nullptr;
