@@ -58,12 +58,14 @@ struct LldbBackend::AgentProcess {
   std::unique_ptr<agent::Channel> channel;
   std::unique_ptr<agent::Unwinder> unwinder;
   std::unique_ptr<AgentHandler> handler;
-  lldb::SBBreakpoint stop_pad;
+  lldb::SBBreakpoint stop_pad;  // planted while an agent hook is held
+  lldb::break_id_t stop_pad_retired = LLDB_INVALID_BREAK_ID;
   struct Pool {
     std::uint64_t base = 0, size = 0, used = 0;
   };
   std::vector<Pool> pools;
   std::uint64_t service_for = 0;  // the function a pool was asked for, awaiting its re-hit
+  std::uint64_t service_thread = 0;  // the thread sent to the service stub
   // HookInfo is what the service thread needs of a patched function.
   struct HookInfo {
     FunctionId fn = 0;
@@ -175,13 +177,28 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
   ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
   ap.unwinder = std::make_unique<agent::Unwinder>(ap.pid);
   ap.handler = std::make_unique<AgentHandler>(*this);
-  ap.stop_pad = target_.BreakpointCreateByAddress(ap.info.stop_pad);
-  if (ap.stop_pad.IsValid()) {
-    ap.stop_pad.SetCallback(&LldbBackend::on_stop_pad_hit, this);
-    protect(ap.stop_pad);
-  }
   symbols_.clear();
   ap.channel->start(*ap.handler);
+}
+
+// maintain_stop_pad() keeps the stop-pad breakpoint planted while an agent hook is held, and
+// only then: with every hook released, the plugin leaves no breakpoint behind. Only where
+// LLDB can change breakpoints (a callback, the prompt).
+void LldbBackend::maintain_stop_pad() {
+  if (!agent_ || !agent_->channel) return;
+  AgentProcess& ap = *agent_;
+  bool held = std::any_of(ap.hooks.begin(), ap.hooks.end(), [](const auto& h) { return h.held; });
+  if (held && !ap.stop_pad.IsValid()) {
+    ap.stop_pad = target_.BreakpointCreateByAddress(ap.info.stop_pad);
+    if (ap.stop_pad.IsValid()) {
+      ap.stop_pad.SetCallback(&LldbBackend::on_stop_pad_hit, this);
+      protect(ap.stop_pad);
+    }
+  } else if (!held && ap.stop_pad.IsValid() && ap.stops.empty()) {
+    retire(ap.stop_pad.GetID());
+    ap.stop_pad_retired = ap.stop_pad.GetID();
+    ap.stop_pad = lldb::SBBreakpoint();
+  }
 }
 
 // agent_disconnect() stops serving the agent of the followed process (it ended, or another
@@ -248,6 +265,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   lldb::addr_t start = location.GetLoadAddress();
   if (ap.patched.count(start)) return true;
   ga_service& service = ap.channel->header().service;
+  if (ap.service_for != 0 && ap.service_thread != thread.GetThreadID()) return true;
   if (ap.service_for == start) {
     ap.service_for = 0;
     if (service.state.load() != 2) {
@@ -314,6 +332,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
     return true;
   }
   ap.service_for = start;
+  ap.service_thread = thread.GetThreadID();
   ++hook.service_hits;
   return false;
 }
@@ -422,6 +441,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
   location.SetEnabled(false);
   hook.agent[loc] = index;
   hook.patched = true;
+  maintain_stop_pad();
   // The thread stopped here goes on from the relocated first instructions (unless a groutine
   // made it skip the call, which moved it already).
   lldb::SBFrame f = thread.GetFrameAtIndex(0);
@@ -433,10 +453,18 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
 void LldbBackend::agent_hold(FunctionId id, bool on) {
   if (!agent_ || !agent_->channel) return;
   for (std::uint32_t i = 0; i < agent_->hooks.size(); ++i)
-    if (agent_->hooks[i].fn == id && agent_->hooks[i].held) {
+    if (agent_->hooks[i].fn == id && agent_->hooks[i].start != 0 && agent_->hooks[i].held != on) {
       agent_->channel->set_enabled(i, on);
       agent_->hooks[i].held = on;
     }
+}
+
+// agent_serves() tells whether function id has an agent hook in the followed process.
+bool LldbBackend::agent_serves(FunctionId id) const {
+  if (!agent_ || !agent_->channel) return false;
+  for (const auto& h : agent_->hooks)
+    if (h.fn == id && h.start != 0) return true;
+  return false;
 }
 
 void LldbBackend::agent_watch(CallId call, AgentFrame& frame) {
@@ -451,7 +479,8 @@ void LldbBackend::agent_unwatch(CallId call) {
 }
 
 bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
-  return agent_ && agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id;
+  return agent_ && ((agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id) ||
+                    agent_->stop_pad_retired == id);
 }
 
 bool LldbBackend::frame_at_entry(Frame& frame) {
@@ -475,6 +504,10 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
   } catch (const std::exception& e) {
     print(std::string("groutines: error at an agent hit: ") + e.what());
   }
+  // Breakpoints to plant: the thread stops on the stop pad, where LLDB can, and goes on.
+  if (sync_wanted_ && slot.kind != GA_HIT_UNWOUND && agent_ && agent_->stop_pad.IsValid())
+    slot.reply |= GA_REPLY_STOP;
+  sync_wanted_ = false;
   agent_frame_ = nullptr;
 }
 
@@ -585,6 +618,8 @@ bool LldbBackend::on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::S
 bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread) {
   if (!runtime_) return true;
   auto lock = runtime_->lock();
+  Callback in_callback(*this);
+  apply_deferred();
   lldb::SBFrame f = thread.GetFrameAtIndex(0);
   std::uint64_t sp = f.GetSP();
   std::uint64_t to = 0;
@@ -594,14 +629,17 @@ bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread)
     f.SetPC(to);
     thread.SetSelectedFrame(0);
   }
-  process.SetSelectedThread(thread);
+  bool stop = false;
   if (agent_) {
     auto reasons = agent_->stops.find(thread.GetThreadID());
     if (reasons != agent_->stops.end()) {
       for (const std::string& r : reasons->second) print(r);
       agent_->stops.erase(reasons);
+      stop = true;
     }
   }
+  if (!stop) return finish_callback(process);  // only to plant breakpoints: it goes on
+  process.SetSelectedThread(thread);
   stopping_stop_ = process.GetStopID();
   continuing_stop_ = 0;
   return true;

@@ -95,21 +95,6 @@ bool stopped_at(lldb::SBProcess& process, lldb::break_id_t breakpoint, std::uint
 
 }  // namespace
 
-class LldbBackend::Callback {
- public:
-  explicit Callback(LldbBackend& b) : b_(b) {
-    if (b_.in_callback_++ == 0) {
-      b_.stop_requested_ = false;
-      b_.stop_reasons_.clear();
-    }
-  }
-  ~Callback() { --b_.in_callback_; }
-  Callback(const Callback&) = delete;
-  Callback& operator=(const Callback&) = delete;
-
- private:
-  LldbBackend& b_;
-};
 
 void LldbBackend::print(const std::string& text) {
   std::string line = text;
@@ -148,6 +133,13 @@ void LldbBackend::use_target(lldb::SBTarget target) {
 
 void LldbBackend::plant(FunctionId id, Hook& hook) {
   if (!target_.IsValid()) return;
+  if (agent_frame_) {
+    // On the agent's service thread the target runs: LLDB cannot plant now. At the next stop
+    // (one the agent makes at once unless it serves the function already).
+    deferred_plants_.push_back(id);
+    if (!agent_serves(id)) sync_wanted_ = true;
+    return;
+  }
   {
     SkipPrologueOff first_instruction(debugger_);
     hook.breakpoint = target_.BreakpointCreateByName(hook.function.c_str());
@@ -207,6 +199,7 @@ void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
   (void)preload;
   Hook& hook = hooks_[id];
   hook.function = std::string(function);
+  agent_hold(id, true);
   plant(id, hook);
 }
 
@@ -222,12 +215,21 @@ void LldbBackend::remove_call_hook(FunctionId id) {
   hooks_.erase(it);
 }
 
+// apply_deferred() plants the hooks installed on the agent's service thread.
+void LldbBackend::apply_deferred() {
+  std::vector<FunctionId> ids;
+  ids.swap(deferred_plants_);
+  for (FunctionId id : ids)
+    if (auto it = hooks_.find(id); it != hooks_.end() && !it->second.breakpoint.IsValid())
+      plant(id, it->second);
+}
+
 // retire() deletes breakpoint id, or, inside a callback or a stop whose callbacks may not all
 // have run, leaves it planted (its callback now ignores it) until no thread is stopped at it:
 // deleting a breakpoint another thread of the same stop is stopped at would make LLDB stop
 // that thread for good.
 void LldbBackend::retire(lldb::break_id_t id) {
-  if (in_callback_ > 0 || !target_.IsValid()) {
+  if (in_callback_ > 0 || agent_frame_ || !target_.IsValid()) {
     retired_.push_back(id);
     return;
   }
@@ -384,9 +386,11 @@ void LldbBackend::end_process(const std::string& why) {
 void LldbBackend::at_prompt() {
   use_target(debugger_.GetSelectedTarget());
   if (!target_.IsValid()) return;
+  apply_deferred();
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
   if (running_state(state) || busy_stop(process)) return;
+  maintain_stop_pad();
   for (auto& [id, hook] : hooks_) filter(hook, process, /*current=*/0);
   if (gone_state(state)) {
     end_process(state == lldb::eStateDetached ? "the process was detached"
@@ -465,6 +469,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   std::string function = "?";
   try {
     follow_process(process);
+    apply_deferred();
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
@@ -528,6 +533,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   Callback in_callback(*this);
   try {
     follow_process(process);
+    apply_deferred();
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto s = site_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (s == site_by_breakpoint_.end()) return false;  // retired

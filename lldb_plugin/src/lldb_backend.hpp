@@ -201,6 +201,9 @@ class LldbBackend final : public Backend {
   void agent_hit(ga_slot& slot) noexcept;
   void agent_deliver(ga_slot& slot);
   void agent_hold(FunctionId id, bool on);
+  bool agent_serves(FunctionId id) const;
+  void apply_deferred();
+  void maintain_stop_pad();
   void agent_watch(CallId call, AgentFrame& frame);
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
@@ -228,6 +231,8 @@ class LldbBackend final : public Backend {
   Transport transport_ = Transport::Auto;
   std::unique_ptr<AgentProcess> agent_;
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
+  std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
+  bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
   std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
 
   unsigned in_callback_ = 0;
@@ -240,6 +245,22 @@ class LldbBackend final : public Backend {
   std::string pending_function_;       // the function of the Call being delivered
   std::uint64_t last_call_seq_ = 0;    // the newest Call event logged
   std::uint64_t last_return_seq_ = 0;  // the newest Return event logged
+};
+
+class LldbBackend::Callback {
+ public:
+  explicit Callback(LldbBackend& b) : b_(b) {
+    if (b_.in_callback_++ == 0) {
+      b_.stop_requested_ = false;
+      b_.stop_reasons_.clear();
+    }
+  }
+  ~Callback() { --b_.in_callback_; }
+  Callback(const Callback&) = delete;
+  Callback& operator=(const Callback&) = delete;
+
+ private:
+  LldbBackend& b_;
 };
 
 }  // namespace groutines::plugin

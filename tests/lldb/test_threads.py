@@ -25,7 +25,7 @@ def test_every_call_and_return_of_every_thread_is_delivered_once_and_matched():
         f"work_sum({t})={t * 1000 * n + n * (n - 1) // 2}" for t in range(4)], s
     assert "4 passed, 0 failed" in s.after("groutine report"), s
     subs = s.after("groutine subscriptions")
-    assert re.search(r"^work\s+1\s+1\s+\d+\s+%d$" % (4 * ITERATIONS), subs, re.M), s
+    assert re.search(r"^work\s+1\s+1\s+\d+\s+%d\s+\S+$" % (4 * ITERATIONS), subs, re.M), s
     assert "returns awaited: 0 calls" in subs, s
 
 
