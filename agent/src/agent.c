@@ -312,6 +312,99 @@ void ga_on_service(struct ga_regs *r) {
   __atomic_store_n((uint32_t *)&req->state, 2, __ATOMIC_RELEASE);
 }
 
+/* --- Unwinding through replaced return addresses ---
+ *
+ * The unwinder reads return addresses from the stack: where the agent put ga_return_stub it
+ * would find no frame to unwind. While the target runs with the agent preloaded, the agent
+ * takes the unwinder's entry points first and puts the original return addresses back before
+ * unwinding: for an exception up to the handler (__cxa_begin_catch puts the stub back in the
+ * frames that live on; those unwound are reported at the thread's next hook or return), for
+ * pthread_exit and cancellation for good (every watched call of the thread is reported
+ * unwound), for backtrace() just for the walk. Loaded into a running process (attach), the
+ * agent cannot come first: an exception through a watched frame there ends the program. */
+
+struct _Unwind_Exception;
+struct _Unwind_Context;
+typedef int (*ga_trace_fn)(struct _Unwind_Context *, void *);
+typedef int (*ga_stop_fn)(int, int, uint64_t, struct _Unwind_Exception *, struct _Unwind_Context *,
+                          void *);
+extern void *dlsym(void *handle, const char *name);
+#define GA_RTLD_NEXT ((void *)-1l)
+
+static struct ga_slot *my_shadow(void) { return forked ? &child_slot : self.slot; }
+
+/* restore_returns() puts back the original return address of every watched call of the
+ * thread (innermost first, so that tail calls sharing a slot end with the caller's). */
+static void restore_returns(struct ga_slot *s) {
+  if (!s) return;
+  for (uint32_t i = s->depth; i-- > 0;) {
+    uint64_t *slot = (uint64_t *)s->shadow[i].ret_slot;
+    if (*slot == (uint64_t)ga_return_stub) *slot = s->shadow[i].original;
+  }
+}
+
+/* rearm_returns() puts the stub back for the watched calls whose frames are above sp (alive). */
+static void rearm_returns(struct ga_slot *s, uint64_t sp) {
+  if (!s) return;
+  for (uint32_t i = 0; i < s->depth; ++i) {
+    uint64_t *slot = (uint64_t *)s->shadow[i].ret_slot;
+    if (s->shadow[i].ret_slot >= sp && *slot == s->shadow[i].original)
+      *slot = (uint64_t)ga_return_stub;
+  }
+}
+
+#define GA_NEXT(type, name, args)                              \
+  static type (*real)args;                                     \
+  if (!real) *(void **)&real = dlsym(GA_RTLD_NEXT, name);
+
+GA_EXPORT int _Unwind_RaiseException(struct _Unwind_Exception *e) {
+  GA_NEXT(int, "_Unwind_RaiseException", (struct _Unwind_Exception *))
+  restore_returns(my_shadow());
+  return real ? real(e) : 5 /* _URC_END_OF_STACK */;
+}
+
+GA_EXPORT int _Unwind_Resume_or_Rethrow(struct _Unwind_Exception *e) {
+  GA_NEXT(int, "_Unwind_Resume_or_Rethrow", (struct _Unwind_Exception *))
+  restore_returns(my_shadow());
+  return real ? real(e) : 5;
+}
+
+GA_EXPORT int _Unwind_ForcedUnwind(struct _Unwind_Exception *e, ga_stop_fn stop, void *arg) {
+  GA_NEXT(int, "_Unwind_ForcedUnwind", (struct _Unwind_Exception *, ga_stop_fn, void *))
+  struct ga_slot *s = my_shadow();
+  restore_returns(s);
+  /* The whole stack goes: every watched call of the thread is unwound. */
+  if (s && !forked) {
+    int notify = __atomic_fetch_add(&self.busy, 1, __ATOMIC_RELAXED) == 0 && !host_gone();
+    while (s->depth > 0) {
+      s->depth--;
+      if (notify) {
+        s->kind = GA_HIT_UNWOUND;
+        s->call = s->shadow[s->depth].call;
+        post_and_wait(s);
+      }
+    }
+    __atomic_fetch_sub(&self.busy, 1, __ATOMIC_RELAXED);
+  }
+  return real ? real(e, stop, arg) : 5;
+}
+
+GA_EXPORT int _Unwind_Backtrace(ga_trace_fn trace, void *arg) {
+  GA_NEXT(int, "_Unwind_Backtrace", (ga_trace_fn, void *))
+  struct ga_slot *s = my_shadow();
+  restore_returns(s);
+  int r = real ? real(trace, arg) : 5;
+  rearm_returns(s, 0);
+  return r;
+}
+
+GA_EXPORT void *__cxa_begin_catch(void *e) {
+  GA_NEXT(void *, "__cxa_begin_catch", (void *))
+  /* The catching frame's stack pointer: frames below it were unwound. */
+  rearm_returns(my_shadow(), (uint64_t)__builtin_frame_address(0) + 16);
+  return real ? real(e) : 0;
+}
+
 /* --- Start --- */
 
 /* in_child() runs in a fork child: the forking thread's watched returns keep popping, from a

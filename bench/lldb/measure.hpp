@@ -65,6 +65,17 @@ struct Scenario {
   // verify(), if set, checks what the scenario saw in a run of `calls` calls (e.g. a sum of
   // the arguments it read) and returns an empty string or what was wrong.
   std::function<std::string(std::uint64_t calls)> verify;
+
+  // low_calls and high_calls, when not 0, replace SlopeOptions' two call counts for this
+  // scenario: a hit costing microseconds needs a hundred times the calls of one costing a
+  // millisecond to be timed as well, and both are measured in the same run.
+  std::uint64_t low_calls = 0;
+  std::uint64_t high_calls = 0;
+
+  // target_environment launches the target with the target's environment (the debugger's,
+  // plus target.env-vars, where the plugin puts its agent in LD_PRELOAD) as `process launch`
+  // does, instead of the empty one of a bare SBLaunchInfo.
+  bool target_environment = false;
 };
 
 // RunError is thrown when a run cannot be timed: the launch failed, the target crashed, or
@@ -171,6 +182,10 @@ inline double run_target(lldb::SBTarget &target, std::uint64_t calls,
   const std::string count = std::to_string(calls);
   const char *argv[] = {count.c_str(), nullptr};
   lldb::SBLaunchInfo info(argv);
+  if (scenario.target_environment) {
+    info = target.GetLaunchInfo();
+    info.SetArguments(argv, /*append=*/false);
+  }
   info.AddOpenFileAction(1, "/dev/null", false, true);
 
   lldb::SBError error;
@@ -319,31 +334,38 @@ inline double paired_difference(const Slope &minuend, const Slope &subtrahend,
                 [](double m, double s) { return std::optional<double>(m - s); });
 }
 
-// measure_slopes() times every scenario at options.low_calls and options.high_calls,
-// options.repetitions times (after a warm-up run of each), scenarios interleaved within each
-// repetition, and returns one Slope per scenario, in order; each sample is
-// (t_high - t_low) / (high_calls - low_calls). Throws RunError.
+// measure_slopes() times every scenario at its two call counts (options.low_calls and
+// options.high_calls unless the scenario sets its own), options.repetitions times (after a
+// warm-up run of each), scenarios interleaved within each repetition, and returns one Slope
+// per scenario, in order; each sample is (t_high - t_low) / (high_calls - low_calls).
+// Throws RunError.
 inline std::vector<Slope> measure_slopes(lldb::SBDebugger &debugger,
                                          const std::string &target_path,
                                          const std::vector<Scenario> &scenarios,
                                          const SlopeOptions &options) {
-  if (options.high_calls <= options.low_calls)
-    throw RunError("measure_slopes: high_calls must exceed low_calls");
+  auto low_calls = [&](const Scenario &s) { return s.low_calls ? s.low_calls : options.low_calls; };
+  auto high_calls = [&](const Scenario &s) {
+    return s.high_calls ? s.high_calls : options.high_calls;
+  };
   std::vector<Slope> slopes;
-  for (const Scenario &scenario : scenarios)
+  for (const Scenario &scenario : scenarios) {
+    if (high_calls(scenario) <= low_calls(scenario))
+      throw RunError("measure_slopes: " + scenario.name + ": high_calls must exceed low_calls");
     slopes.push_back(Slope{scenario.name, {}, {}});
-  const double extra_calls = static_cast<double>(options.high_calls - options.low_calls);
+  }
   if (options.warmup)
     for (const Scenario &scenario : scenarios)
-      run_once(debugger, target_path, options.low_calls, scenario);
+      run_once(debugger, target_path, low_calls(scenario), scenario);
   for (int rep = 0; rep < options.repetitions; ++rep) {
     for (std::size_t s = 0; s < scenarios.size(); ++s) {
-      const RunTime low = run_once(debugger, target_path, options.low_calls, scenarios[s]);
-      const RunTime high = run_once(debugger, target_path, options.high_calls, scenarios[s]);
+      const std::uint64_t low_n = low_calls(scenarios[s]), high_n = high_calls(scenarios[s]);
+      const double extra_calls = static_cast<double>(high_n - low_n);
+      const RunTime low = run_once(debugger, target_path, low_n, scenarios[s]);
+      const RunTime high = run_once(debugger, target_path, high_n, scenarios[s]);
       if (options.log)
         std::fprintf(options.log, "  run %s: %llu calls %.3f s (cpu %.3f s), %llu calls %.3f s (cpu %.3f s)\n",
-                     scenarios[s].name.c_str(), static_cast<unsigned long long>(options.low_calls),
-                     low.wall_s, low.cpu_s, static_cast<unsigned long long>(options.high_calls),
+                     scenarios[s].name.c_str(), static_cast<unsigned long long>(low_n),
+                     low.wall_s, low.cpu_s, static_cast<unsigned long long>(high_n),
                      high.wall_s, high.cpu_s);
       slopes[s].wall_us.push_back((high.wall_s - low.wall_s) / extra_calls * 1e6);
       if (low.cpu_s >= 0 && high.cpu_s >= 0)

@@ -347,9 +347,16 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
   if (h == hooks_.end()) return;
   Hook& hook = h->second;
   const lldb::break_id_t loc = location.GetID();
-  if (hook.agent.count(loc) || hook.fallback.count(loc)) return;
   AgentProcess& ap = *agent_;
   lldb::addr_t start = location.GetLoadAddress();
+  if (auto a = hook.agent.find(loc); a != hook.agent.end()) {
+    // A patched function's breakpoint enabled again (a re-run?): the agent serves it.
+    location.SetEnabled(false);
+    lldb::SBFrame f = thread.GetFrameAtIndex(0);
+    if (f.GetPC() == start) f.SetPC(ap.channel->header().hooks[a->second].resume);
+    return;
+  }
+  if (hook.fallback.count(loc)) return;
   auto refuse = [&](std::string why) { hook.fallback[loc] = std::move(why); };
 
   std::uint32_t index = 0;
@@ -576,31 +583,19 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   }
 }
 
-// symbolize() renders a backtrace line for pc as LldbFrame::backtrace() does, from LLDB's
-// modules and symbols (no thread needed), cached by pc.
+// symbolize() renders a backtrace line for pc as LldbFrame::backtrace() does, from the
+// modules' symbols and DWARF as the agent's unwinder reads them (LLDB may not be asked on the
+// service thread: its locks can be held by a thread waiting for the target), cached by pc.
 std::string LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
   std::string head = "#" + std::to_string(index) + " " + hex(pc) + " ";
   auto cached = symbols_.find(pc);
   if (cached != symbols_.end()) return head + cached->second;
-  std::string line;
-  // A return address is inside the call instruction's function only at pc - 1.
-  lldb::addr_t lookup = index == 0 ? pc : pc - 1;
-  lldb::SBAddress a = target_.ResolveLoadAddress(lookup);
-  lldb::SBSymbolContext sc =
-      a.GetSymbolContext(lldb::eSymbolContextModule | lldb::eSymbolContextFunction |
-                         lldb::eSymbolContextSymbol | lldb::eSymbolContextLineEntry);
-  const char* module = sc.GetModule().GetFileSpec().GetFilename();
-  const char* name = sc.GetFunction().IsValid() ? sc.GetFunction().GetDisplayName()
-                                                : sc.GetSymbol().GetDisplayName();
-  line = std::string(module ? module : "?") + "`" + (name ? name : "??");
-  lldb::SBAddress start = sc.GetSymbol().GetStartAddress();
-  if (start.IsValid()) {
-    lldb::addr_t from = start.GetLoadAddress(target_);
-    if (from != LLDB_INVALID_ADDRESS && pc > from) line += " + " + std::to_string(pc - from);
-  }
-  lldb::SBLineEntry le = sc.GetLineEntry();
-  if (le.IsValid() && le.GetFileSpec().GetFilename())
-    line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" + std::to_string(le.GetLine());
+  agent::Symbol sym;
+  if (agent_ && agent_->unwinder) sym = agent_->unwinder->symbolize(pc, index > 0);
+  std::string line = (sym.module.empty() ? "?" : sym.module) + "`" +
+                     (sym.function.empty() ? "??" : sym.function);
+  if (sym.start != 0 && pc > sym.start) line += " + " + std::to_string(pc - sym.start);
+  if (!sym.file.empty()) line += " at " + sym.file + ":" + std::to_string(sym.line);
   symbols_.emplace(pc, line);
   return head + line;
 }
@@ -646,6 +641,24 @@ bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread)
 }
 
 // --- Views ---
+
+std::vector<LldbBackend::ReturnSiteView> LldbBackend::agent_return_sites() const {
+  std::vector<ReturnSiteView> out;
+  if (!agent_ || !agent_->channel || agent_->watched.empty()) return out;
+  // The return addresses are in the threads' shadow stacks (read while the target may run:
+  // a snapshot).
+  std::map<lldb::addr_t, std::vector<CallId>> by_address;
+  for (std::uint32_t i = 0; i < GA_MAX_SLOTS; ++i) {
+    ga_slot& slot = agent_->channel->slot(i);
+    if (__atomic_load_n(&slot.tid, __ATOMIC_ACQUIRE) == 0) continue;
+    for (std::uint32_t k = 0; k < slot.depth && k < GA_SHADOW_DEPTH; ++k)
+      if (agent_->watched.count(slot.shadow[k].call))
+        by_address[slot.shadow[k].original].push_back(slot.shadow[k].call);
+  }
+  for (auto& [address, calls] : by_address)
+    out.push_back(ReturnSiteView{address, LLDB_INVALID_BREAK_ID, std::move(calls)});
+  return out;
+}
 
 std::string LldbBackend::agent_status() const {
   const char* names[] = {"auto", "agent", "breakpoint"};

@@ -603,6 +603,7 @@ class SubscriptionsCommand final : public Subcommand {
       out += table.render() + notes;
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();
+    for (auto& s : host.backend().agent_return_sites()) sites.push_back(std::move(s));
     std::size_t calls = 0;
     for (const auto& s : sites) calls += s.calls.size();
     out += format("returns awaited: %zu call%s at %zu return address%s\n", calls,
@@ -610,8 +611,10 @@ class SubscriptionsCommand final : public Subcommand {
     for (const auto& s : sites) {
       std::string ids;
       for (CallId c : s.calls) ids += " #" + std::to_string(c);
-      out += format("  0x%llx  breakpoint %d  calls%s\n", static_cast<unsigned long long>(s.address),
-                    s.breakpoint, ids.c_str());
+      std::string by = s.breakpoint == LLDB_INVALID_BREAK_ID ? "agent"
+                                                             : "breakpoint " + std::to_string(s.breakpoint);
+      out += format("  0x%llx  %s  calls%s\n", static_cast<unsigned long long>(s.address),
+                    by.c_str(), ids.c_str());
     }
     return out;
   }

@@ -480,7 +480,8 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     // Not the function's entry (an inlined copy): no call to report.
     if (auto at = hook.at_entry.find(location.GetID()); at == hook.at_entry.end() || !at->second)
       return finish_callback(process);
-    // The agent may need this thread for a moment first: the call comes again.
+    // The agent may need this thread for a moment first (the call comes again), or this is
+    // a stop the agent brought here for a call it delivered.
     if (!agent_before_call(process, thread, hook, location)) return finish_callback(process);
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
     const lldb::break_id_t location_id = location.GetID();

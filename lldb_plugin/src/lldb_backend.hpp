@@ -118,6 +118,9 @@ class LldbBackend final : public Backend {
     std::vector<CallId> calls;
   };
   std::vector<ReturnSiteView> return_sites() const;
+  // agent_return_sites() describes the returns the agent watches, by return address
+  // (breakpoint invalid).
+  std::vector<ReturnSiteView> agent_return_sites() const;
   // planted() lists the ids of every breakpoint the plugin has in the target now.
   std::vector<lldb::break_id_t> planted() const;
   // last_stop() is the reason of the last stop a groutine asked for ("" if none).

@@ -5,6 +5,7 @@
 // unwind() call are members the callbacks read, and memory is read with process_vm_readv two
 // pages at a time (one syscall for a usual stack) into a cache that lives for one call. Never
 // ptrace: nobody stops the target here, its thread waits in the agent.
+#include <cxxabi.h>
 #include "groutines/agent/unwinder.hpp"
 
 #include <elf.h>
@@ -354,6 +355,44 @@ std::vector<std::uint64_t> Unwinder::unwind(
   if (s.error != nullptr) std::rethrow_exception(std::exchange(s.error, nullptr));
   if (frames.empty()) frames.push_back(regs.rip);
   return frames;
+}
+
+Symbol Unwinder::symbolize(std::uint64_t pc, bool return_address) {
+  Symbol out;
+  State& s = *state_;
+  if (!s.ready()) return out;
+  const std::uint64_t at = return_address && pc > 0 ? pc - 1 : pc;
+  if (!s.in_module(at)) {
+    s.report_modules();
+    if (!s.in_module(at)) return out;
+  }
+  Dwfl_Module* module = dwfl_addrmodule(s.dwfl, at);
+  const char* name = dwfl_module_info(module, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                      nullptr, nullptr);
+  auto base = [](const char* path) {
+    std::string p = path ? path : "";
+    return p.substr(p.rfind('/') + 1);
+  };
+  out.module = base(name);
+  GElf_Off offset = 0;
+  GElf_Sym sym{};
+  const char* symbol = dwfl_module_addrinfo(module, at, &offset, &sym, nullptr, nullptr, nullptr);
+  if (symbol != nullptr) {
+    out.start = at - offset;
+    int status = -1;
+    char* demangled = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
+    out.function = status == 0 && demangled ? demangled : symbol;
+    std::free(demangled);
+  }
+  if (Dwfl_Line* line = dwfl_module_getsrc(module, at)) {
+    int lineno = 0;
+    const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr);
+    if (file != nullptr && lineno > 0) {
+      out.file = base(file);
+      out.line = static_cast<unsigned>(lineno);
+    }
+  }
+  return out;
 }
 
 void Unwinder::modules_changed() { state_->modules_known = false; }

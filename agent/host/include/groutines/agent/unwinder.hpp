@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,15 @@ struct UnwindRegisters {
   std::uint64_t rax = 0, rdx = 0, rcx = 0, rbx = 0, rsi = 0, rdi = 0, rbp = 0, rsp = 0;
   std::uint64_t r8 = 0, r9 = 0, r10 = 0, r11 = 0, r12 = 0, r13 = 0, r14 = 0, r15 = 0;
   std::uint64_t rip = 0;
+};
+
+// Symbol names the code at one pc, as far as the module's symbols and DWARF tell.
+struct Symbol {
+  std::string module;     // the module's file name, without its directory ("" if none)
+  std::string function;   // demangled ("" if no symbol covers the pc)
+  std::uint64_t start = 0;  // the function's first byte (0 if unknown)
+  std::string file;       // the source file's name, without its directory ("" if unknown)
+  unsigned line = 0;
 };
 
 class Unwinder {
@@ -37,6 +47,11 @@ class Unwinder {
   std::vector<std::uint64_t> unwind(
       const UnwindRegisters& regs, std::size_t max_frames,
       const std::vector<std::pair<std::uint64_t, std::uint64_t>>& overlay = {});
+
+  // symbolize() names the code at pc from the modules the unwinder knows (reread once when
+  // pc is in none of them). For a return address, the function and line are looked up at pc
+  // - 1 (the call instruction), as debuggers show them. Not thread-safe, as unwind().
+  Symbol symbolize(std::uint64_t pc, bool return_address);
 
   // modules_changed() forgets the module list (a library was loaded or unloaded); unwind()
   // also rereads it by itself when a pc falls outside every known module.
