@@ -54,6 +54,7 @@ struct LldbBackend::AgentProcess {
   std::uint32_t process_id = 0;
   pid_t pid = 0;
   std::string unavailable;  // why the agent does not serve this process ("": it does)
+  bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
   std::unique_ptr<agent::Channel> channel;
   std::unique_ptr<agent::Unwinder> unwinder;
@@ -71,7 +72,9 @@ struct LldbBackend::AgentProcess {
     FunctionId fn = 0;
     bool held = false;  // a hook of the runtime's holds it (else it passes through)
     std::string function;
-    lldb::addr_t start = 0;
+    lldb::addr_t start = 0;  // 0: retired
+    lldb::addr_t entry = 0;  // where its jump is
+    std::uint8_t jump[5] = {};
     std::shared_ptr<const ArgumentLayout> layout;
     ReturnType return_type;
     std::uint64_t hits = 0;
@@ -127,6 +130,33 @@ void LldbBackend::update_preload() {
   ci.HandleCommand(("settings set target.env-vars 'LD_PRELOAD=" + value + "'").c_str(), result);
 }
 
+void LldbBackend::offer_agent() {
+  if (transport_ == Transport::Breakpoint || agent_library().empty()) return;
+  lldb::SBTarget target = debugger_.GetSelectedTarget();
+  lldb::SBProcess process = target.GetProcess();
+  if (!process.IsValid() || process.GetState() != lldb::eStateStopped) return;
+  if (process.GetUniqueID() == offered_) return;
+  lldb::SBPlatform platform = target.GetPlatform();
+  if (platform.IsValid() && platform.GetName() && std::string(platform.GetName()) != "host") return;
+  // Before libc is loaded (a launch stopped at its entry) nothing can load it, and the
+  // agent in LD_PRELOAD is about to be loaded anyway.
+  bool libc = false;
+  for (std::uint32_t i = 0; i < target.GetNumModules(); ++i) {
+    const char* name = target.GetModuleAtIndex(i).GetFileSpec().GetFilename();
+    if (!name) continue;
+    if (std::string(name) == "libgroutines_agent.so") return;
+    libc = libc || std::string(name).rfind("libc.so", 0) == 0;
+  }
+  if (!libc) return;
+  offered_ = process.GetUniqueID();
+  lldb::SBError error;
+  lldb::SBFileSpec image(agent_library().c_str());
+  process.LoadImage(image, error);
+  if (error.Fail())
+    print(std::string("groutines: cannot load the agent into the process (calls stay on "
+                      "breakpoints): ") + (error.GetCString() ? error.GetCString() : "?"));
+}
+
 void LldbBackend::shutdown() {
   if (agent_ && agent_->channel) agent_->channel->stop();
 }
@@ -136,10 +166,8 @@ void LldbBackend::shutdown() {
 // target) is served by breakpoints, and says why.
 void LldbBackend::agent_connect(lldb::SBProcess& process) {
   std::uint32_t id = process.GetUniqueID();
-  if (agent_ && agent_->process_id == id && (agent_->channel || !agent_->unavailable.empty() ||
-                                             agent_->info.magic == GA_MAGIC))
-    if (agent_->channel || agent_->unavailable != "the agent has not started yet") return;
   if (agent_ && agent_->process_id != id) agent_disconnect("the process was replaced");
+  if (agent_ && (agent_->channel || !agent_->retry)) return;
   if (!agent_) {
     agent_ = std::make_unique<AgentProcess>();
     agent_->process_id = id;
@@ -147,7 +175,7 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
   }
   AgentProcess& ap = *agent_;
   ap.unavailable.clear();
-  std::string url = process.GetPluginName() ? process.GetPluginName() : "";
+  ap.retry = false;
   lldb::SBPlatform platform = target_.GetPlatform();
   if (platform.IsValid() && platform.IsConnected() && platform.GetName() &&
       std::string(platform.GetName()) != "host") {
@@ -172,6 +200,7 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
   auto opened = agent::Channel::open(ap.pid, ap.info);
   if (auto* why = std::get_if<std::string>(&opened)) {
     ap.unavailable = *why;
+    ap.retry = ap.info.magic != GA_MAGIC;  // its constructor has not run yet
     return;
   }
   ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
@@ -363,6 +392,19 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
   std::uint64_t resume = 0;
   std::uint64_t window_end = 0;
   if (auto p = ap.patched.find(start); p != ap.patched.end()) {
+    // A library unloaded and another loaded at the same place: the old patch is gone.
+    const AgentProcess::HookInfo& old = ap.hooks[p->second];
+    std::uint8_t now[5] = {};
+    lldb::SBError read_error;
+    if (process.ReadMemory(old.entry, now, sizeof now, read_error) != sizeof now ||
+        std::memcmp(now, old.jump, sizeof now) != 0) {
+      ap.channel->set_enabled(p->second, false);
+      ap.hooks[p->second].held = false;
+      ap.hooks[p->second].start = 0;
+      ap.patched.erase(p);
+    }
+  }
+  if (auto p = ap.patched.find(start); p != ap.patched.end()) {
     // Patched already under another name or by an earlier holder: one address, one hook.
     index = p->second;
     resume = ap.channel->header().hooks[index].resume;
@@ -433,6 +475,8 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     if (ap.hooks.size() <= index) ap.hooks.resize(index + 1);
     AgentProcess::HookInfo& info = ap.hooks[index];
     info.start = start;
+    info.entry = pp.entry;
+    std::memcpy(info.jump, jump.data(), sizeof info.jump);
     try {
       info.layout = frame.argument_layout();
       info.return_type = frame.return_type();
@@ -453,6 +497,14 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
   // made it skip the call, which moved it already).
   lldb::SBFrame f = thread.GetFrameAtIndex(0);
   if (f.GetPC() == start) f.SetPC(resume);
+}
+
+// modules_changed() is told that the target's libraries changed (a breakpoint gained or
+// lost locations): the unwinder and the symbol cache read them again.
+void LldbBackend::modules_changed() {
+  symbols_.clear();
+  if (agent_ && !agent_->channel) agent_->retry = true;
+  if (agent_ && agent_->unwinder) agent_->unwinder->modules_changed();
 }
 
 // agent_hold() turns the agent hooks of function id on or off as groutines start or stop

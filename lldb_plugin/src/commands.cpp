@@ -178,6 +178,7 @@ class Subcommand : public lldb::SBCommandPluginInterface {
       Host& host = Host::get(debugger);
       std::vector<std::string> args = arguments_of(command);
       std::string out;
+      host.backend().offer_agent();  // runs the target a moment: without the runtime's lock
       {
         auto lock = host.runtime().lock();
         host.backend().at_prompt();

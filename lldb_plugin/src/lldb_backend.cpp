@@ -170,6 +170,7 @@ void LldbBackend::filter(Hook& hook, lldb::SBProcess& process, std::uint64_t cur
   if (!hook.breakpoint.IsValid()) return;
   std::size_t n = hook.breakpoint.GetNumLocations();
   if (n == hook.filtered) return;
+  if (hook.filtered != 0) modules_changed();
   bool busy = current != 0 && stopped_at(process, hook.breakpoint.GetID(), current);
   for (std::size_t i = 0; i < n; ++i) {
     lldb::SBBreakpointLocation location =
@@ -390,6 +391,7 @@ void LldbBackend::at_prompt() {
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
   if (running_state(state) || busy_stop(process)) return;
+  modules_changed();  // maybe: an attach, a dlopen, the agent loaded
   maintain_stop_pad();
   for (auto& [id, hook] : hooks_) filter(hook, process, /*current=*/0);
   if (gone_state(state)) {

@@ -96,6 +96,10 @@ class LldbBackend final : public Backend {
   // agent_status() describes the agent in the followed process for `groutine transport`:
   // connected or why not, the hits it served and those that passed through, and why.
   std::string agent_status() const;
+  // offer_agent() loads the agent into the selected target's process when it is stopped at
+  // the prompt and runs without it (attached to rather than launched), once per process.
+  // Call without the runtime's lock: the target runs dlopen meanwhile.
+  void offer_agent();
   // shutdown() stops the agent's service thread (the debugger exits).
   void shutdown();
 
@@ -207,6 +211,7 @@ class LldbBackend final : public Backend {
   bool agent_serves(FunctionId id) const;
   void apply_deferred();
   void maintain_stop_pad();
+  void modules_changed();
   void agent_watch(CallId call, AgentFrame& frame);
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
@@ -237,6 +242,7 @@ class LldbBackend final : public Backend {
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
   bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
   std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
+  std::uint32_t offered_ = 0;  // the process offer_agent() last tried
 
   unsigned in_callback_ = 0;
   bool stop_on_failure_ = false;

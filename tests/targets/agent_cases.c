@@ -22,7 +22,9 @@
  *                              frame); for odd i a groutine sends it while the thread waits
  *                              inside the agent for outer's call to be handled. Prints
  *                              "signal outer=S1 inner=S2 handled=H".
- *   agent_cases fork N         leaf(j) for j < N, then forker(1): it forks, and the child
+ *   agent_cases fork N         leaf(j) for j < N, forker(0) (which returns 0 without forking,
+ *                              so that the next call goes through the patch), then
+ *                              forker(1): it forks, and the child
  *                              calls leaf(j) N times inside forker's frame, returns from it,
  *                              calls leaf N times more, prints "child leaf=S" and exits 0;
  *                              the parent waits for it, calls leaf N times more and prints
@@ -133,9 +135,10 @@ static long leaves(long n) {
 static long child_leaves;
 static long per_phase;
 
-/* forker() forks; the child calls leaf inside this frame before returning 0. */
-HOOKED pid_t forker(int tag) {
-  (void)tag;
+/* forker(1) forks; the child calls leaf inside this frame before returning 0. forker(0)
+ * returns 0 at once: the first call of a hooked function is the breakpoint that patches it. */
+HOOKED pid_t forker(int really) {
+  if (!really) return 0;
   fflush(stdout);
   pid_t p = fork();
   if (p == 0) child_leaves = leaves(per_phase);
@@ -223,6 +226,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "fork") == 0) {
     per_phase = n;
     long before = leaves(n);
+    forker(0);
     pid_t p = forker(1);
     if (p < 0) {
       perror("fork");
