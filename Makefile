@@ -34,6 +34,8 @@ bench: deps
 	@if [ -x build-bench/bench/lldb/plugin_bench ]; then build-bench/bench/lldb/plugin_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then build-bench/bench/lldb/python_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then /usr/bin/python3 bench/lldb/instructions.py build-bench; fi
+	@if [ -x build-bench/bench/lldb/agent_bench ]; then build-bench/bench/lldb/agent_bench; fi
+	@if [ -x build-bench/bench/lldb/agent_bench ]; then /usr/bin/python3 bench/lldb/real_program.py build-bench; fi
 
 clean:
 	@rm -rf $(BUILD_DIR) build-bench

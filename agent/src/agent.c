@@ -54,6 +54,7 @@ static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 GA_EXPORT struct ga_info groutines_agent;
 
 extern char ga_enter_stub[], ga_return_stub[], ga_service_stub[], ga_stop_pad[];
+extern void ga_park_pad(void);
 
 static struct ga_header *hdr;
 static struct ga_slot *slots;
@@ -143,7 +144,9 @@ static void post_and_wait(struct ga_slot *s) {
 
   uint32_t *state = (uint32_t *)&s->state;
   for (int i = 0; i < GA_SPIN; ++i) {
-    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == GA_SLOT_REPLIED) goto replied;
+    uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+    if (now == GA_SLOT_REPLIED) goto replied;
+    if (now == GA_SLOT_PARK) break;
     cpu_relax();
   }
   for (;;) {
@@ -151,6 +154,13 @@ static void post_and_wait(struct ga_slot *s) {
     __atomic_compare_exchange_n(state, &expected, GA_SLOT_SLEEPING, 0, __ATOMIC_ACQ_REL,
                                 __ATOMIC_ACQUIRE);
     if (expected == GA_SLOT_REPLIED) break;
+    if (expected == GA_SLOT_PARK) {
+      /* Back to waiting first: the host replies only after the debugger let go of us. */
+      if (__atomic_compare_exchange_n(state, &expected, GA_SLOT_POSTED, 0, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE))
+        ga_park_pad();
+      continue;
+    }
     futex_wait(state, GA_SLOT_SLEEPING, GA_WAIT_NS);
     if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == GA_SLOT_REPLIED) break;
     if (host_gone()) {
@@ -469,6 +479,7 @@ __attribute__((constructor)) static void ga_start(void) {
   groutines_agent.return_stub = (uint64_t)ga_return_stub;
   groutines_agent.service_stub = (uint64_t)ga_service_stub;
   groutines_agent.stop_pad = (uint64_t)ga_stop_pad;
+  groutines_agent.park_pad = (uint64_t)ga_park_pad;
   groutines_agent.shm_size = GA_SHM_SIZE;
   unexport();
   long fd = sys3(SYS_memfd_create, "groutines-agent", 1 /* MFD_CLOEXEC */, 0);

@@ -159,4 +159,15 @@ ga_stop_pad:
   ret
   .size ga_stop_pad, .-ga_stop_pad
 
+/* ga_park_pad: a thread waiting for the host calls it when the host asks (GA_SLOT_PARK); the
+ * host's breakpoint on it stops the thread there, where the debugger can work on it. */
+  .globl ga_park_pad
+  .hidden ga_park_pad
+  .type ga_park_pad, @function
+  .p2align 4
+ga_park_pad:
+  nop
+  ret
+  .size ga_park_pad, .-ga_park_pad
+
   .section .note.GNU-stack, "", @progbits

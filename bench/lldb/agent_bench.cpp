@@ -30,8 +30,9 @@
 // Usage: agent_bench [--calls LOW,HIGH] [--agent-calls LOW,HIGH] [--python-calls LOW,HIGH]
 //                    [--reps N] [--verbose]
 //   --calls         the scenarios that stop the target at each hit (default 200,1000)
-//   --agent-calls   the C++ agent scenarios and no_hook (default 20000,220000)
-//   --python-calls  the Python agent scenarios (default 10000,60000)
+//   --agent-calls   the C++ agent scenarios and no_hook (default 20000,420000)
+//   --python-calls  the Python agent scenarios (default 10000,110000)
+//   --reps          repetitions (default 3)
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -47,8 +48,8 @@ namespace gb = groutines::bench;
 
 struct Options {
   gb::SlopeOptions slope;
-  std::uint64_t agent_low = 20000, agent_high = 220000;
-  std::uint64_t python_low = 10000, python_high = 60000;
+  std::uint64_t agent_low = 20000, agent_high = 420000;
+  std::uint64_t python_low = 10000, python_high = 110000;
 };
 
 bool parse_pair(const char *text, std::uint64_t &low, std::uint64_t &high) {
@@ -78,8 +79,8 @@ bool parse_options(int argc, char **argv, Options &o) {
   return o.slope.repetitions > 0;
 }
 
-// alone() is scenario run with no groutine loaded: the plugin's groutines of the scenario
-// before would otherwise still hook hot() in this scenario's target.
+// alone() is scenario run with no groutine loaded in the plugin, so that nothing the scenario
+// before it loaded is left in the debugger.
 gb::Scenario alone(gb::Scenario scenario) {
   auto setup = scenario.setup;
   scenario.setup = [setup](lldb::SBDebugger &debugger, lldb::SBTarget &target) -> std::string {

@@ -38,13 +38,14 @@ std::uint64_t at(const ga_regs& r, std::size_t offset) {
 }  // namespace
 
 AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
-                       Symbolizer symbolize, std::uint64_t return_stub)
+                       Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate)
     : pid_(pid),
       slot_(slot),
       where_(where),
       unwinder_(unwinder),
       symbolize_(std::move(symbolize)),
-      return_stub_(return_stub) {}
+      return_stub_(return_stub),
+      evaluate_(std::move(evaluate)) {}
 
 void AgentFrame::require(LldbFrame::Where where, const char* what) const {
   if (where_ == where) return;
@@ -202,10 +203,12 @@ double AgentFrame::float_return_value() {
   return d;
 }
 
+// evaluate() has the backend stop the target with this thread parked in the agent, as it was
+// at the call or return, for the expression: a stop's cost (a millisecond or two), paid only
+// by the deliveries that evaluate.
 Value AgentFrame::evaluate(std::string_view expression) {
-  throw Error("cannot evaluate '" + std::string(expression) +
-              "': the target is not stopped on the agent transport (run with "
-              "`groutine transport breakpoint` for groutines that evaluate)");
+  if (!evaluate_) throw Error("cannot evaluate '" + std::string(expression) + "' here");
+  return evaluate_(*this, expression);
 }
 
 void AgentFrame::watch(CallId call) noexcept {

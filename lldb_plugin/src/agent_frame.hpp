@@ -24,10 +24,12 @@ class AgentFrame final : public Frame {
  public:
   // Symbolizer renders frame index at pc as a backtrace line "#N 0xPC module`function...".
   using Symbolizer = std::function<std::string(std::size_t index, std::uint64_t pc)>;
+  // Evaluator evaluates an expression on the frame's thread (the backend stops it for that).
+  using Evaluator = std::function<Value(AgentFrame& frame, std::string_view expression)>;
 
   // AgentFrame() reads the hit posted in slot of process pid; where is Entry or Return.
   AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
-             Symbolizer symbolize, std::uint64_t return_stub);
+             Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate);
 
   std::uint64_t int_argument(unsigned index) override;
   double float_argument(unsigned index) override;
@@ -72,6 +74,7 @@ class AgentFrame final : public Frame {
   agent::Unwinder* unwinder_;
   Symbolizer symbolize_;
   std::uint64_t return_stub_;
+  Evaluator evaluate_;
   ReturnType return_type_;
   std::shared_ptr<const ArgumentLayout> layout_;
 };

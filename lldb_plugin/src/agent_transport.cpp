@@ -14,8 +14,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cinttypes>
 #include <cstring>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "agent_frame.hpp"
@@ -61,6 +64,8 @@ struct LldbBackend::AgentProcess {
   std::unique_ptr<AgentHandler> handler;
   lldb::SBBreakpoint stop_pad;  // planted while an agent hook is held
   lldb::break_id_t stop_pad_retired = LLDB_INVALID_BREAK_ID;
+  lldb::SBBreakpoint park_pad;  // with the stop pad
+  lldb::break_id_t park_pad_retired = LLDB_INVALID_BREAK_ID;
   struct Pool {
     std::uint64_t base = 0, size = 0, used = 0;
   };
@@ -223,10 +228,20 @@ void LldbBackend::maintain_stop_pad() {
       ap.stop_pad.SetCallback(&LldbBackend::on_stop_pad_hit, this);
       protect(ap.stop_pad);
     }
+    ap.park_pad = target_.BreakpointCreateByAddress(ap.info.park_pad);
+    if (ap.park_pad.IsValid()) {
+      ap.park_pad.SetCallback(&LldbBackend::on_park_pad_hit, this);
+      protect(ap.park_pad);
+    }
   } else if (!held && ap.stop_pad.IsValid() && ap.stops.empty()) {
     retire(ap.stop_pad.GetID());
     ap.stop_pad_retired = ap.stop_pad.GetID();
     ap.stop_pad = lldb::SBBreakpoint();
+    if (ap.park_pad.IsValid()) {
+      retire(ap.park_pad.GetID());
+      ap.park_pad_retired = ap.park_pad.GetID();
+      ap.park_pad = lldb::SBBreakpoint();
+    }
   }
 }
 
@@ -539,7 +554,8 @@ void LldbBackend::agent_unwatch(CallId call) {
 
 bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
   return agent_ && ((agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id) ||
-                    agent_->stop_pad_retired == id);
+                    (agent_->park_pad.IsValid() && agent_->park_pad.GetID() == id) ||
+                    agent_->stop_pad_retired == id || agent_->park_pad_retired == id);
 }
 
 bool LldbBackend::frame_at_entry(Frame& frame) {
@@ -568,6 +584,11 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
     slot.reply |= GA_REPLY_STOP;
   sync_wanted_ = false;
   agent_frame_ = nullptr;
+  {
+    std::lock_guard<std::mutex> g(park_mutex_);
+    parked_ = false;  // a thread parked for this delivery's evaluations may go
+  }
+  park_cv_.notify_all();
 }
 
 void LldbBackend::agent_deliver(ga_slot& slot) {
@@ -576,7 +597,8 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   auto make_frame = [&](LldbFrame::Where where) {
     return AgentFrame(ap.pid, slot, where, ap.unwinder.get(),
                       [this](std::size_t i, std::uint64_t pc) { return symbolize(i, pc); },
-                      ap.info.return_stub);
+                      ap.info.return_stub,
+                      [this](AgentFrame& f, std::string_view e) { return agent_evaluate(f, e); });
   };
   stop_requested_ = false;
   stop_reasons_.clear();
@@ -652,6 +674,140 @@ std::string LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
   return head + line;
 }
 
+// --- Evaluation: a thread parked in the agent, the target stopped ---
+
+namespace {
+
+// with_registers() replaces the registers an expression names ($rdi, $edi, $rip...) by their
+// values in regs, so that it reads the call's registers wherever the thread is now.
+std::string with_registers(const std::string& expression, const ga_regs& regs) {
+  struct Name {
+    const char* name;
+    std::uint64_t value;
+    bool low32;
+  };
+  const Name names[] = {
+      {"rax", regs.rax, false}, {"rbx", regs.rbx, false}, {"rcx", regs.rcx, false},
+      {"rdx", regs.rdx, false}, {"rsi", regs.rsi, false}, {"rdi", regs.rdi, false},
+      {"rbp", regs.rbp, false}, {"rsp", regs.rsp, false}, {"r8", regs.r8, false},
+      {"r9", regs.r9, false},   {"r10", regs.r10, false}, {"r11", regs.r11, false},
+      {"r12", regs.r12, false}, {"r13", regs.r13, false}, {"r14", regs.r14, false},
+      {"r15", regs.r15, false}, {"rip", regs.rip, false}, {"pc", regs.rip, false},
+      {"sp", regs.rsp, false},  {"fp", regs.rbp, false},  {"eax", regs.rax, true},
+      {"ebx", regs.rbx, true},  {"ecx", regs.rcx, true},  {"edx", regs.rdx, true},
+      {"esi", regs.rsi, true},  {"edi", regs.rdi, true},  {"r8d", regs.r8, true},
+      {"r9d", regs.r9, true}};
+  std::string out;
+  for (std::size_t i = 0; i < expression.size();) {
+    if (expression[i] == '$') {
+      std::size_t j = i + 1;
+      while (j < expression.size() && (std::isalnum(static_cast<unsigned char>(expression[j])) ||
+                                       expression[j] == '_'))
+        ++j;
+      std::string word = expression.substr(i + 1, j - i - 1);
+      const Name* n = nullptr;
+      for (const Name& candidate : names)
+        if (word == candidate.name) n = &candidate;
+      if (n) {
+        char buf[64];
+        if (n->low32)
+          std::snprintf(buf, sizeof buf, "((unsigned int)0x%" PRIx64 "u)", n->value & 0xffffffffu);
+        else
+          std::snprintf(buf, sizeof buf, "((unsigned long)0x%" PRIx64 "ul)", n->value);
+        out += buf;
+        i = j;
+        continue;
+      }
+    }
+    out += expression[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
+// agent_evaluate() evaluates expression on the thread of frame, which waits in the agent: it
+// asks the thread to call the park pad and waits until a breakpoint callback (the park pad's,
+// or any other waiting for the runtime meanwhile) has evaluated it there, with the thread's
+// registers set to the call's or the return's for the time of the evaluation.
+Value LldbBackend::agent_evaluate(AgentFrame& frame, std::string_view expression) {
+  if (!agent_ || !agent_->channel) throw Error("no process to evaluate in");
+  ParkRequest request;
+  request.thread = frame.thread_id();
+  request.regs = frame.slot().regs;
+  request.where = frame.where();
+  request.expression = std::string(expression);
+  std::unique_lock<std::mutex> g(park_mutex_);
+  park_request_ = &request;
+  if (!parked_) {
+    parked_ = true;
+    agent_->channel->park(frame.slot());
+  }
+  bool done = park_cv_.wait_for(g, std::chrono::seconds(20), [&] { return request.done; });
+  park_request_ = nullptr;
+  if (!done)
+    throw Error("cannot evaluate '" + request.expression + "': the target did not stop for it");
+  if (!request.error.empty()) throw Error(request.error);
+  return request.result;
+}
+
+// serve_park() does the evaluation asked for, if any, on the stopped process (from a
+// breakpoint callback).
+void LldbBackend::serve_park(lldb::SBProcess& process) {
+  std::unique_lock<std::mutex> g(park_mutex_);
+  if (!park_request_ || park_request_->done) return;
+  ParkRequest& r = *park_request_;
+  g.unlock();
+  lldb::SBThread thread = process.GetThreadByID(r.thread);
+  if (!thread.IsValid()) {
+    r.error = "cannot evaluate '" + r.expression + "': its thread is gone";
+  } else {
+    // The thread stays as it waits in the agent (LLDB saves and restores it around the
+    // expression); the registers the expression names are the call's, put in as values.
+    try {
+      LldbFrame at(process, thread, LldbFrame::Where::Entry);
+      r.result = at.evaluate(with_registers(r.expression, r.regs));
+    } catch (const std::exception& e) {
+      r.error = e.what();
+      // The message names the expression as the groutine wrote it.
+      std::string shown = with_registers(r.expression, r.regs);
+      if (std::size_t at = r.error.find(shown); at != std::string::npos)
+        r.error.replace(at, shown.size(), r.expression);
+    }
+  }
+  g.lock();
+  r.done = true;
+  park_cv_.notify_all();
+}
+
+std::unique_lock<RecursiveLock> LldbBackend::lock_serving(lldb::SBProcess& process) {
+  std::unique_lock<RecursiveLock> lock = runtime_->try_lock();
+  while (!lock.owns_lock()) {
+    serve_park(process);
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    lock = runtime_->try_lock();
+  }
+  return lock;
+}
+
+bool LldbBackend::on_park_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread&,
+                                  lldb::SBBreakpointLocation&) {
+  auto& b = *static_cast<LldbBackend*>(baton);
+  // Without the runtime's lock, which the delivering service thread holds: serve its
+  // evaluations until its delivery ends, then let the thread wait on for its reply.
+  std::unique_lock<std::mutex> g(b.park_mutex_);
+  while (b.parked_) {
+    if (b.park_request_ && !b.park_request_->done) {
+      g.unlock();
+      b.serve_park(process);
+      g.lock();
+      continue;
+    }
+    b.park_cv_.wait_for(g, std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 // --- The stop pad ---
 
 bool LldbBackend::on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
@@ -664,7 +820,7 @@ bool LldbBackend::on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::S
 // the reasons printed, and the target stops.
 bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread) {
   if (!runtime_) return true;
-  auto lock = runtime_->lock();
+  auto lock = lock_serving(process);
   Callback in_callback(*this);
   apply_deferred();
   lldb::SBFrame f = thread.GetFrameAtIndex(0);

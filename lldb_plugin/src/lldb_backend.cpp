@@ -466,7 +466,7 @@ bool LldbBackend::at_our_breakpoints_only(lldb::SBProcess& process) const {
 bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
                            lldb::SBBreakpointLocation& location) {
   if (!runtime_) return false;
-  auto lock = runtime_->lock();
+  auto lock = lock_serving(process);
   Callback in_callback(*this);
   std::string function = "?";
   try {
@@ -532,7 +532,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
 bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
                              lldb::SBBreakpointLocation& location) {
   if (!runtime_) return false;
-  auto lock = runtime_->lock();
+  auto lock = lock_serving(process);
   Callback in_callback(*this);
   try {
     follow_process(process);

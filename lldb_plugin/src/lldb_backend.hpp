@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -212,6 +214,11 @@ class LldbBackend final : public Backend {
   void apply_deferred();
   void maintain_stop_pad();
   void modules_changed();
+  Value agent_evaluate(AgentFrame& frame, std::string_view expression);
+  void serve_park(lldb::SBProcess& process);
+  std::unique_lock<RecursiveLock> lock_serving(lldb::SBProcess& process);
+  static bool on_park_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
+                              lldb::SBBreakpointLocation& location);
   void agent_watch(CallId call, AgentFrame& frame);
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
@@ -243,6 +250,21 @@ class LldbBackend final : public Backend {
   bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
   std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
   std::uint32_t offered_ = 0;  // the process offer_agent() last tried
+  // ParkRequest is an expression the service thread needs evaluated on a thread waiting in
+  // the agent; a breakpoint callback does it while the target is stopped.
+  struct ParkRequest {
+    std::uint64_t thread = 0;
+    ga_regs regs{};
+    LldbFrame::Where where = LldbFrame::Where::Entry;
+    std::string expression;
+    bool done = false;
+    Value result;
+    std::string error;
+  };
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  ParkRequest* park_request_ = nullptr;  // guarded by park_mutex_
+  bool parked_ = false;  // a thread was asked to park for the current delivery
 
   unsigned in_callback_ = 0;
   bool stop_on_failure_ = false;

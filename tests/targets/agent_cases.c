@@ -22,29 +22,31 @@
  *                              frame); for odd i a groutine sends it while the thread waits
  *                              inside the agent for outer's call to be handled. Prints
  *                              "signal outer=S1 inner=S2 handled=H".
- *   agent_cases fork N         leaf(j) for j < N, forker(0) (which returns 0 without forking,
- *                              so that the next call goes through the patch), then
- *                              forker(1): it forks, and the child
- *                              calls leaf(j) N times inside forker's frame, returns from it,
- *                              calls leaf N times more, prints "child leaf=S" and exits 0;
- *                              the parent waits for it, calls leaf N times more and prints
- *                              "parent child-status=0 leaf=S".
+ *   agent_cases fork N         leaf(j) for j < N; forker(0), which returns 0 at once (a first
+ *                              call is the breakpoint hit that patches a function); then
+ *                              forker(1), which forks: the child calls leaf N times inside
+ *                              forker's frame, returns from it, calls leaf N times more,
+ *                              prints "child leaf=S" and exits 0; the parent waits for it,
+ *                              calls leaf N times more and prints
+ *                              "parent child=PID child-status=0 leaf=S".
  *   agent_cases threads N      8 threads, started together, each calls hot(t, i) for i < N.
  *                              Prints "threads sum[t]=S" per thread, in order.
  *   agent_cases loop N FILE    tick(i) for i < N, spending ~1 us in each; at i == N / 10 it
- *                              writes "started pid P\n" to FILE (a FIFO the test reads) and
- *                              at the end "done sum=S\n", then exits 0.
+ *                              writes "started pid P entry 0xB\n" to FILE (a FIFO the test
+ *                              reads; B is tick's first byte, 0xe9 once patched) and at the
+ *                              end "done sum=S\n" (S = N * (N + 1) / 2), then exits 0.
  *
- * Every mode but loop calls agent_cases_done() last: a test can break there to look at the
- * agent's counters while the process still exists. */
+ * Every mode but loop (and the fork child) calls agent_cases_done() last: a test can break
+ * there to look at the agent's counters while the process still exists. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "hooked.h"
 
@@ -177,6 +179,11 @@ HOOKED long tick(long i) {
   return i + 1;
 }
 
+/* first_byte_of_tick() is 0xe9 (jmp rel32) once the plugin patched tick for the agent. */
+static unsigned first_byte_of_tick(void) {
+  return *(const volatile unsigned char *)(uintptr_t)&tick;
+}
+
 /* --- --- */
 
 HOOKED void agent_cases_done(void) {}
@@ -240,7 +247,7 @@ int main(int argc, char **argv) {
     int status = -1;
     if (waitpid(p, &status, 0) != p) perror("waitpid");
     long after = leaves(n);
-    printf("parent child-status=%d leaf=%ld\n",
+    printf("parent child=%d child-status=%d leaf=%ld\n", (int)p,
            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), before + after);
   } else if (strcmp(mode, "threads") == 0) {
     struct worker workers[kThreads];
@@ -265,7 +272,7 @@ int main(int argc, char **argv) {
     setvbuf(out, NULL, _IOLBF, 0);
     long s = 0;
     for (long i = 0; i < n; ++i) {
-      if (i == n / 10) fprintf(out, "started pid %d\n", (int)getpid());
+      if (i == n / 10) fprintf(out, "started pid %d entry 0x%02x\n", (int)getpid(), first_byte_of_tick());
       s += tick(i);
     }
     fprintf(out, "done sum=%ld\n", s);

@@ -119,6 +119,13 @@ bool Channel::take(std::uint32_t& index) {
   return true;
 }
 
+void Channel::park(ga_slot& s) noexcept {
+  std::uint32_t expected = GA_SLOT_POSTED;
+  if (s.state.compare_exchange_strong(expected, GA_SLOT_PARK)) return;
+  if (expected == GA_SLOT_SLEEPING && s.state.compare_exchange_strong(expected, GA_SLOT_PARK))
+    futex_wake(word(s.state));
+}
+
 void Channel::release(ga_slot& s) noexcept {
   std::uint32_t old = s.state.exchange(GA_SLOT_REPLIED, std::memory_order_acq_rel);
   if (old == GA_SLOT_SLEEPING) futex_wake(word(s.state));

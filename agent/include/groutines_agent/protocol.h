@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define GA_MAGIC 0x454e4954554f5247ull /* "GROUTINE" */
-#define GA_VERSION 1u
+#define GA_VERSION 2u
 #define GA_MAX_SLOTS 1024u    /* target threads that can be in a hit at once, with a slot each */
 #define GA_MAX_HOOKS 16384u   /* patched function entries per process */
 #define GA_SHADOW_DEPTH 1024u /* watched calls per thread awaiting their return */
@@ -74,6 +74,9 @@ enum ga_slot_state {
   GA_SLOT_POSTED = 1,   /* the host owns the request; the thread spins */
   GA_SLOT_SLEEPING = 2, /* the host owns the request; the thread sleeps in FUTEX_WAIT */
   GA_SLOT_REPLIED = 3,  /* the reply is written; the thread owns the slot again */
+  GA_SLOT_PARK = 4,     /* the host wants the thread stopped by the debugger while it waits
+                           (to evaluate an expression on it): the thread calls
+                           ga_info.park_pad, where the host's breakpoint is, and waits on */
 };
 
 /* ga_shadow: one watched call whose return address was replaced by ga_return_stub. */
@@ -166,6 +169,7 @@ struct ga_info {
   uint64_t return_stub;      /* ga_return_stub: the return address a watched call gets */
   uint64_t service_stub;     /* ga_service_stub: serves header.service, preserves registers */
   uint64_t stop_pad;         /* GA_REPLY_STOP resumes here, the target pushed */
+  uint64_t park_pad;         /* a waiting thread calls this at GA_SLOT_PARK */
 };
 
 #ifdef __cplusplus

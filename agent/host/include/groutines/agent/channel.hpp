@@ -48,6 +48,10 @@ class Channel {
   // set_enabled() turns hook index on or off (off: its calls pass through at once).
   void set_enabled(std::uint32_t index, bool on) noexcept;
 
+  // park() asks the thread that posted slot (and waits for its reply) to call the agent's
+  // park pad, where the debugger's breakpoint stops it. The service thread only.
+  void park(ga_slot& slot) noexcept;
+
   // header() is the shared memory's header (counters, service request, hooks).
   ga_header& header() noexcept { return *header_; }
   // slot() is slot index.

@@ -1,0 +1,414 @@
+"""The agent transport: libgroutines_agent.so, preloaded into the launched target, hands calls
+and awaited returns of patched functions to the debugger through shared memory, without a stop.
+
+Each test runs a mode of tests/targets/agent_cases.c, whose functions are what makes patching
+hard (a rip-relative first instruction, a branch back into the patched bytes, endbr64, a
+signal handler, fork, eight threads, a debugger that goes away), and checks that every call
+and return still arrives, with the right values, on the transport it should. Most break at
+agent_cases_done(), the target's last call, to read `groutine transport` while the process
+exists; the agent's counters die with it."""
+import contextlib
+import ctypes
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, example, groutine_library, lldb, target
+
+AGENT_CASES = target("agent_cases")
+DONE = "breakpoint set -n agent_cases_done"
+
+_COUNTERS = re.compile(
+    r"process (\d+): served by the agent: (\d+) hits; passed through: (\d+) nested in the agent, "
+    r"(\d+) on hooks nobody waits on, (\d+) without a free slot, (\d+) returns not watched "
+    r"\(shadow stack full\), (\d+) without the host")
+
+
+def agent_counters(text):
+    """agent_counters() parses the agent's line of `groutine transport`."""
+    m = _COUNTERS.search(text)
+    assert m, f"no agent counters in:\n{text}"
+    keys = ("pid", "hits", "nested", "unheld", "no_slot", "shadow_full", "no_host")
+    return dict(zip(keys, map(int, m.groups())))
+
+
+def subscriptions(text):
+    """subscriptions() parses `groutine subscriptions`: {function: (hits, transport)} and
+    {function: why it is on a breakpoint}."""
+    rows, reasons = {}, {}
+    for line in text.splitlines():
+        m = re.fullmatch(r"(\w+)\s+(?:\d+|-)\s+\d+\s+\d+\s+(\d+)\s+(\S+)", line)
+        if m:
+            rows[m.group(1)] = (int(m.group(2)), m.group(3))
+        m = re.fullmatch(r"  (\w+): on a breakpoint: (.*)", line)
+        if m:
+            reasons[m.group(1)] = m.group(2)
+    return rows, reasons
+
+
+def totals(session, command):
+    """totals() parses the replies of the count-T groutines to `command` (a `groutine fire
+    totals ...`): {T: {calls, returns, unwound, moved, sum}}."""
+    out = {}
+    for m in re.finditer(r'reply from count-\d+ \(#\d+\): "\w+\[(\d+)\] calls=(\d+) returns=(\d+) '
+                         r'unwound=(\d+) moved=(\d+) sum=(-?\d+)"', session.after(command)):
+        out[int(m.group(1))] = dict(zip(("calls", "returns", "unwound", "moved", "sum"),
+                                        map(int, m.groups()[1:])))
+    return out
+
+
+def disassembly(session, function):
+    """disassembly() is {offset: bytes} of `disassemble -b -n function`."""
+    text = session.after(f"disassemble -b -n {function}")
+    return {int(m.group(1)): m.group(2).strip()
+            for m in re.finditer(r"<\+(\d+)>: ((?:[0-9a-f]{2} )+)", text)}
+
+
+def without_threads(logged):
+    """without_threads() is the lines of the watch groutines without their " thread T"."""
+    return [re.sub(r" thread \d+$", "", line) for line in logged]
+
+
+def test_a_function_reading_a_global_rip_relative_is_patched_and_served_by_the_agent():
+    n = 200
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=counter_plus", DONE, f"run riprel {n}",
+             "groutine transport", "groutine subscriptions", "disassemble -b -n counter_plus",
+             "continue")
+    # counter = 7 * i before each call: the relocated `mov counter(%rip)` reads the live global.
+    assert without_threads(s.logged("watch-a")) == [f"counter_plus({i})={8 * i}" for i in range(n)], s
+    assert s.target_lines(r"riprel sum=\d+") == [f"riprel sum={8 * n * (n - 1) // 2}"], s
+    transport = s.after("groutine transport")
+    assert transport.startswith("transport: auto\n"), s
+    c = agent_counters(transport)
+    # The first call is the breakpoint hit that patches; every later call and its return come
+    # through the agent, and none passes through it.
+    assert c["hits"] == 2 * (n - 1), s
+    assert c["nested"] == c["unheld"] == c["no_slot"] == c["shadow_full"] == c["no_host"] == 0, s
+    rows, reasons = subscriptions(s.after("groutine subscriptions"))
+    assert rows["counter_plus"] == (n, "agent") and not reasons, s
+    # The entry is a jmp rel32 to the trampoline now.
+    assert disassembly(s, "counter_plus")[0].startswith("e9"), s
+    assert "exited with status = 0" in s.output, s
+
+
+def test_a_branch_back_into_the_first_five_bytes_or_a_short_function_stays_on_its_breakpoint():
+    n = 10
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=loop_back",
+             "groutine fire watch slot=b function=too_short", DONE, f"run fallback {n}",
+             "groutine transport", "groutine subscriptions", "disassemble -b -n loop_back",
+             "continue")
+    assert without_threads(s.logged("watch-a")) == [
+        f"loop_back({i % 5 + 1})={(i % 5 + 1) * (i % 5 + 2) // 2}" for i in range(n)], s
+    assert without_threads(s.logged("watch-b")) == [
+        f"too_short({i})={i + 1}" for i in range(n)], s
+    assert s.target_lines(r"fallback .*") == [
+        f"fallback loop_back={2 * (1 + 3 + 6 + 10 + 15)} too_short={n * (n + 1) // 2}"], s
+    rows, reasons = subscriptions(s.after("groutine subscriptions"))
+    assert rows["loop_back"] == (n, "breakpoint") and rows["too_short"] == (n, "breakpoint"), s
+    # The jg at loop_back+7 is the branch named, and the code is as it was.
+    code = disassembly(s, "loop_back")
+    assert code[0] == "31 c0" and code[7] == "7f f9", s
+    jg = re.search(r"(0x[0-9a-f]+) <\+7>:", s.after("disassemble -b -n loop_back")).group(1)
+    assert reasons["loop_back"] == f"a branch at {jg} jumps into the first 5 bytes", s
+    assert reasons["too_short"] == "the function is shorter than the 5-byte patch", s
+    assert agent_counters(s.after("groutine transport"))["hits"] == 0, s
+    assert "exited with status = 0" in s.output, s
+
+
+def test_an_endbr64_entry_is_kept_and_the_patch_goes_after_it():
+    n = 50
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=endbr_add args=2", DONE, f"run endbr {n}",
+             "groutine transport", "groutine subscriptions", "disassemble -b -n endbr_add",
+             "continue")
+    assert without_threads(s.logged("watch-a")) == [
+        f"endbr_add({i},1)={3 * (i + 1)}" for i in range(n)], s
+    assert s.target_lines(r"endbr sum=\d+") == [f"endbr sum={3 * n * (n + 1) // 2}"], s
+    code = disassembly(s, "endbr_add")
+    assert code[0] == "f3 0f 1e fa" and code[4].startswith("e9"), s
+    rows, _ = subscriptions(s.after("groutine subscriptions"))
+    assert rows["endbr_add"] == (n, "agent"), s
+    assert agent_counters(s.after("groutine transport"))["hits"] == 2 * (n - 1), s
+    assert "exited with status = 0" in s.output, s
+
+
+def test_a_hooked_call_from_a_signal_handler_is_delivered_or_passes_through_when_nested_in_the_agent():
+    # For even i, outer(i) raises SIGALRM itself: the handler's inner(i) is an ordinary agent
+    # hit inside outer's watched frame. For odd i, the kick groutine sends SIGALRM while the
+    # thread waits inside the agent for outer(i)'s call to be handled, and holds the call
+    # until the handler ran: that inner(i) is nested in the agent and passes through.
+    n = 20
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             f"groutine load {groutine_library('agent_pitfalls')}",
+             "groutine fire watch slot=a function=outer", "groutine fire watch slot=b function=inner",
+             "groutine fire kick function=outer", DONE, f"run signal {n}", "groutine transport",
+             "groutine subscriptions", "continue", "groutine report")
+    assert without_threads(s.logged("watch-a")) == [
+        f"outer({i})={2 * i}" for i in range(n)], s
+    assert without_threads(s.logged("watch-b")) == [
+        f"inner({i})={3 * i + 1}" for i in range(0, n, 2)], s
+    assert s.logged("kick") == [f"outer({i}): handled {i} -> {i + 1}" for i in range(1, n, 2)], s
+    assert s.target_lines(r"signal .*") == [
+        f"signal outer={n * (n - 1)} inner={3 * n * (n - 1) // 2 + n} handled={n}"], s
+    c = agent_counters(s.after("groutine transport"))
+    assert c["nested"] == n // 2, s
+    # Every other call and return came through the agent (the first of each function was the
+    # breakpoint hit that patched it).
+    assert c["hits"] == 2 * (n - 1) + 2 * (n // 2 - 1), s
+    rows, _ = subscriptions(s.after("groutine subscriptions"))
+    assert rows["outer"] == (n, "agent") and rows["inner"] == (n // 2, "agent"), s
+    assert "exited with status = 0" in s.output, s
+    assert re.search(r"^\d+ passed, 0 failed$", s.after("groutine report"), re.M), s
+
+
+def test_a_fork_inside_a_watched_frame_leaves_the_child_untouched_and_the_parent_return_arrives():
+    n = 5
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             f"groutine load {groutine_library('agent_pitfalls')}",
+             "groutine fire watch slot=a function=forker", "groutine fire count function=leaf", DONE,
+             f"run fork {n}", "groutine transport", "groutine subscriptions",
+             "groutine fire totals", "continue", "groutine report")
+    leaves = n * (n + 1) // 2
+    # The child called leaf inside forker's frame, returned from it through the return address
+    # the agent replaced, and called leaf again: its results are right and nothing reached the
+    # host (its hooks passed through).
+    assert s.target_lines(r"child .*") == [f"child leaf={2 * leaves}"], s
+    parent = s.target_lines(r"parent .*")
+    assert len(parent) == 1, s
+    child = re.fullmatch(rf"parent child=(\d+) child-status=0 leaf={2 * leaves}", parent[0])
+    assert child, s
+    thread = re.search(r"Process (\d+) launched", s.output).group(1)
+    assert s.logged("watch-a") == [f"forker(0)=0 thread {thread}",
+                                   f"forker(1)={child.group(1)} thread {thread}"], s
+    assert totals(s, "groutine fire totals") == {
+        0: dict(calls=2 * n, returns=2 * n, unwound=0, moved=0, sum=2 * leaves)}, s
+    rows, _ = subscriptions(s.after("groutine subscriptions"))
+    assert rows["forker"] == (2, "agent") and rows["leaf"] == (2 * n, "agent"), s
+    # forker(1) and its return, and every leaf but the first, came through the agent.
+    assert agent_counters(s.after("groutine transport"))["hits"] == 2 + 2 * (2 * n - 1), s
+    assert "exited with status = 0" in s.output, s
+    assert re.search(r"^\d+ passed, 0 failed$", s.after("groutine report"), re.M), s
+
+
+def test_eight_threads_making_a_hundred_thousand_calls_each_have_every_call_and_return_counted():
+    n = 100_000
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {groutine_library('agent_pitfalls')}",
+             "groutine fire count function=hot threads=8", DONE, f"run threads {n}",
+             "groutine transport", "groutine subscriptions", "groutine fire totals", "continue",
+             "groutine report", timeout=TIMEOUT)
+    sums = [t * 1_000_000 * n + n * (n - 1) // 2 for t in range(8)]
+    assert s.target_lines(r"threads sum\[\d\]=\d+") == [
+        f"threads sum[{t}]={sums[t]}" for t in range(8)], s
+    assert totals(s, "groutine fire totals") == {
+        t: dict(calls=n, returns=n, unwound=0, moved=0, sum=sums[t]) for t in range(8)}, s
+    rows, _ = subscriptions(s.after("groutine subscriptions"))
+    assert rows["hot"] == (8 * n, "agent"), s
+    c = agent_counters(s.after("groutine transport"))
+    # A call the agent served has its return served too. Only the calls made before the patch
+    # were breakpoint hits: it waits for a stop with no other thread at the breakpoint or in
+    # the bytes it replaces, which takes a few hundred calls on a loaded machine.
+    assert c["hits"] % 2 == 0 and 2 * 8 * n * 99 // 100 <= c["hits"] <= 2 * 8 * n, s
+    assert c["nested"] == c["no_slot"] == c["shadow_full"] == c["no_host"] == 0, s
+    assert "exited with status = 0" in s.output, s
+    assert "9 passed, 0 failed" in s.after("groutine report"), s
+
+
+def test_the_breakpoint_transport_chosen_before_run_makes_every_hit_a_breakpoint():
+    n = 20
+    s = lldb(f"file {AGENT_CASES}", "groutine transport breakpoint",
+             f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=counter_plus", DONE, f"run riprel {n}",
+             "groutine transport", "groutine subscriptions", "image list",
+             "disassemble -b -n counter_plus", "continue")
+    assert s.after("groutine transport breakpoint").startswith("transport: breakpoint\n"), s
+    assert s.after("groutine transport").startswith("transport: breakpoint\n"), s
+    assert "served by the agent" not in s.after("groutine transport"), s
+    assert without_threads(s.logged("watch-a")) == [
+        f"counter_plus({i})={8 * i}" for i in range(n)], s
+    rows, _ = subscriptions(s.after("groutine subscriptions"))
+    assert rows["counter_plus"] == (n, "breakpoint"), s
+    # The agent was not preloaded, and the function is as the compiler left it.
+    assert "libgroutines_agent.so" not in s.after("image list"), s
+    assert disassembly(s, "counter_plus")[0].startswith("8b 05"), s  # mov counter(%rip), %eax
+    assert "exited with status = 0" in s.output, s
+
+
+# --- The debugger going away mid-run ---
+
+PR_SET_CHILD_SUBREAPER = 36
+LOOP_CALLS = 100_000
+
+
+@contextlib.contextmanager
+def subreaper():
+    """subreaper() makes this process the subreaper of the processes it starts while inside,
+    so that a target whose debugger went away is reparented here and its exit status can be
+    read; on the way out, every such orphan left (lldb-server, the target) is reaped."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+@pytest.fixture
+def orphans():
+    with subreaper():
+        yield
+
+
+class Fifo:
+    """Fifo is a named pipe the target writes its progress to, read with timeouts."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        os.mkfifo(self.path)
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        self.text = ""
+
+    def wait_for(self, pattern, timeout):
+        """wait_for() is the match of regex pattern in what the target wrote, waiting at most
+        timeout seconds for it; None when the time is up or the writer closed first."""
+        deadline = time.monotonic() + timeout
+        while not (m := re.search(pattern, self.text, re.M)):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 4096)
+            if not chunk:  # the writer closed (a reader sees no EOF before a writer opened)
+                return None
+            self.text += chunk.decode()
+        return m
+
+    def close(self):
+        os.close(self.fd)
+
+
+def exit_status(pid, timeout):
+    """exit_status() waits at most timeout seconds for orphan pid (reparented to this process)
+    to end, and is its exit code (negative: killed by that signal), or None."""
+    fd = os.pidfd_open(pid)
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            return None
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def start_loop(tmp_path, *commands):
+    """start_loop() starts LLDB on `agent_cases loop` with count-0 awaiting every return of
+    tick and then commands, and waits until the target is a tenth into its loop with tick
+    patched; returns the LLDB process, the fifo and the target's pid."""
+    fifo = Fifo(tmp_path / "progress")
+    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
+            "-o", f"file {AGENT_CASES}", "-o", f"groutine load {groutine_library('agent_pitfalls')}",
+            "-o", f"groutine load {example('watch')}", "-o", "groutine fire count function=tick"]
+    for c in commands:
+        args += ["-o", c]
+    args += ["-o", f"run loop {LOOP_CALLS} {fifo.path}"]
+    log = open(tmp_path / "lldb.out", "w+")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, LLDB_DEBUGSERVER_PATH=DEBUGSERVER))
+    started = fifo.wait_for(r"^started pid (\d+) entry (0x[0-9a-f]+)$", TIMEOUT)
+    if not started:
+        proc.kill()
+        proc.wait()
+        log.seek(0)
+        pytest.fail(f"the target did not start its loop:\n{log.read()}")
+    # tick's entry jumps to its trampoline: its calls are served by the agent.
+    assert started.group(2) == "0xe9", fifo.text
+    return proc, fifo, int(started.group(1))
+
+
+def test_a_target_finishes_on_its_own_when_its_debugger_is_killed_mid_run(tmp_path, orphans):
+    proc, fifo, pid = start_loop(tmp_path)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=TIMEOUT)  # its parent reaps it, as a shell would
+        done = fifo.wait_for(r"^done sum=(\d+)$", 10)
+        assert done, f"the target did not finish within 10 s of its debugger's death: {fifo.text!r}"
+        assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
+        assert exit_status(pid, 10) == 0
+    finally:
+        fifo.close()
+
+
+def test_a_target_does_not_wait_for_a_killed_debugger_its_parent_has_not_reaped_yet(tmp_path,
+                                                                                       orphans):
+    # A dead process stays a zombie until its parent waits for it; kill(pid, 0) still succeeds
+    # on a zombie, so a liveness check made that way holds the target for as long.
+    proc, fifo, pid = start_loop(tmp_path)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not open(f"/proc/{proc.pid}/stat").read().rsplit(") ", 1)[1].startswith("Z"):
+            assert time.monotonic() < deadline, "lldb did not die"
+            time.sleep(0.01)
+        done = fifo.wait_for(r"^done sum=(\d+)$", 3)
+        assert done, ("the target waited for its killed debugger, a zombie not reaped yet, for "
+                      f"more than 3 s: {fifo.text!r}")
+        assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
+        assert exit_status(pid, 10) == 0
+    finally:
+        proc.wait(timeout=TIMEOUT)
+        fifo.close()
+
+
+@pytest.fixture(scope="module")
+def detached(tmp_path_factory):
+    """detached runs `agent_cases loop` under LLDB until the stop-at groutine stops it at the
+    10,000th call of tick (count-0 awaiting every return), detaches, and follows the target to
+    its end: the LLDB session, what the target wrote, and its exit status."""
+    tmp = tmp_path_factory.mktemp("detached")
+    with subreaper():
+        fifo = Fifo(tmp / "progress")
+        try:
+            s = lldb(f"file {AGENT_CASES}", f"groutine load {groutine_library('agent_pitfalls')}",
+                     f"groutine load {example('watch')}", "groutine fire count function=tick",
+                     "groutine fire stop-at function=tick after=10000",
+                     f"run loop {LOOP_CALLS} {fifo.path}", "groutine transport", "process detach",
+                     "groutine fire totals when=detached", "groutine report")
+            started = fifo.wait_for(r"^started pid (\d+)", 10)
+            assert started, s
+            done = fifo.wait_for(r"^done sum=(\d+)$", 20)
+            status = exit_status(int(started.group(1)), 20) if done else None
+            yield s, done, status
+        finally:
+            fifo.close()
+
+
+def test_a_target_detached_mid_run_finishes_with_its_normal_output_and_exit_status(detached):
+    s, done, status = detached
+    assert "stopped the target: tick called 10000 times" in s.output, s
+    assert agent_counters(s.after("groutine transport"))["hits"] >= 2 * (10000 - 2), s
+    assert re.search(r"^Process \d+ detached$", s.output, re.M), s
+    assert done, f"the detached target did not finish:\n{s}"
+    assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
+    assert status == 0
+
+
+def test_no_call_reaches_a_groutine_once_the_debugger_detached(detached):
+    s, _, _ = detached
+    # count-0 awaits the return of the 10,000th call, the one stopped at: it hears totals only
+    # once that return came or was given up as unwound.
+    after = totals(s, "groutine fire totals when=detached")
+    assert 0 in after, s
+    assert after[0]["calls"] == 10000, (
+        f"{after[0]['calls'] - 10000} calls of tick made after `process detach` reached count-0: "
+        f"{s.after('groutine fire totals when=detached')}")
