@@ -165,22 +165,16 @@ def chain(backtrace, frames=6):
 
 
 def stack_key(call, frames):
-    """stack_key() names the call stack of call (stopped at its entry) by its callers, as
+    """stack_key() names the call stack of call (at its entry) by its callers, as
     'module`function+offset' joined with ' <- ', at most frames of them: the same call
     site gives the same key from run to run (with or without ASLR)."""
-    p = process()
-    if p is None:
-        return " <- ".join(call.backtrace(frames + 1)[1:])
-    thread = p.GetThreadByID(call.thread_id)
-    target = p.GetTarget()
+    import re
     parts = []
-    for i in range(1, min(thread.GetNumFrames(), frames + 1)):
-        frame = thread.GetFrameAtIndex(i)
-        symbol = frame.GetSymbol()
-        module = frame.GetModule().GetFileSpec().GetFilename() or "?"
-        name = symbol.GetName() or "?"
-        start = symbol.GetStartAddress()
-        offset = frame.GetPC() - start.GetLoadAddress(target) if start.IsValid() else 0
+    for line in call.backtrace(frames + 1)[1:]:
+        m = re.match(r"^#\d+\s+0x[0-9a-f]+\s+(?:(\S+?)`)?(.*?)(?: \+ (\d+))?(?: at .*)?$", line)
+        if not m:
+            continue
+        module, name, offset = m.group(1) or "?", m.group(2) or "?", m.group(3) or "0"
         parts.append(f"{module}`{name}+{offset}")
     return " <- ".join(parts)
 

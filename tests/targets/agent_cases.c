@@ -22,13 +22,14 @@
  *                              frame); for odd i a groutine sends it while the thread waits
  *                              inside the agent for outer's call to be handled. Prints
  *                              "signal outer=S1 inner=S2 handled=H".
- *   agent_cases fork N         leaf(j) for j < N; forker(0), which returns 0 at once (a first
- *                              call is the breakpoint hit that patches a function); then
- *                              forker(1), which forks: the child calls leaf N times inside
- *                              forker's frame, returns from it, calls leaf N times more,
- *                              prints "child leaf=S" and exits 0; the parent waits for it,
- *                              calls leaf N times more and prints
- *                              "parent child=PID child-status=0 leaf=S".
+ *   agent_cases fork N [R=1]   leaf(j) for j < N; forker(0), which returns 0 at once (a first
+ *                              call is the breakpoint hit that patches a function); then R
+ *                              times forker(1), which forks: the child calls leaf N times
+ *                              inside forker's frame, returns from it, calls leaf N times
+ *                              more, prints "child leaf=S" and exits 0; the parent prints
+ *                              "parent child=PID status=X" (X: the exit status, or 128 + the
+ *                              signal that killed it). Then the parent calls leaf N times more
+ *                              and prints "parent leaf=S".
  *   agent_cases threads N      8 threads, started together, each calls hot(t, i) for i < N.
  *                              Prints "threads sum[t]=S" per thread, in order.
  *   agent_cases loop N FILE    tick(i) for i < N, spending ~1 us in each; at i == N / 10 it
@@ -189,7 +190,8 @@ static unsigned first_byte_of_tick(void) {
 HOOKED void agent_cases_done(void) {}
 
 static int usage(void) {
-  fprintf(stderr, "usage: agent_cases riprel|fallback|endbr|signal|fork|threads N | loop N FILE\n");
+  fprintf(stderr,
+          "usage: agent_cases riprel|fallback|endbr|signal|threads N | fork N [R] | loop N FILE\n");
   return 2;
 }
 
@@ -231,24 +233,27 @@ int main(int argc, char **argv) {
     }
     printf("signal outer=%ld inner=%ld handled=%d\n", s, inner_sum, handled);
   } else if (strcmp(mode, "fork") == 0) {
+    long rounds = argc > 3 ? strtol(argv[3], NULL, 10) : 1;
     per_phase = n;
     long before = leaves(n);
     forker(0);
-    pid_t p = forker(1);
-    if (p < 0) {
-      perror("fork");
-      return 1;
+    for (long r = 0; r < rounds; ++r) {
+      pid_t p = forker(1);
+      if (p < 0) {
+        perror("fork");
+        return 1;
+      }
+      if (p == 0) {
+        long after = leaves(n);
+        printf("child leaf=%ld\n", child_leaves + after);
+        return 0;
+      }
+      int status = -1;
+      if (waitpid(p, &status, 0) != p) perror("waitpid");
+      printf("parent child=%d status=%d\n", (int)p,
+             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
-    if (p == 0) {
-      long after = leaves(n);
-      printf("child leaf=%ld\n", child_leaves + after);
-      return 0;
-    }
-    int status = -1;
-    if (waitpid(p, &status, 0) != p) perror("waitpid");
-    long after = leaves(n);
-    printf("parent child=%d child-status=%d leaf=%ld\n", (int)p,
-           WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), before + after);
+    printf("parent leaf=%ld\n", before + leaves(n));
   } else if (strcmp(mode, "threads") == 0) {
     struct worker workers[kThreads];
     pthread_barrier_init(&start, NULL, kThreads);

@@ -5,16 +5,19 @@
 // unwind() call are members the callbacks read, and memory is read with process_vm_readv two
 // pages at a time (one syscall for a usual stack) into a cache that lives for one call. Never
 // ptrace: nobody stops the target here, its thread waits in the agent.
-#include <cxxabi.h>
 #include "groutines/agent/unwinder.hpp"
 
+#include <cxxabi.h>
+#include <dwarf.h>
 #include <elf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -377,12 +380,36 @@ Symbol Unwinder::symbolize(std::uint64_t pc, bool return_address) {
   GElf_Off offset = 0;
   GElf_Sym sym{};
   const char* symbol = dwfl_module_addrinfo(module, at, &offset, &sym, nullptr, nullptr, nullptr);
+  auto demangle = [](const char* mangled) {
+    int status = -1;
+    char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+    std::string r = status == 0 && demangled ? demangled : mangled;
+    std::free(demangled);
+    return r;
+  };
   if (symbol != nullptr) {
     out.start = at - offset;
-    int status = -1;
-    char* demangled = abi::__cxa_demangle(symbol, nullptr, nullptr, &status);
-    out.function = status == 0 && demangled ? demangled : symbol;
-    std::free(demangled);
+    std::string plain = symbol;
+    plain = plain.substr(0, plain.find('@'));  // the ELF version: __libc_start_main@@GLIBC_2.34
+    out.function = demangle(plain.c_str());
+  }
+  // The function as DWARF names it, as debuggers show it (the ELF symbol may be an alias).
+  Dwarf_Addr bias = 0;
+  if (Dwarf_Die* cu = dwfl_module_addrdie(module, at, &bias)) {
+    Dwarf_Die* scopes = nullptr;
+    int n = dwarf_getscopes(cu, at - bias, &scopes);
+    for (int i = 0; i < n; ++i) {
+      if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram) continue;
+      Dwarf_Attribute attr;
+      const char* linkage = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_linkage_name, &attr));
+      const char* dwarf_name = dwarf_diename(&scopes[i]);
+      if (linkage != nullptr)
+        out.function = demangle(linkage);
+      else if (dwarf_name != nullptr)
+        out.function = dwarf_name;
+      break;
+    }
+    std::free(scopes);
   }
   if (Dwfl_Line* line = dwfl_module_getsrc(module, at)) {
     int lineno = 0;
