@@ -253,6 +253,7 @@ void LldbBackend::agent_disconnect(const std::string& why) {
   std::unique_ptr<AgentProcess> ap = std::move(agent_);
   if (ap->channel) ap->channel->stop();
   if (ap->stop_pad.IsValid() && target_.IsValid()) retire(ap->stop_pad.GetID());
+  if (ap->park_pad.IsValid() && target_.IsValid()) retire(ap->park_pad.GetID());
   for (auto& [id, hook] : hooks_) {
     for (auto& [location, index] : hook.agent) {
       lldb::SBBreakpointLocation l = hook.breakpoint.FindLocationByID(location);
