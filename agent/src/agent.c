@@ -149,6 +149,8 @@ static void post_and_wait(struct ga_slot *s) {
     if (now == GA_SLOT_PARK) break;
     cpu_relax();
   }
+  uint32_t beat = __atomic_load_n((uint32_t *)&hdr->heartbeat, __ATOMIC_RELAXED);
+  int still = 0; /* waits of GA_WAIT_NS the heartbeat did not move */
   for (;;) {
     uint32_t expected = GA_SLOT_POSTED;
     __atomic_compare_exchange_n(state, &expected, GA_SLOT_SLEEPING, 0, __ATOMIC_ACQ_REL,
@@ -163,7 +165,11 @@ static void post_and_wait(struct ga_slot *s) {
     }
     futex_wait(state, GA_SLOT_SLEEPING, GA_WAIT_NS);
     if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == GA_SLOT_REPLIED) break;
-    if (host_gone()) {
+    uint32_t now = __atomic_load_n((uint32_t *)&hdr->heartbeat, __ATOMIC_RELAXED);
+    still = now == beat ? still + 1 : 0;
+    beat = now;
+    /* Gone, detached, or dead but not reaped yet (a zombie still answers kill(pid, 0)). */
+    if (host_gone() || still >= 10) {
       count(&hdr->counters.no_host);
       s->reply = GA_REPLY_CONTINUE;
       break;

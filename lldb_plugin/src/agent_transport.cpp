@@ -95,7 +95,17 @@ struct LldbBackend::AgentProcess {
 };
 
 LldbBackend::LldbBackend(lldb::SBDebugger debugger, EventLog& log)
-    : debugger_(std::move(debugger)), log_(log) {}
+    : debugger_(std::move(debugger)), log_(log) {
+  // GROUTINES_TRANSPORT=auto|agent|breakpoint chooses the first transport (the tests run
+  // every suite on both).
+  if (const char* t = std::getenv("GROUTINES_TRANSPORT")) {
+    std::string_view v = t;
+    if (v == "breakpoint")
+      transport_ = Transport::Breakpoint;
+    else if (v == "agent")
+      transport_ = Transport::Agent;
+  }
+}
 
 LldbBackend::~LldbBackend() { shutdown(); }
 

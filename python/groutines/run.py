@@ -94,7 +94,8 @@ def _parser():
                    help="the exit status that counts as success (default 0)")
     p.add_argument("--plugin", metavar="SO", help="the groutines LLDB plugin (default: the "
                    "build's lldb_plugin/libgroutines_lldb.so)")
-    p.add_argument("--transport", choices=("auto", "agent", "breakpoint"), default="auto",
+    p.add_argument("--transport", choices=("auto", "agent", "breakpoint"),
+                   default=os.environ.get("GROUTINES_TRANSPORT") or "auto",
                    help="how calls reach groutines: the in-target agent where it can, else "
                         "breakpoints (auto, the default), or breakpoints only")
     p.add_argument("--max-events", metavar="N", type=int, default=1_000_000,

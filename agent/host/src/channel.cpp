@@ -90,6 +90,14 @@ void Channel::start(Handler& handler) {
   handler_ = &handler;
   header_->host_pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_release);
   thread_ = std::thread([this] { serve(); });
+  heartbeat_ = std::thread([this] {
+    while (running_.load()) {
+      header_->heartbeat.fetch_add(1, std::memory_order_relaxed);
+      std::uint32_t seen = header_->host_pid.load();
+      // Sleep 100 ms, or less when stop() wakes it (it clears host_pid and wakes the word).
+      futex_wait(word(header_->host_pid), seen, 100000000L);
+    }
+  });
 }
 
 void Channel::stop() {
@@ -97,7 +105,9 @@ void Channel::stop() {
   header_->host_pid.store(0, std::memory_order_release);
   header_->doorbell.fetch_add(1);
   futex_wake(word(header_->doorbell));
+  futex_wake(word(header_->host_pid));
   if (thread_.joinable()) thread_.join();
+  if (heartbeat_.joinable()) heartbeat_.join();
   // Threads that posted before they saw the host go: let them go on.
   std::uint32_t index = 0;
   while (take(index)) {

@@ -76,6 +76,7 @@ class Channel {
   ga_header* header_;
   Handler* handler_ = nullptr;
   std::thread thread_;
+  std::thread heartbeat_;  // counts header.heartbeat up while the host lives
   std::atomic<bool> running_{false};
   std::atomic<std::uint64_t> hits_{0};
   std::uint32_t next_hook_ = 0;
