@@ -16,8 +16,9 @@
 #define GA_EXPORT __attribute__((visibility("default")))
 #define GA_HIDDEN __attribute__((visibility("hidden")))
 
-/* Spin this many times (pause) for a reply before sleeping in the kernel. */
-#define GA_SPIN 20000
+/* Spin this many TSC ticks (~0.5 ms) for a reply before sleeping in the kernel: waking a
+ * sleeping thread costs ~100 us on a VM, more than most deliveries take. */
+#define GA_SPIN_TICKS 1500000ull
 /* A waiting thread checks that the host is alive this often (ns). */
 #define GA_WAIT_NS 100000000L
 
@@ -119,9 +120,13 @@ static struct ga_slot *claim_slot(void) {
   return 0;
 }
 
+/* lost_host is a host whose heartbeat stopped: no thread waits for it again. */
+static uint32_t lost_host;
+
 static int host_gone(void) {
   uint32_t host = __atomic_load_n((uint32_t *)&hdr->host_pid, __ATOMIC_ACQUIRE);
-  return host == 0 || sys3(SYS_kill, host, 0, 0) == -3 /* ESRCH */;
+  return host == 0 || host == __atomic_load_n(&lost_host, __ATOMIC_RELAXED) ||
+         sys3(SYS_kill, host, 0, 0) == -3 /* ESRCH */;
 }
 
 /* post_and_wait() hands the slot's request to the host and waits for its reply. If the host
@@ -143,7 +148,7 @@ static void post_and_wait(struct ga_slot *s) {
     futex_wake(&hdr->doorbell);
 
   uint32_t *state = (uint32_t *)&s->state;
-  for (int i = 0; i < GA_SPIN; ++i) {
+  for (uint64_t start = __builtin_ia32_rdtsc(); __builtin_ia32_rdtsc() - start < GA_SPIN_TICKS;) {
     uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
     if (now == GA_SLOT_REPLIED) goto replied;
     if (now == GA_SLOT_PARK) break;
@@ -169,7 +174,10 @@ static void post_and_wait(struct ga_slot *s) {
     still = now == beat ? still + 1 : 0;
     beat = now;
     /* Gone, detached, or dead but not reaped yet (a zombie still answers kill(pid, 0)). */
-    if (host_gone() || still >= 10) {
+    if (still >= 10)
+      __atomic_store_n(&lost_host, __atomic_load_n((uint32_t *)&hdr->host_pid, __ATOMIC_RELAXED),
+                       __ATOMIC_RELAXED);
+    if (host_gone()) {
       count(&hdr->counters.no_host);
       s->reply = GA_REPLY_CONTINUE;
       break;
@@ -283,7 +291,15 @@ void ga_on_return(struct ga_regs *r) {
   if (k == 0) {
     /* Not ours (cannot happen unless the stack was copied): resume at the innermost. */
     count(&hdr->counters.lost_return);
-    k = s->depth;
+    k = s ? s->depth : 0;
+    if (k == 0) {
+      /* No return address to go back to: end the process, saying why, rather than jump
+       * anywhere. */
+      static const char why[] = "groutines agent: a return with no watched call to return to\n";
+      sys3(SYS_write, 2, why, sizeof why - 1);
+      sys3(SYS_kill, my_pid, 6 /* SIGABRT */, 0);
+      sys3(SYS_exit_group, 134, 0, 0);
+    }
   }
   struct ga_shadow e = s->shadow[k - 1];
   int notify = !forked && __atomic_fetch_add(&self.busy, 1, __ATOMIC_RELAXED) == 0 &&
@@ -423,11 +439,17 @@ GA_EXPORT void *__cxa_begin_catch(void *e) {
 
 /* --- Start --- */
 
-/* in_child() runs in a fork child: the forking thread's watched returns keep popping, from a
- * private copy, and nothing reaches the parent's host. */
-static void in_child(void) {
+/* before_fork() and in_child() run around a fork: in the child, the forking thread's watched
+ * returns keep popping from a private copy of its slot, and nothing reaches the parent's
+ * host. */
+static void before_fork(void) {
+  /* The snapshot is taken in the parent: once forked, the parent goes on popping the shared
+   * slot while the child would copy it. */
   if (self.slot) copy_words(&child_slot, self.slot, sizeof child_slot);
-  self.slot = &child_slot;
+}
+
+static void in_child(void) {
+  if (self.slot) self.slot = &child_slot;
   forked = 1;
 }
 
@@ -504,7 +526,7 @@ __attribute__((constructor)) static void ga_start(void) {
   hdr->version = GA_VERSION;
   hdr->agent_pid = my_pid;
   for (uint32_t i = 0; i < GA_QUEUE_SIZE; ++i) __atomic_store_n((uint32_t *)&hdr->queue[i].seq, i, __ATOMIC_RELAXED);
-  pthread_atfork(0, 0, in_child);
+  pthread_atfork(before_fork, 0, in_child);
   groutines_agent.fd = (int32_t)fd;
   groutines_agent.shm = (uint64_t)at;
   __atomic_store_n(&groutines_agent.magic, GA_MAGIC, __ATOMIC_RELEASE);

@@ -28,11 +28,14 @@
 // counters, read at a stop in bench_done()), so that a fallback is an error, not a number.
 //
 // Usage: agent_bench [--calls LOW,HIGH] [--agent-calls LOW,HIGH] [--python-calls LOW,HIGH]
-//                    [--reps N] [--verbose]
+//                    [--reps N] [--max-run S] [--deadline S] [--verbose]
 //   --calls         the scenarios that stop the target at each hit (default 200,1000)
-//   --agent-calls   the C++ agent scenarios and no_hook (default 20000,420000)
-//   --python-calls  the Python agent scenarios (default 10000,110000)
+//   --agent-calls   the C++ agent scenarios and no_hook (default 5000,405000)
+//   --python-calls  the Python agent scenarios (default 5000,105000)
 //   --reps          repetitions (default 3)
+//   --max-run       a scenario whose warm-up shows a run would take longer gets fewer calls
+//                   (default 15 s; 0: never)
+//   --deadline      a run still going after this long is killed, an error (default 120 s)
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -48,8 +51,10 @@ namespace gb = groutines::bench;
 
 struct Options {
   gb::SlopeOptions slope;
-  std::uint64_t agent_low = 20000, agent_high = 420000;
-  std::uint64_t python_low = 10000, python_high = 110000;
+  std::uint64_t agent_low = 5000, agent_high = 405000;
+  std::uint64_t python_low = 5000, python_high = 105000;
+  // deadline_s bounds every run: a hang is an error, not a stuck `make bench`.
+  double deadline_s = 120;
 };
 
 bool parse_pair(const char *text, std::uint64_t &low, std::uint64_t &high) {
@@ -59,6 +64,7 @@ bool parse_pair(const char *text, std::uint64_t &low, std::uint64_t &high) {
 bool parse_options(int argc, char **argv, Options &o) {
   o.slope.low_calls = 200;
   o.slope.high_calls = 1000;
+  o.slope.max_run_s = 15;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool value = i + 1 < argc;
@@ -70,6 +76,10 @@ bool parse_options(int argc, char **argv, Options &o) {
       if (!parse_pair(argv[++i], o.python_low, o.python_high)) return false;
     } else if (arg == "--reps" && value) {
       o.slope.repetitions = std::atoi(argv[++i]);
+    } else if (arg == "--max-run" && value) {
+      o.slope.max_run_s = std::atof(argv[++i]);
+    } else if (arg == "--deadline" && value) {
+      o.deadline_s = std::atof(argv[++i]);
     } else if (arg == "--verbose") {
       o.slope.log = stderr;
     } else {
@@ -143,13 +153,33 @@ std::vector<gb::Scenario> scenarios(const Options &o) {
                                           dir + "/bench_groutines.py",
                                           gb::delivered_to("read-two-args-py", 1),
                                           gb::expect_agent(1)));
+  for (gb::Scenario &scenario : s) scenario.deadline_s = o.deadline_s;
   return s;
 }
 
 const char *verdict(bool met) { return met ? "met" : "NOT met"; }
 
+// load_average() is the first line of /proc/loadavg: other work on the machine moves the
+// agent's figures by more than the breakpoints' (its handoff needs two CPUs at once).
+std::string load_average() {
+  char line[128] = "?";
+  if (std::FILE *f = std::fopen("/proc/loadavg", "r")) {
+    if (!std::fgets(line, sizeof line, f)) std::snprintf(line, sizeof line, "?");
+    std::fclose(f);
+  }
+  std::string text = line;
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 void report(const std::vector<gb::Slope> &r) {
-  for (const auto &slope : r) std::printf("%s %.2f\n", slope.name.c_str(), slope.us_per_hit());
+  for (const auto &slope : r) {
+    std::printf("%s %.2f\n", slope.name.c_str(), slope.us_per_hit());
+    std::fprintf(stderr, "  %s wall samples (us):", slope.name.c_str());
+    for (double sample : slope.wall_us) std::fprintf(stderr, " %.2f", sample);
+    std::fprintf(stderr, "  [calls %" PRIu64 " -> %" PRIu64 "]\n", slope.low_calls,
+                 slope.high_calls);
+  }
 
   std::printf("\n# 1. per hit, C++ groutine reading two arguments\n");
   const double bare_over_agent = gb::paired_ratio(r[kBare], r[kCppAgent]);
@@ -207,14 +237,18 @@ int main(int argc, char **argv) {
   if (!parse_options(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: %s [--calls LOW,HIGH] [--agent-calls LOW,HIGH] [--python-calls LOW,HIGH] "
-                 "[--reps N] [--verbose]\n",
+                 "[--reps N] [--max-run S] [--deadline S] [--verbose]\n",
                  argv[0]);
     return 2;
   }
   gb::DebuggerSession session(GROUTINES_BENCH_DEBUGSERVER);
   try {
-    report(gb::measure_slopes(session.debugger(), GROUTINES_BENCH_AGENT_TARGET, scenarios(options),
-                              options.slope));
+    std::printf("# agent_bench: loadavg at start %s\n", load_average().c_str());
+    std::fflush(stdout);
+    auto slopes = gb::measure_slopes(session.debugger(), GROUTINES_BENCH_AGENT_TARGET,
+                                     scenarios(options), options.slope);
+    std::printf("# loadavg at end %s\n", load_average().c_str());
+    report(slopes);
   } catch (const gb::RunError &e) {
     std::fprintf(stderr, "error: agent_bench: %s\n", e.what());
     return 1;

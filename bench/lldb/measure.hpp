@@ -20,18 +20,22 @@
 #include <lldb/API/LLDB.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -76,6 +80,11 @@ struct Scenario {
   // plus target.env-vars, where the plugin puts its agent in LD_PRELOAD) as `process launch`
   // does, instead of the empty one of a bare SBLaunchInfo.
   bool target_environment = false;
+
+  // deadline_s, when not 0, bounds a run: one still going after that many seconds is ended
+  // (SIGKILL to the target, which needs nothing of LLDB) and is an error, so that a hang or a
+  // collapse of the scenario's cost stops the benchmark with a message instead of holding it.
+  double deadline_s = 0;
 };
 
 // RunError is thrown when a run cannot be timed: the launch failed, the target crashed, or
@@ -175,6 +184,66 @@ inline bool wait_for_reaping(const std::set<long> &before, std::chrono::millisec
   }
 }
 
+// kill_debuggees() sends SIGKILL to the processes debugged by the lldb-servers this process
+// started that are not in `servers_before` (the target is the child of its lldb-server).
+inline void kill_debuggees(const std::set<long> &servers_before) {
+  std::set<long> servers;
+  for (long pid : debug_servers())
+    if (servers_before.count(pid) == 0)
+      servers.insert(pid);
+  if (servers.empty())
+    return;
+  DIR *proc = opendir("/proc");
+  if (!proc)
+    return;
+  while (const dirent *entry = readdir(proc)) {
+    char *end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid > 0 && *end == '\0' && servers.count(proc_stat(pid).parent))
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+  closedir(proc);
+}
+
+// Watchdog runs on_timeout() on a thread of its own if it is still watching `seconds` after
+// it was made (0: never), and says whether it did; it is done when stopped or destroyed.
+class Watchdog {
+public:
+  Watchdog(double seconds, std::function<void()> on_timeout) {
+    if (seconds <= 0)
+      return;
+    thread_ = std::thread([this, seconds, on_timeout = std::move(on_timeout)] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!done_cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; })) {
+        fired_ = true;
+        on_timeout();
+      }
+    });
+  }
+  Watchdog(const Watchdog &) = delete;
+  Watchdog &operator=(const Watchdog &) = delete;
+  ~Watchdog() { stop(); }
+
+  // stop() ends the watch (before the process's id can be reused) and tells whether it fired.
+  bool stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+    return fired_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
+
 // run_target() launches target with argv[1] = calls, handles stops until it exits and
 // returns the wall time from Launch to exit.
 inline double run_target(lldb::SBTarget &target, std::uint64_t calls,
@@ -188,19 +257,36 @@ inline double run_target(lldb::SBTarget &target, std::uint64_t calls,
   }
   info.AddOpenFileAction(1, "/dev/null", false, true);
 
+  // In synchronous mode Launch returns at the first stop: the watch starts before it, and
+  // finds the target as the child of the run's new lldb-server.
+  const std::set<long> servers_before = debug_servers();
+  Watchdog watchdog(scenario.deadline_s, [&servers_before] { kill_debuggees(servers_before); });
   lldb::SBError error;
   const auto start = std::chrono::steady_clock::now();
   lldb::SBProcess process = target.Launch(info, error);
-  if (!process.IsValid() || error.Fail())
+  if (!process.IsValid() || error.Fail()) {
+    if (watchdog.stop())
+      throw RunError(scenario.name + ": the run did not reach its first stop within " +
+                     std::to_string(static_cast<long>(scenario.deadline_s)) + " s and was killed");
     throw RunError(scenario.name + ": launch: " +
                    (error.GetCString() ? error.GetCString() : "unknown error"));
+  }
+  // throw_if_killed() ends the watch and throws if the watchdog ended the run.
+  auto throw_if_killed = [&] {
+    if (watchdog.stop())
+      throw RunError(scenario.name + ": a run of " + std::to_string(calls) +
+                     " calls did not end within " +
+                     std::to_string(static_cast<long>(scenario.deadline_s)) + " s and was killed");
+  };
   for (;;) {
     const lldb::StateType state = process.GetState();
     if (state == lldb::eStateExited)
       break;
-    if (state != lldb::eStateStopped)
+    if (state != lldb::eStateStopped) {
+      throw_if_killed();
       throw RunError(scenario.name + ": target ended in state " +
                      lldb::SBDebugger::StateAsCString(state));
+    }
     if (scenario.on_stop) {
       const std::uint32_t threads = process.GetNumThreads();
       for (std::uint32_t i = 0; i < threads; ++i) {
@@ -212,10 +298,13 @@ inline double run_target(lldb::SBTarget &target, std::uint64_t calls,
     // A crash stops the target with a signal; continuing delivers it and the run ends in
     // eStateExited with a nonzero status, caught below.
     error = process.Continue();
-    if (error.Fail())
+    if (error.Fail()) {
+      throw_if_killed();
       throw RunError(scenario.name + ": continue: " + error.GetCString());
+    }
   }
   const auto end = std::chrono::steady_clock::now();
+  throw_if_killed();
   if (process.GetExitStatus() != 0)
     throw RunError(scenario.name + ": target exited with status " +
                    std::to_string(process.GetExitStatus()));
@@ -277,6 +366,12 @@ struct SlopeOptions {
   bool warmup = true;
   // log, if set, receives one line per timed run: scenario, calls, seconds.
   std::FILE *log = nullptr;
+  // max_run_s, when not 0 (and with warmup), lowers a scenario's high call count after its
+  // warm-up run so that a run is expected to last at most about max_run_s at the warm-up's
+  // time per call (launch included, so an overestimate), never below twice the low count: a
+  // scenario whose cost collapsed by a hundredfold still ends in time. Each Slope says the
+  // counts it used.
+  double max_run_s = 0;
 };
 
 // median() is the median of samples (0 if there are none).
@@ -294,6 +389,9 @@ struct Slope {
   std::string name;
   std::vector<double> wall_us;
   std::vector<double> cpu_us;
+  // low_calls and high_calls are the call counts the samples were taken between.
+  std::uint64_t low_calls = 0;
+  std::uint64_t high_calls = 0;
   // us_per_hit() is the median wall-time cost of one call.
   double us_per_hit() const { return median(wall_us); }
   // cpu_us_per_hit() is the median CPU-time cost of one call (0 if CPU time was unreadable).
@@ -351,14 +449,24 @@ inline std::vector<Slope> measure_slopes(lldb::SBDebugger &debugger,
   for (const Scenario &scenario : scenarios) {
     if (high_calls(scenario) <= low_calls(scenario))
       throw RunError("measure_slopes: " + scenario.name + ": high_calls must exceed low_calls");
-    slopes.push_back(Slope{scenario.name, {}, {}});
+    slopes.push_back(Slope{scenario.name, {}, {}, low_calls(scenario), high_calls(scenario)});
   }
   if (options.warmup)
-    for (const Scenario &scenario : scenarios)
-      run_once(debugger, target_path, low_calls(scenario), scenario);
+    for (std::size_t s = 0; s < scenarios.size(); ++s) {
+      Slope &slope = slopes[s];
+      const RunTime warm = run_once(debugger, target_path, slope.low_calls, scenarios[s]);
+      const double per_call = warm.wall_s / static_cast<double>(slope.low_calls);
+      if (options.max_run_s > 0 && per_call * static_cast<double>(slope.high_calls) > options.max_run_s) {
+        slope.high_calls = std::max(static_cast<std::uint64_t>(options.max_run_s / per_call),
+                                    2 * slope.low_calls);
+        std::fprintf(stderr, "note: %s: %llu calls at most a run (the warm-up took %.1f us a call)\n",
+                     slope.name.c_str(), static_cast<unsigned long long>(slope.high_calls),
+                     per_call * 1e6);
+      }
+    }
   for (int rep = 0; rep < options.repetitions; ++rep) {
     for (std::size_t s = 0; s < scenarios.size(); ++s) {
-      const std::uint64_t low_n = low_calls(scenarios[s]), high_n = high_calls(scenarios[s]);
+      const std::uint64_t low_n = slopes[s].low_calls, high_n = slopes[s].high_calls;
       const double extra_calls = static_cast<double>(high_n - low_n);
       const RunTime low = run_once(debugger, target_path, low_n, scenarios[s]);
       const RunTime high = run_once(debugger, target_path, high_n, scenarios[s]);

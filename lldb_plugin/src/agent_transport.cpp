@@ -59,7 +59,7 @@ struct LldbBackend::AgentProcess {
   std::string unavailable;  // why the agent does not serve this process ("": it does)
   bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
-  std::unique_ptr<agent::Channel> channel;
+  std::shared_ptr<agent::Channel> channel;
   std::unique_ptr<agent::Unwinder> unwinder;
   std::unique_ptr<AgentHandler> handler;
   lldb::SBBreakpoint stop_pad;  // planted while an agent hook is held
@@ -172,6 +172,15 @@ void LldbBackend::offer_agent() {
                       "breakpoints): ") + (error.GetCString() ? error.GetCString() : "?"));
 }
 
+void LldbBackend::withdraw_agent(std::uint32_t process_id) {
+  std::shared_ptr<agent::Channel> channel;
+  {
+    std::lock_guard<std::mutex> g(live_mutex_);
+    if (live_process_ == process_id) channel = live_;
+  }
+  if (channel) channel->withdraw();
+}
+
 void LldbBackend::shutdown() {
   if (agent_ && agent_->channel) agent_->channel->stop();
 }
@@ -219,6 +228,11 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
     return;
   }
   ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
+  {
+    std::lock_guard<std::mutex> g(live_mutex_);
+    live_ = ap.channel;
+    live_process_ = id;
+  }
   ap.unwinder = std::make_unique<agent::Unwinder>(ap.pid);
   ap.handler = std::make_unique<AgentHandler>(*this);
   symbols_.clear();
@@ -261,6 +275,11 @@ void LldbBackend::maintain_stop_pad() {
 void LldbBackend::agent_disconnect(const std::string& why) {
   if (!agent_) return;
   std::unique_ptr<AgentProcess> ap = std::move(agent_);
+  {
+    std::lock_guard<std::mutex> g(live_mutex_);
+    live_.reset();
+    live_process_ = 0;
+  }
   if (ap->channel) ap->channel->stop();
   if (ap->stop_pad.IsValid() && target_.IsValid()) retire(ap->stop_pad.GetID());
   if (ap->park_pad.IsValid() && target_.IsValid()) retire(ap->park_pad.GetID());
@@ -313,7 +332,9 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   agent_connect(process);
   AgentProcess& ap = *agent_;
   if (!ap.channel) {
-    hook.fallback[location.GetID()] = ap.unavailable;
+    // Until the agent has started (the dynamic loader and libc's start call malloc first), a
+    // call goes by its breakpoint and the patch waits for a later one.
+    if (!ap.retry) hook.fallback[location.GetID()] = ap.unavailable;
     return true;
   }
   if (hook.agent.count(location.GetID()) || hook.fallback.count(location.GetID())) return true;

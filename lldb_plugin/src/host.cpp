@@ -41,6 +41,9 @@ Host::Host(lldb::SBDebugger debugger)
   set_default_runtime(&runtime_);  // the Python module and groutine libraries share it
   if (forwards_state_events()) {
     watcher_ = std::make_unique<ProcessWatcher>([this](std::uint32_t id, lldb::StateType state) {
+      // The agent's threads stop reaching the host at once: the service thread would
+      // otherwise keep the runtime (and this thread) busy with a process already gone.
+      backend_.withdraw_agent(id);
       auto lock = runtime_.lock();
       backend_.process_gone(id, state);
     });

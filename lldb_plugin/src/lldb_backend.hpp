@@ -102,6 +102,9 @@ class LldbBackend final : public Backend {
   // the prompt and runs without it (attached to rather than launched), once per process.
   // Call without the runtime's lock: the target runs dlopen meanwhile.
   void offer_agent();
+  // withdraw_agent() makes the agent of process process_id (a unique id) stop handing hits to
+  // this host, at once: they pass through. Thread-safe, without the runtime's lock.
+  void withdraw_agent(std::uint32_t process_id);
   // shutdown() stops the agent's service thread (the debugger exits).
   void shutdown();
 
@@ -245,6 +248,10 @@ class LldbBackend final : public Backend {
 
   Transport transport_ = Transport::Auto;
   std::unique_ptr<AgentProcess> agent_;
+  // live_ is the channel of the followed process while it is served, for withdraw_agent().
+  std::shared_ptr<agent::Channel> live_;
+  std::uint32_t live_process_ = 0;
+  std::mutex live_mutex_;
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
   bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint

@@ -20,6 +20,12 @@ import pytest
 
 from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, example, groutine_library, lldb, target
 
+# CTest runs every suite twice, the second time with GROUTINES_TRANSPORT=breakpoint as the
+# plugin's first transport; this one is about the agent.
+pytestmark = pytest.mark.skipif(os.environ.get("GROUTINES_TRANSPORT") == "breakpoint",
+                                reason="the agent transport's tests (lldb.test_agent runs them)")
+DEFAULT_TRANSPORT = os.environ.get("GROUTINES_TRANSPORT", "auto")
+
 AGENT_CASES = target("agent_cases")
 DONE = "breakpoint set -n agent_cases_done"
 
@@ -84,7 +90,7 @@ def test_a_function_reading_a_global_rip_relative_is_patched_and_served_by_the_a
     assert without_threads(s.logged("watch-a")) == [f"counter_plus({i})={8 * i}" for i in range(n)], s
     assert s.target_lines(r"riprel sum=\d+") == [f"riprel sum={8 * n * (n - 1) // 2}"], s
     transport = s.after("groutine transport")
-    assert transport.startswith("transport: auto\n"), s
+    assert transport.startswith(f"transport: {DEFAULT_TRANSPORT}\n"), s
     c = agent_counters(transport)
     # The first call is the breakpoint hit that patches; every later call and its return come
     # through the agent, and none passes through it.
@@ -169,10 +175,12 @@ def test_a_hooked_call_from_a_signal_handler_is_delivered_or_passes_through_when
 
 
 def test_a_fork_inside_a_watched_frame_leaves_the_child_untouched_and_the_parent_return_arrives():
-    # Twenty forks, each inside a call of forker whose return watch-a awaits: the agent replaced
+    # Three forks, each inside a call of forker whose return watch-a awaits: the agent replaced
     # its return address. The child returns through it from its copy of the forking thread's
-    # watched calls; the parent's return is delivered as usual.
-    n, rounds = 5, 20
+    # watched calls, taken in fork(); the target holds the child in fork() until the parent has
+    # returned from forker (and the agent has popped that call in the parent), the order that
+    # is hardest on the copy. The parent's return is delivered as usual.
+    n, rounds = 5, 3
     s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
              f"groutine load {groutine_library('agent_pitfalls')}",
              "groutine fire watch slot=a function=forker", "groutine fire count function=leaf", DONE,
@@ -208,7 +216,7 @@ def test_eight_threads_making_a_hundred_thousand_calls_each_have_every_call_and_
     s = lldb(f"file {AGENT_CASES}", f"groutine load {groutine_library('agent_pitfalls')}",
              "groutine fire count function=hot threads=8", DONE, f"run threads {n}",
              "groutine transport", "groutine subscriptions", "groutine fire totals", "continue",
-             "groutine report", timeout=TIMEOUT)
+             "groutine report", timeout=300)  # ~10 s here, several times that on a busy machine
     sums = [t * 1_000_000 * n + n * (n - 1) // 2 for t in range(8)]
     assert s.target_lines(r"threads sum\[\d\]=\d+") == [
         f"threads sum[{t}]={sums[t]}" for t in range(8)], s
@@ -263,10 +271,12 @@ def subreaper():
         yield
     finally:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-        while True:
+        # lldb-server goes away on its own once LLDB did: reap it, waiting a little for it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
             try:
                 if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
+                    time.sleep(0.05)
             except ChildProcessError:
                 break
 
@@ -306,7 +316,7 @@ class Fifo:
 
 def exit_status(pid, timeout):
     """exit_status() waits at most timeout seconds for orphan pid (reparented to this process)
-    to end, and is its exit code (negative: killed by that signal), or None."""
+    to end, reaps it and is its exit code (negative: killed by that signal), or None."""
     fd = os.pidfd_open(pid)
     try:
         if not select.select([fd], [], [], timeout)[0]:
@@ -317,69 +327,93 @@ def exit_status(pid, timeout):
     return os.waitstatus_to_exitcode(status)
 
 
-def start_loop(tmp_path, *commands):
-    """start_loop() starts LLDB on `agent_cases loop` with count-0 awaiting every return of
-    tick and then commands, and waits until the target is a tenth into its loop with tick
-    patched; returns the LLDB process, the fifo and the target's pid."""
-    fifo = Fifo(tmp_path / "progress")
-    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
-            "-o", f"file {AGENT_CASES}", "-o", f"groutine load {groutine_library('agent_pitfalls')}",
-            "-o", f"groutine load {example('watch')}", "-o", "groutine fire count function=tick"]
-    for c in commands:
-        args += ["-o", c]
-    args += ["-o", f"run loop {LOOP_CALLS} {fifo.path}"]
-    log = open(tmp_path / "lldb.out", "w+")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=dict(os.environ, LLDB_DEBUGSERVER_PATH=DEBUGSERVER))
-    started = fifo.wait_for(r"^started pid (\d+) entry (0x[0-9a-f]+)$", TIMEOUT)
-    if not started:
-        proc.kill()
-        proc.wait()
-        log.seek(0)
-        pytest.fail(f"the target did not start its loop:\n{log.read()}")
-    # tick's entry jumps to its trampoline: its calls are served by the agent.
-    assert started.group(2) == "0xe9", fifo.text
-    return proc, fifo, int(started.group(1))
+class Loop:
+    """Loop is LLDB running `agent_cases loop` with count-0 awaiting every return of tick, from
+    the moment the target is 1,000 calls into its loop, with tick patched. Leaving it kills and
+    reaps whatever is left: LLDB, and the target (an orphan of this process by then)."""
+
+    def __init__(self, tmp_path):
+        self.fifo = Fifo(tmp_path / "progress")
+        self.log = open(tmp_path / "lldb.out", "w+")
+        args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
+                "-o", f"file {AGENT_CASES}",
+                "-o", f"groutine load {groutine_library('agent_pitfalls')}",
+                "-o", "groutine fire count function=tick",
+                "-o", f"run loop {LOOP_CALLS} {self.fifo.path}"]
+        self.lldb = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, LLDB_DEBUGSERVER_PATH=DEBUGSERVER))
+        self.pid = None
+        self.status = None
+
+    def __enter__(self):
+        started = self.fifo.wait_for(r"^started pid (\d+) entry (0x[0-9a-f]+)$", TIMEOUT)
+        if not started:
+            self.__exit__()
+            pytest.fail(f"the target did not start its loop:\n{self.output()}")
+        self.pid = int(started.group(1))
+        # tick's entry jumps to its trampoline: its calls are served by the agent.
+        assert started.group(2) == "0xe9", f"tick is not patched: {self.fifo.text!r}"
+        return self
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def finished(self, timeout):
+        """finished() is the target's exit status once it wrote that it is done, within timeout
+        seconds, or None."""
+        done = self.fifo.wait_for(r"^done sum=(\d+)$", timeout)
+        if not done:
+            return None
+        assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2, self.fifo.text
+        self.status = exit_status(self.pid, TIMEOUT)
+        return self.status
+
+    def __exit__(self, *exc):
+        if self.lldb.poll() is None:
+            self.lldb.kill()
+        self.lldb.wait(timeout=TIMEOUT)
+        if self.pid is not None and self.status is None:
+            if exit_status(self.pid, 10) is None:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        self.fifo.close()
+        self.log.close()
 
 
 def test_a_target_finishes_on_its_own_when_its_debugger_is_killed_mid_run(tmp_path, orphans):
-    proc, fifo, pid = start_loop(tmp_path)
-    try:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=TIMEOUT)  # its parent reaps it, as a shell would
-        done = fifo.wait_for(r"^done sum=(\d+)$", 10)
-        assert done, f"the target did not finish within 10 s of its debugger's death: {fifo.text!r}"
-        assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
-        assert exit_status(pid, 10) == 0
-    finally:
-        fifo.close()
+    with Loop(tmp_path) as loop:
+        loop.lldb.send_signal(signal.SIGKILL)
+        loop.lldb.wait(timeout=TIMEOUT)  # its parent reaps it, as a shell would
+        status = loop.finished(10)
+        assert status is not None, (
+            f"the target did not finish within 10 s of its debugger's death: {loop.fifo.text!r}")
+        assert status == 0
 
 
 def test_a_target_does_not_wait_for_a_killed_debugger_its_parent_has_not_reaped_yet(tmp_path,
                                                                                        orphans):
-    # A dead process stays a zombie until its parent waits for it; kill(pid, 0) still succeeds
-    # on a zombie, so a liveness check made that way holds the target for as long.
-    proc, fifo, pid = start_loop(tmp_path)
-    try:
-        proc.send_signal(signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while not open(f"/proc/{proc.pid}/stat").read().rsplit(") ", 1)[1].startswith("Z"):
-            assert time.monotonic() < deadline, "lldb did not die"
-            time.sleep(0.01)
-        done = fifo.wait_for(r"^done sum=(\d+)$", 3)
-        assert done, ("the target waited for its killed debugger, a zombie not reaped yet, for "
-                      f"more than 3 s: {fifo.text!r}")
-        assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
-        assert exit_status(pid, 10) == 0
-    finally:
-        proc.wait(timeout=TIMEOUT)
-        fifo.close()
+    # A dead process stays a zombie until its parent waits for it, and kill(pid, 0) succeeds on
+    # a zombie: a liveness check made only that way holds the target for as long, or makes each
+    # of its hooked calls wait for a timeout.
+    with Loop(tmp_path) as loop:
+        dead = os.pidfd_open(loop.lldb.pid)
+        try:
+            loop.lldb.send_signal(signal.SIGKILL)
+            assert select.select([dead], [], [], TIMEOUT)[0], "lldb did not die"
+        finally:
+            os.close(dead)
+        status = loop.finished(3)
+        assert status is not None, ("the target waited for its killed debugger, a zombie not "
+                                    f"reaped yet, for more than 3 s: {loop.fifo.text!r}")
+        assert status == 0
 
 
 @pytest.fixture(scope="module")
 def detached(tmp_path_factory):
     """detached runs `agent_cases loop` under LLDB until the stop-at groutine stops it at the
-    10,000th call of tick (count-0 awaiting every return), detaches, and follows the target to
+    2,000th call of tick (count-0 awaiting every return), detaches, and follows the target to
     its end: the LLDB session, what the target wrote, and its exit status."""
     tmp = tmp_path_factory.mktemp("detached")
     with subreaper():
@@ -387,7 +421,7 @@ def detached(tmp_path_factory):
         try:
             s = lldb(f"file {AGENT_CASES}", f"groutine load {groutine_library('agent_pitfalls')}",
                      f"groutine load {example('watch')}", "groutine fire count function=tick",
-                     "groutine fire stop-at function=tick after=10000",
+                     "groutine fire stop-at function=tick after=2000",
                      f"run loop {LOOP_CALLS} {fifo.path}", "groutine transport", "process detach",
                      "groutine fire totals when=detached", "groutine report")
             started = fifo.wait_for(r"^started pid (\d+)", 10)
@@ -401,8 +435,8 @@ def detached(tmp_path_factory):
 
 def test_a_target_detached_mid_run_finishes_with_its_normal_output_and_exit_status(detached):
     s, done, status = detached
-    assert "stopped the target: tick called 10000 times" in s.output, s
-    assert agent_counters(s.after("groutine transport"))["hits"] >= 2 * (10000 - 2), s
+    assert "stopped the target: tick called 2000 times" in s.output, s
+    assert agent_counters(s.after("groutine transport"))["hits"] >= 2 * (2000 - 2), s
     assert re.search(r"^Process \d+ detached$", s.output, re.M), s
     assert done, f"the detached target did not finish:\n{s}"
     assert int(done.group(1)) == LOOP_CALLS * (LOOP_CALLS + 1) // 2
@@ -411,11 +445,13 @@ def test_a_target_detached_mid_run_finishes_with_its_normal_output_and_exit_stat
 
 def test_no_call_reaches_a_groutine_once_the_debugger_detached(detached):
     s, _, _ = detached
-    # count-0 awaited the return of the 10,000th call, the one stopped at; the detach gives it
-    # up (unwound) or lets it return, and count-0 hears totals.
+    # count-0 awaited the return of the 2,000th call, the one stopped at; the detach gives it up
+    # (unwound) or lets it return, and count-0 hears totals.
+    # The host notices the detach within its heartbeat (10 ms, the process no longer traced):
+    # calls in that window may still come; the rest of the run (98,000 calls) may not.
     reply = s.after("groutine fire totals when=detached")
     after = totals(s, "groutine fire totals when=detached")
-    assert after.get(0, {}).get("calls") == 10000, (
+    assert 2000 <= after.get(0, {}).get("calls", 0) < 2000 + (LOOP_CALLS - 2000) // 10, (
         "calls of tick made after `process detach` reached count-0 "
-        + (f"({after[0]['calls'] - 10000} of them)" if 0 in after else
+        + (f"({after[0]['calls'] - 2000} of them)" if 0 in after else
            "(no reply: it was awaiting the return of one)") + f":\n{reply}")

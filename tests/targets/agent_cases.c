@@ -28,11 +28,13 @@
  *                              inside forker's frame, returns from it, calls leaf N times
  *                              more, prints "child leaf=S" and exits 0; the parent prints
  *                              "parent child=PID status=X" (X: the exit status, or 128 + the
- *                              signal that killed it). Then the parent calls leaf N times more
- *                              and prints "parent leaf=S".
+ *                              signal that killed it). The child's fork() returns only once
+ *                              the parent has returned from forker (the fork gate below).
+ *                              Then the parent calls leaf N times more and prints
+ *                              "parent leaf=S".
  *   agent_cases threads N      8 threads, started together, each calls hot(t, i) for i < N.
  *                              Prints "threads sum[t]=S" per thread, in order.
- *   agent_cases loop N FILE    tick(i) for i < N, spending ~1 us in each; at i == N / 10 it
+ *   agent_cases loop N FILE    tick(i) for i < N, spending ~1 us in each; at i == 1000 it
  *                              writes "started pid P entry 0xB\n" to FILE (a FIFO the test
  *                              reads; B is tick's first byte, 0xe9 once patched) and at the
  *                              end "done sum=S\n" (S = N * (N + 1) / 2), then exits 0.
@@ -46,6 +48,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -137,6 +140,22 @@ static long leaves(long n) {
 
 static long child_leaves;
 static long per_phase;
+
+/* The fork gate: the child's first fork handler waits in fork() until the parent has
+ * returned from forker, the worst order of the two, which the scheduler otherwise picks now and
+ * then. It is registered from .preinit_array, before the preloaded agent's constructor
+ * registers its own handler (handlers run in the order they were registered). */
+static int gate[2] = {-1, -1};
+
+static void wait_at_gate(void) {
+  if (gate[0] < 0) return;
+  struct pollfd p = {.fd = gate[0], .events = POLLIN};
+  char c;
+  if (poll(&p, 1, 10000) == 1 && read(gate[0], &c, 1) < 0) perror("read");
+}
+
+static void register_gate(void) { pthread_atfork(NULL, NULL, wait_at_gate); }
+__attribute__((section(".preinit_array"), used)) static void (*const preinit)(void) = register_gate;
 
 /* forker(1) forks; the child calls leaf inside this frame before returning 0. forker(0)
  * returns 0 at once: the first call of a hooked function is the breakpoint that patches it. */
@@ -238,6 +257,10 @@ int main(int argc, char **argv) {
     long before = leaves(n);
     forker(0);
     for (long r = 0; r < rounds; ++r) {
+      if (pipe(gate) != 0) {
+        perror("pipe");
+        return 1;
+      }
       pid_t p = forker(1);
       if (p < 0) {
         perror("fork");
@@ -248,6 +271,11 @@ int main(int argc, char **argv) {
         printf("child leaf=%ld\n", child_leaves + after);
         return 0;
       }
+      /* Back from forker: let the child's fork() return. */
+      if (write(gate[1], "", 1) != 1) perror("write");
+      close(gate[0]);
+      close(gate[1]);
+      gate[0] = gate[1] = -1;
       int status = -1;
       if (waitpid(p, &status, 0) != p) perror("waitpid");
       printf("parent child=%d status=%d\n", (int)p,
@@ -275,9 +303,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     setvbuf(out, NULL, _IOLBF, 0);
+    const long mark = n < 2000 ? n / 2 : 1000;
     long s = 0;
     for (long i = 0; i < n; ++i) {
-      if (i == n / 10) fprintf(out, "started pid %d entry 0x%02x\n", (int)getpid(), first_byte_of_tick());
+      if (i == mark) fprintf(out, "started pid %d entry 0x%02x\n", (int)getpid(), first_byte_of_tick());
       s += tick(i);
     }
     fprintf(out, "done sum=%ld\n", s);

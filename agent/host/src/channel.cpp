@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -25,7 +26,22 @@ std::uint32_t* word(GA_ATOMIC(std::uint32_t) & a) { return reinterpret_cast<std:
 
 // How long the service thread spins on an empty queue before it sleeps: long enough to catch
 // a thread's next hit in a loop, short enough not to hold a CPU while the target computes.
-constexpr int kSpin = 20000;
+constexpr std::uint64_t kSpinTicks = 6000000;  // TSC ticks, ~2 ms
+
+// traced() tells whether process pid is traced (by a debugger), from /proc/PID/status; true
+// when that cannot be read (the process is gone: the debugger will say so).
+bool traced(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/status";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return true;
+  buf[n] = 0;
+  const char* at = std::strstr(buf, "TracerPid:");
+  return !at || std::atoi(at + 10) != 0;
+}
 
 }  // namespace
 
@@ -92,12 +108,23 @@ void Channel::start(Handler& handler) {
   thread_ = std::thread([this] { serve(); });
   heartbeat_ = std::thread([this] {
     while (running_.load()) {
+      // A process the debugger let go of (detached) is not ours to hold any more.
+      if (!traced(pid_)) {
+        withdraw();
+        return;
+      }
       header_->heartbeat.fetch_add(1, std::memory_order_relaxed);
       std::uint32_t seen = header_->host_pid.load();
-      // Sleep 100 ms, or less when stop() wakes it (it clears host_pid and wakes the word).
-      futex_wait(word(header_->host_pid), seen, 100000000L);
+      // Sleep 10 ms, or less when stop() wakes it (it clears host_pid and wakes the word).
+      futex_wait(word(header_->host_pid), seen, 10000000L);
     }
   });
+}
+
+void Channel::withdraw() noexcept {
+  header_->host_pid.store(0, std::memory_order_release);
+  header_->doorbell.fetch_add(1);
+  futex_wake(word(header_->doorbell));
 }
 
 void Channel::stop() {
@@ -142,18 +169,18 @@ void Channel::release(ga_slot& s) noexcept {
 }
 
 void Channel::serve() {
-  int idle = 0;
+  std::uint64_t idle_since = __builtin_ia32_rdtsc();
   while (running_.load(std::memory_order_relaxed)) {
     std::uint32_t index = 0;
     if (take(index)) {
-      idle = 0;
       ga_slot& s = slot(index);
       handler_->handle(s);
       hits_.fetch_add(1, std::memory_order_relaxed);
       release(s);
+      idle_since = __builtin_ia32_rdtsc();
       continue;
     }
-    if (++idle < kSpin) {
+    if (__builtin_ia32_rdtsc() - idle_since < kSpinTicks) {
       __builtin_ia32_pause();
       continue;
     }
@@ -163,7 +190,7 @@ void Channel::serve() {
     if (header_->queue[pos % GA_QUEUE_SIZE].seq.load(std::memory_order_acquire) != pos + 1)
       futex_wait(word(header_->doorbell), seen, 200000000L);
     header_->host_sleeping.store(0);
-    idle = 0;
+    idle_since = __builtin_ia32_rdtsc();
   }
 }
 

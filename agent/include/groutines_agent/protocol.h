@@ -143,7 +143,7 @@ struct ga_header {
   GA_ATOMIC(uint32_t) host_pid;      /* 0: no host: every hit passes through */
   GA_ATOMIC(uint32_t) doorbell;      /* futex word: incremented at each post */
   GA_ATOMIC(uint32_t) host_sleeping; /* the host waits on doorbell: wake it */
-  GA_ATOMIC(uint32_t) heartbeat;     /* the host counts it up every 100 ms: a waiting thread
+  GA_ATOMIC(uint32_t) heartbeat;     /* the host counts it up every 10 ms: a waiting thread
                                         that sees it stand still for a second goes on */
   struct ga_counters counters;
   struct ga_service service;

@@ -10,9 +10,10 @@
 // `totals`, each replies and logs
 //   [count-T] F[T] calls=C returns=R unwound=U moved=M sum=S
 // "kick" waits for `kick function=F`, then at each call F(i, &handled, raise_inside) with
-// raise_inside == 0 sends SIGALRM to the calling thread while that call is being handled (the
-// thread waits for it inside the agent), and does not let the call go on before the target's
-// handler has counted itself in *&handled (a 32-bit int). It logs
+// raise_inside == 0 sends SIGALRM to the calling thread (the target's main thread) while that
+// call is being handled, so that the signal lands while the thread waits inside the agent, and
+// holds the call until the target's handler has counted itself in `handled` (an int the second
+// argument points to). It logs
 //   [kick] F(i): handled N -> N+1
 #include <groutines/groutines.hpp>
 

@@ -42,6 +42,10 @@ class Channel {
   // still posted with "continue" and joins the service thread. Not from the service thread.
   void stop();
 
+  // withdraw() makes threads pass through from now on (and those waiting go on within their
+  // next wait), without stopping the service thread. Thread-safe.
+  void withdraw() noexcept;
+
   // add_hook() allocates a hook index for a patched entry and fills it in, enabled; -1 when
   // GA_MAX_HOOKS are in use.
   int add_hook(std::uint64_t entry, std::uint64_t resume);
