@@ -48,14 +48,16 @@ Host::Host(lldb::SBDebugger debugger)
       backend_.process_gone(id, state);
     });
     backend_.set_on_new_process([this](lldb::SBProcess& p) { watcher_->watch(p); });
-    // Its thread must end before liblldb's static destructors run: handlers registered now
-    // run before those of liblldb, loaded earlier.
-    std::atexit(&Host::stop_at_exit);
   }
+  // Its threads (and the agent's) must end before liblldb's static destructors run: handlers
+  // registered now run before those of liblldb, loaded earlier.
+  std::atexit(&Host::stop_at_exit);
 }
 
 void Host::stop_at_exit() {
-  if (g_host && g_host->watcher_) g_host->watcher_->stop();
+  if (!g_host) return;
+  if (g_host->watcher_) g_host->watcher_->stop();
+  g_host->backend_.shutdown();  // the agent's service and heartbeat threads
 }
 
 Host& Host::get(lldb::SBDebugger debugger) {
