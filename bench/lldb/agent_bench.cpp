@@ -26,6 +26,10 @@
 //
 // Every run checks that the calls were handled by the transport it names (the agent's own
 // counters, read at a stop in bench_done()), so that a fallback is an error, not a number.
+// Each scenario's samples go to stderr with its call counts, and the load average is printed
+// at the start and the end: the agent's handoff wants the target's thread and the debugger's
+// service thread on two CPUs at once, and on a 2-vCPU machine doing other work its cost per
+// hit can differ twentyfold between two runs (a breakpoint's does not).
 //
 // Usage: agent_bench [--calls LOW,HIGH] [--agent-calls LOW,HIGH] [--python-calls LOW,HIGH]
 //                    [--reps N] [--max-run S] [--deadline S] [--verbose]

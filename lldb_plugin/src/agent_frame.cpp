@@ -3,6 +3,9 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "groutines/error.hpp"
@@ -173,7 +176,16 @@ std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> overlay;
     for (std::uint32_t i = 0; i < slot_.depth && i < GA_SHADOW_DEPTH; ++i)
       overlay.emplace_back(slot_.shadow[i].ret_slot, slot_.shadow[i].original);
+    static const bool profile = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
+    auto t0 = std::chrono::steady_clock::now();
     pcs = unwinder_->unwind(r, max_frames, overlay);
+    if (profile) {
+      static double total = 0;
+      static std::uint64_t n = 0;
+      total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      if (++n % 1000 == 0) std::fprintf(stderr, "agent: %llu unwinds, %.1f us each\n",
+                                        static_cast<unsigned long long>(n), total / static_cast<double>(n));
+    }
   }
   if (pcs.empty()) pcs.push_back(slot_.regs.rip);
   for (std::size_t i = 0; i < pcs.size() && i < max_frames; ++i) {

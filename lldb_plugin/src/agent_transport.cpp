@@ -606,8 +606,17 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
     std::this_thread::sleep_for(std::chrono::microseconds(20));
     lock = runtime_->try_lock();
   }
+  static const bool profile = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
+  auto t0 = std::chrono::steady_clock::now();
   try {
     agent_deliver(slot);
+    if (profile) {
+      static double total = 0;
+      static std::uint64_t n = 0;
+      total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      if (++n % 1000 == 0) std::fprintf(stderr, "agent: %llu deliveries, %.1f us each\n",
+                                        static_cast<unsigned long long>(n), total / static_cast<double>(n));
+    }
   } catch (const std::exception& e) {
     print(std::string("groutines: error at an agent hit: ") + e.what());
   }
@@ -698,6 +707,7 @@ std::string LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
   if (cached != symbols_.end()) return head + cached->second;
   agent::Symbol sym;
   if (agent_ && agent_->unwinder) sym = agent_->unwinder->symbolize(pc, index > 0);
+
   std::string line = (sym.module.empty() ? "?" : sym.module) + "`" +
                      (sym.function.empty() ? "??" : sym.function);
   if (sym.start != 0 && pc > sym.start) line += " + " + std::to_string(pc - sym.start);
