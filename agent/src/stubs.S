@@ -60,9 +60,8 @@
   mov %rbx, %rsp
 .endm
 
-/* RESUME restores the registers but rsp and r11 and jumps to regs.rip with regs.rsp. */
-.macro RESUME
-  RESTORE_XMM
+/* RESTORE_GPRS restores the general registers but rsp and r11. */
+.macro RESTORE_GPRS
   mov 0(%rsp), %rax
   mov 8(%rsp), %rbx
   mov 16(%rsp), %rcx
@@ -77,6 +76,12 @@
   mov 104(%rsp), %r13
   mov 112(%rsp), %r14
   mov 120(%rsp), %r15
+.endm
+
+/* RESUME restores the registers but rsp and r11 and jumps to regs.rip with regs.rsp. */
+.macro RESUME
+  RESTORE_XMM
+  RESTORE_GPRS
   mov O_RIP(%rsp), %r11
   mov O_RSP(%rsp), %rsp
   jmp *%r11
@@ -128,21 +133,8 @@ ga_service_stub:
   SAVE_REGS
   CALL_HANDLER ga_on_service
   RESTORE_XMM
-  mov 0(%rsp), %rax
-  mov 8(%rsp), %rbx
-  mov 16(%rsp), %rcx
-  mov 24(%rsp), %rdx
-  mov 32(%rsp), %rsi
-  mov 40(%rsp), %rdi
-  mov 48(%rsp), %rbp
-  mov 64(%rsp), %r8
-  mov 72(%rsp), %r9
-  mov 80(%rsp), %r10
+  RESTORE_GPRS
   mov 88(%rsp), %r11
-  mov 96(%rsp), %r12
-  mov 104(%rsp), %r13
-  mov 112(%rsp), %r14
-  mov 120(%rsp), %r15
   add $FRAME, %rsp
   popfq
   ret

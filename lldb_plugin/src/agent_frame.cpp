@@ -2,6 +2,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,23 @@ std::uint64_t at(const ga_regs& r, std::size_t offset) {
 }
 
 }  // namespace
+
+void profile(const char* what, std::chrono::steady_clock::time_point start) {
+  static const bool on = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
+  if (!on) return;
+  struct Mean {
+    std::string what;
+    double total = 0;
+    std::uint64_t n = 0;
+  };
+  static std::vector<Mean> means;
+  auto it = std::find_if(means.begin(), means.end(), [&](const Mean& m) { return m.what == what; });
+  if (it == means.end()) it = means.insert(means.end(), Mean{what});
+  it->total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  if (++it->n % 1000 == 0)
+    std::fprintf(stderr, "agent: %llu %s, %.1f us each\n", static_cast<unsigned long long>(it->n),
+                 what, it->total / static_cast<double>(it->n));
+}
 
 AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
                        Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate)
@@ -176,16 +194,9 @@ std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> overlay;
     for (std::uint32_t i = 0; i < slot_.depth && i < GA_SHADOW_DEPTH; ++i)
       overlay.emplace_back(slot_.shadow[i].ret_slot, slot_.shadow[i].original);
-    static const bool profile = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
-    auto t0 = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();
     pcs = unwinder_->unwind(r, max_frames, overlay);
-    if (profile) {
-      static double total = 0;
-      static std::uint64_t n = 0;
-      total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-      if (++n % 1000 == 0) std::fprintf(stderr, "agent: %llu unwinds, %.1f us each\n",
-                                        static_cast<unsigned long long>(n), total / static_cast<double>(n));
-    }
+    profile("unwinds", start);
   }
   if (pcs.empty()) pcs.push_back(slot_.regs.rip);
   for (std::size_t i = 0; i < pcs.size() && i < max_frames; ++i) {

@@ -606,17 +606,10 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
     std::this_thread::sleep_for(std::chrono::microseconds(20));
     lock = runtime_->try_lock();
   }
-  static const bool profile = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
-  auto t0 = std::chrono::steady_clock::now();
+  auto start = std::chrono::steady_clock::now();
   try {
     agent_deliver(slot);
-    if (profile) {
-      static double total = 0;
-      static std::uint64_t n = 0;
-      total += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-      if (++n % 1000 == 0) std::fprintf(stderr, "agent: %llu deliveries, %.1f us each\n",
-                                        static_cast<unsigned long long>(n), total / static_cast<double>(n));
-    }
+    profile("deliveries", start);
   } catch (const std::exception& e) {
     print(std::string("groutines: error at an agent hit: ") + e.what());
   }
