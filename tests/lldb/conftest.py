@@ -30,7 +30,7 @@ TIMEOUT = 120
 # Lines the debuggee prints, and LLDB's asynchronous process notices: they reach the output
 # whenever the target writes them, so they can land inside any command's output.
 _ASYNC_LINE = re.compile(
-    r"[a-z_]+\(.*\)(=.*| longjmp| threw .*)|work_sum\(\d\)=-?\d+|dlopen \S+|"
+    r"[a-z_]+\(.*\)(=.*| longjmp| threw .*)|work_sum\(\d\)=-?\d+|dlopen \S+|[a-z]+ sum=-?\d+|"
     r"Process \d+ (resuming|exited .*|stopped|launched: .*)")
 
 
