@@ -148,11 +148,17 @@ static void post_and_wait(struct ga_slot *s) {
     futex_wake(&hdr->doorbell);
 
   uint32_t *state = (uint32_t *)&s->state;
-  for (uint64_t start = __builtin_ia32_rdtsc(); __builtin_ia32_rdtsc() - start < GA_SPIN_TICKS;) {
+  for (uint64_t start = __builtin_ia32_rdtsc(), spins = 0;
+       __builtin_ia32_rdtsc() - start < GA_SPIN_TICKS; ++spins) {
     uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
     if (now == GA_SLOT_REPLIED) goto replied;
     if (now == GA_SLOT_PARK) break;
-    cpu_relax();
+    /* After a few microseconds, give the CPU away now and then: the host's thread may be
+     * waiting for this very CPU. */
+    if (spins > 256 && (spins & 15) == 0)
+      sys3(SYS_sched_yield, 0, 0, 0);
+    else
+      cpu_relax();
   }
   uint32_t beat = __atomic_load_n((uint32_t *)&hdr->heartbeat, __ATOMIC_RELAXED);
   int still = 0; /* waits of GA_WAIT_NS the heartbeat did not move */

@@ -259,7 +259,8 @@ inline double run_target(lldb::SBTarget &target, std::uint64_t calls,
 
   // In synchronous mode Launch returns at the first stop: the watch starts before it, and
   // finds the target as the child of the run's new lldb-server.
-  const std::set<long> servers_before = debug_servers();
+  const std::set<long> servers_before =
+      scenario.deadline_s > 0 ? debug_servers() : std::set<long>{};
   Watchdog watchdog(scenario.deadline_s, [&servers_before] { kill_debuggees(servers_before); });
   lldb::SBError error;
   const auto start = std::chrono::steady_clock::now();

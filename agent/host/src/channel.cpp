@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -180,8 +181,12 @@ void Channel::serve() {
       idle_since = __builtin_ia32_rdtsc();
       continue;
     }
-    if (__builtin_ia32_rdtsc() - idle_since < kSpinTicks) {
-      __builtin_ia32_pause();
+    if (std::uint64_t idle = __builtin_ia32_rdtsc() - idle_since; idle < kSpinTicks) {
+      // Past the first few microseconds, let a target thread that shares this CPU run.
+      if (idle > 30000)
+        sched_yield();
+      else
+        __builtin_ia32_pause();
       continue;
     }
     std::uint32_t seen = header_->doorbell.load();
