@@ -322,6 +322,17 @@ std::variant<agent::PatchPlan, std::string> plan_for(lldb::SBTarget& target, lld
 
 }  // namespace
 
+// others_here() tells whether thread is stopped at a breakpoint that is not the plugin's too
+// (the user's on the same function): then the user sees this stop, and the thread must be
+// where the function starts, not sent to the agent or moved to a trampoline.
+bool LldbBackend::others_here(lldb::SBThread& thread) const {
+  if (thread.GetStopReason() != lldb::eStopReasonBreakpoint) return false;
+  auto count = static_cast<std::uint32_t>(thread.GetStopReasonDataCount());
+  for (std::uint32_t k = 0; k < count; k += 2)
+    if (!ours(static_cast<lldb::break_id_t>(thread.GetStopReasonDataAtIndex(k)))) return true;
+  return false;
+}
+
 // agent_before_call() runs in a hook's breakpoint callback before the call is delivered. It
 // returns false when it sent the thread to the agent's service stub to map trampoline memory
 // near the function: the thread comes back to the same breakpoint, and the call is delivered
@@ -339,7 +350,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   }
   if (hook.agent.count(location.GetID()) || hook.fallback.count(location.GetID())) return true;
   lldb::addr_t start = location.GetLoadAddress();
-  if (ap.patched.count(start)) return true;
+  if (ap.patched.count(start) || others_here(thread)) return true;
   ga_service& service = ap.channel->header().service;
   if (ap.service_for != 0 && ap.service_thread != thread.GetThreadID()) return true;
   if (ap.service_for == start) {
@@ -418,7 +429,9 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
 // breakpoint, the target not stopping), so that its next calls come through the agent.
 void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thread, FunctionId fn,
                                    lldb::SBBreakpointLocation& location, LldbFrame& frame) {
-  if (!agent_ || !agent_->channel || stop_requested_ || transport_ == Transport::Breakpoint) return;
+  if (!agent_ || !agent_->channel || stop_requested_ || transport_ == Transport::Breakpoint ||
+      others_here(thread))
+    return;
   auto h = hooks_.find(fn);
   if (h == hooks_.end()) return;
   Hook& hook = h->second;

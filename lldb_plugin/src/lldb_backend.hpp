@@ -225,6 +225,7 @@ class LldbBackend final : public Backend {
   void agent_watch(CallId call, AgentFrame& frame);
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
+  bool others_here(lldb::SBThread& thread) const;
   // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
   static bool frame_at_entry(Frame& frame);
   void update_preload();

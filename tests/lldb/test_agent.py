@@ -455,3 +455,15 @@ def test_no_call_reaches_a_groutine_once_the_debugger_detached(detached):
         "calls of tick made after `process detach` reached count-0 "
         + (f"({after[0]['calls'] - 2000} of them)" if 0 in after else
            "(no reply: it was awaiting the return of one)") + f":\n{reply}")
+
+
+def test_a_breakpoint_of_the_users_on_a_hooked_function_stops_at_the_function_every_time():
+    # Set before the run: the hook stays on its breakpoint (both stop there anyway), every
+    # stop is at add's first instruction (never in the agent or a trampoline), every call is
+    # delivered.
+    n = 4
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {example('readme')}", "b add",
+             f"run {n}", *["continue"] * n, "groutine report")
+    frames = [line for line in s.lines() if line.strip().startswith("frame #0:")]
+    assert len(frames) == n and all("calls_O0_g`add" in f for f in frames), s
+    assert f"PASS add is right (waiting on call of add, {2 * n} events)" in s.output, s
