@@ -84,7 +84,12 @@ std::uint64_t AgentFrame::read_u64(std::uint64_t address) {
 
 std::uint64_t AgentFrame::int_argument(unsigned index) {
   require(LldbFrame::Where::Entry, "arguments");
-  if (index < 6) return at(slot_.regs, kIntArgumentOffsets[index]);
+  if (index < 6) {
+    static constexpr const char* kNames[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
+    std::uint64_t v = at(slot_.regs, kIntArgumentOffsets[index]);
+    note(kNames[index], v);
+    return v;
+  }
   // The seventh and later are on the stack, above the return address.
   return read_u64(slot_.regs.rsp + 8 * (index - 6 + 1));
 }
@@ -137,7 +142,11 @@ std::optional<Argument> AgentFrame::argument(std::string_view name) {
 
 std::uint64_t AgentFrame::register_value(std::string_view name) {
   for (const RegisterName& r : kRegisters)
-    if (name == r.name) return at(slot_.regs, r.offset);
+    if (name == r.name) {
+      std::uint64_t v = at(slot_.regs, r.offset);
+      note(r.name, v);
+      return v;
+    }
   if (name.size() == 4 && name.substr(0, 3) == "xmm" && name[3] >= '0' && name[3] <= '7') {
     std::uint64_t v = 0;
     std::memcpy(&v, slot_.regs.xmm[name[3] - '0'], sizeof v);
@@ -232,6 +241,22 @@ double AgentFrame::float_return_value() {
 Value AgentFrame::evaluate(std::string_view expression) {
   if (!evaluate_) throw Error("cannot evaluate '" + std::string(expression) + "' here");
   return evaluate_(*this, expression);
+}
+
+void AgentFrame::note(const char* name, std::uint64_t value) {
+  for (const auto& [n, v] : read_)
+    if (n == name) return;
+  read_.emplace_back(name, value);
+}
+
+std::string AgentFrame::cached_view() const {
+  std::string out;
+  for (const auto& [n, v] : read_) {
+    if (n == "rsp") continue;
+    if (!out.empty()) out += ' ';
+    out += n + "=" + std::to_string(static_cast<std::int64_t>(v));
+  }
+  return out;
 }
 
 void AgentFrame::watch(CallId call) noexcept {

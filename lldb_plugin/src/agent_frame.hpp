@@ -68,6 +68,9 @@ class AgentFrame final : public Frame {
   void stop() noexcept { slot_.reply |= GA_REPLY_STOP; }
   // read_u64() reads 8 bytes of target memory.
   std::uint64_t read_u64(std::uint64_t address);
+  // cached_view() renders the integer registers groutines read ("rdi=1 rsi=2"), for the log,
+  // as LldbFrame::cached_view() does.
+  std::string cached_view() const;
 
  private:
   void require(LldbFrame::Where where, const char* what) const;
@@ -83,6 +86,8 @@ class AgentFrame final : public Frame {
   Evaluator evaluate_;
   ReturnType return_type_;
   std::shared_ptr<const ArgumentLayout> layout_;
+  std::vector<std::pair<std::string, std::uint64_t>> read_;  // registers read, in order
+  void note(const char* name, std::uint64_t value);
 };
 
 }  // namespace groutines::plugin

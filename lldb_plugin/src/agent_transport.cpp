@@ -662,6 +662,8 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
     pending_function_ = info.function;
     Outcome out = runtime_->deliver_call(info.fn, tid, Clock::now(), frame);
     if (LogEntry* e = log_.find(last_call_seq_)) {
+      std::string regs = frame.cached_view();
+      if (!regs.empty()) e->detail += " " + regs;
       try {
         for (Argument& a : frame.arguments()) e->args.emplace_back(std::move(a.name), std::move(a.value));
       } catch (const std::exception&) {
