@@ -95,7 +95,6 @@ bool stopped_at(lldb::SBProcess& process, lldb::break_id_t breakpoint, std::uint
 
 }  // namespace
 
-
 void LldbBackend::print(const std::string& text) {
   std::string line = text;
   if (line.empty() || line.back() != '\n') line += '\n';
