@@ -85,30 +85,10 @@ async def watch_missed(function, claim):
 
 # --- The target, through LLDB's Python module (the groutines run in LLDB's process) ---
 
-def process():
-    """process() is the debugged process (lldb.SBProcess), or None outside LLDB."""
-    try:
-        import lldb
-    except ImportError:
-        return None
-    if not hasattr(lldb, "SBDebugger"):
-        return None
-    candidates = []
-    if getattr(lldb, "debugger", None) is not None:
-        candidates.append(lldb.debugger)
-    for i in range(1, 16):
-        d = lldb.SBDebugger.FindDebuggerWithID(i)
-        if d.IsValid():
-            candidates.append(d)
-    for d in candidates:
-        p = d.GetSelectedTarget().GetProcess()
-        if p.IsValid():
-            return p
-    return None
-
-
 def target():
-    """target() is the selected lldb.SBTarget (exists before the process runs), or None."""
+    """target() is the selected lldb.SBTarget (exists before the process runs), or None. Only
+    while groutines load: from a delivery served by the agent, LLDB may be busy waiting for the
+    target, and asking it would wait forever."""
     try:
         import lldb
     except ImportError:
