@@ -95,11 +95,27 @@ void CoroutineDriver::release_everything() {
   coroutine_ = py::object();
 }
 
+namespace {
+
+// keep_thread_state() keeps the calling thread's Python thread state from one delivery to the
+// next: on a thread Python did not start (the agent's service thread, LLDB's private state
+// thread), pybind11 would make one at each acquisition and destroy it at each release.
+void keep_thread_state(py::gil_scoped_acquire& gil) {
+  thread_local bool kept = false;
+  if (!kept) {
+    gil.inc_ref();
+    kept = true;
+  }
+}
+
+}  // namespace
+
 Step CoroutineDriver::resume(Groutine& groutine) {
   if (!python_alive())
     return Step{true, std::make_exception_ptr(
                           Error("the Python interpreter has shut down: Python groutines stop"))};
   py::gil_scoped_acquire gil;
+  keep_thread_state(gil);
   Enter enter(this, &groutine);
   // Nothing may escape into the runtime: a failure of ours ends the groutine, reported.
   try {
