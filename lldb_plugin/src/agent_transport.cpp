@@ -72,11 +72,13 @@ struct LldbBackend::AgentProcess {
   std::vector<Pool> pools;
   std::uint64_t service_for = 0;  // the function a pool was asked for, awaiting its re-hit
   std::uint64_t service_thread = 0;  // the thread sent to the service stub
+  std::uint32_t service_stop = 0;    // in that stop
   // HookInfo is what the service thread needs of a patched function.
   struct HookInfo {
-    FunctionId fn = 0;
-    bool held = false;  // a hook of the runtime's holds it (else it passes through)
-    std::string function;
+    // names are the functions hooked at this address (an alias, a second name), each with
+    // whether the runtime holds its hook: one address is one agent hook, whatever the names.
+    std::vector<std::pair<FunctionId, bool>> names;
+    std::string function;  // the first name
     lldb::addr_t start = 0;  // 0: retired
     lldb::addr_t entry = 0;  // where its jump is
     std::uint8_t jump[5] = {};
@@ -89,8 +91,9 @@ struct LldbBackend::AgentProcess {
   struct Watch {
     std::uint64_t thread = 0;
     ReturnType return_type;
+    std::vector<CallId> calls;  // the calls returning with it (one a name of the function)
   };
-  std::unordered_map<CallId, Watch> watched;      // calls whose return the agent reports
+  std::unordered_map<CallId, Watch> watched;      // by the call id the agent reports
   std::unordered_map<std::uint64_t, std::vector<std::string>> stops;  // reasons by thread
 };
 
@@ -245,7 +248,9 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
 void LldbBackend::maintain_stop_pad() {
   if (!agent_ || !agent_->channel) return;
   AgentProcess& ap = *agent_;
-  bool held = std::any_of(ap.hooks.begin(), ap.hooks.end(), [](const auto& h) { return h.held; });
+  bool held = std::any_of(ap.hooks.begin(), ap.hooks.end(), [](const auto& h) {
+    return std::any_of(h.names.begin(), h.names.end(), [](const auto& n) { return n.second; });
+  });
   if (held && !ap.stop_pad.IsValid()) {
     ap.stop_pad = target_.BreakpointCreateByAddress(ap.info.stop_pad);
     if (ap.stop_pad.IsValid()) {
@@ -292,8 +297,9 @@ void LldbBackend::agent_disconnect(const std::string& why) {
   }
   if (!ap->watched.empty() && runtime_) {
     LldbFrame frame = LldbFrame::gone(why);
-    for (const auto& [call, w] : ap->watched)
-      runtime_->deliver_return(call, w.thread, Clock::now(), frame, /*unwound=*/true);
+    for (const auto& [reported, w] : ap->watched)
+      for (CallId call : w.calls)
+        runtime_->deliver_return(call, w.thread, Clock::now(), frame, /*unwound=*/true);
   }
 }
 
@@ -352,6 +358,11 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   lldb::addr_t start = location.GetLoadAddress();
   if (ap.patched.count(start) || others_here(thread)) return true;
   ga_service& service = ap.channel->header().service;
+  // Another name's breakpoint at the same address, in the stop that sent the thread to the
+  // agent: its call too comes again.
+  if (ap.service_for != 0 && ap.service_thread == thread.GetThreadID() &&
+      ap.service_stop == process.GetStopID())
+    return false;
   if (ap.service_for != 0 && ap.service_thread != thread.GetThreadID()) return true;
   if (ap.service_for == start) {
     ap.service_for = 0;
@@ -420,6 +431,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   }
   ap.service_for = start;
   ap.service_thread = thread.GetThreadID();
+  ap.service_stop = process.GetStopID();
   ++hook.service_hits;
   return false;
 }
@@ -459,7 +471,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     if (process.ReadMemory(old.entry, now, sizeof now, read_error) != sizeof now ||
         std::memcmp(now, old.jump, sizeof now) != 0) {
       ap.channel->set_enabled(p->second, false);
-      ap.hooks[p->second].held = false;
+      ap.hooks[p->second].names.clear();
       ap.hooks[p->second].start = 0;
       ap.patched.erase(p);
     }
@@ -545,9 +557,13 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     }
   }
   AgentProcess::HookInfo& info = ap.hooks[index];
-  info.fn = fn;
-  info.held = true;
-  info.function = hook.function;
+  auto name = std::find_if(info.names.begin(), info.names.end(),
+                           [&](const auto& n) { return n.first == fn; });
+  if (name == info.names.end())
+    info.names.emplace_back(fn, true);
+  else
+    name->second = true;
+  if (info.function.empty()) info.function = hook.function;
   ap.channel->set_enabled(index, true);
   location.SetEnabled(false);
   hook.agent[loc] = index;
@@ -571,30 +587,54 @@ void LldbBackend::modules_changed() {
 // waiting on it: off, its calls pass through the agent without reaching the host.
 void LldbBackend::agent_hold(FunctionId id, bool on) {
   if (!agent_ || !agent_->channel) return;
-  for (std::uint32_t i = 0; i < agent_->hooks.size(); ++i)
-    if (agent_->hooks[i].fn == id && agent_->hooks[i].start != 0 && agent_->hooks[i].held != on) {
-      agent_->channel->set_enabled(i, on);
-      agent_->hooks[i].held = on;
+  for (std::uint32_t i = 0; i < agent_->hooks.size(); ++i) {
+    AgentProcess::HookInfo& h = agent_->hooks[i];
+    if (h.start == 0) continue;
+    bool any = false;
+    for (auto& [name, held] : h.names) {
+      if (name == id) held = on;
+      any = any || held;
     }
+    agent_->channel->set_enabled(i, any);
+  }
 }
 
 // agent_serves() tells whether function id has an agent hook in the followed process.
 bool LldbBackend::agent_serves(FunctionId id) const {
   if (!agent_ || !agent_->channel) return false;
   for (const auto& h : agent_->hooks)
-    if (h.fn == id && h.start != 0) return true;
+    if (h.start != 0)
+      for (const auto& [name, held] : h.names)
+        if (name == id) return true;
   return false;
 }
 
 void LldbBackend::agent_watch(CallId call, AgentFrame& frame) {
+  // A second name's groutines awaiting the same call's return: it comes with the first's.
+  if (frame.slot().reply & GA_REPLY_WATCH) {
+    auto w = agent_->watched.find(frame.slot().reply_call);
+    if (w != agent_->watched.end()) {
+      w->second.calls.push_back(call);
+      return;
+    }
+  }
   frame.watch(call);
   AgentProcess::Watch& w = agent_->watched[call];
   w.thread = frame.thread_id();
+  w.calls = {call};
   if (frame.slot().hook < agent_->hooks.size()) w.return_type = agent_->hooks[frame.slot().hook].return_type;
 }
 
 void LldbBackend::agent_unwatch(CallId call) {
-  if (agent_) agent_->watched.erase(call);
+  if (!agent_) return;
+  for (auto it = agent_->watched.begin(); it != agent_->watched.end(); ++it) {
+    auto& calls = it->second.calls;
+    auto found = std::find(calls.begin(), calls.end(), call);
+    if (found == calls.end()) continue;
+    calls.erase(found);
+    if (calls.empty()) agent_->watched.erase(it);
+    return;
+  }
 }
 
 bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
@@ -652,15 +692,53 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   if (slot.kind == GA_HIT_CALL) {
     if (slot.hook >= ap.hooks.size()) return;
     AgentProcess::HookInfo& info = ap.hooks[slot.hook];
-    auto hook = hooks_.find(info.fn);
-    if (!info.held || hook == hooks_.end()) return;  // nobody waits any more
-    ++info.hits;
-    ++hook->second.agent_hits;
     AgentFrame frame = make_frame(LldbFrame::Where::Entry);
     frame.use_layout(info.layout);
     agent_frame_ = &frame;
-    pending_function_ = info.function;
-    Outcome out = runtime_->deliver_call(info.fn, tid, Clock::now(), frame);
+    ++info.hits;
+    // Each name held is a call of that function, as a breakpoint by each name would report.
+    std::vector<FunctionId> names;
+    for (const auto& [name, held] : info.names)
+      if (held && hooks_.count(name)) names.push_back(name);
+    for (FunctionId fn : names)
+      if (!(frame.slot().reply & GA_REPLY_SKIP)) agent_call(frame, fn);  // skipped: no more call
+    return;
+  }
+  auto w = ap.watched.find(slot.call);
+  if (w == ap.watched.end()) return;  // nobody waits for it any more
+  AgentProcess::Watch watch = w->second;
+  ap.watched.erase(w);
+  AgentFrame frame = make_frame(LldbFrame::Where::Return);
+  frame.set_return_type(watch.return_type);
+  agent_frame_ = &frame;
+  const bool unwound = slot.kind == GA_HIT_UNWOUND;
+  for (CallId call : watch.calls) {
+    Outcome out = runtime_->deliver_return(call, tid, Clock::now(), frame, unwound);
+    if (!unwound && out.return_value) {
+      frame.set_return_value(*out.return_value);  // the next name's groutines see it
+      if (LogEntry* e = log_.find(last_return_seq_)) {
+        e->detail += " rewritten to " + to_string(*out.return_value);
+        e->value = *out.return_value;
+        e->rewritten = true;
+      }
+    }
+  }
+  if (!unwound && stop_requested_) {
+    frame.stop();
+    ap.stops[tid] = stop_reasons_;
+  }
+}
+
+// agent_call() delivers the call frame stands at as a call of fn, and records its outcome in
+// the reply.
+void LldbBackend::agent_call(AgentFrame& frame, FunctionId fn) {
+  AgentProcess& ap = *agent_;
+  const std::uint64_t tid = frame.thread_id();
+  auto hook = hooks_.find(fn);
+  ++hook->second.agent_hits;
+  pending_function_ = hook->second.function;
+  {
+    Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
     if (LogEntry* e = log_.find(last_call_seq_)) {
       std::string regs = frame.cached_view();
       if (!regs.empty()) e->detail += " " + regs;
@@ -677,30 +755,8 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
       }
     }
     if (out.forced_return) frame.force_return(*out.forced_return);
-    if (stop_requested_) {
-      frame.stop();
-      ap.stops[tid] = stop_reasons_;
-    }
-    return;
   }
-  auto w = ap.watched.find(slot.call);
-  if (w == ap.watched.end()) return;  // nobody waits for it any more
-  AgentProcess::Watch watch = w->second;
-  ap.watched.erase(w);
-  AgentFrame frame = make_frame(LldbFrame::Where::Return);
-  frame.set_return_type(watch.return_type);
-  agent_frame_ = &frame;
-  const bool unwound = slot.kind == GA_HIT_UNWOUND;
-  Outcome out = runtime_->deliver_return(slot.call, tid, Clock::now(), frame, unwound);
-  if (!unwound && out.return_value) {
-    frame.set_return_value(*out.return_value);
-    if (LogEntry* e = log_.find(last_return_seq_)) {
-      e->detail += " rewritten to " + to_string(*out.return_value);
-      e->value = *out.return_value;
-      e->rewritten = true;
-    }
-  }
-  if (!unwound && stop_requested_) {
+  if (stop_requested_) {
     frame.stop();
     ap.stops[tid] = stop_reasons_;
   }
@@ -910,8 +966,8 @@ std::vector<LldbBackend::ReturnSiteView> LldbBackend::agent_return_sites() const
     ga_slot& slot = agent_->channel->slot(i);
     if (__atomic_load_n(&slot.tid, __ATOMIC_ACQUIRE) == 0) continue;
     for (std::uint32_t k = 0; k < slot.depth && k < GA_SHADOW_DEPTH; ++k)
-      if (agent_->watched.count(slot.shadow[k].call))
-        by_address[slot.shadow[k].original].push_back(slot.shadow[k].call);
+      if (auto w = agent_->watched.find(slot.shadow[k].call); w != agent_->watched.end())
+        for (CallId call : w->second.calls) by_address[slot.shadow[k].original].push_back(call);
   }
   for (auto& [address, calls] : by_address)
     out.push_back(ReturnSiteView{address, LLDB_INVALID_BREAK_ID, std::move(calls)});

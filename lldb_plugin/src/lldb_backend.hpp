@@ -212,6 +212,7 @@ class LldbBackend final : public Backend {
                         lldb::SBBreakpointLocation& location, LldbFrame& frame);
   void agent_hit(ga_slot& slot) noexcept;
   void agent_deliver(ga_slot& slot);
+  void agent_call(AgentFrame& frame, FunctionId fn);
   void agent_hold(FunctionId id, bool on);
   bool agent_serves(FunctionId id) const;
   void apply_deferred();

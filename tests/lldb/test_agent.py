@@ -467,3 +467,20 @@ def test_a_breakpoint_of_the_users_on_a_hooked_function_stops_at_the_function_ev
     frames = [line for line in s.lines() if line.strip().startswith("frame #0:")]
     assert len(frames) == n and all("calls_O0_g`add" in f for f in frames), s
     assert f"PASS add is right (waiting on call of add, {2 * n} events)" in s.output, s
+
+
+def test_two_names_for_one_address_are_one_hook_and_each_name_hears_every_call_and_return():
+    n = 50
+    s = lldb(f"file {AGENT_CASES}", f"groutine load {example('watch')}",
+             "groutine fire watch slot=a function=counter_plus",
+             "groutine fire watch slot=b function=plus_alias", DONE, f"run alias {n}",
+             "groutine subscriptions", "continue")
+    # The first call is the breakpoint hit that patches (two breakpoints at one address: on
+    # that transport its return still reads unwound, issue 11); every later one is the agent's.
+    assert without_threads(s.logged("watch-a"))[1:] == [
+        f"counter_plus({i})={8 * i}" for i in range(1, n)], s
+    assert without_threads(s.logged("watch-b"))[1:] == [
+        f"plus_alias({i})={8 * i}" for i in range(1, n)], s
+    subs = s.after("groutine subscriptions")
+    assert re.search(r"^counter_plus\s.*\sagent$", subs, re.M), s
+    assert re.search(r"^plus_alias\s.*\sagent$", subs, re.M), s

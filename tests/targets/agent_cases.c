@@ -9,6 +9,9 @@
  *                              call: its first instruction reads the global rip-relative
  *                              (mov counter(%rip), %eax), so the copy in the trampoline must
  *                              be re-aimed. Prints "riprel sum=S" (S = sum of 8 * i).
+ *   agent_cases alias N        plus_alias(i), another name of counter_plus, as riprel does:
+ *                              hooked by both names, one address is one hook. Prints
+ *                              "alias sum=S".
  *   agent_cases fallback N     loop_back(i % 5 + 1) and too_short(i) for i < N (both in
  *                              assembly below): loop_back's `jg` jumps back to its third
  *                              byte, inside the 5 bytes a patch replaces; too_short is 4 bytes
@@ -60,6 +63,10 @@ int counter;
 
 /* At -O2: mov counter(%rip),%eax; add %edi,%eax; ret. */
 HOOKED int counter_plus(int a) { return counter + a; }
+
+/* --- alias: two names for one address (plus_alias is counter_plus) --- */
+
+extern int plus_alias(int a) __attribute__((alias("counter_plus")));
 
 /* --- fallback, endbr: written in assembly, so that their bytes are certain --- */
 
@@ -227,6 +234,13 @@ int main(int argc, char **argv) {
       s += counter_plus((int)i);
     }
     printf("riprel sum=%ld\n", s);
+  } else if (strcmp(mode, "alias") == 0) {
+    long s = 0;
+    for (long i = 0; i < n; ++i) {
+      counter = 7 * (int)i;
+      s += plus_alias((int)i);
+    }
+    printf("alias sum=%ld\n", s);
   } else if (strcmp(mode, "fallback") == 0) {
     long s1 = 0, s2 = 0;
     for (long i = 0; i < n; ++i) {
