@@ -184,6 +184,12 @@ void LldbBackend::withdraw_agent(std::uint32_t process_id) {
   if (channel) channel->withdraw();
 }
 
+// agent_still_traced() is false when the process the agent serves is no longer traced by
+// the debugger (detached, with LLDB's state change still on its way).
+bool LldbBackend::agent_still_traced() const {
+  return !agent_ || !agent_->channel || agent::traced(agent_->pid);
+}
+
 void LldbBackend::shutdown() {
   if (agent_ && agent_->channel) agent_->channel->stop();
 }

@@ -393,9 +393,9 @@ void LldbBackend::at_prompt() {
   modules_changed();  // maybe: an attach, a dlopen, the agent loaded
   maintain_stop_pad();
   for (auto& [id, hook] : hooks_) filter(hook, process, /*current=*/0);
-  if (gone_state(state)) {
-    end_process(state == lldb::eStateDetached ? "the process was detached"
-                                              : "the process exited");
+  // Just detached, LLDB may not have said so yet: a process no longer traced is gone too.
+  if (gone_state(state) || !agent_still_traced()) {
+    end_process(state == lldb::eStateExited ? "the process exited" : "the process was detached");
     process_id_ = 0;
   } else {
     follow_process(process);

@@ -218,6 +218,7 @@ class LldbBackend final : public Backend {
   void apply_deferred();
   void maintain_stop_pad();
   void modules_changed();
+  bool agent_still_traced() const;
   Value agent_evaluate(AgentFrame& frame, std::string_view expression);
   void serve_park(lldb::SBProcess& process);
   std::unique_lock<RecursiveLock> lock_serving(lldb::SBProcess& process);

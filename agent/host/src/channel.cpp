@@ -29,8 +29,8 @@ std::uint32_t* word(GA_ATOMIC(std::uint32_t) & a) { return reinterpret_cast<std:
 // a thread's next hit in a loop, short enough not to hold a CPU while the target computes.
 constexpr std::uint64_t kSpinTicks = 6000000;  // TSC ticks, ~2 ms
 
-// traced() tells whether process pid is traced (by a debugger), from /proc/PID/status; true
-// when that cannot be read (the process is gone: the debugger will say so).
+}  // namespace
+
 bool traced(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/status";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -43,8 +43,6 @@ bool traced(pid_t pid) {
   const char* at = std::strstr(buf, "TracerPid:");
   return !at || std::atoi(at + 10) != 0;
 }
-
-}  // namespace
 
 std::variant<std::unique_ptr<Channel>, std::string> Channel::open(pid_t pid, const ga_info& info) {
   if (info.magic != GA_MAGIC) return std::string("the agent has not started yet");

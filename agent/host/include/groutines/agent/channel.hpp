@@ -17,6 +17,10 @@
 
 namespace groutines::agent {
 
+// traced() tells whether process pid is traced (by a debugger), from /proc/PID/status; true
+// when that cannot be read (the process is gone: the debugger will say so).
+bool traced(pid_t pid);
+
 class Channel {
  public:
   // Handler is what the service thread calls for each posted hit. handle() reads the slot's
