@@ -84,7 +84,6 @@ struct LldbBackend::AgentProcess {
     std::uint8_t jump[5] = {};
     std::shared_ptr<const ArgumentLayout> layout;
     ReturnType return_type;
-    std::uint64_t hits = 0;
   };
   std::vector<HookInfo> hooks;                    // by agent hook index
   std::map<lldb::addr_t, std::uint32_t> patched;  // function start -> hook index
@@ -701,7 +700,6 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
     AgentFrame frame = make_frame(LldbFrame::Where::Entry);
     frame.use_layout(info.layout);
     agent_frame_ = &frame;
-    ++info.hits;
     // Each name held is a call of that function, as a breakpoint by each name would report.
     std::vector<FunctionId> names;
     for (const auto& [name, held] : info.names)
