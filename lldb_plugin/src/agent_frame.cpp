@@ -104,40 +104,14 @@ double AgentFrame::float_argument(unsigned index) {
   return d;
 }
 
-Value AgentFrame::read_argument(const ArgumentSlot& a) {
-  switch (a.kind) {
-    case ArgumentSlot::Kind::Integer:
-      return sized(int_argument(a.index), a.size, a.is_signed);
-    case ArgumentSlot::Kind::Bool:
-      return (int_argument(a.index) & 0xff) != 0;
-    case ArgumentSlot::Kind::Double:
-      return float_argument(a.index);
-    case ArgumentSlot::Kind::Float: {
-      float f = 0;
-      std::memcpy(&f, slot_.regs.xmm[a.index], sizeof f);
-      return static_cast<double>(f);
-    }
-    case ArgumentSlot::Kind::Unknown:
-      break;
-  }
-  return std::monostate{};
-}
-
 std::vector<Argument> AgentFrame::arguments() {
   require(LldbFrame::Where::Entry, "arguments");
-  std::vector<Argument> out;
-  if (!layout_) return out;
-  out.reserve(layout_->size());
-  for (const ArgumentSlot& a : *layout_) out.push_back({a.name, a.type, read_argument(a)});
-  return out;
+  return layout_ ? read_arguments(*this, *layout_) : std::vector<Argument>{};
 }
 
 std::optional<Argument> AgentFrame::argument(std::string_view name) {
   require(LldbFrame::Where::Entry, "arguments");
-  if (!layout_) return std::nullopt;
-  for (const ArgumentSlot& a : *layout_)
-    if (a.name == name) return Argument{a.name, a.type, read_argument(a)};
-  return std::nullopt;
+  return layout_ ? read_argument(*this, *layout_, name) : std::nullopt;
 }
 
 std::uint64_t AgentFrame::register_value(std::string_view name) {

@@ -74,7 +74,6 @@ class AgentFrame final : public Frame {
 
  private:
   void require(LldbFrame::Where where, const char* what) const;
-  Value read_argument(const ArgumentSlot& slot);
   void set_value(const Value& value);
 
   pid_t pid_;

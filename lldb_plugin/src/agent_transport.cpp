@@ -33,6 +33,13 @@ namespace groutines::plugin {
 
 namespace {
 
+// remote() tells whether target runs on another machine (a platform other than the host):
+// its memory cannot be shared with this process.
+bool remote(lldb::SBTarget& target) {
+  lldb::SBPlatform platform = target.GetPlatform();
+  return platform.IsValid() && platform.GetName() && std::string(platform.GetName()) != "host";
+}
+
 constexpr std::uint64_t kPoolSize = 1 << 20;
 // Trampolines stay this far inside the +-2 GB a rel32 reaches, so that the relocated
 // instructions' rip-relative targets in the same module stay in reach too.
@@ -63,13 +70,19 @@ struct LldbBackend::AgentProcess {
   std::unique_ptr<agent::Unwinder> unwinder;
   std::unique_ptr<AgentHandler> handler;
   lldb::SBBreakpoint stop_pad;  // planted while an agent hook is held
-  lldb::break_id_t stop_pad_retired = LLDB_INVALID_BREAK_ID;
   lldb::SBBreakpoint park_pad;  // with the stop pad
-  lldb::break_id_t park_pad_retired = LLDB_INVALID_BREAK_ID;
   struct Pool {
     std::uint64_t base = 0, size = 0, used = 0;
   };
   std::vector<Pool> pools;
+  // pool_near() is a pool with room for a trampoline within reach of address, or null.
+  Pool* pool_near(std::uint64_t address) {
+    for (auto& pool : pools)
+      if (pool.used + agent::kTrampolineMax <= pool.size &&
+          distance(pool.base + pool.used, address) < kReach)
+        return &pool;
+    return nullptr;
+  }
   std::uint64_t service_for = 0;  // the function a pool was asked for, awaiting its re-hit
   std::uint64_t service_thread = 0;  // the thread sent to the service stub
   std::uint32_t service_stop = 0;    // in that stop
@@ -107,6 +120,7 @@ LldbBackend::LldbBackend(lldb::SBDebugger debugger, EventLog& log)
     else if (v == "agent")
       transport_ = Transport::Agent;
   }
+  update_preload();
 }
 
 LldbBackend::~LldbBackend() { shutdown(); }
@@ -153,8 +167,7 @@ void LldbBackend::offer_agent() {
   lldb::SBProcess process = target.GetProcess();
   if (!process.IsValid() || process.GetState() != lldb::eStateStopped) return;
   if (process.GetUniqueID() == offered_) return;
-  lldb::SBPlatform platform = target.GetPlatform();
-  if (platform.IsValid() && platform.GetName() && std::string(platform.GetName()) != "host") return;
+  if (remote(target)) return;
   // Before libc is loaded (a launch stopped at its entry) nothing can load it, and the
   // agent in LD_PRELOAD is about to be loaded anyway.
   bool libc = false;
@@ -208,9 +221,7 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
   AgentProcess& ap = *agent_;
   ap.unavailable.clear();
   ap.retry = false;
-  lldb::SBPlatform platform = target_.GetPlatform();
-  if (platform.IsValid() && platform.IsConnected() && platform.GetName() &&
-      std::string(platform.GetName()) != "host") {
+  if (remote(target_)) {
     ap.unavailable = "the target is remote";
     return;
   }
@@ -256,26 +267,26 @@ void LldbBackend::maintain_stop_pad() {
   bool held = std::any_of(ap.hooks.begin(), ap.hooks.end(), [](const auto& h) {
     return std::any_of(h.names.begin(), h.names.end(), [](const auto& n) { return n.second; });
   });
+  auto plant_pad = [&](lldb::SBBreakpoint& pad, std::uint64_t address,
+                       lldb::SBBreakpointHitCallback callback) {
+    pad = target_.BreakpointCreateByAddress(address);
+    if (!pad.IsValid()) return;
+    pad.SetCallback(callback, this);
+    protect(pad);
+  };
   if (held && !ap.stop_pad.IsValid()) {
-    ap.stop_pad = target_.BreakpointCreateByAddress(ap.info.stop_pad);
-    if (ap.stop_pad.IsValid()) {
-      ap.stop_pad.SetCallback(&LldbBackend::on_stop_pad_hit, this);
-      protect(ap.stop_pad);
-    }
-    ap.park_pad = target_.BreakpointCreateByAddress(ap.info.park_pad);
-    if (ap.park_pad.IsValid()) {
-      ap.park_pad.SetCallback(&LldbBackend::on_park_pad_hit, this);
-      protect(ap.park_pad);
-    }
+    plant_pad(ap.stop_pad, ap.info.stop_pad, &LldbBackend::on_stop_pad_hit);
+    plant_pad(ap.park_pad, ap.info.park_pad, &LldbBackend::on_park_pad_hit);
   } else if (!held && ap.stop_pad.IsValid() && ap.stops.empty()) {
-    retire(ap.stop_pad.GetID());
-    ap.stop_pad_retired = ap.stop_pad.GetID();
-    ap.stop_pad = lldb::SBBreakpoint();
-    if (ap.park_pad.IsValid()) {
-      retire(ap.park_pad.GetID());
-      ap.park_pad_retired = ap.park_pad.GetID();
-      ap.park_pad = lldb::SBBreakpoint();
-    }
+    retire_pads(ap);
+  }
+}
+
+// retire_pads() retires the stop and park pads' breakpoints (ours() knows them as retired).
+void LldbBackend::retire_pads(AgentProcess& ap) {
+  for (lldb::SBBreakpoint* pad : {&ap.stop_pad, &ap.park_pad}) {
+    if (pad->IsValid() && target_.IsValid()) retire(pad->GetID());
+    *pad = lldb::SBBreakpoint();
   }
 }
 
@@ -291,8 +302,7 @@ void LldbBackend::agent_disconnect(const std::string& why) {
     live_process_ = 0;
   }
   if (ap->channel) ap->channel->stop();
-  if (ap->stop_pad.IsValid() && target_.IsValid()) retire(ap->stop_pad.GetID());
-  if (ap->park_pad.IsValid() && target_.IsValid()) retire(ap->park_pad.GetID());
+  retire_pads(*ap);
   for (auto& [id, hook] : hooks_) {
     for (auto& [location, index] : hook.agent) {
       lldb::SBBreakpointLocation l = hook.breakpoint.FindLocationByID(location);
@@ -309,6 +319,35 @@ void LldbBackend::agent_disconnect(const std::string& why) {
 }
 
 namespace {
+
+// free_gap_near() is the 64 KiB-aligned address nearest to address, within a trampoline
+// pool's reach of it, where kPoolSize bytes of the process are unmapped (with a pool's size
+// of room on either side); 0 if there is none.
+std::uint64_t free_gap_near(lldb::SBProcess& process, std::uint64_t address) {
+  lldb::SBMemoryRegionInfoList regions = process.GetMemoryRegions();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped;
+  lldb::SBMemoryRegionInfo region;
+  for (std::uint32_t i = 0; i < regions.GetSize(); ++i)
+    if (regions.GetMemoryRegionAtIndex(i, region) && region.IsMapped())
+      mapped.emplace_back(region.GetRegionBase(), region.GetRegionEnd());
+  std::sort(mapped.begin(), mapped.end());
+  constexpr std::uint64_t kAlign = 0xffff;
+  std::uint64_t best = 0;
+  std::uint64_t lo = 0x10000;  // below: mmap_min_addr
+  for (std::size_t i = 0; i <= mapped.size(); ++i) {
+    std::uint64_t hi = i < mapped.size() ? mapped[i].first : 0x7ffffffff000;
+    std::uint64_t first = (lo + kPoolSize + kAlign) & ~kAlign;
+    std::uint64_t last = hi > 2 * kPoolSize ? (hi - 2 * kPoolSize) & ~kAlign : 0;
+    if (first <= last) {
+      std::uint64_t c = address < first ? first : address > last ? last : address & ~kAlign;
+      if (distance(c, address) < kReach - kPoolSize &&
+          (!best || distance(c, address) < distance(best, address)))
+        best = c;
+    }
+    if (i < mapped.size()) lo = std::max(lo, mapped[i].second);
+  }
+  return best;
+}
 
 // plan_for() reads the function whose entry is location and decides its patch, or says why it
 // cannot be patched.
@@ -333,6 +372,14 @@ std::variant<agent::PatchPlan, std::string> plan_for(lldb::SBTarget& target, lld
 
 }  // namespace
 
+// fall_back() records why a location of hook stays on its breakpoint (once); on the agent
+// transport it says so too.
+void LldbBackend::fall_back(Hook& hook, lldb::break_id_t location, const std::string& why) {
+  if (!hook.fallback.try_emplace(location, why).second) return;
+  if (transport_ == Transport::Agent)
+    print("groutines: " + hook.function + " stays on a breakpoint: " + why);
+}
+
 // others_here() tells whether thread is stopped at a breakpoint that is not the plugin's too
 // (the user's on the same function): then the user sees this stop, and the thread must be
 // where the function starts, not sent to the agent or moved to a trampoline.
@@ -356,7 +403,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   if (!ap.channel) {
     // Until the agent has started (the dynamic loader and libc's start call malloc first), a
     // call goes by its breakpoint and the patch waits for a later one.
-    if (!ap.retry) hook.fallback[location.GetID()] = ap.unavailable;
+    if (!ap.retry) fall_back(hook, location.GetID(), ap.unavailable);
     return true;
   }
   if (hook.agent.count(location.GetID()) || hook.fallback.count(location.GetID())) return true;
@@ -372,51 +419,26 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   if (ap.service_for == start) {
     ap.service_for = 0;
     if (service.state.load() != 2) {
-      hook.fallback[location.GetID()] = "the agent did not map trampoline memory";
+      fall_back(hook, location.GetID(), "the agent did not map trampoline memory");
     } else if (service.result < 0) {
-      hook.fallback[location.GetID()] = std::string("no memory for trampolines within 2 GB: ") +
-                                        std::strerror(static_cast<int>(-service.result));
+      fall_back(hook, location.GetID(), std::string("no memory for trampolines within 2 GB: ") +
+                                                   std::strerror(static_cast<int>(-service.result)));
     } else {
       ap.pools.push_back({static_cast<std::uint64_t>(service.result), service.size, 0});
     }
     service.state.store(0);
     return true;
   }
-  for (const auto& pool : ap.pools)
-    if (pool.used + agent::kTrampolineMax <= pool.size &&
-        distance(pool.base + pool.used, start) < kReach)
-      return true;
+  if (ap.pool_near(start)) return true;
   auto plan = plan_for(target_, process, location);
   if (auto* why = std::get_if<std::string>(&plan)) {
-    hook.fallback[location.GetID()] = *why;
+    fall_back(hook, location.GetID(), *why);
     return true;
   }
   // No pool in reach: find a free gap near the function and have the agent map it there.
-  lldb::SBMemoryRegionInfoList regions = process.GetMemoryRegions();
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped;
-  lldb::SBMemoryRegionInfo region;
-  for (std::uint32_t i = 0; i < regions.GetSize(); ++i)
-    if (regions.GetMemoryRegionAtIndex(i, region) && region.IsMapped())
-      mapped.emplace_back(region.GetRegionBase(), region.GetRegionEnd());
-  std::sort(mapped.begin(), mapped.end());
-  std::uint64_t best = 0;
-  std::uint64_t lo = 0x10000;  // below: mmap_min_addr
-  for (std::size_t i = 0; i <= mapped.size(); ++i) {
-    std::uint64_t hi = i < mapped.size() ? mapped[i].first : 0x7ffffffff000;
-    if (hi > lo && hi - lo >= 2 * kPoolSize) {
-      // The 64 KiB-aligned place in the gap nearest the function, a pool's size off its ends.
-      std::uint64_t first = (lo + kPoolSize + 0xffff) & ~std::uint64_t{0xffff};
-      std::uint64_t last = (hi - 2 * kPoolSize) & ~std::uint64_t{0xffff};
-      if (first <= last) {
-        std::uint64_t c = start < first ? first : start > last ? last : start & ~std::uint64_t{0xffff};
-        if (distance(c, start) < kReach - kPoolSize && (!best || distance(c, start) < distance(best, start)))
-          best = c;
-      }
-    }
-    if (i < mapped.size()) lo = std::max(lo, mapped[i].second);
-  }
+  std::uint64_t best = free_gap_near(process, start);
   if (!best) {
-    hook.fallback[location.GetID()] = "no free memory within 2 GB of the function";
+    fall_back(hook, location.GetID(), "no free memory within 2 GB of the function");
     return true;
   }
   lldb::SBFrame f = thread.GetFrameAtIndex(0);
@@ -431,7 +453,7 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
       !f.FindRegister("rsp").SetValueFromCString(hex(sp).c_str(), error) ||
       !f.SetPC(ap.info.service_stub)) {
     service.state.store(0);
-    hook.fallback[location.GetID()] = "cannot make the thread call the agent";
+    fall_back(hook, location.GetID(), "cannot make the thread call the agent");
     return true;
   }
   ap.service_for = start;
@@ -463,7 +485,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     return;
   }
   if (hook.fallback.count(loc)) return;
-  auto refuse = [&](std::string why) { hook.fallback[loc] = std::move(why); };
+  auto refuse = [&](const std::string& why) { fall_back(hook, loc, why); };
 
   std::uint32_t index = 0;
   std::uint64_t resume = 0;
@@ -498,11 +520,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
       std::uint64_t pc = t.GetFrameAtIndex(0).GetPC();
       if (pc >= start && pc < window_end) return;  // try again at the next call
     }
-    AgentProcess::Pool* pool = nullptr;
-    for (auto& candidate : ap.pools)
-      if (candidate.used + agent::kTrampolineMax <= candidate.size &&
-          distance(candidate.base + candidate.used, start) < kReach)
-        pool = &candidate;
+    AgentProcess::Pool* pool = ap.pool_near(start);
     if (!pool) return;  // the next call asks for one
     std::uint64_t at = pool->base + pool->used;
     int new_index = ap.channel->add_hook(start, 0);
@@ -644,8 +662,7 @@ void LldbBackend::agent_unwatch(CallId call) {
 
 bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
   return agent_ && ((agent_->stop_pad.IsValid() && agent_->stop_pad.GetID() == id) ||
-                    (agent_->park_pad.IsValid() && agent_->park_pad.GetID() == id) ||
-                    agent_->stop_pad_retired == id || agent_->park_pad_retired == id);
+                    (agent_->park_pad.IsValid() && agent_->park_pad.GetID() == id));
 }
 
 bool LldbBackend::frame_at_entry(Frame& frame) {

@@ -195,8 +195,6 @@ void LldbBackend::protect(lldb::SBBreakpoint& breakpoint) {
 }
 
 void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
-  static bool preload = (update_preload(), true);
-  (void)preload;
   Hook& hook = hooks_[id];
   hook.function = std::string(function);
   agent_hold(id, true);

@@ -228,6 +228,8 @@ class LldbBackend final : public Backend {
   void agent_unwatch(CallId call);
   bool is_stop_pad(lldb::break_id_t id) const;
   bool others_here(lldb::SBThread& thread) const;
+  void fall_back(Hook& hook, lldb::break_id_t location, const std::string& why);
+  void retire_pads(AgentProcess& ap);
   // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
   static bool frame_at_entry(Frame& frame);
   void update_preload();

@@ -200,18 +200,19 @@ std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
   return layout_;
 }
 
-Value LldbFrame::read_argument(const ArgumentSlot& slot) {
+Value read_argument(Frame& frame, const ArgumentSlot& slot) {
   switch (slot.kind) {
     case ArgumentSlot::Kind::Integer:
-      return sized(int_argument(slot.index), slot.size, slot.is_signed);
+      return sized(frame.int_argument(slot.index), slot.size, slot.is_signed);
     case ArgumentSlot::Kind::Bool:
-      return (int_argument(slot.index) & 0xff) != 0;
+      return (frame.int_argument(slot.index) & 0xff) != 0;
     case ArgumentSlot::Kind::Double:
-      return float_argument(slot.index);
+      return frame.float_argument(slot.index);
     case ArgumentSlot::Kind::Float: {
-      std::vector<std::uint8_t> b = register_bytes("xmm" + std::to_string(slot.index));
+      // A float is the low 4 bytes of the register float_argument() reads 8 of.
+      double d = frame.float_argument(slot.index);
       float f = 0;
-      std::memcpy(&f, b.data(), sizeof f);
+      std::memcpy(&f, &d, sizeof f);
       return static_cast<double>(f);
     }
     case ArgumentSlot::Kind::Unknown:
@@ -220,24 +221,32 @@ Value LldbFrame::read_argument(const ArgumentSlot& slot) {
   return std::monostate{};
 }
 
+std::vector<Argument> read_arguments(Frame& frame, const ArgumentLayout& layout) {
+  std::vector<Argument> out;
+  out.reserve(layout.size());
+  for (const ArgumentSlot& slot : layout)
+    out.push_back({slot.name, slot.type, read_argument(frame, slot)});
+  return out;
+}
+
+std::optional<Argument> read_argument(Frame& frame, const ArgumentLayout& layout,
+                                      std::string_view name) {
+  for (const ArgumentSlot& slot : layout)
+    if (slot.name == name) return Argument{slot.name, slot.type, read_argument(frame, slot)};
+  return std::nullopt;
+}
+
 // arguments() takes names and types from DWARF but values from the ABI's registers: at the
 // first instruction the DWARF locations of an -O0 build point at stack slots the prologue has
 // not written yet, while the registers hold what the caller passed at every optimisation level.
 std::vector<Argument> LldbFrame::arguments() {
   require(Where::Entry, "arguments");
-  std::shared_ptr<const ArgumentLayout> layout = argument_layout();
-  std::vector<Argument> out;
-  out.reserve(layout->size());
-  for (const ArgumentSlot& slot : *layout)
-    out.push_back({slot.name, slot.type, read_argument(slot)});
-  return out;
+  return read_arguments(*this, *argument_layout());
 }
 
 std::optional<Argument> LldbFrame::argument(std::string_view name) {
   require(Where::Entry, "arguments");
-  for (const ArgumentSlot& slot : *argument_layout())
-    if (slot.name == name) return Argument{slot.name, slot.type, read_argument(slot)};
-  return std::nullopt;
+  return read_argument(*this, *argument_layout(), name);
 }
 
 std::vector<std::uint8_t> LldbFrame::read_memory(std::uint64_t address, std::size_t size) {

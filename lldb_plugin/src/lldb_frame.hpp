@@ -50,6 +50,15 @@ using ArgumentLayout = std::vector<ArgumentSlot>;
 // zero-extended.
 std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type);
 
+// read_argument() is the value of the argument slot describes, read from frame at a call
+// through Frame::int_argument() and float_argument(): the same layout serves every frame.
+Value read_argument(Frame& frame, const ArgumentSlot& slot);
+// read_arguments() reads every argument of layout from frame.
+std::vector<Argument> read_arguments(Frame& frame, const ArgumentLayout& layout);
+// read_argument() reads the argument of layout called name, or nullopt.
+std::optional<Argument> read_argument(Frame& frame, const ArgumentLayout& layout,
+                                      std::string_view name);
+
 // hex() renders v as 0x...
 std::string hex(std::uint64_t v);
 
@@ -123,7 +132,6 @@ class LldbFrame final : public Frame {
   std::vector<std::uint8_t> register_bytes(std::string_view name);
   void write_register(std::string_view name, std::uint64_t value);
   void write_xmm0(double value);
-  Value read_argument(const ArgumentSlot& slot);
 
   lldb::SBProcess process_;
   lldb::SBThread thread_;
