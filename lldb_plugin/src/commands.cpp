@@ -571,16 +571,19 @@ class SubscriptionsCommand final : public Subcommand {
   static constexpr const char* kLongHelp =
       "Show each hooked function with its breakpoint id, its number of locations at the\n"
       "function's entry (0 while its library is not loaded; the places it is inlined at are\n"
-      "disabled), how many waits and streams hold it, and its hits; then\n"
-      "the return-address breakpoints planted for calls whose return is awaited.\n"
+      "disabled), how many waits and streams hold it, its hits, and its transport (agent or\n"
+      "breakpoint, with why a function stays on its breakpoint: see `groutine transport`);\n"
+      "then the returns awaited, by return address: on a breakpoint, or watched by the agent.\n"
       "\n"
       "Examples:\n"
       "\n"
       "(lldb) groutine subscriptions\n"
-      "FUNCTION              BREAKPOINT  LOCATIONS  HOLDERS  HITS\n"
-      "add                   1           1          1        3\n"
+      "FUNCTION  BREAKPOINT  LOCATIONS  HOLDERS  HITS  TRANSPORT\n"
+      "add       1           1          2        11    breakpoint\n"
+      "mix       2           1          2        11    agent\n"
+      "  add: on a breakpoint: the function is shorter than the 5-byte patch\n"
       "returns awaited: 1 call at 1 return address\n"
-      "  0x555555555200  breakpoint 2  calls #7\n";
+      "  0x555555555382  agent  calls #21\n";
 
  private:
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
