@@ -326,9 +326,9 @@ class OutputFile:
     def _refuse(self, why):
         raise UsageError(f"{self.option} {self.path}: {why}")
 
-    def open(self, mode="w"):
-        """open() opens what to write: the temporary file, or the device."""
-        return open(self.tmp or self.target, mode, encoding=None if "b" in mode else "utf-8")
+    def open(self):
+        """open() opens what to write, as text: the temporary file, or the device."""
+        return open(self.tmp or self.target, "w", encoding="utf-8")
 
     def commit(self):
         """commit() renames the complete temporary file over the path."""
@@ -349,8 +349,8 @@ class OutputFile:
 
 def open_outputs(options):
     """open_outputs() checks the files of --junit, --events and --trace before the run
-    (OutputFile) and opens --report's; options.outputs maps each option's dest to its
-    OutputFile. Raises UsageError naming the first that cannot be written."""
+    (OutputFile, in that order); options.outputs maps each option's dest to its OutputFile.
+    Raises UsageError naming the first that cannot be written."""
     options.outputs = {}
     for dest in ("junit", "events", "trace"):
         path = getattr(options, dest)
@@ -391,9 +391,9 @@ def write_usage_junit(options, message):
         return
     outcome = Outcome()
     outcome.error = message
-    write_output(output, lambda f: junit_xml(
+    write_output(output, lambda f: write_junit(f, junit_xml(
         [], outcome, os.path.basename(options.program[0]), 0.0, options.expect_status,
-        error_type="usage").write(f, encoding="unicode", xml_declaration=True))
+        error_type="usage")))
 
 
 # --- Standard streams ---
@@ -777,6 +777,13 @@ def junit_xml(results, outcome, program, elapsed, expect_status=0, error_type="l
     return ET.ElementTree(suite)
 
 
+def write_junit(f, tree):
+    """write_junit() writes the JUnit tree to f, a text file open as UTF-8, which its
+    declaration says (whatever the locale)."""
+    f.write("<?xml version='1.0' encoding='utf-8'?>\n")
+    tree.write(f, encoding="unicode")
+
+
 # --- The run ---
 
 # Cleanups hard_exit() runs before os._exit: what must not be left behind on the terminal.
@@ -1086,9 +1093,8 @@ class Runner:
         self.report.write(render_report(results, outcome, name, options))
         outputs = options.outputs
         if options.junit:
-            write_output(outputs["junit"], lambda f: junit_xml(
-                results, outcome, name, elapsed, options.expect_status).write(
-                    f, encoding="unicode", xml_declaration=True))
+            write_output(outputs["junit"], lambda f: write_junit(f, junit_xml(
+                results, outcome, name, elapsed, options.expect_status)))
         if options.events:
             write_output(outputs["events"], lambda f: write_events(f, events))
             self.report.write(f"events: {shown_path(os.path.abspath(options.events))}\n")
@@ -1308,10 +1314,10 @@ def main(argv=None):
     """main() runs `groutines run` with argv (without the `run` word); returns the exit
     code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    keep_standard_streams()
     if argv[:1] in (["-h"], ["--help"]):
         _parser().print_help(sys.stderr)
         return EXIT_OK
-    keep_standard_streams()
     report = sys.stderr
     options = None
     try:
