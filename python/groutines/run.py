@@ -224,7 +224,8 @@ class Debugger:
         self.sb.SetOutputFileHandle(report_file, False)
         self.sb.SetErrorFileHandle(report_file, False)
         self.interpreter = self.sb.GetCommandInterpreter()
-        self.command(f"plugin load {lldb_quote(plugin)}")
+        # Absolute: a relative path starting with - would read as an option.
+        self.command(f"plugin load {lldb_quote(os.path.abspath(plugin))}")
         # LLDB starts its embedded Python lazily; the plugin's Python entry points need it.
         self.command("script -l python -- import groutines")
 
