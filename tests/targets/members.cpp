@@ -1,0 +1,67 @@
+// members.cpp: C++ member functions, whose first argument is the hidden `this` (rdi), which
+// DWARF lists among the parameters but not in the function's type.
+//
+// Built at -O0 and -O2, both with DWARF (members_O0_g, members_O2_g). Each function prints
+// its object's address and every argument, so a test compares them with what a groutine read:
+//   E::foo      `int foo(int z) const`: this in rdi, z in esi
+//   L::bar      `long bar(long z, int w)`: this in rdi, z in rsi, w in edx
+//   L::scaled   `double scaled(double f, int k) const`: this in rdi, f in xmm0, k in esi
+//   L::triple   `Big triple(int z) const`: a struct returned in memory: its address in rdi,
+//               this in rsi, z in edx
+//   L::count    `static int count(int z)`: no this, z in edi
+//
+// Usage: members [ITERATIONS=2]. Iteration i prints, with THIS the object's address (%p):
+//   E::foo(THIS,z=-5)=V
+//   L::bar(THIS,z=-7,w=9)=V
+//   L::scaled(THIS,f=1.5,k=2)=V
+//   L::triple(THIS,z=11)=V
+//   L::count(z=13)=V
+// with i added to every integer argument.
+#include <cstdio>
+
+#include "hooked.h"
+
+struct E {
+  int base;
+  HOOKED int foo(int z) const;
+};
+
+struct Big {
+  long a, b, c;
+};
+
+struct L {
+  long k;
+  HOOKED long bar(long z, int w);
+  HOOKED double scaled(double f, int k2) const;
+  HOOKED Big triple(int z) const;
+  HOOKED static int count(int z);
+};
+
+int E::foo(int z) const { return base + z; }
+long L::bar(long z, int w) { return k += z * w; }
+double L::scaled(double f, int k2) const { return f * k2 + static_cast<double>(k); }
+Big L::triple(int z) const { return Big{k, k + z, k + 2 * z}; }
+int L::count(int z) { return z + 1; }
+
+// Inputs go through volatile objects so -O2 cannot fold any call.
+static volatile int seed = 0;
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  long n = iterations(argc, argv, 2);
+  E e{40};
+  L l{3};
+  for (long i = 0; i < n; ++i) {
+    int d = seed + static_cast<int>(i);
+    std::printf("E::foo(%p,z=%d)=%d\n", static_cast<void *>(&e), -5 + d, e.foo(-5 + d));
+    std::printf("L::bar(%p,z=%ld,w=%d)=%ld\n", static_cast<void *>(&l), -7L + d, 9 + d,
+                l.bar(-7 + d, 9 + d));
+    std::printf("L::scaled(%p,f=1.5,k=%d)=%g\n", static_cast<void *>(&l), 2 + d,
+                l.scaled(1.5, 2 + d));
+    Big b = l.triple(11 + d);
+    std::printf("L::triple(%p,z=%d)=%ld\n", static_cast<void *>(&l), 11 + d, b.a + b.b + b.c);
+    std::printf("L::count(z=%d)=%d\n", 13 + d, L::count(13 + d));
+  }
+  return 0;
+}
