@@ -166,6 +166,15 @@ void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, Argum
   }
 }
 
+// this_type() is the type of a member function's `this` as its DWARF gives it ("const E *"),
+// or "void *".
+std::string this_type(lldb::SBFunction& function, lldb::SBTarget target) {
+  lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
+  lldb::SBValue self = parameters.GetFirstValueByName("this");
+  const char* name = self.IsValid() ? self.GetTypeName() : nullptr;
+  return name ? name : "void *";
+}
+
 }  // namespace
 
 // argument_layout() works out from DWARF where each argument of the stopped function is, once
@@ -184,10 +193,27 @@ std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
         !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
         ret.GetByteSize() > 16)
       next_int = 1;
+    // A C++ member function's DWARF lists its object pointer `this` first among the
+    // parameters (the names), but its type does not: `this` comes first, after a hidden
+    // struct-return pointer, and the names of the declared parameters follow it.
+    std::uint32_t names = 0;
+    while (function.GetArgumentName(names)) ++names;
+    const char* first = function.GetArgumentName(0);
+    const std::uint32_t shift =
+        names == types.GetSize() + 1 && first && std::strcmp(first, "this") == 0 ? 1 : 0;
+    if (shift) {
+      ArgumentSlot& slot = layout->emplace_back();
+      slot.name = "this";
+      slot.type = this_type(function, process_.GetTarget());
+      slot.kind = ArgumentSlot::Kind::Integer;
+      slot.index = next_int++;
+      slot.size = 8;
+      slot.is_signed = false;
+    }
     bool known = true;
     for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
       lldb::SBType type = types.GetTypeAtIndex(i);
-      const char* name = function.GetArgumentName(i);
+      const char* name = function.GetArgumentName(i + shift);
       const char* type_name = type.GetName();
       ArgumentSlot& slot = layout->emplace_back();
       slot.name = name ? name : "";
