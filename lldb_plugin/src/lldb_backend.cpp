@@ -590,6 +590,9 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       }
     }
     pending_entry_ = 0;
+    // A groutine's evaluate() ran the target meanwhile: the other names' callbacks see the
+    // stop id it ended with.
+    entry_hit_.stop = process.GetStopID();
     agent_after_call(process, thread, fn, location, frame);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
