@@ -131,3 +131,42 @@ def test_realloc_of_null_returns_what_the_malloc_it_jumps_to_returned(tmp_path):
         assert inner.startswith(f"[malloc_returns] malloc({4000 + i}) returned 0x"), s
         value = inner.rsplit(" ", 1)[1]
         assert outer == f"[realloc_returns] realloc(NULL,{4000 + i}) returned {value}", s
+
+
+CPP_NAMES_SCRIPT = '''
+import groutines as g
+
+async def follow(name, add):
+    async for call in g.calls(name):
+        x = call.arg("x")
+        ret = await call.returned()
+        g.log(f"{name}({x}) " + ("unwound" if ret.unwound else f"returned {ret.value}"))
+        if not ret.unwound:
+            ret.set_value(ret.value + add)
+
+@g.groutine
+async def by_namespace():
+    await follow("ns::scaled", 100)
+
+@g.groutine
+async def by_c_name():
+    await follow("scaled", 10)
+'''
+
+
+def test_a_cpp_function_and_its_c_alias_are_one_hook(tmp_path):
+    script = tmp_path / "groutine_cpp_names.py"
+    script.write_text(CPP_NAMES_SCRIPT)
+    n = 3
+    s = lldb(f"file {target('cpp_names_O2_g')}", f"groutine load {script}", f"run {n}",
+             "groutine report", "groutine subscriptions")
+    # Which name is delivered first is the order they were first awaited in; each reads the
+    # value the other may have rewritten, so only the sum is certain.
+    namespace = s.logged("by_namespace")
+    c_name = s.logged("by_c_name")
+    assert len(namespace) == n and len(c_name) == n, s
+    for i in range(n):
+        assert namespace[i].startswith(f"ns::scaled({i}) returned "), s
+        assert c_name[i].startswith(f"scaled({i}) returned "), s
+    assert s.target_lines(r"scaled\(.*") == [f"scaled({i})={5 * i + 1 + 110}" for i in range(n)], s
+    assert "returns awaited: 0 calls" in s.after("groutine subscriptions"), s
