@@ -2,6 +2,9 @@
 -O2): a tail call's caller and callee both return where the caller was called from, with one
 stack pointer, and an alias symbol is one hook whatever name it is awaited by. Both are
 delivered, innermost first, on both transports."""
+import os
+import re
+
 import pytest
 
 from conftest import PYTHON_BUILT, lldb, target
@@ -9,6 +12,7 @@ from conftest import PYTHON_BUILT, lldb, target
 pytestmark = pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
 
 BUILDS = ["tailcalls_O2_g", "tailcalls_O2"]  # with and without DWARF
+TRANSPORT = os.environ.get("GROUTINES_TRANSPORT", "auto")
 
 # leaf's groutine adds 1 to the odd calls' value, outer's adds 1000 from the third call on:
 # outer's groutine reads what leaf's left, and the caller what outer's left.
@@ -17,19 +21,19 @@ import groutines as g
 
 @g.groutine
 async def leaf_returns():
-    async for call in g.calls("leaf"):
+    async for call in g.calls("LEAF"):
         x = call.arg(0) & 0xffffffff
         ret = await call.returned()
-        g.log(f"leaf({x}) " + ("unwound" if ret.unwound else f"returned {ret.value}"))
+        g.log(f"LEAF({x}) " + ("unwound" if ret.unwound else f"returned {ret.value}"))
         if not ret.unwound and x % 2:
             ret.set_value(ret.value + 1)
 
 @g.groutine
 async def outer_returns():
-    async for call in g.calls("outer"):
+    async for call in g.calls("OUTER"):
         i = call.arg(0) & 0xffffffff
         ret = await call.returned()
-        g.log(f"outer({i}) " + ("unwound" if ret.unwound else f"returned {ret.value}"))
+        g.log(f"OUTER({i}) " + ("unwound" if ret.unwound else f"returned {ret.value}"))
         if not ret.unwound and i >= 2:
             ret.set_value(ret.value + 1000)
 '''
@@ -40,23 +44,31 @@ def returns_in_order(s):
             if line.startswith(("[leaf_returns] ", "[outer_returns] "))]
 
 
+# outer and leaf are both served by the agent on its transport; tiny is too short to patch:
+# outer_tiny's return is the agent's, tiny's a breakpoint's at the agent's return stub.
+@pytest.mark.parametrize("outer,leaf", [("outer", "leaf"), ("outer_tiny", "tiny")])
 @pytest.mark.parametrize("build", BUILDS)
 def test_a_tail_call_and_its_caller_both_return_innermost_first_and_each_sees_the_other_rewrite(
-        build, tmp_path):
+        build, outer, leaf, tmp_path):
     script = tmp_path / "groutine_tailcalls.py"
-    script.write_text(TAIL_SCRIPT)
+    script.write_text(TAIL_SCRIPT.replace("OUTER", outer).replace("LEAF", leaf))
     s = lldb(f"file {target(build)}", f"groutine load {script}", "run 4", "groutine report",
              "groutine subscriptions")
     # leaf(i + 100) = 3 * (i + 100) + 1.
     assert returns_in_order(s) == [
-        "[leaf_returns] leaf(100) returned 301", "[outer_returns] outer(0) returned 301",
-        "[leaf_returns] leaf(101) returned 304", "[outer_returns] outer(1) returned 305",
-        "[leaf_returns] leaf(102) returned 307", "[outer_returns] outer(2) returned 307",
-        "[leaf_returns] leaf(103) returned 310", "[outer_returns] outer(3) returned 311",
+        f"[leaf_returns] {leaf}(100) returned 301", f"[outer_returns] {outer}(0) returned 301",
+        f"[leaf_returns] {leaf}(101) returned 304", f"[outer_returns] {outer}(1) returned 305",
+        f"[leaf_returns] {leaf}(102) returned 307", f"[outer_returns] {outer}(2) returned 307",
+        f"[leaf_returns] {leaf}(103) returned 310", f"[outer_returns] {outer}(3) returned 311",
     ], s
-    assert s.target_lines(r"outer\(.*") == [
-        "outer(0)=301", "outer(1)=305", "outer(2)=1307", "outer(3)=1311"], s
-    assert "returns awaited: 0 calls" in s.after("groutine subscriptions"), s
+    assert s.target_lines(rf"{outer}\(.*") == [
+        f"{outer}(0)=301", f"{outer}(1)=305", f"{outer}(2)=1307", f"{outer}(3)=1311"], s
+    subscriptions = s.after("groutine subscriptions")
+    assert "returns awaited: 0 calls" in subscriptions, s
+    if TRANSPORT != "breakpoint":
+        assert re.search(rf"^{outer}\s.*\sagent$", subscriptions, re.M), s
+        assert re.search(rf"^{leaf}\s.*\s{'breakpoint' if leaf == 'tiny' else 'agent'}$",
+                         subscriptions, re.M), s
 
 
 ALIAS_SCRIPT = '''

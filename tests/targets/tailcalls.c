@@ -8,6 +8,7 @@
  *
  * Usage: tailcalls [ITERATIONS=3]. Each iteration i calls, and prints:
  *   outer(i)=V        outer(i) = leaf(i + 100) = 3 * (i + 100) + 1, as its caller sees it
+ *   outer_tiny(i)=V   the same through tiny, which the agent cannot patch
  *   twice_alias(i)=V  twice(i) = 2 * i + 7, called by the alias's name
  *   realloc(NULL,N)   realloc(NULL, 4000 + i), which glibc's realloc hands to malloc
  * so a test sees a rewritten return next to the call that made it. */
@@ -28,6 +29,12 @@ HOOKED int leaf(int x) { return (3 * x + 1) ^ mask; }
 /* At -O2: add offset to edi, then `jmp leaf`: a tail call, leaf returns to outer's caller. */
 HOOKED int outer(int x) { return leaf(x + offset); }
 
+/* tiny's `ret` is within its first 5 bytes: the agent leaves it on a breakpoint, while it
+ * serves outer_tiny, which ends in `jmp tiny`. */
+HOOKED int tiny(int x) { return 3 * x + 1; }
+
+HOOKED int outer_tiny(int x) { return tiny(x + offset); }
+
 HOOKED int twice(int x) { return (2 * x + 7) ^ mask; }
 
 extern int twice_alias(int x) __attribute__((alias("twice")));
@@ -37,6 +44,7 @@ int main(int argc, char **argv) {
   long n = iterations(argc, argv, 3);
   for (long i = 0; i < n; ++i) {
     printf("outer(%ld)=%d\n", i, outer((int)i));
+    printf("outer_tiny(%ld)=%d\n", i, outer_tiny((int)i));
     printf("twice_alias(%ld)=%d\n", i, twice_alias((int)i));
     void *p = realloc(nothing, 4000 + (size_t)i);
     printf("realloc(NULL,%ld) %s\n", 4000 + i, p ? "ok" : "failed");
