@@ -166,15 +166,6 @@ void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, Argum
   }
 }
 
-// this_type() is the type of a member function's `this` as its DWARF gives it ("const E *"),
-// or "void *".
-std::string this_type(lldb::SBFunction& function, lldb::SBTarget target) {
-  lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
-  lldb::SBValue self = parameters.GetFirstValueByName("this");
-  const char* name = self.IsValid() ? self.GetTypeName() : nullptr;
-  return name ? name : "void *";
-}
-
 }  // namespace
 
 // argument_layout() works out from DWARF where each argument of the stopped function is, once
@@ -196,15 +187,19 @@ std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
     // A C++ member function's DWARF lists its object pointer `this` first among the
     // parameters (the names), but its type does not: `this` comes first, after a hidden
     // struct-return pointer, and the names of the declared parameters follow it.
-    std::uint32_t names = 0;
-    while (function.GetArgumentName(names)) ++names;
+    // (An unnamed parameter is listed too, without a name.)
+    lldb::SBTarget target = process_.GetTarget();
+    lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
     const char* first = function.GetArgumentName(0);
-    const std::uint32_t shift =
-        names == types.GetSize() + 1 && first && std::strcmp(first, "this") == 0 ? 1 : 0;
+    const std::uint32_t shift = parameters.GetSize() == types.GetSize() + 1 && first &&
+                                        std::strcmp(first, "this") == 0
+                                    ? 1
+                                    : 0;
     if (shift) {
+      const char* type_name = parameters.GetValueAtIndex(0).GetTypeName();
       ArgumentSlot& slot = layout->emplace_back();
       slot.name = "this";
-      slot.type = this_type(function, process_.GetTarget());
+      slot.type = type_name ? type_name : "void *";
       slot.kind = ArgumentSlot::Kind::Integer;
       slot.index = next_int++;
       slot.size = 8;

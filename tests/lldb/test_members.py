@@ -1,7 +1,8 @@
 """C++ member functions (tests/targets/members.cpp): `this`, which DWARF lists among the
 parameters but the function's type does not, is read as the pointer it is (unsigned), and
 every declared parameter follows it, by name and by index, for const and non-const members,
-a member returning a struct in memory and a static member, at -O0 and -O2."""
+a member returning a struct in memory, a static member and an unnamed parameter (listed
+with the name ""), at -O0 and -O2."""
 import os
 import re
 
@@ -28,11 +29,13 @@ def show(call, registers):
     for name, value in args.items():
         if name == "this":
             parts.append(f"{value:#x}")
+        elif not name:
+            parts.append(f"?={value}")
         elif isinstance(value, float):
             parts.append(f"{name}={value:g}")
         else:
             parts.append(f"{name}={value}")
-    by_name = all(call.arg(name) == value for name, value in args.items())
+    by_name = all(call.arg(name) == value for name, value in args.items() if name)
     by_index = all(
         (call.float_arg(i) if kind == "f" else
          call.arg(i) if kind == "p" else signed(call.arg(i), kind)) == args[name]
@@ -48,6 +51,7 @@ def follow(function, registers):
 
 for function, registers in [
         ("E::foo", {"this": ("p", 0), "z": (32, 1)}),
+        ("E::pick", {"this": ("p", 0), "": (32, 1), "w": (32, 2)}),
         ("L::bar", {"this": ("p", 0), "z": (64, 1), "w": (32, 2)}),
         ("L::scaled", {"this": ("p", 0), "f": ("f", 0), "k2": (32, 1)}),
         ("L::triple", {"this": ("p", 1), "z": (32, 2)}),
@@ -73,17 +77,17 @@ def test_python_reads_this_and_every_parameter_of_a_member_function(build, tmp_p
     if TRANSPORT != "breakpoint":  # the layout is the agent's too
         assert re.search(r"^L::bar\s.*\sagent$", s.after("groutine subscriptions"), re.M), s
     printed = s.target_lines(r"(E|L)::\w+\(.*\)=.*")
-    assert len(printed) == 10, s
-    names = {"E::foo": "['this', 'z']", "L::bar": "['this', 'z', 'w']",
+    assert len(printed) == 12, s
+    names = {"E::foo": "['this', 'z']", "E::pick": "['this', '', 'w']", "L::bar": "['this', 'z', 'w']",
              "L::scaled": "['this', 'f', 'k2']", "L::triple": "['this', 'z']",
              "L::count": "['z']"}
     logged = [line for f in names for line in s.logged(f)]
-    assert len(logged) == 10, s
+    assert len(logged) == 12, s
     for line in printed:
         function = line.split("(")[0]
         want = (f"{expected(line)} names {names[function]} by name ok by index ok")
         assert want in s.logged(function), f"{want!r} not logged:\n{s}"
-    assert "5 passed, 0 failed" in s.after("groutine report"), s
+    assert "6 passed, 0 failed" in s.after("groutine report"), s
 
 
 @pytest.mark.parametrize("build", BUILDS)

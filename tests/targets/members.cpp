@@ -4,6 +4,7 @@
 // Built at -O0 and -O2, both with DWARF (members_O0_g, members_O2_g). Each function prints
 // its object's address and every argument, so a test compares them with what a groutine read:
 //   E::foo      `int foo(int z) const`: this in rdi, z in esi
+//   E::pick     `int pick(int, int w) const`: this in rdi, an unnamed int in esi, w in edx
 //   L::bar      `long bar(long z, int w)`: this in rdi, z in rsi, w in edx
 //   L::scaled   `double scaled(double f, int k) const`: this in rdi, f in xmm0, k in esi
 //   L::triple   `Big triple(int z) const`: a struct returned in memory: its address in rdi,
@@ -12,6 +13,7 @@
 //
 // Usage: members [ITERATIONS=2]. Iteration i prints, with THIS the object's address (%p):
 //   E::foo(THIS,z=-5)=V
+//   E::pick(THIS,?=1,w=2)=V      (? is the unnamed parameter)
 //   L::bar(THIS,z=-7,w=9)=V
 //   L::scaled(THIS,f=1.5,k=2)=V
 //   L::triple(THIS,z=11)=V
@@ -24,6 +26,7 @@
 struct E {
   int base;
   HOOKED int foo(int z) const;
+  HOOKED int pick(int, int w) const;
 };
 
 struct Big {
@@ -39,6 +42,7 @@ struct L {
 };
 
 int E::foo(int z) const { return base + z; }
+int E::pick(int, int w) const { return base + w; }
 long L::bar(long z, int w) { return k += z * w; }
 double L::scaled(double f, int k2) const { return f * k2 + static_cast<double>(k); }
 Big L::triple(int z) const { return Big{k, k + z, k + 2 * z}; }
@@ -55,6 +59,8 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; ++i) {
     int d = seed + static_cast<int>(i);
     std::printf("E::foo(%p,z=%d)=%d\n", static_cast<void *>(&e), -5 + d, e.foo(-5 + d));
+    std::printf("E::pick(%p,?=%d,w=%d)=%d\n", static_cast<void *>(&e), 1 + d, 2 + d,
+                e.pick(1 + d, 2 + d));
     std::printf("L::bar(%p,z=%ld,w=%d)=%ld\n", static_cast<void *>(&l), -7L + d, 9 + d,
                 l.bar(-7 + d, 9 + d));
     std::printf("L::scaled(%p,f=1.5,k=%d)=%g\n", static_cast<void *>(&l), 2 + d,
