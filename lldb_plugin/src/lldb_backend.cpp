@@ -343,11 +343,19 @@ bool LldbBackend::has_pending_on(std::uint64_t thread) const {
   return false;
 }
 
+// innermost_first() orders pending calls of one thread innermost first: the lower entry rsp;
+// at one rsp (a tail call and its caller), the later entry hit; in one hit (the names of one
+// call), the order their calls were delivered in.
+bool LldbBackend::innermost_first(const Pending& a, const Pending& b) {
+  if (a.entry_sp != b.entry_sp) return a.entry_sp < b.entry_sp;
+  if (a.hit != b.hit) return a.hit > b.hit;
+  return a.call < b.call;
+}
+
 // deliver_unwound() reports calls whose frames are gone without a return, innermost first.
 void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame) {
   std::vector<Pending> order = gone;
-  std::sort(order.begin(), order.end(),
-            [](const Pending& a, const Pending& b) { return a.entry_sp < b.entry_sp; });
+  std::sort(order.begin(), order.end(), innermost_first);
   for (const Pending& p : order) forget(p.call);
   for (const Pending& p : order)
     runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
@@ -542,13 +550,16 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       // returning (longjmp, exception): a live caller's frame is always above. At our rsp,
       // [rsp] is its return address again either because it jumped here as its last act (a
       // tail call: it lives, and returns with this one) or because a new call reuses the
-      // slot of its lost frame: a tail call is to another function.
+      // slot of lost frames: a tail call is to a function not already called there.
       std::uint64_t sp = frame.stack_pointer();
+      bool reused = false;
+      for (const auto& [call, p] : pending_)
+        reused = reused || (p.thread == tid && p.entry_sp == sp && p.entry == entry);
       std::optional<std::uint64_t> return_address;
       std::vector<Pending> gone;
       for (const auto& [call, p] : pending_) {
         if (p.thread != tid || p.entry_sp > sp) continue;
-        if (p.entry_sp == sp && p.entry != entry) {
+        if (p.entry_sp == sp && !reused) {
           if (!return_address) return_address = frame.read_u64(sp);
           if (*return_address == p.return_address) continue;
         }
@@ -628,11 +639,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
         gone.push_back(p);
     }
     if (!gone.empty()) deliver_unwound(gone, frame);
-    // Innermost first: the later entry hit (a tail call is entered after its caller); the
-    // names of one hit in the order their calls were delivered.
-    std::sort(returning.begin(), returning.end(), [](const Pending& a, const Pending& b) {
-      return a.hit != b.hit ? a.hit > b.hit : a.call < b.call;
-    });
+    std::sort(returning.begin(), returning.end(), innermost_first);
     std::vector<Returning> calls;
     for (const Pending& p : returning) {
       if (!pending_.count(p.call)) continue;  // a groutine of an unwound call dropped it

@@ -216,6 +216,7 @@ class LldbBackend final : public Backend {
   void follow_process(lldb::SBProcess& process);
   void end_process(const std::string& why);
   void forget(CallId call);
+  static bool innermost_first(const Pending& a, const Pending& b);
   void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
   // names_at() are the hooks with a location at the function entry entry, and its id, in
   // hook order: the names one call there is delivered to.

@@ -71,6 +71,30 @@ def test_a_tail_call_and_its_caller_both_return_innermost_first_and_each_sees_th
                          subscriptions, re.M), s
 
 
+@pytest.mark.parametrize("build", BUILDS)
+def test_a_tail_call_left_by_longjmp_and_its_caller_are_both_unwound_innermost_first(
+        build, tmp_path):
+    # escape_leaf longjmps for an odd argument: on breakpoints, the next call of escape_outer
+    # at the same stack slot is a new call, not a tail call, and both are noticed unwound then
+    # (the last ones at the exit); the agent sees its return stub gone from the slot.
+    script = tmp_path / "groutine_escape.py"
+    script.write_text(TAIL_SCRIPT.replace("OUTER", "escape_outer").replace("LEAF", "escape_leaf"))
+    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 4", "groutine report",
+             "groutine subscriptions")
+    assert returns_in_order(s) == [
+        "[leaf_returns] escape_leaf(100) returned 301",
+        "[outer_returns] escape_outer(0) returned 301",
+        "[leaf_returns] escape_leaf(101) unwound", "[outer_returns] escape_outer(1) unwound",
+        "[leaf_returns] escape_leaf(102) returned 307",
+        "[outer_returns] escape_outer(2) returned 307",
+        "[leaf_returns] escape_leaf(103) unwound", "[outer_returns] escape_outer(3) unwound",
+    ], s
+    assert s.target_lines(r"escape_outer\(.*") == [
+        "escape_outer(0)=301", "escape_outer(1) longjmp", "escape_outer(2)=1307",
+        "escape_outer(3) longjmp"], s
+    assert "returns awaited: 0 calls" in s.after("groutine subscriptions"), s
+
+
 ALIAS_SCRIPT = '''
 import groutines as g
 

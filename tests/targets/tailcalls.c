@@ -9,9 +9,12 @@
  * Usage: tailcalls [ITERATIONS=3]. Each iteration i calls, and prints:
  *   outer(i)=V        outer(i) = leaf(i + 100) = 3 * (i + 100) + 1, as its caller sees it
  *   outer_tiny(i)=V   the same through tiny, which the agent cannot patch
+ *   escape_outer(i)=V the same through escape_leaf, for an even i; for an odd i escape_leaf
+ *                     longjmps back to main, which prints "escape_outer(i) longjmp"
  *   twice_alias(i)=V  twice(i) = 2 * i + 7, called by the alias's name
  *   realloc(NULL,N)   realloc(NULL, 4000 + i), which glibc's realloc hands to malloc
  * so a test sees a rewritten return next to the call that made it. */
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +38,25 @@ HOOKED int tiny(int x) { return 3 * x + 1; }
 
 HOOKED int outer_tiny(int x) { return tiny(x + offset); }
 
+/* escape_leaf longjmps back to main for an odd x: neither it nor escape_outer, which ends in
+ * `jmp escape_leaf`, returns. */
+static jmp_buf escape;
+
+HOOKED int escape_leaf(int x) {
+  if (x % 2)
+    longjmp(escape, 1);
+  return (3 * x + 1) ^ mask;
+}
+
+HOOKED int escape_outer(int x) { return escape_leaf(x + offset); }
+
+static void __attribute__((noinline)) try_escape(long i) {
+  if (setjmp(escape) == 0)
+    printf("escape_outer(%ld)=%d\n", i, escape_outer((int)i));
+  else
+    printf("escape_outer(%ld) longjmp\n", i);
+}
+
 HOOKED int twice(int x) { return (2 * x + 7) ^ mask; }
 
 extern int twice_alias(int x) __attribute__((alias("twice")));
@@ -45,6 +67,7 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; ++i) {
     printf("outer(%ld)=%d\n", i, outer((int)i));
     printf("outer_tiny(%ld)=%d\n", i, outer_tiny((int)i));
+    try_escape(i);
     printf("twice_alias(%ld)=%d\n", i, twice_alias((int)i));
     void *p = realloc(nothing, 4000 + (size_t)i);
     printf("realloc(NULL,%ld) %s\n", 4000 + i, p ? "ok" : "failed");
