@@ -10,6 +10,11 @@
 //   L::triple   `Big triple(int z) const`: a struct returned in memory: its address in rdi,
 //               this in rsi, z in edx
 //   L::count    `static int count(int z)`: no this, z in edi
+//   L::sum3     `long sum3(int a, long b, int c) const`, defined in the class: this in rdi,
+//               a, b, c in esi, rdx, ecx
+//   L::ac       `long ac(int a, long b, int c) const`, defined in the class and only
+//               noinline, not HOOKED: at -O2 GCC calls a clone, L::ac(...) [clone .isra.0],
+//               that takes only a and c, in edi and esi (its DWARF lists a, c, b, this)
 //
 // Usage: members [ITERATIONS=2]. Iteration i prints, with THIS the object's address (%p):
 //   E::foo(THIS,z=-5)=V
@@ -18,6 +23,8 @@
 //   L::scaled(THIS,f=1.5,k=2)=V
 //   L::triple(THIS,z=11)=V
 //   L::count(z=13)=V
+//   L::sum3(THIS,a=1,b=2,c=3)=V
+//   L::ac(THIS,a=4,b=5,c=6)=V
 // with i added to every integer argument.
 #include <cstdio>
 
@@ -39,6 +46,8 @@ struct L {
   HOOKED double scaled(double f, int k2) const;
   HOOKED Big triple(int z) const;
   HOOKED static int count(int z);
+  HOOKED long sum3(int a, long b, int c) const { return k + a + b + c; }
+  __attribute__((noinline)) long ac(int a, [[maybe_unused]] long b, int c) const { return a + c; }
 };
 
 int E::foo(int z) const { return base + z; }
@@ -68,6 +77,10 @@ int main(int argc, char **argv) {
     Big b = l.triple(11 + d);
     std::printf("L::triple(%p,z=%d)=%ld\n", static_cast<void *>(&l), 11 + d, b.a + b.b + b.c);
     std::printf("L::count(z=%d)=%d\n", 13 + d, L::count(13 + d));
+    std::printf("L::sum3(%p,a=%d,b=%ld,c=%d)=%ld\n", static_cast<void *>(&l), 1 + d, 2L + d, 3 + d,
+                l.sum3(1 + d, 2 + d, 3 + d));
+    std::printf("L::ac(%p,a=%d,b=%ld,c=%d)=%ld\n", static_cast<void *>(&l), 4 + d, 5L + d, 6 + d,
+                l.ac(4 + d, 5 + d, 6 + d));
   }
   return 0;
 }
