@@ -2,8 +2,8 @@
 parameters but the function's type does not, is read as the pointer it is (unsigned), and
 every declared parameter follows it, by name and by index, for const and non-const members,
 a member returning a struct in memory, a static member, an unnamed parameter (listed
-with the name "") and a member defined in its class (whose `this` GCC lists last at -O2), at
--O0 and -O2."""
+with the name ""), a member defined in its class, and a class not trivial for calls returned
+and passed by value (through pointers), at -O0 and -O2."""
 import os
 import re
 
@@ -30,6 +30,8 @@ def show(call, registers):
     for name, value in args.items():
         if name == "this":
             parts.append(f"{value:#x}")
+        elif name == "o":
+            parts.append(f"o={value:#x}")
         elif not name:
             parts.append(f"?={value}")
         elif isinstance(value, float):
@@ -57,6 +59,8 @@ for function, registers in [
         ("L::scaled", {"this": ("p", 0), "f": ("f", 0), "k2": (32, 1)}),
         ("L::triple", {"this": ("p", 1), "z": (32, 2)}),
         ("L::count", {"z": (32, 0)}),
+        ("L::owned", {"this": ("p", 1), "z": (32, 2)}),
+        ("L::take", {"this": ("p", 0), "o": ("p", 1), "w": (32, 2)}),
         ("L::sum3", {"this": ("p", 0), "a": (32, 1), "b": (64, 2), "c": (32, 3)})]:
     g.groutine(name=function)(follow(function, registers))
 '''
@@ -81,17 +85,18 @@ def test_python_reads_this_and_every_parameter_of_a_member_function(build, tmp_p
     # L::ac is a clone at -O2 (test_a_clone_that_drops_parameters...).
     printed = [line for line in s.target_lines(r"(E|L)::\w+\(.*\)=.*")
                if not line.startswith("L::ac(")]
-    assert len(printed) == 14, s
+    assert len(printed) == 18, s
     names = {"E::foo": "['this', 'z']", "E::pick": "['this', '', 'w']", "L::bar": "['this', 'z', 'w']",
              "L::scaled": "['this', 'f', 'k2']", "L::triple": "['this', 'z']",
-             "L::count": "['z']", "L::sum3": "['this', 'a', 'b', 'c']"}
+             "L::count": "['z']", "L::sum3": "['this', 'a', 'b', 'c']",
+             "L::owned": "['this', 'z']", "L::take": "['this', 'o', 'w']"}
     logged = [line for f in names for line in s.logged(f)]
-    assert len(logged) == 14, s
+    assert len(logged) == 18, s
     for line in printed:
         function = line.split("(")[0]
         want = (f"{expected(line)} names {names[function]} by name ok by index ok")
         assert want in s.logged(function), f"{want!r} not logged:\n{s}"
-    assert "7 passed, 0 failed" in s.after("groutine report"), s
+    assert "9 passed, 0 failed" in s.after("groutine report"), s
 
 
 @pytest.mark.parametrize("build", BUILDS)

@@ -10,6 +10,10 @@
 //   L::triple   `Big triple(int z) const`: a struct returned in memory: its address in rdi,
 //               this in rsi, z in edx
 //   L::count    `static int count(int z)`: no this, z in edi
+//   L::owned    `Owned owned(int z) const`: Owned (8 bytes) has a destructor, so it is
+//               returned in memory: its address in rdi, this in rsi, z in edx
+//   L::take     `long take(Owned o, int w) const`: o is passed as the address of a copy:
+//               this in rdi, &o in rsi, w in edx (printed by take itself)
 //   L::sum3     `long sum3(int a, long b, int c) const`, defined in the class: this in rdi,
 //               a, b, c in esi, rdx, ecx
 //   L::ac       `long ac(int a, long b, int c) const`, defined in the class and only
@@ -23,6 +27,8 @@
 //   L::scaled(THIS,f=1.5,k=2)=V
 //   L::triple(THIS,z=11)=V
 //   L::count(z=13)=V
+//   L::owned(THIS,z=14)=V
+//   L::take(THIS,o=ADDRESS,w=15)=V
 //   L::sum3(THIS,a=1,b=2,c=3)=V
 //   L::ac(THIS,a=4,b=5,c=6)=V
 // with i added to every integer argument.
@@ -40,12 +46,21 @@ struct Big {
   long a, b, c;
 };
 
+// Owned is not trivial for calls (its destructor is user-provided).
+static volatile int owned_live = 0;
+struct Owned {
+  long v;
+  ~Owned() { owned_live = owned_live - 1; }
+};
+
 struct L {
   long k;
   HOOKED long bar(long z, int w);
   HOOKED double scaled(double f, int k2) const;
   HOOKED Big triple(int z) const;
   HOOKED static int count(int z);
+  HOOKED Owned owned(int z) const;
+  HOOKED long take(Owned o, int w) const;
   HOOKED long sum3(int a, long b, int c) const { return k + a + b + c; }
   __attribute__((noinline)) long ac(int a, [[maybe_unused]] long b, int c) const { return a + c; }
 };
@@ -56,6 +71,13 @@ long L::bar(long z, int w) { return k += z * w; }
 double L::scaled(double f, int k2) const { return f * k2 + static_cast<double>(k); }
 Big L::triple(int z) const { return Big{k, k + z, k + 2 * z}; }
 int L::count(int z) { return z + 1; }
+Owned L::owned(int z) const { return Owned{k + z}; }
+long L::take(Owned o, int w) const {
+  long r = o.v + w;
+  std::printf("L::take(%p,o=%p,w=%d)=%ld\n", static_cast<const void *>(this),
+              static_cast<void *>(&o), w, r);
+  return r;
+}
 
 // Inputs go through volatile objects so -O2 cannot fold any call.
 static volatile int seed = 0;
@@ -77,6 +99,8 @@ int main(int argc, char **argv) {
     Big b = l.triple(11 + d);
     std::printf("L::triple(%p,z=%d)=%ld\n", static_cast<void *>(&l), 11 + d, b.a + b.b + b.c);
     std::printf("L::count(z=%d)=%d\n", 13 + d, L::count(13 + d));
+    std::printf("L::owned(%p,z=%d)=%ld\n", static_cast<void *>(&l), 14 + d, l.owned(14 + d).v);
+    l.take(Owned{seed + 1L}, 15 + d);
     std::printf("L::sum3(%p,a=%d,b=%ld,c=%d)=%ld\n", static_cast<void *>(&l), 1 + d, 2L + d, 3 + d,
                 l.sum3(1 + d, 2 + d, 3 + d));
     std::printf("L::ac(%p,a=%d,b=%ld,c=%d)=%ld\n", static_cast<void *>(&l), 4 + d, 5L + d, 6 + d,
