@@ -1,7 +1,8 @@
-"""Two returns at one instruction and two names at one address (tests/targets/tailcalls.c,
--O2): a tail call's caller and callee both return where the caller was called from, with one
-stack pointer, and an alias symbol is one hook whatever name it is awaited by. Both are
-delivered, innermost first, on both transports."""
+"""Two returns at one instruction and two names at one address (tests/targets/tailcalls.c and
+cpp_names.cpp, -O2): a tail call's caller and callee both return where the caller was called
+from, with one stack pointer, and an alias symbol (or `ns::f` and its C name) is one hook
+whatever name it is awaited by. Both are delivered, innermost first, each groutine reading the
+value the previous one left, on both transports."""
 import os
 import re
 
