@@ -733,18 +733,18 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   frame.set_return_type(watch.return_type);
   agent_frame_ = &frame;
   const bool unwound = slot.kind == GA_HIT_UNWOUND;
-  for (CallId call : watch.calls) {
-    Outcome out = runtime_->deliver_return(call, tid, Clock::now(), frame, unwound);
-    if (!unwound && out.return_value) {
-      frame.set_return_value(*out.return_value);  // the next name's groutines see it
-      if (LogEntry* e = log_.find(last_return_seq_)) {
-        e->detail += " rewritten to " + to_string(*out.return_value);
-        e->value = *out.return_value;
-        e->rewritten = true;
-      }
-    }
+  if (unwound) {
+    for (CallId call : watch.calls)
+      runtime_->deliver_return(call, tid, Clock::now(), frame, /*unwound=*/true);
+    return;
   }
-  if (!unwound && stop_requested_) {
+  // The names of one call, in the order their calls were delivered. (A tail call and its
+  // caller return in two hits, the callee's first: the agent replaced the return address the
+  // callee found with its return stub, which the callee's return leads to again.)
+  std::vector<Returning> calls;
+  for (CallId call : watch.calls) calls.push_back({call, watch.return_type});
+  deliver_returns(calls, tid, frame);
+  if (stop_requested_) {
     frame.stop();
     ap.stops[tid] = stop_reasons_;
   }

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <set>
 
 #include "groutines/error.hpp"
@@ -294,6 +295,8 @@ void LldbBackend::watch_return(CallId call, Frame& frame) {
     rt = return_types_.emplace(function, type).first;
   }
   p.return_type = rt->second;
+  p.entry = pending_entry_;
+  p.hit = entry_hits_;
   ReturnSite& site = sites_[p.return_address];
   if (!site.breakpoint.IsValid()) {
     site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
@@ -340,15 +343,62 @@ bool LldbBackend::has_pending_on(std::uint64_t thread) const {
   return false;
 }
 
+// innermost_first() orders pending calls of one thread innermost first: the lower entry rsp;
+// at one rsp (a tail call and its caller), the later entry hit; in one hit (the names of one
+// call), the order their calls were delivered in.
+bool LldbBackend::innermost_first(const Pending& a, const Pending& b) {
+  if (a.entry_sp != b.entry_sp) return a.entry_sp < b.entry_sp;
+  if (a.hit != b.hit) return a.hit > b.hit;
+  return a.call < b.call;
+}
+
 // deliver_unwound() reports calls whose frames are gone without a return, innermost first.
 void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame) {
   std::vector<Pending> order = gone;
-  std::sort(order.begin(), order.end(),
-            [](const Pending& a, const Pending& b) { return a.entry_sp < b.entry_sp; });
+  std::sort(order.begin(), order.end(), innermost_first);
   for (const Pending& p : order) forget(p.call);
   for (const Pending& p : order)
     runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
 }
+
+// names_at() looks at every hook's breakpoint for a location at entry that is a function's
+// first instruction, enabled or not (a location the agent serves is disabled, but the agent
+// does not see a call that stops at another name's breakpoint).
+std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
+    lldb::addr_t entry, lldb::SBProcess& process, std::uint64_t current) {
+  std::vector<std::pair<FunctionId, lldb::break_id_t>> names;
+  for (auto& [id, hook] : hooks_) {
+    if (!hook.breakpoint.IsValid()) continue;
+    lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByAddress(entry);
+    if (!location.IsValid()) continue;
+    filter(hook, process, current);
+    auto at = hook.at_entry.find(location.GetID());
+    if (at != hook.at_entry.end() && at->second) names.emplace_back(id, location.GetID());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+template <class ReturnFrame>
+void LldbBackend::deliver_returns(const std::vector<Returning>& calls, std::uint64_t thread,
+                                  ReturnFrame& frame) {
+  for (const Returning& r : calls) {
+    frame.set_return_type(r.return_type);
+    Outcome out = runtime_->deliver_return(r.call, thread, Clock::now(), frame, false);
+    if (!out.return_value) continue;
+    frame.set_return_value(*out.return_value);  // the next call's groutines read it
+    if (LogEntry* e = log_.find(last_return_seq_)) {
+      e->detail += " rewritten to " + to_string(*out.return_value);
+      e->value = *out.return_value;
+      e->rewritten = true;
+    }
+  }
+}
+
+template void LldbBackend::deliver_returns<LldbFrame>(const std::vector<Returning>&,
+                                                      std::uint64_t, LldbFrame&);
+template void LldbBackend::deliver_returns<AgentFrame>(const std::vector<Returning>&,
+                                                       std::uint64_t, AgentFrame&);
 
 // --- The process ---
 
@@ -479,46 +529,81 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     // Not the function's entry (an inlined copy): no call to report.
     if (auto at = hook.at_entry.find(location.GetID()); at == hook.at_entry.end() || !at->second)
       return finish_callback(process);
+    const lldb::addr_t entry = location.GetLoadAddress();
+    const std::uint64_t tid = thread.GetThreadID();
+    const EntryHit here{process.GetUniqueID(), process.GetStopID(), tid, entry};
+    LldbFrame frame(process, thread, LldbFrame::Where::Entry);
+    if (entry_hit_.process == here.process && entry_hit_.stop == here.stop &&
+        entry_hit_.thread == here.thread && entry_hit_.entry == here.entry) {
+      // Another name's breakpoint at an address whose call this hit delivered to every name
+      // already: one address, one hook. Only the agent has this name to learn.
+      agent_after_call(process, thread, fn, location, frame);
+      return finish_callback(process);
+    }
     // The agent may need this thread for a moment first (the call comes again), or this is
     // a stop the agent brought here for a call it delivered.
     if (!agent_before_call(process, thread, hook, location)) return finish_callback(process);
-    LldbFrame frame(process, thread, LldbFrame::Where::Entry);
-    const lldb::break_id_t location_id = location.GetID();
-    const auto layout = hook.layouts.find(location_id);
-    const bool layout_known = layout != hook.layouts.end();
-    if (layout_known) frame.use_layout(layout->second);
-    std::uint64_t tid = frame.thread_id();
+    const auto layout = hook.layouts.find(location.GetID());
+    if (layout != hook.layouts.end()) frame.use_layout(layout->second);
     if (has_pending_on(tid)) {
-      // A watched call on this thread whose entry rsp is not above ours has lost its frame
-      // without returning (longjmp, exception): a live caller's frame is always above.
+      // A watched call on this thread whose entry rsp is below ours has lost its frame without
+      // returning (longjmp, exception): a live caller's frame is always above. At our rsp,
+      // [rsp] is its return address again either because it jumped here as its last act (a
+      // tail call: it lives, and returns with this one) or because a new call reuses the
+      // slot of lost frames: a tail call is to a function not already called there.
       std::uint64_t sp = frame.stack_pointer();
-      std::vector<Pending> gone;
+      bool reused = false;
       for (const auto& [call, p] : pending_)
-        if (p.thread == tid && p.entry_sp <= sp) gone.push_back(p);
+        reused = reused || (p.thread == tid && p.entry_sp == sp && p.entry == entry);
+      std::optional<std::uint64_t> return_address;
+      std::vector<Pending> gone;
+      for (const auto& [call, p] : pending_) {
+        if (p.thread != tid || p.entry_sp > sp) continue;
+        if (p.entry_sp == sp && !reused) {
+          if (!return_address) return_address = frame.read_u64(sp);
+          if (*return_address == p.return_address) continue;
+        }
+        gone.push_back(p);
+      }
       if (!gone.empty()) deliver_unwound(gone, frame);
     }
-    pending_function_ = function;
-    Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
-    // The log reads the arguments before a skip moves rsp (the stack arguments).
-    if (LogEntry* e = log_.find(last_call_seq_)) {
-      std::string args = frame.cached_view();
-      if (!args.empty()) e->detail += " " + args;
-      log_arguments(frame, *e);
+    entry_hit_ = here;
+    ++entry_hits_;
+    pending_entry_ = entry;
+    for (const auto& [name, location_id] : names_at(entry, process, tid)) {
+      auto named = hooks_.find(name);
+      if (named == hooks_.end()) continue;  // dropped by a groutine of an earlier name
+      function = named->second.function;
+      pending_function_ = function;
+      Outcome out = runtime_->deliver_call(name, tid, Clock::now(), frame);
+      // The log reads the arguments before a skip moves rsp (the stack arguments).
+      if (LogEntry* e = log_.find(last_call_seq_)) {
+        std::string args = frame.cached_view();
+        if (!args.empty()) e->detail += " " + args;
+        log_arguments(frame, *e);
+        if (out.forced_return) {
+          e->detail += " skipped: returns " + to_string(*out.forced_return);
+          e->skipped = true;
+          e->value = *out.forced_return;
+          // A groutine awaiting the skipped call's return had it delivered at the entry.
+          if (LogEntry* r = log_.find(last_return_seq_);
+              r && r->call == e->call && r->skipped)
+            r->value = *out.forced_return;
+        }
+      }
+      // Groutines may have dropped the hook meanwhile: look it up again to keep the layout.
+      if (frame.layout())
+        if (auto again = hooks_.find(name); again != hooks_.end())
+          again->second.layouts.try_emplace(location_id, frame.layout());
       if (out.forced_return) {
-        e->detail += " skipped: returns " + to_string(*out.forced_return);
-        e->skipped = true;
-        e->value = *out.forced_return;
-        // A groutine awaiting the skipped call's return had it delivered at the entry.
-        if (LogEntry* r = log_.find(last_return_seq_);
-            r && r->call == e->call && r->skipped)
-          r->value = *out.forced_return;
+        frame.force_return(*out.forced_return);
+        break;  // skipped: no more call, for any name
       }
     }
-    // Groutines may have dropped the hook meanwhile: look it up again to keep the layout.
-    if (!layout_known && frame.layout())
-      if (auto again = hooks_.find(fn); again != hooks_.end())
-        again->second.layouts[location_id] = frame.layout();
-    if (out.forced_return) frame.force_return(*out.forced_return);
+    pending_entry_ = 0;
+    // A groutine's evaluate() ran the target meanwhile: the other names' callbacks see the
+    // stop id it ended with.
+    entry_hit_.stop = process.GetStopID();
     agent_after_call(process, thread, fn, location, frame);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
@@ -541,34 +626,27 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     LldbFrame frame(process, thread, LldbFrame::Where::Return);
     std::uint64_t tid = frame.thread_id();
     std::uint64_t sp = frame.stack_pointer();
-    // After `ret`, rsp is the entry rsp + 8 of the call returning here. Pending calls of this
-    // thread with a lower entry rsp were inside it: their frames are gone.
+    // After `ret`, rsp is the entry rsp + 8 of the calls returning here: one, or a tail call
+    // and its caller, or one call under several names. Pending calls of this thread with a
+    // lower entry rsp were inside them: their frames are gone.
     std::vector<Pending> gone;
-    const Pending* returning = nullptr;
+    std::vector<Pending> returning;
     for (const auto& [call, p] : pending_) {
       if (p.thread != tid) continue;
       if (p.entry_sp + 8 == sp && p.return_address == address)
-        returning = &p;
+        returning.push_back(p);
       else if (p.entry_sp + 8 < sp)
         gone.push_back(p);
     }
-    Pending ret;
-    bool matched = returning != nullptr;
-    if (matched) ret = *returning;
     if (!gone.empty()) deliver_unwound(gone, frame);
-    if (matched && pending_.count(ret.call)) {
-      forget(ret.call);
-      frame.set_return_type(ret.return_type);
-      Outcome out = runtime_->deliver_return(ret.call, tid, Clock::now(), frame, false);
-      if (out.return_value) {
-        frame.set_return_value(*out.return_value);
-        if (LogEntry* e = log_.find(last_return_seq_)) {
-          e->detail += " rewritten to " + to_string(*out.return_value);
-          e->value = *out.return_value;
-          e->rewritten = true;
-        }
-      }
+    std::sort(returning.begin(), returning.end(), innermost_first);
+    std::vector<Returning> calls;
+    for (const Pending& p : returning) {
+      if (!pending_.count(p.call)) continue;  // a groutine of an unwound call dropped it
+      forget(p.call);
+      calls.push_back({p.call, p.return_type});
     }
+    deliver_returns(calls, tid, frame);
   } catch (const std::exception& e) {
     print(std::string("groutines: error at a return: ") + e.what());
   }

@@ -4,6 +4,13 @@
 // address, shared by every pending call returning there and matched to its call by thread and
 // stack pointer. Every method runs under the runtime's lock; the breakpoint callbacks take it
 // first, so the backend's state needs no lock of its own.
+//
+// On both transports one address is one hook, whatever its names (an alias symbol, `f` and
+// `ns::f`): a call there is delivered as a call of every name hooked at it, and the returns
+// awaited under each name come together. Calls that return at one instruction with one stack
+// pointer (a tail call and its caller, one call under several names) are delivered together,
+// innermost first, each groutine reading the value the previous ones left
+// (deliver_returns()).
 #include <lldb/API/LLDB.h>
 
 #include <cstdint>
@@ -161,6 +168,21 @@ class LldbBackend final : public Backend {
     std::uint64_t thread = 0;
     std::uint64_t entry_sp = 0;  // rsp at the function's first instruction
     lldb::addr_t return_address = 0;
+    lldb::addr_t entry = 0;  // the function's first instruction
+    std::uint64_t hit = 0;   // the entry hit that delivered it (one for all its names)
+    ReturnType return_type;
+  };
+  // EntryHit is a hook's breakpoint hit whose call was delivered to every name at its address:
+  // the other names' callbacks of the same stop deliver nothing more.
+  struct EntryHit {
+    std::uint32_t process = 0;  // SBProcess::GetUniqueID()
+    std::uint32_t stop = 0;     // SBProcess::GetStopID()
+    std::uint64_t thread = 0;
+    lldb::addr_t entry = 0;
+  };
+  // Returning is a call returning now, and how to read its value.
+  struct Returning {
+    CallId call = 0;
     ReturnType return_type;
   };
   struct ReturnSite {
@@ -194,7 +216,20 @@ class LldbBackend final : public Backend {
   void follow_process(lldb::SBProcess& process);
   void end_process(const std::string& why);
   void forget(CallId call);
+  static bool innermost_first(const Pending& a, const Pending& b);
   void deliver_unwound(const std::vector<Pending>& gone, LldbFrame& frame);
+  // names_at() are the hooks with a location at the function entry entry, and its id, in
+  // hook order: the names one call there is delivered to.
+  std::vector<std::pair<FunctionId, lldb::break_id_t>> names_at(lldb::addr_t entry,
+                                                                lldb::SBProcess& process,
+                                                                std::uint64_t current);
+  // deliver_returns() delivers the returns of calls, which return at frame together (a tail
+  // call and its caller, one call under several names), in that order: each groutine reads
+  // the value the previous ones left, and the caller gets the last. ReturnFrame is LldbFrame
+  // or AgentFrame.
+  template <class ReturnFrame>
+  void deliver_returns(const std::vector<Returning>& calls, std::uint64_t thread,
+                       ReturnFrame& frame);
   bool has_pending_on(std::uint64_t thread) const;
   void log_arguments(LldbFrame& frame, LogEntry& e);
   void stop_at_this_stop(std::string reason);
@@ -286,6 +321,9 @@ class LldbBackend final : public Backend {
   std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
   std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
   std::string pending_function_;       // the function of the Call being delivered
+  lldb::addr_t pending_entry_ = 0;     // its first instruction (breakpoint transport)
+  std::uint64_t entry_hits_ = 0;       // entry hits delivered (breakpoint transport)
+  EntryHit entry_hit_;                 // the last one
   std::uint64_t last_call_seq_ = 0;    // the newest Call event logged
   std::uint64_t last_return_seq_ = 0;  // the newest Return event logged
 };

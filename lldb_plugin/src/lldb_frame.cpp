@@ -1,5 +1,6 @@
 #include "lldb_frame.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -139,14 +140,48 @@ double LldbFrame::float_argument(unsigned index) {
 
 namespace {
 
+bool is_record(lldb::SBType& t) {
+  lldb::TypeClass c = t.GetTypeClass();
+  return c == lldb::eTypeClassClass || c == lldb::eTypeClassStruct || c == lldb::eTypeClassUnion;
+}
+
+// non_trivial_for_calls() tells whether a C++ class is passed and returned by an invisible
+// reference (the Itanium C++ ABI's "non-trivial for the purposes of calls": a pointer to a
+// copy in an integer register, whatever its size), as far as DWARF shows it: the class is
+// polymorphic, or it, a base or a member declares a destructor. (A destructor declared
+// `= default` is trivial, but its DWARF looks the same; copy constructors are left out for
+// that reason: `std::pair` declares its own `= default`.)
+bool non_trivial_for_calls(lldb::SBType type, unsigned depth = 0) {
+  lldb::SBType t = type.GetCanonicalType();
+  while (t.IsArrayType()) t = t.GetArrayElementType().GetCanonicalType();
+  if (!is_record(t) || depth > 32) return false;
+  if (t.IsPolymorphicClass()) return true;
+  for (std::uint32_t i = 0; i < t.GetNumberOfMemberFunctions(); ++i)
+    if (t.GetMemberFunctionAtIndex(i).GetKind() == lldb::eMemberFunctionKindDestructor)
+      return true;
+  for (std::uint32_t i = 0; i < t.GetNumberOfDirectBaseClasses(); ++i)
+    if (non_trivial_for_calls(t.GetDirectBaseClassAtIndex(i).GetType(), depth + 1)) return true;
+  for (std::uint32_t i = 0; i < t.GetNumberOfFields(); ++i)
+    if (non_trivial_for_calls(t.GetFieldAtIndex(i).GetType(), depth + 1)) return true;
+  return false;
+}
+
 // classify() places the next argument of type by the SysV classification: integers, pointers,
 // references, enums and bools in the integer registers then the stack; float and double in
-// xmm registers. Anything else (structs by value, long double...) is Unknown: its place, and
-// so every later argument's, is not worked out.
+// xmm registers; a C++ class non-trivial for calls as the pointer it is passed as. Anything
+// else (structs by value, long double...) is Unknown: its place, and so every later
+// argument's, is not worked out.
 void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, ArgumentSlot& slot) {
   lldb::SBType t = type.GetCanonicalType();
   lldb::BasicType basic = t.GetBasicType();
   std::uint64_t size = t.GetByteSize();
+  if (non_trivial_for_calls(t)) {
+    slot.kind = ArgumentSlot::Kind::Integer;
+    slot.index = next_int++;
+    slot.size = 8;
+    slot.is_signed = false;
+    return;
+  }
   bool integer_class = t.IsPointerType() || t.IsReferenceType() ||
                        t.GetTypeClass() == lldb::eTypeClassEnumeration ||
                        (t.GetTypeClass() == lldb::eTypeClassBuiltin && size <= 8 &&
@@ -166,6 +201,74 @@ void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, Argum
   }
 }
 
+// argument_register() tells which argument register reg (a name LLDB gives a location as) is:
+// integer argument register index, or xmm index when floating. False for any other.
+bool argument_register(std::string_view reg, bool& floating, unsigned& index) {
+  static constexpr const char* kNames[6][4] = {
+      {"rdi", "edi", "di", "dil"}, {"rsi", "esi", "si", "sil"}, {"rdx", "edx", "dx", "dl"},
+      {"rcx", "ecx", "cx", "cl"},  {"r8", "r8d", "r8w", "r8l"}, {"r9", "r9d", "r9w", "r9l"}};
+  for (unsigned i = 0; i < 6; ++i)
+    for (const char* name : kNames[i])
+      if (reg == name) {
+        floating = false;
+        index = i;
+        return true;
+      }
+  if (reg.size() == 4 && reg.substr(0, 3) == "xmm" && reg[3] >= '0' &&
+      reg[3] < '0' + static_cast<char>(kFloatArgumentRegisters)) {
+    floating = true;
+    index = static_cast<unsigned>(reg[3] - '0');
+    return true;
+  }
+  return false;
+}
+
+// use_entry_locations() corrects layout, worked out by the SysV classification in the order
+// the function's DWARF lists its parameters, with the registers that DWARF's locations give
+// them at the first instruction. An optimised build says where each parameter it uses is
+// (an -O0 build's locations are stack slots the prologue has not written yet: nothing then),
+// and its order can be other than the declaration's (GCC lists a member's `this` last and its
+// unused parameters after the used ones; a clone, `f.isra.0`, takes fewer parameters): a
+// slot whose register another parameter's location claims is not read (none), nor, in a
+// clone, one without a location.
+void use_entry_locations(lldb::SBFrame& frame, ArgumentLayout& layout) {
+  const char* symbol = frame.GetSymbol().GetName();
+  const bool clone = symbol && std::strchr(symbol, '.') != nullptr;  // GCC's f.isra.0, f.part.1
+  struct Located {
+    bool floating = false;
+    unsigned index = 0;
+  };
+  std::vector<std::pair<std::string, Located>> located;
+  lldb::SBValueList values = frame.GetVariables(true, false, false, false);
+  for (std::uint32_t i = 0; i < values.GetSize(); ++i) {
+    lldb::SBValue v = values.GetValueAtIndex(i);
+    const char* name = v.GetName();
+    const char* where = v.GetLocation();
+    Located at;
+    if (name && *name && where && argument_register(where, at.floating, at.index))
+      located.emplace_back(name, at);
+  }
+  if (located.empty()) return;
+  auto claimed = [&](bool floating, unsigned index, const std::string& by) {
+    for (const auto& [name, at] : located)
+      if (name != by && at.floating == floating && at.index == index) return true;
+    return false;
+  };
+  for (ArgumentSlot& slot : layout) {
+    const bool floating =
+        slot.kind == ArgumentSlot::Kind::Double || slot.kind == ArgumentSlot::Kind::Float;
+    if (slot.kind == ArgumentSlot::Kind::Unknown) continue;
+    auto at = std::find_if(located.begin(), located.end(),
+                           [&](const auto& l) { return l.first == slot.name; });
+    if (at != located.end() && at->second.floating == floating) {
+      slot.index = at->second.index;
+    } else if (at != located.end() || clone ||
+               ((floating || slot.index < 6) && claimed(floating, slot.index, slot.name))) {
+      slot.kind = ArgumentSlot::Kind::Unknown;
+    }
+  }
+}
+
 }  // namespace
 
 // argument_layout() works out from DWARF where each argument of the stopped function is, once
@@ -178,23 +281,49 @@ std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
     lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
     unsigned next_int = 0;
     unsigned next_float = 0;
-    // A function returning a struct in memory takes a hidden pointer in rdi.
+    // A function returning a struct in memory (larger than 16 bytes, or a C++ class
+    // non-trivial for calls) takes a hidden pointer in rdi.
     lldb::SBType ret = function.GetType().GetFunctionReturnType().GetCanonicalType();
     if (ret.IsValid() && ret.GetTypeClass() != lldb::eTypeClassBuiltin && !ret.IsPointerType() &&
         !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
-        ret.GetByteSize() > 16)
+        (ret.GetByteSize() > 16 || non_trivial_for_calls(ret)))
       next_int = 1;
+    // A C++ member function's DWARF lists its object pointer `this` among the parameters
+    // (first, or at -O2 after the others), but its type does not: `this` is passed first,
+    // after a hidden struct-return pointer, and the declared parameters follow it. (An
+    // unnamed parameter is listed too, without a name.)
+    lldb::SBTarget target = process_.GetTarget();
+    lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
+    std::vector<std::string> names;
+    for (std::uint32_t i = 0; i < parameters.GetSize(); ++i) {
+      const char* name = function.GetArgumentName(i);
+      names.emplace_back(name ? name : "");
+    }
+    auto self = std::find(names.begin(), names.end(), "this");
+    if (names.size() == types.GetSize() + 1 && self != names.end()) {
+      const char* type_name =
+          parameters.GetValueAtIndex(static_cast<std::uint32_t>(self - names.begin()))
+              .GetTypeName();
+      names.erase(self);
+      ArgumentSlot& slot = layout->emplace_back();
+      slot.name = "this";
+      slot.type = type_name ? type_name : "void *";
+      slot.kind = ArgumentSlot::Kind::Integer;
+      slot.index = next_int++;
+      slot.size = 8;
+      slot.is_signed = false;
+    }
     bool known = true;
     for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
       lldb::SBType type = types.GetTypeAtIndex(i);
-      const char* name = function.GetArgumentName(i);
       const char* type_name = type.GetName();
       ArgumentSlot& slot = layout->emplace_back();
-      slot.name = name ? name : "";
+      slot.name = i < names.size() ? names[i] : "";
       slot.type = type_name ? type_name : "";
       if (known) classify(type, next_int, next_float, slot);
       known = slot.kind != ArgumentSlot::Kind::Unknown;
     }
+    use_entry_locations(frame(), *layout);
   }
   layout_ = std::move(layout);
   return layout_;
