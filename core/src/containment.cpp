@@ -8,13 +8,16 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <typeinfo>
 
 #include "fiber_driver.hpp"
+#include "groutines/runtime.hpp"
 
 namespace groutines::containment {
 
@@ -63,6 +66,33 @@ std::uintptr_t stack_pointer(const ucontext_t* uc) {
 #endif
 }
 
+// The exit status of a process dying of a signal that is not a groutine's, once it has written
+// the groutines' last report (GROUTINES_FATAL_EXIT, read when the handlers are installed);
+// -1: none, the signal takes its course. For a runner, whose report would die with it.
+int g_fatal_exit = -1;
+
+// die_with_report() ends a process dying of sig with the groutines' report and
+// g_fatal_exit. Only async-signal-safe calls, but for the report's best effort.
+[[noreturn]] void die_with_report(int sig, const siginfo_t* info) {
+  char line[512];
+  const char* what = sig == SIGSEGV   ? "SIGSEGV (a segmentation fault)"
+                     : sig == SIGBUS  ? "SIGBUS (a bus error)"
+                                      : "SIGABRT (abort() or std::terminate)";
+  Runtime* runtime = default_runtime();
+  const Groutine* running =
+      runtime && runtime->holds_lock() ? runtime->current_groutine() : nullptr;
+  int n = std::snprintf(line, sizeof line, "error: groutines: the debugger died of %s", what);
+  if (sig != SIGABRT && info->si_code > 0)
+    n += std::snprintf(line + n, sizeof line - n, " at address %p", info->si_addr);
+  if (running)
+    n += std::snprintf(line + n, sizeof line - n, " while groutine '%s' was running",
+                       running->name().c_str());
+  n += std::snprintf(line + n, sizeof line - n, "; the groutines as they stood:\n");
+  if (n > 0) (void)!write(2, line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
+  if (runtime) runtime->write_last_report(2);
+  _exit(g_fatal_exit);
+}
+
 // pass_on() hands a signal that is not ours to the previous handler, or lets the default
 // action (or the ignoring) happen the way it would have without ours.
 void pass_on(int sig, siginfo_t* info, void* context) {
@@ -94,6 +124,8 @@ void on_signal(int sig, siginfo_t* info, void* context) {
       fiber->die(Death::StackOverflow, &uc->uc_sigmask);
     }
   }
+  if (g_fatal_exit >= 0 && !(g_previous[sig].sa_handler == SIG_IGN && info->si_code <= 0))
+    die_with_report(sig, info);
   pass_on(sig, info, context);
 }
 
@@ -200,6 +232,11 @@ void skip_initialiser(InitialiserGuard& guard, std::string threw) {
 }
 
 void install_handlers() {
+  if (const char* exit = std::getenv("GROUTINES_FATAL_EXIT")) {
+    char* end = nullptr;
+    long status = std::strtol(exit, &end, 10);
+    if (end != exit && !*end && status >= 0 && status < 256) g_fatal_exit = static_cast<int>(status);
+  }
   for (int sig : {SIGSEGV, SIGBUS, SIGABRT}) {
     struct sigaction ours {};
     ours.sa_sigaction = on_signal;

@@ -1,11 +1,13 @@
 #include "groutines/runtime.hpp"
 
 #include <cxxabi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <typeinfo>
 
@@ -721,6 +723,28 @@ std::string Runtime::describe(const Groutine& g) const {
 }
 
 // --- Inspection ---
+
+void Runtime::write_last_report(int fd) const noexcept {
+  char line[1024];
+  auto put = [&](int n) {
+    if (n > 0) (void)!::write(fd, line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
+  };
+  unsigned passed = 0, failed = 0;
+  for (const auto& g : groutines_) {
+    const bool running = g.get() == current_;
+    const bool ok = g->failures_.empty() && !running;
+    (ok ? passed : failed)++;
+    unsigned long long events = g->events_handled_;
+    put(std::snprintf(line, sizeof line, "%s %s (%s, %llu event%s)\n", ok ? "PASS" : "FAIL",
+                      g->name_.c_str(), running ? "running when the debugger died" : name(g->state_),
+                      events, events == 1 ? "" : "s"));
+    for (const Failure& f : g->failures_)
+      put(std::snprintf(line, sizeof line, "  %s:%u: %s [%s]%s\n", f.where.file.c_str(),
+                        f.where.line, f.message.c_str(), f.event.c_str(),
+                        f.fatal ? " (ended it)" : ""));
+  }
+  put(std::snprintf(line, sizeof line, "%u passed, %u failed\n", passed, failed));
+}
 
 void Runtime::for_each(const std::function<void(const Groutine&)>& visit) const {
   std::lock_guard lock(mutex_);

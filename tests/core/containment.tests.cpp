@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
@@ -26,7 +27,10 @@ __attribute__((noinline)) int deep(int n) {
   return deep(n - 1) + pad[0];
 }
 
-void throws_through_noexcept() noexcept { throw std::logic_error("escaped a noexcept"); }
+__attribute__((noinline)) void throws() { throw std::logic_error("escaped a noexcept"); }
+void throws_through_noexcept() noexcept { throws(); }
+
+volatile std::uintptr_t g_null = 0;  // a null pointer the compiler cannot see
 
 // killed_by() runs fn in a child process and returns the signal that ended it (0: none).
 template <typename Fn>
@@ -48,7 +52,10 @@ TEST_CASE("a groutine that overflows its fiber stack fails with 'stack overflow'
   fake::Host host(RuntimeOptions{64 * 1024});
   int other = 0;
   Groutine& bad = host.load("recurses", [] {
-    for (Call c : calls("f")) deep(1'000'000);
+    for (Call c : calls("f")) {
+      (void)c;
+      deep(1'000'000);
+    }
   });
   Groutine& good = host.load("counts", [&] {
     for (;;) {
@@ -132,7 +139,7 @@ TEST_CASE("faults, aborts and terminates that are not a groutine's stay fatal as
   SECTION("a null pointer dereference in a groutine is no stack overflow") {
     CHECK(killed_by([] {
             fake::Host host;
-            host.load("null", [] { *static_cast<volatile int*>(nullptr) = 1; });
+            host.load("null", [] { *reinterpret_cast<volatile int*>(g_null) = 1; });
           }) == SIGSEGV);
   }
   SECTION("abort() outside any groutine, once groutines have run on the thread") {

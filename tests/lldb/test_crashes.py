@@ -2,18 +2,14 @@
 fiber stack, abort(), std::terminate() (an exception escaping a destructor), and a library
 whose static initialiser throws. LLDB survives, the failure says why, the other groutines keep
 receiving events and the target runs to its end."""
+import os
 import re
+import signal
+import subprocess
 
-from conftest import driver, lldb, target, groutine_library
+from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, driver, groutine_library, lldb, target
 
 ADDS = ["add(0,1)", "add(1,2)", "add(2,3)"]
-
-
-def failure(report, groutine):
-    """failure() is the message of groutine's failure in `groutine report`."""
-    m = re.search(rf"^FAIL\s+{re.escape(groutine)}\b.*$\n((?:\s+.*\n?)*)", report, re.M)
-    assert m, report
-    return m.group(0)
 
 
 def test_a_stack_overflow_fails_the_groutine_and_the_others_go_on():
@@ -53,3 +49,35 @@ def test_a_library_whose_static_initialiser_throws_is_a_load_error_and_nothing_e
     assert "never-loaded" not in listed and "survives" in listed, s
     assert s.logged("survives") == ADDS, s
     assert "exited with status = 0" in s.output, s
+
+
+def test_a_crash_that_is_not_contained_still_writes_the_report_and_exits_with_fatal_exit(
+        monkeypatch):
+    # A null pointer written through is not a stack overflow: the debugger dies of it. With
+    # GROUTINES_FATAL_EXIT (what `groutines run` sets), it writes the groutines' report first.
+    monkeypatch.setenv("GROUTINES_FATAL_EXIT", "2")
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {groutine_library('crash_fatal')}",
+             "run 3", "groutine report")
+    assert s.returncode == 2, s
+    assert "error: groutines: the debugger died of SIGSEGV (a segmentation fault) at address " \
+           "(nil) while groutine 'dereferences-null' was running; the groutines as they " \
+           "stood:\n" in s.output, s
+    assert "PASS survives (waiting, 2 events)\n" in s.output, s
+    assert "FAIL dereferences-null (running when the debugger died, 2 events)\n" in s.output, s
+    assert "1 passed, 1 failed\n" in s.output, s
+    assert s.logged("survives") == ADDS[:2], s
+    assert "(lldb) groutine report" not in s.output, s
+
+
+def test_without_fatal_exit_a_crash_that_is_not_contained_is_the_debuggers_as_before():
+    # conftest's lldb() fails on a crash: this one is expected, and LLVM's handler reports it.
+    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
+            "-o", f"file {target('calls_O0_g')}",
+            "-o", f"groutine load {groutine_library('crash_fatal')}", "-o", "run 3"]
+    env = {k: v for k, v in os.environ.items() if k != "GROUTINES_FATAL_EXIT"}
+    env["LLDB_DEBUGSERVER_PATH"] = DEBUGSERVER
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, env=env,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == -signal.SIGSEGV, proc
+    assert "PLEASE submit a bug report" in proc.stderr, proc
+    assert "groutines: the debugger died" not in proc.stderr, proc

@@ -131,6 +131,11 @@ class GROUTINES_API Runtime {
     return std::unique_lock(mutex_, std::try_to_lock);
   }
 
+  // write_last_report() writes every groutine's state and failures to fd, the way
+  // `groutine report` does, for a process about to die: without the lock (the dying thread
+  // may hold it) and without allocating. Best effort: the runtime may be mid-change.
+  void write_last_report(int fd) const noexcept;
+
   // --- Used from inside groutines (api.hpp) and by drivers. ---
 
   // current() is the runtime switched into the running groutine, or nullptr.
