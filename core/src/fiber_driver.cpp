@@ -87,7 +87,7 @@ void FiberDriver::die(containment::Death death, const sigset_t* mask) noexcept {
   restore_mask_ = mask != nullptr;
   if (mask) mask_ = *mask;
   // Straight to the caller's resume(), which buries this context: this call never returns.
-  new (grave_) ctx::fiber(std::move(caller_).resume());
+  std::move(caller_).resume();
   std::abort();  // unreachable: nobody resumes a dead fiber
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <future>
 #include <stdexcept>
 
 #include "fake_backend.hpp"
@@ -77,7 +78,7 @@ TEST_CASE("a groutine that overflows its fiber stack fails with 'stack overflow'
   REQUIRE(hooks.size() == 1);
   CHECK(hooks[0].holders == 1);
   // The runtime is whole: its lock is free for another thread, it loads and unloads.
-  CHECK(host.runtime.try_lock().owns_lock());
+  CHECK(std::async(std::launch::async, [&] { return host.runtime.try_lock().owns_lock(); }).get());
   Groutine& again = host.load("again", [] { deep(1'000'000); });
   CHECK(again.state() == State::Failed);
   host.runtime.unload_all();
@@ -109,6 +110,30 @@ TEST_CASE("a groutine that calls abort() fails with 'abort() called' and the oth
   CHECK(again.failures().at(0).message == "abort() called");
   host.backend.call(1, "f");
   CHECK(other == 2);
+}
+
+TEST_CASE("a listener that overflows while handling a fired event fails and the firer goes on",
+          "[core][containment][custom]") {
+  fake::Host host;
+  Groutine& listener = host.load("listener", [] {
+    wait_event("x");
+    deep(1'000'000);
+  });
+  Groutine& replier = host.load("replier", [] { wait_event("x").reply(Value(std::int64_t{7})); });
+  std::size_t replies = 99;
+  Groutine& firer = host.load("firer", [&] {
+    wait_call("f");
+    replies = fire("x").size();
+    wait_call("f");
+  });
+  host.backend.call(1, "f");
+  CHECK(listener.failures().at(0).message.rfind("stack overflow", 0) == 0);
+  CHECK(replier.state() == State::Finished);
+  CHECK(replies == 1);
+  CHECK(firer.state() == State::Waiting);
+  host.backend.call(1, "f");
+  CHECK(firer.state() == State::Finished);
+  CHECK(firer.passed());
 }
 
 TEST_CASE("std::terminate in a groutine fails it with the exception that caused it",
