@@ -81,3 +81,17 @@ def test_without_fatal_exit_a_crash_that_is_not_contained_is_the_debuggers_as_be
     assert proc.returncode == -signal.SIGSEGV, proc
     assert "PLEASE submit a bug report" in proc.stderr, proc
     assert "groutines: the debugger died" not in proc.stderr, proc
+
+
+def test_groutines_stack_size_sets_the_fiber_stack_and_a_bad_value_is_an_error(monkeypatch):
+    monkeypatch.setenv("GROUTINES_STACK_SIZE", "4M")
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {groutine_library('crash_overflow')}",
+             "run 3", "groutine report")
+    assert "stack overflow (fiber stack 4096 KiB; set GROUTINES_STACK_SIZE to raise it)" in \
+        s.after("groutine report"), s
+    monkeypatch.setenv("GROUTINES_STACK_SIZE", "12q")
+    s = driver(f"file {target('calls_O0_g')}",
+               f"groutine load {groutine_library('crash_overflow')}")
+    assert s.after(f"groutine load {groutine_library('crash_overflow')}").strip() == (
+        "error: groutine load: GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
+        "with a K or M suffix), not '12q'"), s
