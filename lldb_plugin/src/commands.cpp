@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
@@ -409,7 +410,7 @@ class EventsCommand final : public Subcommand {
   EventsCommand() : Subcommand("events") {}
   static constexpr const char* kHelp = "Show the last events delivered to groutines.";
   static constexpr const char* kSyntax =
-      "groutine events [-n <count>] [--json] [--capacity <count>] [--clear]";
+      "groutine events [-n <count>] [--json [--output <file>]] [--capacity <count>] [--clear]";
   static constexpr const char* kLongHelp =
       "Show the newest events (default 20) from a bounded log: sequence number, target\n"
       "thread, kind (call, return, custom; log and stop lines from groutines), function or\n"
@@ -422,6 +423,8 @@ class EventsCommand final : public Subcommand {
       "name when the function has debug info, else the registers groutines read), value (a\n"
       "return's value as the caller sees it, a skipped call's forced value, or null),\n"
       "skipped, unwound, rewritten, data (a custom event's) and detail (the table's text).\n"
+      "--output <file> writes those lines to the file instead, one entry at a time (a log of\n"
+      "a million events is too big for a command's output), and says how many it wrote.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -437,12 +440,15 @@ class EventsCommand final : public Subcommand {
       "{\"seq\":8,\"time_ns\":81235012000,\"thread\":4242,\"kind\":\"return\",\"name\":\"add\","
       "\"call\":7,\"args\":{},\"value\":1005,\"skipped\":false,\"unwound\":false,"
       "\"rewritten\":true,\"data\":{},\"detail\":\"call #7 rax=5 rewritten to 1005\"}\n"
-      "(lldb) groutine events --capacity 100000\n";
+      "(lldb) groutine events --capacity 100000\n"
+      "(lldb) groutine events --json -n 100000 --output /tmp/events.jsonl\n"
+      "wrote 2 events to /tmp/events.jsonl\n";
 
  private:
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
     std::size_t n = 20;
     bool json = false;
+    std::string output;  // --output: the file the JSON lines go to
     std::string out;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -454,6 +460,9 @@ class EventsCommand final : public Subcommand {
         n = value("-n");
       } else if (a == "--json") {
         json = true;
+      } else if (a == "--output") {
+        if (i + 1 >= args.size()) throw Error("--output needs a file");
+        output = args[++i];
       } else if (a == "--capacity") {
         host.event_log().set_capacity(value("--capacity"));
         out += format("event log capacity: %zu\n", host.event_log().capacity());
@@ -463,6 +472,10 @@ class EventsCommand final : public Subcommand {
       } else {
         throw Error("unknown option '" + a + "'");
       }
+    }
+    if (!output.empty()) {
+      if (!json) throw Error("--output writes the --json lines: add --json");
+      return out + write_json_lines(host.event_log(), n, output);
     }
     std::vector<LogEntry> entries = host.event_log().last(n);
     if (json) {
@@ -475,6 +488,22 @@ class EventsCommand final : public Subcommand {
       table.add({e.seq ? std::to_string(e.seq) : "-", std::to_string(e.thread), e.kind, e.name,
                  e.detail});
     return out + table.render();
+  }
+
+  // write_json_lines() writes the newest n entries of log to path as JSON lines.
+  static std::string write_json_lines(const EventLog& log, std::size_t n, const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+    std::size_t written = 0;
+    log.for_last(n, [&](const LogEntry& e) {
+      std::string line = to_json(e) + "\n";
+      std::fwrite(line.data(), 1, line.size(), f);
+      ++written;
+    });
+    bool failed = std::ferror(f) != 0;
+    failed = std::fclose(f) != 0 || failed;
+    if (failed) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+    return format("wrote %zu event%s to %s\n", written, written == 1 ? "" : "s", path.c_str());
   }
 };
 

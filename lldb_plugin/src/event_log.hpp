@@ -58,6 +58,14 @@ class EventLog {
   LogEntry* find(std::uint64_t seq);
   // last() is the newest n entries, oldest first.
   std::vector<LogEntry> last(std::size_t n) const;
+  // for_last() calls f(entry) for each of the newest n entries, oldest first, without
+  // copying them.
+  template <class F>
+  void for_last(std::size_t n, F&& f) const {
+    std::size_t skip = entries_.size() > n ? entries_.size() - n : 0;
+    for (auto it = entries_.begin() + static_cast<std::ptrdiff_t>(skip); it != entries_.end(); ++it)
+      f(*it);
+  }
   // total() counts every entry ever added (also those dropped since).
   std::uint64_t total() const noexcept { return total_; }
   // clear() empties it.

@@ -20,8 +20,10 @@ with `groutine load`, so `import groutines` here shares the plugin's runtime
 import argparse
 import datetime
 import json
+import math
 import os
 import re
+import shutil
 import signal as _signal
 import stat
 import subprocess
@@ -83,7 +85,7 @@ def _parser():
     p.add_argument("--junit", metavar="FILE", help="JUnit XML, one test case per groutine")
     p.add_argument("--events", metavar="FILE", help="every event as JSON lines")
     p.add_argument("--trace", metavar="FILE", help="Chrome trace-event JSON (Perfetto)")
-    p.add_argument("--timeout", metavar="SECONDS", type=float,
+    p.add_argument("--timeout", metavar="SECONDS",
                    help="end the run after SECONDS, reporting what each groutine waits on")
     p.add_argument("--stop-on-failure", action="store_true",
                    help="at the first failure or crash, leave the target stopped at an "
@@ -117,12 +119,26 @@ def parse_args(argv):
     options.program = argv[at + 1:]
     if not options.program:
         raise UsageError("no program after `--`")
-    if options.timeout is not None and options.timeout <= 0:
-        raise UsageError("--timeout needs a positive number of seconds")
+    if options.timeout is not None:
+        options.timeout = seconds("--timeout", options.timeout)
+    if options.max_events < 1:
+        raise UsageError(f"--max-events {options.max_events}: expected a positive count")
     for item in options.set:
         if "=" not in item or item.startswith("="):
             raise UsageError(f"--set {item}: expected KEY=VALUE")
     return options
+
+
+def seconds(option, text):
+    """seconds() is text as a positive, finite number of seconds that a wait can take
+    (not nan, inf, 0, negative or garbage). Raises UsageError naming option."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 < value <= threading.TIMEOUT_MAX:
+        raise UsageError(f"{option} {text}: expected a positive number of seconds")
+    return value
 
 
 def config_variable(key):
@@ -188,6 +204,14 @@ def import_lldb():
     raise UsageError("cannot import LLDB's Python module (is lldb-19 installed?)")
 
 
+def lldb_quote(text):
+    """lldb_quote() is text as one argument of an LLDB command, whatever it holds: each
+    character LLDB's command line gives a meaning to (blanks, quotes, backquotes,
+    backslashes) is escaped with a backslash, which LLDB removes (lldb/source/Utility/
+    Args.cpp; a backslash before another character is kept as it is)."""
+    return re.sub(r"""([ \t\r\\'"`])""", r"\\\1", text)
+
+
 class Debugger:
     """Debugger is one SBDebugger in synchronous mode with the groutines plugin loaded."""
 
@@ -200,7 +224,8 @@ class Debugger:
         self.sb.SetOutputFileHandle(report_file, False)
         self.sb.SetErrorFileHandle(report_file, False)
         self.interpreter = self.sb.GetCommandInterpreter()
-        self.command(f"plugin load {plugin}")
+        # Absolute: a relative path starting with - would read as an option.
+        self.command(f"plugin load {lldb_quote(os.path.abspath(plugin))}")
         # LLDB starts its embedded Python lazily; the plugin's Python entry points need it.
         self.command("script -l python -- import groutines")
 
@@ -241,6 +266,137 @@ def frame_lines(thread, max_frames=64):
     return out
 
 
+# --- Files of the run ---
+
+# The run's temporary directory (the FIFOs of Stdio, a link to the agent, the plugin's event
+# log), made when first needed.
+_RUN_DIR = []
+
+
+def run_dir():
+    """run_dir() is the run's temporary directory, $TMPDIR/groutines-run-XXXXXX, made at the
+    first call; remove_run_dir() removes it, at the end of main() and at hard_exit()."""
+    if not _RUN_DIR:
+        _RUN_DIR.append(tempfile.mkdtemp(prefix="groutines-run-"))
+    return _RUN_DIR[0]
+
+
+def remove_run_dir():
+    """remove_run_dir() removes the run's temporary directory and what it holds."""
+    while _RUN_DIR:
+        shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
+
+
+class OutputFile:
+    """OutputFile is a file the runner writes at the end of the run (--junit, --trace,
+    --events), checked before the run starts: its directory exists and takes a new file
+    (a temporary file beside it, made now), or it is an existing device or FIFO that can be
+    written (/dev/null, /dev/stdout). The temporary file is renamed over the path once
+    complete (commit()), so that a reader never sees a partial file; it is removed when the
+    run ends otherwise (discard(), also at hard_exit()). Raises UsageError naming option
+    and path."""
+
+    def __init__(self, option, path):
+        self.option = option
+        self.path = path
+        self.tmp = None
+        self.committed = False
+        real = os.path.realpath(path)
+        if not path or os.path.isdir(real):
+            self._refuse("is a directory" if path else "empty path")
+        if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
+            self.target = real  # a device or a FIFO: written in place
+            if not os.access(real, os.W_OK):
+                self._refuse("not writable")
+            return
+        self.target = real
+        directory = os.path.dirname(real)
+        if not os.path.isdir(directory):
+            self._refuse(f"no such directory '{os.path.dirname(path) or '.'}'")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.",
+                                            suffix=".tmp", dir=directory)
+        except OSError as e:
+            self._refuse(f"cannot write in '{os.path.dirname(path) or '.'}': {e.strerror}")
+        os.close(fd)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(self.tmp, 0o666 & ~mask)  # as open() would make it, not mkstemp's 0600
+        _AT_HARD_EXIT.append(self.discard)
+
+    def _refuse(self, why):
+        raise UsageError(f"{self.option} {self.path}: {why}")
+
+    def open(self):
+        """open() opens what to write, as text: the temporary file, or the device."""
+        return open(self.tmp or self.target, "w", encoding="utf-8")
+
+    def commit(self):
+        """commit() renames the complete temporary file over the path."""
+        if self.tmp:
+            os.replace(self.tmp, self.target)
+            self.tmp = None
+        self.committed = True
+
+    def discard(self):
+        """discard() removes the temporary file, if it is still there."""
+        if self.tmp:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
+def open_outputs(options):
+    """open_outputs() checks the files of --junit, --events and --trace before the run
+    (OutputFile, in that order); options.outputs maps each option's dest to its OutputFile.
+    Raises UsageError naming the first that cannot be written."""
+    options.outputs = {}
+    for dest in ("junit", "events", "trace"):
+        path = getattr(options, dest)
+        if path is not None:
+            options.outputs[dest] = OutputFile(f"--{dest}", path)
+
+
+def open_report(path):
+    """open_report() opens --report's file, written as the run goes. Raises UsageError."""
+    directory = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"--report {path}: no such directory '{os.path.dirname(path)}'")
+    try:
+        return open(path, "w", encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UsageError(f"--report {path}: {e.strerror}") from e
+
+
+def write_output(output, write):
+    """write_output() calls write(f) with output's file open, then commits it."""
+    with output.open() as f:
+        write(f)
+    output.commit()
+
+
+def discard_outputs(options):
+    """discard_outputs() removes the temporary files of outputs not committed."""
+    for output in getattr(options, "outputs", {}).values():
+        output.discard()
+
+
+def write_usage_junit(options, message):
+    """write_usage_junit() writes the --junit file of a run that ended before its target
+    ran (a load error, a program that does not exist): the `target` test case is an error
+    of type usage with message. Nothing when --junit was not asked or cannot be written."""
+    output = getattr(options, "outputs", {}).get("junit") if options else None
+    if output is None or output.committed:
+        return
+    outcome = Outcome()
+    outcome.error = message
+    write_output(output, lambda f: write_junit(f, junit_xml(
+        [], outcome, os.path.basename(options.program[0]), 0.0, options.expect_status,
+        error_type="usage")))
+
+
 # --- Standard streams ---
 
 class Stdio:
@@ -260,7 +416,7 @@ class Stdio:
                 continue
             if fd != 0 and stat.S_ISREG(st.st_mode):
                 if self.tmp is None:
-                    self.tmp = tempfile.mkdtemp(prefix="groutines-run-")
+                    self.tmp = run_dir()
                 fifo = os.path.join(self.tmp, f"fd{fd}")
                 os.mkfifo(fifo)
                 relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
@@ -291,83 +447,110 @@ class Stdio:
             except OSError:
                 pass
             relay.join(10)
-        if self.tmp:
-            for _, fifo in self.relays:
-                try:
-                    os.unlink(fifo)
-                except OSError:
-                    pass
-            try:
-                os.rmdir(self.tmp)
-            except OSError:
-                pass
+        # The FIFOs go with the run's directory (remove_run_dir()).
 
 
 # --- The event log ---
 
-def read_events(debugger, max_events):
-    """read_events() is the plugin's event log (`groutine events --json`) as dicts: its keys
-    (seq, time_ns, thread, kind, name, call, args, value, skipped, unwound, rewritten, data,
-    detail), plus function (the name) and time (time_ns in seconds). Raises RuntimeError
-    when the plugin does not give it."""
-    ok, out, err = debugger.command(f"groutine events --json -n {max_events}", check=False)
+class EventLog:
+    """EventLog is the plugin's event log written to a file (`groutine events --json
+    --output FILE`, one JSON object per line), read one line at a time each time it is
+    iterated: the events as dicts, with the plugin's keys (seq, time_ns, thread, kind, name,
+    call, args, value, skipped, unwound, rewritten, data, detail) plus function (the name)
+    and time (time_ns in seconds). However long the log, the runner holds one event at a
+    time (a log of a million events is gigabytes as one string)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __iter__(self):
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("{"):
+                    e = json.loads(line)
+                    e["function"] = e["name"]
+                    e["time"] = e["time_ns"] / 1e9
+                    yield e
+
+
+def read_events(debugger, max_events, path):
+    """read_events() has the plugin write its newest max_events events to path and returns
+    them as an EventLog. Raises RuntimeError when the plugin does not give them."""
+    ok, _, err = debugger.command(
+        f"groutine events --json -n {max_events} --output {lldb_quote(path)}", check=False)
     if not ok:
         raise RuntimeError(err.strip() or "groutine events --json failed")
-    events = []
-    for line in out.splitlines():
-        if line.startswith("{"):
-            e = json.loads(line)
-            e["function"] = e["name"]
-            e["time"] = e["time_ns"] / 1e9
-            events.append(e)
-    return events
+    return EventLog(path)
 
 
-def write_events(path, events):
-    """write_events() writes events as JSON lines, time in seconds since the first event."""
+def write_events(f, events):
+    """write_events() writes events (an iterable it goes through twice) to the open file f as
+    JSON lines, time in seconds since the first event."""
     start = min((e["time"] for e in events), default=0)
-    with open(path, "w") as f:
-        for e in events:
-            f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
+    for e in events:
+        f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
 
 
-def chrome_trace(events, program):
-    """chrome_trace() renders events as Chrome trace-event JSON: one track (tid) per target
-    thread, each call whose return was seen as a complete slice ("X") from call to return,
-    other calls, custom events, logs and stops as instants ("i"); times in microseconds
-    since the first event."""
+def trace_events(events, program):
+    """trace_events() yields the Chrome trace events of events (an iterable it goes through
+    twice): a track (tid) per target thread, each call whose return was seen as a complete
+    slice ("X") from call to return, given at its return; other calls, custom events, logs
+    and stops as instants ("i"); times in microseconds since the first event. It keeps only
+    the calls not returned yet."""
     t0 = min((e["time"] for e in events), default=0)
 
     def ts(e):
         return round((e["time"] - t0) * 1e6, 3)
 
-    trace = [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0,
-              "args": {"name": program}}]
-    threads = sorted({e["thread"] for e in events})
-    for tid in threads:
-        trace.append({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
-                      "args": {"name": f"thread {tid}" if tid else "debugger"}})
-    returns = {e["call"]: e for e in events if e["kind"] == "return" and e.get("call")}
+    yield {"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": program}}
+    threads = set()
+    calls = {}  # call id -> its call event, until its return
+
+    def call_slice(e, r):
+        args = {"call": e["call"], **e["args"]}
+        if r is None:
+            return {"ph": "i", "s": "t", "name": e["function"], "cat": "call", "pid": 1,
+                    "tid": e["thread"], "ts": ts(e), "args": args}
+        args["return"] = r["value"]
+        return {"ph": "X", "name": e["function"], "cat": "call", "pid": 1,
+                "tid": e["thread"], "ts": ts(e), "dur": max(ts(r) - ts(e), 0), "args": args}
+
     for e in events:
+        if e["thread"] not in threads:
+            threads.add(e["thread"])
+            yield {"ph": "M", "name": "thread_name", "pid": 1, "tid": e["thread"],
+                   "args": {"name": f"thread {e['thread']}" if e["thread"] else "debugger"}}
         if e["kind"] == "call":
-            r = returns.get(e["call"])
-            if e.get("skipped"):
-                r = r or e
-            args = {"call": e["call"], **e["args"]}
-            if r is not None:
-                args["return"] = r["value"]
-                trace.append({"ph": "X", "name": e["function"], "cat": "call", "pid": 1,
-                              "tid": e["thread"], "ts": ts(e),
-                              "dur": max(ts(r) - ts(e), 0), "args": args})
-            else:
-                trace.append({"ph": "i", "s": "t", "name": e["function"], "cat": "call",
-                              "pid": 1, "tid": e["thread"], "ts": ts(e), "args": args})
+            calls[e["call"]] = e
+        elif e["kind"] == "return" and e.get("call") in calls:
+            yield call_slice(calls.pop(e["call"]), e)
         elif e["kind"] in ("custom", "log", "stop"):
-            trace.append({"ph": "i", "s": "t", "name": f"{e['kind']}: {e['function']}",
-                          "cat": e["kind"], "pid": 1, "tid": e["thread"], "ts": ts(e),
-                          "args": {"detail": e["detail"], **e.get("data", {})}})
-    return {"traceEvents": trace, "displayTimeUnit": "ms",
-            "otherData": {"program": program, "clock": "microseconds since the first event"}}
+            yield {"ph": "i", "s": "t", "name": f"{e['kind']}: {e['function']}",
+                   "cat": e["kind"], "pid": 1, "tid": e["thread"], "ts": ts(e),
+                   "args": {"detail": e["detail"], **e.get("data", {})}}
+    for e in calls.values():  # never returned: a skipped call lasts no time
+        yield call_slice(e, e if e.get("skipped") else None)
+
+
+def _trace_other_data(program):
+    return {"program": program, "clock": "microseconds since the first event"}
+
+
+def chrome_trace(events, program):
+    """chrome_trace() is the Chrome trace-event JSON of events (trace_events()) as one
+    object."""
+    return {"traceEvents": list(trace_events(events, program)), "displayTimeUnit": "ms",
+            "otherData": _trace_other_data(program)}
+
+
+def write_trace(f, events, program):
+    """write_trace() writes chrome_trace(events, program) to the open file f, one trace
+    event at a time."""
+    f.write('{"traceEvents": [')
+    for i, item in enumerate(trace_events(events, program)):
+        f.write((",\n" if i else "\n") + json.dumps(item))
+    f.write('\n], "displayTimeUnit": "ms", "otherData": '
+            + json.dumps(_trace_other_data(program)) + "}\n")
 
 
 # --- Results ---
@@ -550,11 +733,12 @@ def _target_verdict(outcome, program, expect_status):
     return None
 
 
-def junit_xml(results, outcome, program, elapsed, expect_status=0):
+def junit_xml(results, outcome, program, elapsed, expect_status=0, error_type="launch"):
     """junit_xml() is a JUnit testsuite: a testcase per groutine (failure, or skipped when
     never triggered), and a `target` testcase when the target did not end as expected: an
-    error when it crashed, timed out or did not run, a failure for another exit status.
-    Text XML cannot hold is escaped (\\xNN)."""
+    error when it crashed, timed out or did not run (of error_type: launch, or usage for a
+    run ended before the launch), a failure for another exit status. Text XML cannot hold
+    is escaped (\\xNN)."""
     verdict = _target_verdict(outcome, program, expect_status)
     failed = sum(r.status == "failed" for r in results)
     suite = ET.Element("testsuite", name=f"groutines run {program}",
@@ -587,11 +771,18 @@ def junit_xml(results, outcome, program, elapsed, expect_status=0):
         node = ET.SubElement(case, kind, message=_xml_text(message),
                              type="timeout" if outcome.timed_out
                              else "crash" if outcome.signal
-                             else "launch" if outcome.error else "status")
+                             else error_type if outcome.error else "status")
         lines = (outcome.crash[1] if outcome.crash else []) + outcome.waits
         node.text = _xml_text("\n".join(lines))
     ET.SubElement(suite, "system-out").text = _xml_text(outcome.describe(program))
     return ET.ElementTree(suite)
+
+
+def write_junit(f, tree):
+    """write_junit() writes the JUnit tree to f, a text file open as UTF-8, which its
+    declaration says (whatever the locale)."""
+    f.write("<?xml version='1.0' encoding='utf-8'?>\n")
+    tree.write(f, encoding="unicode")
 
 
 # --- The run ---
@@ -603,12 +794,13 @@ _AT_HARD_EXIT = []
 def hard_exit(code):
     """hard_exit() ends the runner at once with code (os._exit: the main thread may be stuck
     in LLDB), after the _AT_HARD_EXIT cleanups (the status line gives the terminal back its
-    rows)."""
+    rows, the output files' temporary files go) and the run's temporary directory."""
     for cleanup in list(_AT_HARD_EXIT):
         try:
             cleanup()
         except Exception:  # the exit goes on
             pass
+    remove_run_dir()
     os._exit(code)
 
 
@@ -852,6 +1044,12 @@ class Runner:
         # environment its children get).
         agent = os.path.join(os.path.dirname(plugin), "libgroutines_agent.so")
         if options.transport != "breakpoint" and os.path.exists(agent):
+            if re.search(r"[\s:]", agent):
+                # LD_PRELOAD splits at blanks and colons and has no quoting: a link without
+                # them, in the run's directory, which lasts as long as the target.
+                link = os.path.join(run_dir(), "libgroutines_agent.so")
+                os.symlink(agent, link)
+                agent = link
             env = dict(env)
             env["LD_PRELOAD"] = ":".join(p for p in (agent, env.get("LD_PRELOAD")) if p)
         target = debugger.sb.CreateTarget(program)
@@ -860,7 +1058,7 @@ class Runner:
         if options.events or options.trace:
             debugger.command(f"groutine events --capacity {options.max_events}")
         for path in paths:
-            ok, out, err = debugger.command(f"groutine load {path}", check=False)
+            ok, out, err = debugger.command(f"groutine load {lldb_quote(path)}", check=False)
             if not ok:
                 raise UsageError(f"{out}{err.strip()}")
         from . import _native
@@ -891,20 +1089,21 @@ class Runner:
         events = []
         if options.events or options.trace:
             try:
-                events = read_events(debugger, options.max_events)
+                events = read_events(debugger, options.max_events,
+                                     os.path.join(run_dir(), "events.jsonl"))
             except RuntimeError as e:
                 self.report.write(f"groutines run: cannot read the event log: {e}\n")
         name = os.path.basename(program)
         self.report.write(render_report(results, outcome, name, options))
+        outputs = options.outputs
         if options.junit:
-            junit_xml(results, outcome, name, elapsed, options.expect_status).write(
-                options.junit, encoding="unicode", xml_declaration=True)
+            write_output(outputs["junit"], lambda f: write_junit(f, junit_xml(
+                results, outcome, name, elapsed, options.expect_status)))
         if options.events:
-            write_events(options.events, events)
+            write_output(outputs["events"], lambda f: write_events(f, events))
             self.report.write(f"events: {shown_path(os.path.abspath(options.events))}\n")
         if options.trace:
-            with open(options.trace, "w") as f:
-                json.dump(chrome_trace(events, name), f)
+            write_output(outputs["trace"], lambda f: write_trace(f, events, name))
             self.report.write(f"trace: {shown_path(os.path.abspath(options.trace))} "
                               "(open it in https://ui.perfetto.dev)\n")
         self.report.flush()
@@ -1119,28 +1318,59 @@ def main(argv=None):
     """main() runs `groutines run` with argv (without the `run` word); returns the exit
     code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    keep_standard_streams()
     if argv[:1] in (["-h"], ["--help"]):
         _parser().print_help(sys.stderr)
         return EXIT_OK
     report = sys.stderr
+    options = None
     try:
         options = parse_args(argv)
         if options.report:
-            report = open(options.report, "w")
+            report = open_report(options.report)
+        open_outputs(options)
         return Runner(options, report).run()
     except UsageError as e:
         report.write(f"error: groutines run: {e}\n")
         report.flush()
+        _write_usage_junit(options, str(e), report)
         return EXIT_USAGE
     except Exception as e:  # a bug of ours: said as such, with the usage/load exit code
         import traceback
         traceback.print_exc(file=report)
         report.write(f"error: groutines run: internal error: {type(e).__name__}: {e}\n")
         report.flush()
+        _write_usage_junit(options, f"internal error: {type(e).__name__}: {e}", report)
         return EXIT_USAGE
     finally:
+        discard_outputs(options)
+        remove_run_dir()
         if report is not sys.stderr:
             report.close()
+
+
+def _write_usage_junit(options, message, report):
+    try:
+        write_usage_junit(options, message)
+    except OSError as e:
+        report.write(f"error: groutines run: --junit {options.junit}: {e.strerror}\n")
+
+
+def keep_standard_streams():
+    """keep_standard_streams() puts /dev/null on stdout and stderr when they are closed
+    (`>&-`, `2>&-`), before anything else the runner opens lands there, and gives Python a
+    stream on them: the runner writes to them as to a terminal nobody reads, and the target
+    gets /dev/null. (Python gives sys.stdout, sys.stderr None for a closed one.)"""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False))
 
 
 if __name__ == "__main__":

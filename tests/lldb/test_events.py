@@ -59,3 +59,18 @@ def test_json_events_without_debug_info_name_the_registers_read_and_show_skips()
     assert logs and all(e["seq"] is None and e["call"] is None for e in logs), logs
     times = [e["time_ns"] for e in events]
     assert times == sorted(times), events
+
+
+def test_json_events_go_to_a_file_with_output_as_they_print(tmp_path):
+    path = tmp_path / "events.jsonl"
+    commands = [f"file {target('calls_O0_g')}", f"groutine load {example('rewrite')}", "run 2",
+                "groutine events --json -n 3", f"groutine events --json -n 3 --output {path}",
+                f"groutine events --json --output {tmp_path / 'missing' / 'x'}"]
+    s = lldb(*commands)
+    printed = s.after("groutine events --json -n 3").splitlines()[:3]
+    assert path.read_text().splitlines() == printed, s
+    assert f"wrote 3 events to {path}" in s.output, s
+    assert (f"error: groutine events: cannot write '{tmp_path / 'missing' / 'x'}': "
+            "No such file or directory") in s.output, s
+    s = lldb(f"groutine events --output {path}")  # (an error ends a batch session)
+    assert "error: groutine events: --output writes the --json lines: add --json" in s.output, s

@@ -19,7 +19,8 @@ def test_help_documents_every_subcommand_with_examples():
                 "subscriptions"):
         assert re.search(rf"^\s+{sub}\s+-- ", overview, re.M), s
     assert "(lldb) groutine load build/groutines/libgroutine_calls_checks.so" in s.output, s
-    assert "groutine events [-n <count>] [--json] [--capacity <count>] [--clear]" in s.output, s
+    assert ("groutine events [-n <count>] [--json [--output <file>]] [--capacity <count>] "
+            "[--clear]") in s.output, s
     # Prose is left for LLDB to wrap: no line of it ends in the middle of a sentence.
     assert "\nThey\n" not in s.output, s
 

@@ -37,9 +37,10 @@ def script(name):
     return str(SCRIPTS / name)
 
 
-def run(*args, stdin=None, cwd=None, timeout=TIMEOUT):
-    """run() runs `groutines run ARGS...` and returns a Run."""
-    env = dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD))
+def run(*args, stdin=None, cwd=None, timeout=TIMEOUT, env=None):
+    """run() runs `groutines run ARGS...` and returns a Run; env: variables to add or
+    change."""
+    env = {**os.environ, "GROUTINES_BUILD_DIR": str(BUILD), **(env or {})}
     try:
         proc = subprocess.run([sys.executable, str(LAUNCHER), "run", *map(str, args)],
                               input=stdin if stdin is not None else "", capture_output=True,

@@ -12,16 +12,19 @@ from groutines import run  # noqa: E402
 
 
 class FakeDebugger:
-    """FakeDebugger answers `groutine events --json` with canned output (None: an error)."""
+    """FakeDebugger answers `groutine events --json --output FILE` by writing canned lines
+    to FILE (None: an error)."""
 
     def __init__(self, json_lines):
         self.json_lines = json_lines
 
     def command(self, text, check=True):
-        assert "--json" in text
+        assert "--json" in text and " --output " in text
         if self.json_lines is None:
             return False, "", "error: groutine events: unknown option '--json'\n"
-        return True, self.json_lines, ""
+        with open(text.split(" --output ", 1)[1], "w") as f:
+            f.write(self.json_lines)
+        return True, "wrote 6 events\n", ""
 
 
 def event(seq, time_ns, kind, name, **fields):
@@ -43,29 +46,33 @@ LOG = "\n".join([
 
 
 def test_json_events_with_times_give_a_trace_in_microseconds(tmp_path):
-    events = run.read_events(FakeDebugger(LOG), 100)
+    events = run.read_events(FakeDebugger(LOG), 100, str(tmp_path / "log.jsonl"))
     assert [(e["seq"], e["kind"], e["function"]) for e in events] == [
         (1, "call", "f"), (2, "call", "g"), (3, "return", "g"), (None, "log", "checker"),
         (4, "return", "f"), (5, "custom", "exit")]
     trace = run.chrome_trace(events, "prog")
-    slices = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    slices = sorted((e for e in trace["traceEvents"] if e["ph"] == "X"), key=lambda e: e["ts"])
     assert [(e["name"], e["ts"], e["dur"], e["args"]) for e in slices] == [
         ("f", 0.0, 2000.0, {"call": 1, "x": 1, "return": 9}),
         ("g", 500.0, 100.0, {"call": 2, "return": -1})]
     instants = [(e["name"], e["ts"]) for e in trace["traceEvents"] if e["ph"] == "i"]
     assert instants == [("log: checker", 700.0), ("custom: exit", 3000.0)]
     assert trace["otherData"]["clock"] == "microseconds since the first event"
-    json.dumps(trace)
+    path = tmp_path / "trace.json"
+    with open(path, "w") as f:
+        run.write_trace(f, events, "prog")
+    assert json.loads(path.read_text()) == json.loads(json.dumps(trace))
     path = tmp_path / "events.jsonl"
-    run.write_events(path, events)
+    with open(path, "w") as f:
+        run.write_events(f, events)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["time"] for e in lines] == [0.0, 0.0005, 0.0006, 0.0007, 0.002, 0.003]
     assert lines[4]["value"] == 9 and lines[4]["rewritten"]
 
 
-def test_a_plugin_without_a_json_event_log_is_an_error():
+def test_a_plugin_without_a_json_event_log_is_an_error(tmp_path):
     with pytest.raises(RuntimeError, match=r"unknown option '--json'"):
-        run.read_events(FakeDebugger(None), 100)
+        run.read_events(FakeDebugger(None), 100, str(tmp_path / "log.jsonl"))
 
 
 def test_set_keys_become_environment_variables():

@@ -171,7 +171,8 @@ def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_tra
     assert "trace: /dev/null" in r.stderr, r
 
 
-def test_make_demo_shows_what_the_readme_shows():
+@pytest.mark.parametrize("where", ["the build CTest runs", "a build outside the source tree"])
+def test_make_demo_shows_what_the_readme_shows(tmp_path, where):
     import os
     import re
     import subprocess
@@ -180,14 +181,26 @@ def test_make_demo_shows_what_the_readme_shows():
     readme = (SOURCE / "README.md").read_text()
     shown = readme[readme.index("```text\n== groutines demo:") + len("```text\n"):]
     shown = shown[:shown.index("```")].splitlines()
-    build = os.path.relpath(BUILD, SOURCE)
+    # The build CTest gives (GROUTINES_BUILD_DIR), whatever its name and place (or a link to
+    # it outside the checkout, as `cmake -B /elsewhere` makes), as `make demo` names it:
+    # BUILD_DIR, relative to the checkout.
+    build_dir = BUILD
+    if where == "a build outside the source tree":
+        build_dir = tmp_path / "elsewhere"
+        build_dir.symlink_to(BUILD, target_is_directory=True)
+    build = os.path.relpath(build_dir, SOURCE)
     proc = subprocess.run(["bash", str(SOURCE / "scripts" / "demo.sh"), build], cwd=SOURCE,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     # The program's stdout and the runner's stderr, in the order a terminal shows them: the
     # program's lines first (it ends before the report), the fault's log line among them.
-    out = proc.stderr.replace(f"{build}/", "build/").splitlines()
+    # The build reads build/ in the README: as given, or absolute (the runner shows paths
+    # outside the working directory so), longest first.
+    out = proc.stderr
+    for path in sorted({build, str(build_dir)}, key=len, reverse=True):
+        out = out.replace(f"{path}/", "build/")
+    out = out.splitlines()
     program = proc.stdout.splitlines()
     # README's block: stdout lines where they come, "..." for elided lines, thread ids vary,
     # and so do the addresses of libraries (the agent, preloaded, moves them).
