@@ -22,7 +22,7 @@
 namespace groutines::containment {
 
 thread_local FiberDriver* t_running __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local bool t_prepared __attribute__((tls_model("initial-exec"))) = false;
+thread_local ExceptionState* t_exceptions __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
@@ -270,26 +270,15 @@ void prepare_thread() {
         munmap(memory, kAltStackSize);
     }
   }
-  t_prepared = true;
+  t_exceptions = reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
 }
 
-namespace {
-// The C++ runtime's per-thread exception record (libstdc++'s and libc++abi's layout start).
-struct EhGlobals {
-  void* caught;
-  unsigned int uncaught;
-};
-}  // namespace
-
 ExceptionState exception_state() noexcept {
-  auto* g = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
-  return ExceptionState{g->caught, g->uncaught};
+  return *reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
 }
 
 void set_exception_state(const ExceptionState& state) noexcept {
-  auto* g = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
-  g->caught = state.caught;
-  g->uncaught = state.uncaught;
+  *reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals()) = state;
 }
 
 std::string describe_current_exception() {

@@ -26,8 +26,19 @@ enum class Death : unsigned char {
 // also nullptr while a fiber runs debugger work on its caller's stack. Initial-exec TLS: a
 // signal handler reads it without the dynamic TLS allocation a first access may do.
 extern thread_local FiberDriver* t_running __attribute__((tls_model("initial-exec")));
-// t_prepared tells whether prepare_thread() ran on this thread.
-extern thread_local bool t_prepared __attribute__((tls_model("initial-exec")));
+
+// ExceptionState is the start of the C++ runtime's per-thread record of exceptions being
+// handled and in flight (libstdc++'s and libc++abi's __cxa_eh_globals). A fiber ended by
+// containment leaves its own entries there: the thread's record is put back as it was before
+// the switch (the exception objects it referenced are leaked).
+struct ExceptionState {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+// t_exceptions is this thread's exception record once prepare_thread() ran on it (nullptr
+// before): read and written around every switch, without a call.
+extern thread_local ExceptionState* t_exceptions __attribute__((tls_model("initial-exec")));
 
 // prepare_thread() installs the process-wide handlers (SIGSEGV, SIGBUS, SIGABRT and the
 // terminate handler, once) and gives the calling thread an alternate signal stack (unless it
@@ -35,13 +46,6 @@ extern thread_local bool t_prepared __attribute__((tls_model("initial-exec")));
 // first switch into a fiber on each thread.
 void prepare_thread();
 
-// ExceptionState is the C++ runtime's per-thread record of exceptions being handled and in
-// flight. A fiber ended by containment leaves its own entries there: the thread's record is
-// put back as it was before the switch (the exception objects it referenced are leaked).
-struct ExceptionState {
-  void* caught = nullptr;
-  unsigned uncaught = 0;
-};
 // exception_state() reads this thread's record; set_exception_state() puts one back.
 ExceptionState exception_state() noexcept;
 void set_exception_state(const ExceptionState& state) noexcept;

@@ -97,7 +97,7 @@ Step FiberDriver::bury() {
   // The thread's state as it was before the switch: a handler left without returning did not
   // restore the signal mask, and the dead fiber's exceptions are still on the thread's record.
   if (restore_mask_) pthread_sigmask(SIG_SETMASK, &mask_, nullptr);
-  containment::set_exception_state(exceptions_);
+  *containment::t_exceptions = exceptions_;
   // The dead context's handle is kept, never destroyed, and its stack unmapped: nothing on it
   // is ever touched again. What the fiber's frames owned (heap blocks, locks) is leaked.
   new (grave_) ctx::fiber(std::move(fiber_));

@@ -34,12 +34,12 @@ class FiberDriver final : public Driver {
   // directly, so that a delivery adds as few call levels as possible around the switch.
   Step resume() {
     if (!started_) start();
-    if (!containment::t_prepared) containment::prepare_thread();
-    exceptions_ = containment::exception_state();
+    if (!containment::t_exceptions) containment::prepare_thread();
+    exceptions_ = *containment::t_exceptions;
     outer_ = std::exchange(containment::t_running, this);
     fiber_ = std::move(fiber_).resume();
     containment::t_running = outer_;
-    if (death_ != containment::Death::None) return bury();
+    if (__builtin_expect(death_ != containment::Death::None, 0)) return bury();
     if (fiber_) return Step{};
     return Step{true, std::exchange(error_, nullptr)};
   }
@@ -60,7 +60,7 @@ class FiberDriver final : public Driver {
  private:
   void start();
   void run();
-  Step bury();
+  [[gnu::cold]] Step bury();
 
   std::function<void()> body_;
   std::size_t stack_size_;
