@@ -46,11 +46,12 @@ void FiberDriver::run() {
 // on_caller_stack() switches to the caller and runs fn on top of its stack (resume_with);
 // from there it switches straight back into this fiber, so that the caller's resume() still
 // returns only when the groutine waits or ends. Nothing fn throws crosses a switch: it is
-// kept and rethrown here. fn is debugger work, not the groutine's: containment leaves it alone.
+// kept and rethrown here. fn is debugger work, not the groutine's: containment leaves it alone
+// (on an outer fiber's stack too: ending that one would strand this one).
 void FiberDriver::on_caller_stack(const std::function<void()>& fn) {
   std::exception_ptr error;
   caller_ = std::move(caller_).resume_with([&](ctx::fiber&& self) {
-    containment::t_running = outer_;
+    containment::t_running = nullptr;
     try {
       fn();
     } catch (...) {
