@@ -1,10 +1,13 @@
 #include "groutines/runtime.hpp"
 
 #include <cxxabi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/container/small_vector.hpp>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <typeinfo>
 
@@ -90,6 +93,26 @@ Runtime::~Runtime() {
   for (auto& [call, watch] : returns_)
     if (watch->watched) backend_.unwatch_return(call);
   returns_.clear();
+}
+
+RuntimeOptions with_environment(RuntimeOptions options) {
+  const char* text = std::getenv("GROUTINES_STACK_SIZE");
+  if (!text || !*text) return options;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long size = std::strtoull(text, &end, 10);
+  if (end != text && (*end == 'K' || *end == 'k')) {
+    size <<= 10;
+    ++end;
+  } else if (end != text && (*end == 'M' || *end == 'm')) {
+    size <<= 20;
+    ++end;
+  }
+  if (end == text || *end || errno || text[0] == '-' || size < (64u << 10) || size > (1u << 30))
+    throw Error(std::string("GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
+                            "with a K or M suffix), not '") + text + "'");
+  options.stack_size = size;
+  return options;
 }
 
 Runtime* Runtime::current() noexcept { return g_current_runtime; }
@@ -418,9 +441,24 @@ void Runtime::switch_in(Groutine& g) {
   Runtime* outer_runtime = g_current_runtime;
   current_ = &g;
   g_current_runtime = this;
+  // What a groutine ended where it stood (containment) would leave unbalanced.
+  const unsigned entry_depth = entry_depth_, fire_depth = fire_depth_, lock_depth = mutex_.depth();
+  Delivery* const active = active_;
   Step step = g.fiber_ ? g.fiber_->resume() : g.driver_->resume(g);
   current_ = outer;
   g_current_runtime = outer_runtime;
+  if (step.abandoned) {
+    // Its code stopped anywhere, maybe inside the runtime: entries, deliveries and the lock
+    // it took on its (now gone) stack are given back, and the hooks its streams held.
+    entry_depth_ = entry_depth;
+    fire_depth_ = fire_depth;
+    mutex_.set_depth(lock_depth);
+    active_ = active;
+    for (FunctionId fn : g.held_hooks_) drop_hook_holder(fn);
+    g.held_hooks_.clear();
+    g.wait_ = nullptr;
+    g.state_ = State::Running;
+  }
   if (step.ended) {
     finish(g, step.error);
   } else {
@@ -590,11 +628,17 @@ void Runtime::drop_hook_holder(FunctionId fn) {
 void Runtime::hold_hook(FunctionId fn) {
   Entry entry(*this);
   add_hook_holder(fn);
+  if (current_) current_->held_hooks_.push_back(fn);
 }
 
 void Runtime::release_hook(FunctionId fn) {
   Entry entry(*this);
   drop_hook_holder(fn);
+  if (current_) {
+    auto& held = current_->held_hooks_;
+    auto it = std::find(held.begin(), held.end(), fn);
+    if (it != held.end()) held.erase(it);
+  }
 }
 
 void Runtime::reconcile() {
@@ -679,6 +723,28 @@ std::string Runtime::describe(const Groutine& g) const {
 }
 
 // --- Inspection ---
+
+void Runtime::write_last_report(int fd) const noexcept {
+  char line[1024];
+  auto put = [&](int n) {
+    if (n > 0) (void)!::write(fd, line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
+  };
+  unsigned passed = 0, failed = 0;
+  for (const auto& g : groutines_) {
+    const bool running = g.get() == current_;
+    const bool ok = g->failures_.empty() && !running;
+    (ok ? passed : failed)++;
+    unsigned long long events = g->events_handled_;
+    put(std::snprintf(line, sizeof line, "%s %s (%s, %llu event%s)\n", ok ? "PASS" : "FAIL",
+                      g->name_.c_str(), running ? "running when the debugger died" : name(g->state_),
+                      events, events == 1 ? "" : "s"));
+    for (const Failure& f : g->failures_)
+      put(std::snprintf(line, sizeof line, "  %s:%u: %s [%s]%s\n", f.where.file.c_str(),
+                        f.where.line, f.message.c_str(), f.event.c_str(),
+                        f.fatal ? " (ended it)" : ""));
+  }
+  put(std::snprintf(line, sizeof line, "%u passed, %u failed\n", passed, failed));
+}
 
 void Runtime::for_each(const std::function<void(const Groutine&)>& visit) const {
   std::lock_guard lock(mutex_);

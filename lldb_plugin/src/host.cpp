@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "groutines/error.hpp"
+#include "groutines/library.hpp"
 #include "groutines/registry.hpp"
 
 namespace groutines::plugin {
@@ -13,11 +14,11 @@ namespace groutines::plugin {
 namespace {
 
 // Fiber stacks are larger than the core's default: groutine code calls into LLDB (register
-// and type lookups) from its fiber.
+// and type lookups) from its fiber. GROUTINES_STACK_SIZE sets another size.
 RuntimeOptions host_options() {
   RuntimeOptions o;
   o.stack_size = 1024 * 1024;
-  return o;
+  return with_environment(o);
 }
 
 // The host is deliberately leaked: see host.hpp.
@@ -67,15 +68,7 @@ Host& Host::get(lldb::SBDebugger debugger) {
 
 std::vector<GroutineId> Host::load_library(const std::string& path) {
   unload_library(path);
-  void* handle = nullptr;
-  {
-    Registry::Capture capture(path);
-    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  }
-  if (!handle) {
-    const char* why = dlerror();
-    throw Error("cannot load '" + path + "': " + (why ? why : "dlopen failed"));
-  }
+  void* handle = open_library(path);  // a static initialiser that throws is an Error
   std::vector<Definition> definitions = Registry::global().definitions_of(path);
   if (definitions.empty()) {
     dlclose(handle);

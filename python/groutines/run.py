@@ -1023,6 +1023,9 @@ class Runner:
             key, value = item.split("=", 1)
             os.environ[config_variable(key)] = value
         os.environ.setdefault("LLDB_DEBUGSERVER_PATH", _DEBUGSERVER)
+        # A debugger dying of a groutine the runtime cannot contain still writes the report
+        # and the reason, and the run exits 2 (docs/runtime.md, "Crashes").
+        os.environ["GROUTINES_FATAL_EXIT"] = str(EXIT_USAGE)
         plugin = options.plugin or os.environ.get("GROUTINES_PLUGIN") or os.path.join(
             _BUILD_DIR, "lldb_plugin", "libgroutines_lldb.so")
         if not os.path.exists(plugin):

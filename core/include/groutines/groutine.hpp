@@ -44,10 +44,12 @@ struct Failure {
 };
 
 // Step is what a driver reports after resuming a groutine: it waits again, or it ended
-// (with error set when an exception ended it).
+// (with error set when an exception ended it). abandoned: it was ended where it stood, without
+// unwinding (a stack overflow, abort(), std::terminate()): what it held was not released.
 struct Step {
   bool ended = false;
   std::exception_ptr error;
+  bool abandoned = false;
 };
 
 // Driver runs a groutine's code: on a Boost.Context fiber for C++ bodies, or by stepping a
@@ -144,6 +146,9 @@ class GROUTINES_API Groutine {
   CallId last_call_ = 0;
   std::uint64_t last_thread_ = 0;
   std::vector<Failure> failures_;
+  // The hooks its streams of calls hold (Runtime::hold_hook), released for it if it is ended
+  // without unwinding.
+  std::vector<std::uint32_t> held_hooks_;
 };
 
 }  // namespace groutines

@@ -40,6 +40,10 @@ class RecursiveLock {
       mutex_.unlock();
     }
   }
+  // depth() is how many times the thread holding the lock holds it; set_depth() puts back an
+  // earlier depth (>= 1) for the holder (a fiber ended without unwinding left entries).
+  unsigned depth() const noexcept { return depth_; }
+  void set_depth(unsigned depth) noexcept { depth_ = depth; }
   // held() tells whether the calling thread holds the lock.
   bool held() const noexcept {
     return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();

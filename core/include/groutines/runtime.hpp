@@ -31,6 +31,11 @@ struct RuntimeOptions {
   unsigned max_fire_depth = 32;
 };
 
+// with_environment() is options with the environment's settings applied:
+// GROUTINES_STACK_SIZE, the fiber stack size of C++ groutines, in bytes or with a K or M
+// suffix ("4M"), from 64K to 1G. Throws Error naming a bad value.
+GROUTINES_API RuntimeOptions with_environment(RuntimeOptions options);
+
 // Outcome is what groutines decided about a Call or Return event, for the backend to apply
 // before the target resumes. When several groutines decide, the last one in load order wins,
 // and each sees the decisions of those before it (a return value rewritten earlier reads as
@@ -125,6 +130,11 @@ class GROUTINES_API Runtime {
   std::unique_lock<RecursiveLock> try_lock() const {
     return std::unique_lock(mutex_, std::try_to_lock);
   }
+
+  // write_last_report() writes every groutine's state and failures to fd, the way
+  // `groutine report` does, for a process about to die: without the lock (the dying thread
+  // may hold it) and without allocating. Best effort: the runtime may be mid-change.
+  void write_last_report(int fd) const noexcept;
 
   // --- Used from inside groutines (api.hpp) and by drivers. ---
 
