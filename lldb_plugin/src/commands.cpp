@@ -320,7 +320,9 @@ class UnloadCommand final : public Subcommand {
       "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"
       "breakpoints nobody waits on any more are removed. Unloading by path also closes the\n"
       "library (a .py file or a directory goes to the groutines Python module); --all unloads\n"
-      "everything.\n"
+      "everything. A groutine cannot be unloaded while it runs (from a command it runs, or a\n"
+      "breakpoint command run while it handles an event): then the command fails and unloads\n"
+      "nothing.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -355,6 +357,11 @@ class UnloadCommand final : public Subcommand {
       if (g.name() == what) ids.push_back(g.id());
     });
     if (ids.empty()) throw Error("no groutine or library called '" + what + "'");
+    host.runtime().for_each([&](const Groutine& g) {  // all or nothing
+      if (g.name() == what && g.state() == State::Running)
+        throw Error("groutine '" + what +
+                    "' is running: it cannot be unloaded from a delivery (nothing was unloaded)");
+    });
     for (GroutineId id : ids) host.runtime().unload(id);
     return format("unloaded %zu groutine%s called '%s'\n", ids.size(), ids.size() == 1 ? "" : "s",
                   what.c_str());

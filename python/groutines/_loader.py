@@ -258,8 +258,13 @@ def unload_path(runtime, path):
     directory; returns how many groutines."""
     real = os.path.realpath(os.path.expanduser(path))
     prefix = real + os.sep
-    sources = {g["source"] for g in runtime.groutines() if g["python"]
-               and (g["source"] == real or g["source"].startswith(prefix))}
+    chosen = [g for g in runtime.groutines() if g["python"]
+              and (g["source"] == real or g["source"].startswith(prefix))]
+    for g in chosen:  # all or nothing
+        if g["state"] == "running":
+            raise LoadError(f"groutine '{g['name']}' is running: it cannot be unloaded from a "
+                            f"delivery (nothing was unloaded)")
+    sources = {g["source"] for g in chosen}
     n = 0
     for source in sorted(sources):
         n += runtime.unload_source(source)

@@ -187,6 +187,49 @@ def test_the_return_of_a_call_must_be_awaited_while_the_call_is_handled(target):
                            "current (wait for its return while handling it)"]
 
 
+NOT_CURRENT = ("groutines.Error: cannot wait for the return of call #1: that call is no longer "
+               "current (wait for its return while handling it)")
+
+
+def test_awaiting_the_return_of_a_call_twice_fails_at_the_second_await(target):
+    seen = []
+
+    async def twice():
+        c = await g.call("f")
+        seen.append((await c.returned()).value)
+        await c.returned()
+        seen.append("never")
+
+    target.load(twice)
+    target.call(1, "f")
+    target.ret(1, 5)
+    assert seen == [5]
+    failure, = target.groutine("twice").failures
+    assert (failure.message, failure.line) == (NOT_CURRENT, line_of(twice, "await c.returned()\n"))
+    assert not target.passed
+
+
+def test_awaiting_a_return_after_another_event_fails_even_while_others_wait_for_it(target):
+    # The return is watched for `handler`: `late` must not get it by accident.
+    async def handler():
+        c = await g.call("f")
+        await c.returned()
+
+    async def late():
+        c = await g.call("f")
+        await g.event("later")
+        await c.returned()
+
+    target.load(handler)
+    target.load(late)
+    target.call(1, "f")
+    target.fire("later")
+    failure, = target.groutine("late").failures
+    assert (failure.message, failure.line) == (NOT_CURRENT, line_of(late, "await c.returned()"))
+    target.ret(1, 5)
+    assert target.groutine("handler").state == "finished"
+
+
 def test_awaiting_something_else_than_a_groutines_event_raises_at_the_await(target):
     async def asyncio_user():
         await asyncio.sleep(0)
