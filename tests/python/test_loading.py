@@ -229,3 +229,25 @@ def test_a_module_imported_by_a_test_can_be_loaded_as_a_whole(target, script, mo
     assert target.load(my_groutines_mod) == ["counter"]
     assert target.load(my_groutines_mod.counter) == ["counter"]
     assert len(target.groutines) == 2
+
+
+def test_unloading_a_directory_from_a_delivery_unloads_nothing(target, script, tmp_path):
+    script("groutine_a.py", COUNTER.format("a"))
+    script("groutine_b.py", f"""
+        import groutines as g
+        from groutines import _host
+
+        @g.groutine
+        async def unloader():
+            await g.call("f")
+            try:
+                _host.unload_path({str(tmp_path)!r})
+            except g.LoadError as e:
+                g.log(str(e))
+            await g.call("f")
+    """)
+    target.load(str(tmp_path))
+    target.call(1, "f")
+    assert target.logs == ["unloader: groutine 'unloader' is running: it cannot be unloaded "
+                           "from a delivery (nothing was unloaded)"]
+    assert [x.name for x in target.groutines] == ["counter", "unloader"]
