@@ -323,3 +323,33 @@ def test_an_exception_in_a_finally_block_while_closing_is_recorded(target):
         "while closing the coroutine: ValueError: from finally", False)
     assert closing.line == line_of(messy, "raise ValueError")
     assert (predicate.message, predicate.fatal) == ("ZeroDivisionError: division by zero", True)
+
+
+def test_text_that_utf8_cannot_encode_is_escaped_never_an_error(target):
+    # A lone surrogate (a file name's undecodable byte, say) anywhere Python text goes into
+    # the runtime is written as a backslash escape; the groutine fails only where it raised.
+    replies = []
+
+    async def lone():
+        c = await g.call("f")
+        g.log("log \udcff")
+        g.check(False, "check \udcff")
+        replies.extend(g.fire("event \udcff", key="value \udcff"))
+        with pytest.raises(g.Error, match=r"has no argument named 'no \\udcff'"):
+            c.arg("no \udcff")  # a groutines.Error naming it, not a cast error
+        raise AssertionError("raise \udcff")
+
+    async def listener():
+        e = await g.event("event \\udcff")
+        e.reply(e["key"])
+
+    g.groutine(name="name \udcff")(lone)
+    target.load(listener)
+    target.load(lone)
+    target.call(1, "f")
+    assert target.logs == ["name \\udcff: log \\udcff"]
+    assert replies == ["value \\udcff"]
+    check, raised = target.groutine("name \\udcff").failures
+    assert check.message.endswith(": check \\udcff")
+    assert (raised.message, raised.line) == ("AssertionError: raise \\udcff",
+                                             line_of(lone, "raise AssertionError"))
