@@ -138,13 +138,17 @@ std::string python_entry(lldb::SBDebugger& debugger, const char* function, const
     }
     return out;
   };
-  auto text = [&](const std::string& s) { return "bytes.fromhex('" + hex(s) + "').decode()"; };
+  // A path is any bytes: undecodable ones travel as surrogates, as os.fsdecode() makes them.
+  auto text = [&](const std::string& s) {
+    return "bytes.fromhex('" + hex(s) + "').decode(errors='surrogateescape')";
+  };
   // Strings travel as hex: no quoting to get wrong.
   std::string code = "script -l python -- import sys as _gs; _gp = " + text(package_dir) +
                      "; _gs.path.insert(0, _gp) if _gp not in _gs.path else None; "
                      "import groutines._host as _gh; "
                      "_go, _ge = _gh." + function + "(" + text(path) + "); "
-                     "_gf = open(" + text(reply_path) + ", 'w'); "
+                     "_gf = open(" + text(reply_path) +
+                     ", 'w', encoding='utf-8', errors='backslashreplace'); "
                      "_gn = _gf.write(_go + '\\x1e' + _ge); _gf.close()";
   lldb::SBCommandReturnObject result;
   debugger.GetCommandInterpreter().HandleCommand(code.c_str(), result);
@@ -165,6 +169,22 @@ std::string python_entry(lldb::SBDebugger& debugger, const char* function, const
   std::string message = reply.substr(at + 1);
   if (message.empty()) return reply.substr(0, at);
   throw Incomplete(reply.substr(0, at), message);
+}
+
+// unresolved() lists the hooked functions whose breakpoint has no location: no module loaded
+// in the target defines them, yet (a library the target will dlopen may).
+std::vector<std::string> unresolved(Host& host) {
+  std::vector<std::string> out;
+  for (const HookInfo& h : host.runtime().hooks()) {
+    if (!h.installed) continue;
+    LldbBackend::HookView v = host.backend().hook_view(h.id);
+    if (v.breakpoint != LLDB_INVALID_BREAK_ID && v.locations == 0) out.push_back(h.function);
+  }
+  return out;
+}
+
+std::string no_such_function(const std::string& function) {
+  return function + ": no such function (yet): the hook waits for a library that defines it";
 }
 
 // Subcommand is one `groutine` subcommand: run() does the work, errors are Error.
@@ -232,7 +252,10 @@ class LoadCommand final : public Subcommand {
       "breakpoint on it in the selected target, so a target must exist first. Loading a\n"
       "library again reloads it: its groutines are unloaded and the library closed first.\n"
       "A .py file, or a directory of groutine_*.py and *_groutines.py scripts, is loaded by\n"
-      "the groutines Python module (built in python/) into the same runtime.\n"
+      "the groutines Python module (built in python/) into the same runtime. A library or a\n"
+      "script with no groutines in it is an error. A function the groutines wait on that no\n"
+      "module of the target defines yet is a warning, not an error: its hook waits for a\n"
+      "library that defines it (one the target will dlopen).\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -245,7 +268,12 @@ class LoadCommand final : public Subcommand {
       "(lldb) run\n"
       "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
       "(reloads it: the groutines start again)\n"
-      "(lldb) groutine load tests/python/scripts/groutine_lldb_calls.py\n";
+      "(lldb) groutine load tests/python/scripts/groutine_lldb_calls.py\n"
+      "(lldb) groutine load plugin_checks.py\n"
+      "loaded 1 groutine from /.../plugin_checks.py\n"
+      "  6 plugin-init          waiting on call of plugin_init\n"
+      "warning: plugin_init: no such function (yet): the hook waits for a library that "
+      "defines it\n";
 
  private:
   std::string run(lldb::SBDebugger& debugger, Host& host,
@@ -260,8 +288,23 @@ class LoadCommand final : public Subcommand {
     if (!target.IsValid())
       throw Error("no target: create one first (file PROGRAM), then load groutines");
     host.backend().use_target(target);
-    if (S_ISDIR(st.st_mode) || ends_with(path, ".py"))
-      return python_entry(debugger, "load_command", path);
+    std::vector<std::string> before = unresolved(host);
+    // warnings() warns of the functions the load hooked that nothing defines yet: not an
+    // error, a later dlopen may define them.
+    auto warnings = [&] {
+      std::string out;
+      for (const std::string& f : unresolved(host))
+        if (std::find(before.begin(), before.end(), f) == before.end())
+          out += "warning: " + no_such_function(f) + "\n";
+      return out;
+    };
+    if (S_ISDIR(st.st_mode) || ends_with(path, ".py")) {
+      try {
+        return python_entry(debugger, "load_command", path) + warnings();
+      } catch (const Incomplete& e) {
+        throw Incomplete(e.output() + warnings(), e.what());
+      }
+    }
     char resolved[PATH_MAX];
     if (!realpath(path.c_str(), resolved)) throw Error("cannot resolve '" + path + "'");
     std::vector<GroutineId> ids = host.load_library(resolved);
@@ -273,7 +316,7 @@ class LoadCommand final : public Subcommand {
           out += format("  %llu %-20s %s\n", static_cast<unsigned long long>(id),
                         g.name().c_str(), state_of(g).c_str());
     });
-    return out;
+    return out + warnings();
   }
 };
 
@@ -579,16 +622,19 @@ class SubscriptionsCommand final : public Subcommand {
       "Show each hooked function with its breakpoint id, its number of locations at the\n"
       "function's entry (0 while its library is not loaded; the places it is inlined at are\n"
       "disabled), how many waits and streams hold it, its hits, and its transport (agent or\n"
-      "breakpoint, with why a function stays on its breakpoint: see `groutine transport`);\n"
-      "then the returns awaited, by return address: on a breakpoint, or watched by the agent.\n"
+      "breakpoint, with why a function stays on its breakpoint: see `groutine transport`), and\n"
+      "the functions no module of the target defines yet; then the returns awaited, by return\n"
+      "address: on a breakpoint, or watched by the agent.\n"
       "\n"
       "Examples:\n"
       "\n"
       "(lldb) groutine subscriptions\n"
-      "FUNCTION  BREAKPOINT  LOCATIONS  HOLDERS  HITS  TRANSPORT\n"
-      "add       1           1          2        11    breakpoint\n"
-      "mix       2           1          2        11    agent\n"
+      "FUNCTION     BREAKPOINT  LOCATIONS  HOLDERS  HITS  TRANSPORT\n"
+      "add          1           1          2        11    breakpoint\n"
+      "mix          2           1          2        11    agent\n"
+      "plugin_init  3           0          1        0     breakpoint\n"
       "  add: on a breakpoint: the function is shorter than the 5-byte patch\n"
+      "  plugin_init: no such function (yet): the hook waits for a library that defines it\n"
       "returns awaited: 1 call at 1 return address\n"
       "  0x555555555382  agent  calls #21\n";
 
@@ -611,6 +657,7 @@ class SubscriptionsCommand final : public Subcommand {
                    std::to_string(v.hits + v.agent_hits), transport});
         if (!v.fallback.empty()) notes += "  " + h.function + ": on a breakpoint: " + v.fallback + "\n";
       }
+      for (const std::string& f : unresolved(host)) notes += "  " + no_such_function(f) + "\n";
       out += table.render() + notes;
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();
