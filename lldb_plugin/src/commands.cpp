@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "groutines/error.hpp"
@@ -171,14 +172,16 @@ std::string python_entry(lldb::SBDebugger& debugger, const char* function, const
   throw Incomplete(reply.substr(0, at), message);
 }
 
-// unresolved() lists the hooked functions whose breakpoint has no location: no module loaded
-// in the target defines them, yet (a library the target will dlopen may).
-std::vector<std::string> unresolved(Host& host) {
-  std::vector<std::string> out;
+// unresolved() lists the hooked functions whose breakpoint has no location, with that
+// breakpoint: no module loaded in the target defines them, yet (a library the target will
+// dlopen may).
+std::vector<std::pair<std::string, lldb::break_id_t>> unresolved(Host& host) {
+  std::vector<std::pair<std::string, lldb::break_id_t>> out;
   for (const HookInfo& h : host.runtime().hooks()) {
     if (!h.installed) continue;
     LldbBackend::HookView v = host.backend().hook_view(h.id);
-    if (v.breakpoint != LLDB_INVALID_BREAK_ID && v.locations == 0) out.push_back(h.function);
+    if (v.breakpoint != LLDB_INVALID_BREAK_ID && v.locations == 0)
+      out.emplace_back(h.function, v.breakpoint);
   }
   return out;
 }
@@ -288,19 +291,20 @@ class LoadCommand final : public Subcommand {
     if (!target.IsValid())
       throw Error("no target: create one first (file PROGRAM), then load groutines");
     host.backend().use_target(target);
-    std::vector<std::string> before = unresolved(host);
-    // warnings() warns of the functions the load hooked that nothing defines yet: not an
-    // error, a later dlopen may define them.
+    auto before = unresolved(host);
+    // warnings() warns of the functions the load hooked (a new breakpoint) that nothing
+    // defines yet: not an error, a later dlopen may define them.
     auto warnings = [&] {
       std::string out;
-      for (const std::string& f : unresolved(host))
-        if (std::find(before.begin(), before.end(), f) == before.end())
-          out += "warning: " + no_such_function(f) + "\n";
+      for (const auto& hook : unresolved(host))
+        if (std::find(before.begin(), before.end(), hook) == before.end())
+          out += "warning: " + no_such_function(hook.first) + "\n";
       return out;
     };
     if (S_ISDIR(st.st_mode) || ends_with(path, ".py")) {
       try {
-        return python_entry(debugger, "load_command", path) + warnings();
+        std::string out = python_entry(debugger, "load_command", path);
+        return out + warnings();
       } catch (const Incomplete& e) {
         throw Incomplete(e.output() + warnings(), e.what());
       }
@@ -657,7 +661,7 @@ class SubscriptionsCommand final : public Subcommand {
                    std::to_string(v.hits + v.agent_hits), transport});
         if (!v.fallback.empty()) notes += "  " + h.function + ": on a breakpoint: " + v.fallback + "\n";
       }
-      for (const std::string& f : unresolved(host)) notes += "  " + no_such_function(f) + "\n";
+      for (const auto& hook : unresolved(host)) notes += "  " + no_such_function(hook.first) + "\n";
       out += table.render() + notes;
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();

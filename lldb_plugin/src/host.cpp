@@ -26,6 +26,13 @@ Host* g_host = nullptr;
 // forwards_state_events() tells whether this LLDB gives a listener other than the debugger's
 // a process's state changes only after the debugger handled them (LLDB 17 and later). Older
 // ones hand every listener the same event to act on, which would run breakpoint actions twice.
+// kResuming are the commands that resume the target (aliases such as continue, run, next and
+// step resolve to them).
+const char* const kResuming[] = {
+    "process continue", "process launch",   "thread continue",    "thread step-in",
+    "thread step-over", "thread step-out",  "thread step-inst",   "thread step-inst-over",
+    "thread until",     "thread step-scripted"};
+
 bool forwards_state_events() {
   const char* version = lldb::SBDebugger::GetVersionString();  // "lldb version 19.1.7 ..."
   const char* digits = version;
@@ -36,7 +43,7 @@ bool forwards_state_events() {
 }  // namespace
 
 Host::Host(lldb::SBDebugger debugger)
-    : backend_(std::move(debugger), log_), runtime_(backend_, host_options()) {
+    : backend_(debugger, log_), runtime_(backend_, host_options()) {
   backend_.attach(runtime_);
   set_default_runtime(&runtime_);  // the Python module and groutine libraries share it
   if (forwards_state_events()) {
@@ -49,9 +56,26 @@ Host::Host(lldb::SBDebugger debugger)
     });
     backend_.set_on_new_process([this](lldb::SBProcess& p) { watcher_->watch(p); });
   }
+  // A user's `breakpoint delete` of a hook is undone before the target runs again.
+  lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+  for (const char* command : kResuming)
+    interpreter.SetCommandOverrideCallback(command, &Host::before_resume, this);
   // Its threads (and the agent's) must end before liblldb's static destructors run: handlers
   // registered now run before those of liblldb, loaded earlier.
   std::atexit(&Host::stop_at_exit);
+}
+
+// before_resume() is LLDB's override callback of the commands that resume the target: it lets
+// them run (false), after the backend put its hooks back.
+bool Host::before_resume(void* baton, const char** /*argv*/) {
+  auto* host = static_cast<Host*>(baton);
+  try {
+    auto lock = host->runtime_.lock();
+    host->backend_.before_resume();
+  } catch (const std::exception& e) {
+    host->backend_.print(std::string("groutines: cannot put the hooks back: ") + e.what());
+  }
+  return false;
 }
 
 void Host::stop_at_exit() {

@@ -72,6 +72,11 @@ class LldbBackend final : public Backend {
   // unwound and its return breakpoints deleted. Call with the runtime's lock held.
   void process_gone(std::uint32_t process_id, lldb::StateType state);
 
+  // before_resume() runs before a command resumes the target (continue, run, a step): the
+  // hooks a user deleted or disabled are put back (see keep_planted()), as at_prompt() and
+  // every stop at a breakpoint of ours do. Call with the runtime's lock held.
+  void before_resume();
+
   // at_prompt() brings the backend in line with the process before a command reads or
   // changes the runtime: the watched calls of a process that exited, was detached or was
   // replaced are delivered as unwound and their breakpoints removed, and breakpoints retired
@@ -217,6 +222,12 @@ class LldbBackend final : public Backend {
   bool agent_serves(FunctionId id) const;
   void apply_deferred();
   void maintain_stop_pad();
+  // keep_planted() plants again the hook whose breakpoint the user deleted, and enables again
+  // the one the user disabled, saying so: groutines wait on its calls.
+  void keep_planted();
+  // agent_replanted() disables the locations of hook's new breakpoint at entries the agent
+  // serves already in the followed process.
+  void agent_replanted(Hook& hook);
   void modules_changed();
   bool agent_still_traced() const;
   Value agent_evaluate(AgentFrame& frame, std::string_view expression);

@@ -1,0 +1,48 @@
+"""What the `groutine` commands do when a user works against them: deleting or disabling the
+plugin's breakpoints by id, unloading from inside a delivery, and loading groutines that wait
+for a function nothing defines yet, or a script with none in it."""
+import re
+
+from conftest import PYTHON_BUILT, example, lldb, target
+
+import pytest
+
+needs_python = pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+
+REPLANTED = re.compile(r"^groutines: breakpoint 1 was the hook of 'add', which groutines wait "
+                       r"on: planted again as breakpoint (\d+) \(unload them to remove it\)$", re.M)
+ENABLED = ("groutines: breakpoint 2 is the hook of 'scale', which groutines wait on: enabled "
+           "again (unload them to remove it)")
+
+
+def events(s, command, groutine):
+    """events() is the EVENTS column of groutine in the output of command (groutine list)."""
+    m = re.search(rf"^\d+\s+{re.escape(groutine)}\s+.*?\s(\d+)\s+/\S+$", s.after(command), re.M)
+    assert m, s
+    return int(m.group(1))
+
+
+def test_a_hook_deleted_or_disabled_by_id_is_put_back_and_says_so():
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('calls_checks')}",
+             "breakpoint delete 1", "breakpoint disable 2", "groutine list", "run 2",
+             "groutine list")
+    assert REPLANTED.search(s.output), s
+    assert ENABLED in s.lines(), s
+    # Each of the two calls, and its return: nothing was lost.
+    assert events(s, "groutine list", "check-add") == 0, s
+    last = s.output[s.output.rindex("(lldb) groutine list"):]
+    for name in ("check-add", "check-scale"):
+        assert re.search(rf"^\d+\s+{name}\s+waiting on call of \S+\s+4\s", last, re.M), s
+
+
+def test_a_hook_deleted_while_the_target_is_stopped_is_put_back_before_it_runs_again():
+    # On the agent transport add is patched at its first call, and the agent goes on serving it
+    # whatever becomes of the breakpoint: its new breakpoint stays out of the way.
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('calls_checks')}",
+             "breakpoint set -o true -n scale", "run 2", "breakpoint delete 1", "continue",
+             "groutine list", "breakpoint list")
+    replanted = REPLANTED.search(s.after("continue"))
+    assert replanted, s
+    assert re.search(r"^\d+\s+check-add\s+waiting on call of add\s+4\s", s.after("groutine list"),
+                     re.M), s
+    assert re.search(rf"^{replanted.group(1)}: name = 'add'", s.after("breakpoint list"), re.M), s
