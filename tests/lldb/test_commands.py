@@ -3,7 +3,7 @@ plugin's breakpoints by id, unloading from inside a delivery, and loading grouti
 for a function nothing defines yet, or a script with none in it."""
 import re
 
-from conftest import PYTHON_BUILT, example, lldb, target
+from conftest import PYTHON_BUILT, driver, example, lldb, target
 
 import pytest
 
@@ -46,3 +46,71 @@ def test_a_hook_deleted_while_the_target_is_stopped_is_put_back_before_it_runs_a
     assert re.search(r"^\d+\s+check-add\s+waiting on call of add\s+4\s", s.after("groutine list"),
                      re.M), s
     assert re.search(rf"^{replanted.group(1)}: name = 'add'", s.after("breakpoint list"), re.M), s
+
+
+UNLOADER = """
+import lldb
+import groutines as g
+
+DEBUGGER = lldb.debugger  # set while the script loads (through the `script` command)
+
+
+@g.groutine
+async def unloader():
+    await g.call("add")
+    result = lldb.SBCommandReturnObject()
+    DEBUGGER.GetCommandInterpreter().HandleCommand("groutine unload --all", result)
+    g.log("unload --all: " + result.GetError().strip())
+"""
+
+
+@needs_python
+def test_unload_all_from_inside_a_delivery_fails_and_unloads_nothing(tmp_path):
+    script = tmp_path / "unloader.py"
+    script.write_text(UNLOADER)
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {script}",
+             f"groutine load {example('calls_checks')}", "run 1", "groutine list")
+    assert s.logged("unloader") == [
+        "unload --all: error: groutine unload: groutine 'unloader' is running: it cannot be "
+        "unloaded from a delivery (nothing was unloaded)"], s
+    listing = s.after("groutine list")
+    for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
+        assert re.search(rf"^\d+\s+{name}\s+waiting on call of ", listing, re.M), s
+
+
+DL_WATCHER = """
+import groutines as g
+
+
+@g.groutine
+async def dl_watcher():
+    async for c in g.calls("dl_func"):
+        g.log(f"dl_func({c.arg(0)})")
+"""
+
+NO_SUCH = ("dl_func: no such function (yet): the hook waits for a library that defines it")
+
+
+@needs_python
+def test_a_function_nothing_defines_yet_is_a_warning_and_is_hooked_when_a_library_defines_it(
+        tmp_path):
+    script = tmp_path / "dl_watcher.py"
+    script.write_text(DL_WATCHER)
+    s = lldb(f"file {target('dlopen_main')}", f"groutine load {script}",
+             "groutine subscriptions", "run 2", "groutine subscriptions")
+    assert s.after(f"groutine load {script}").splitlines()[-1] == "warning: " + NO_SUCH, s
+    assert "  " + NO_SUCH in s.after("groutine subscriptions").splitlines(), s
+    assert s.logged("dl_watcher") == ["dl_func(0)", "dl_func(1)"], s
+    last = s.output[s.output.rindex("(lldb) groutine subscriptions"):]
+    assert NO_SUCH not in last, s  # defined now
+
+
+@needs_python
+def test_a_script_with_no_groutines_is_a_load_error(tmp_path):
+    script = tmp_path / "empty.py"
+    script.write_text("import groutines as g\n")
+    s = driver(f"file {target('calls_O0')}", f"groutine load {script}", "groutine list")
+    assert s.after(f"groutine load {script}") == (
+        f"error: groutine load: no groutines in {script} (mark an async def with "
+        f"@groutines.groutine)"), s
+    assert s.after("groutine list") == "no groutines loaded", s
