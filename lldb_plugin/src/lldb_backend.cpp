@@ -217,8 +217,9 @@ void LldbBackend::remove_call_hook(FunctionId id) {
 // `breakpoint disable 1` by id do not ask the "groutines" name's permissions (protect()), and
 // groutines waiting on the hook would stop hearing its calls without a word. Unloading the
 // groutines that wait on it removes it.
-void LldbBackend::keep_planted() {
+void LldbBackend::keep_planted(bool at_hit) {
   if (!target_.IsValid() || agent_frame_) return;
+  if (at_hit && target_.GetNumBreakpoints() == breakpoints_seen_) return;
   std::vector<std::pair<lldb::break_id_t, FunctionId>> deleted;
   for (const auto& [id, fn] : hook_by_breakpoint_) {
     auto h = hooks_.find(fn);
@@ -244,6 +245,7 @@ void LldbBackend::keep_planted() {
           "', which groutines wait on: planted again as breakpoint " +
           std::to_string(hook.breakpoint.GetID()) + " (unload them to remove it)");
   }
+  breakpoints_seen_ = target_.GetNumBreakpoints();
 }
 
 void LldbBackend::before_resume() { keep_planted(); }
@@ -505,7 +507,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   try {
     follow_process(process);
     apply_deferred();
-    keep_planted();
+    keep_planted(/*at_hit=*/true);
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
@@ -571,7 +573,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   try {
     follow_process(process);
     apply_deferred();
-    keep_planted();
+    keep_planted(/*at_hit=*/true);
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto s = site_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (s == site_by_breakpoint_.end()) return false;  // retired

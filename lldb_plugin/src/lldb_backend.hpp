@@ -223,8 +223,10 @@ class LldbBackend final : public Backend {
   void apply_deferred();
   void maintain_stop_pad();
   // keep_planted() plants again the hook whose breakpoint the user deleted, and enables again
-  // the one the user disabled, saying so: groutines wait on its calls.
-  void keep_planted();
+  // the one the user disabled, saying so: groutines wait on its calls. At a hit (at_hit), it
+  // looks only when the target's number of breakpoints changed (a deletion): disables are
+  // undone before the commands that resume the target.
+  void keep_planted(bool at_hit = false);
   // agent_replanted() disables the locations of hook's new breakpoint at entries the agent
   // serves already in the followed process.
   void agent_replanted(Hook& hook);
@@ -259,6 +261,7 @@ class LldbBackend final : public Backend {
   std::map<lldb::addr_t, ReturnSite> sites_;
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
+  std::uint32_t breakpoints_seen_ = 0;     // the target's breakpoints at the last keep_planted()
   std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
   std::function<void(lldb::SBProcess&)> on_new_process_;
 
