@@ -114,3 +114,21 @@ def test_a_script_with_no_groutines_is_a_load_error(tmp_path):
         f"error: groutine load: no groutines in {script} (mark an async def with "
         f"@groutines.groutine)"), s
     assert s.after("groutine list") == "no groutines loaded", s
+
+
+def test_a_library_whose_functions_the_target_lacks_loads_with_a_warning_for_each():
+    s = lldb(f"file {target('dlopen_main')}", f"groutine load {example('calls_checks')}")
+    warnings = [line for line in s.after(f"groutine load {example('calls_checks')}").splitlines()
+                if line.startswith("warning: ")]
+    assert warnings == [f"warning: {f}: no such function (yet): the hook waits for a library "
+                        f"that defines it" for f in ("add", "scale", "parse_header", "mix",
+                                                     "greet")], s
+
+
+@needs_python
+def test_a_load_error_with_text_utf8_cannot_encode_is_reported_escaped(tmp_path):
+    script = tmp_path / "lone.py"
+    script.write_text('raise RuntimeError("lone \\udcff")\n', errors="surrogatepass")
+    s = driver(f"file {target('calls_O0')}", f"groutine load {script}")
+    assert s.after(f"groutine load {script}") == (
+        f"error: groutine load: {script}:1: RuntimeError: lone \\udcff"), s
