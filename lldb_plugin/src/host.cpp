@@ -23,9 +23,6 @@ RuntimeOptions host_options() {
 // The host is deliberately leaked: see host.hpp.
 Host* g_host = nullptr;
 
-// forwards_state_events() tells whether this LLDB gives a listener other than the debugger's
-// a process's state changes only after the debugger handled them (LLDB 17 and later). Older
-// ones hand every listener the same event to act on, which would run breakpoint actions twice.
 // kResuming are the commands that resume the target (aliases such as continue, run, next and
 // step resolve to them).
 const char* const kResuming[] = {
@@ -33,6 +30,9 @@ const char* const kResuming[] = {
     "thread step-over", "thread step-out",  "thread step-inst",   "thread step-inst-over",
     "thread until",     "thread step-scripted"};
 
+// forwards_state_events() tells whether this LLDB gives a listener other than the debugger's
+// a process's state changes only after the debugger handled them (LLDB 17 and later). Older
+// ones hand every listener the same event to act on, which would run breakpoint actions twice.
 bool forwards_state_events() {
   const char* version = lldb::SBDebugger::GetVersionString();  // "lldb version 19.1.7 ..."
   const char* digits = version;
@@ -57,6 +57,7 @@ Host::Host(lldb::SBDebugger debugger)
     backend_.set_on_new_process([this](lldb::SBProcess& p) { watcher_->watch(p); });
   }
   // A user's `breakpoint delete` of a hook is undone before the target runs again.
+  // (SetCommandOverrideCallback() resolves "process launch" to the subcommand's object.)
   lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
   for (const char* command : kResuming)
     interpreter.SetCommandOverrideCallback(command, &Host::before_resume, this);
@@ -66,7 +67,8 @@ Host::Host(lldb::SBDebugger debugger)
 }
 
 // before_resume() is LLDB's override callback of the commands that resume the target: it lets
-// them run (false), after the backend put its hooks back.
+// them run (false), once the backend is in line with the process as at a `groutine` command
+// (the hooks a user deleted or disabled put back, a process that ended let go).
 bool Host::before_resume(void* baton, const char** /*argv*/) {
   auto* host = static_cast<Host*>(baton);
   try {

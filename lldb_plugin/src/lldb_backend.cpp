@@ -248,7 +248,7 @@ void LldbBackend::keep_planted(bool at_hit) {
   breakpoints_seen_ = target_.GetNumBreakpoints();
 }
 
-void LldbBackend::before_resume() { keep_planted(); }
+void LldbBackend::before_resume() { at_prompt(); }
 
 // apply_deferred() plants the hooks installed on the agent's service thread.
 void LldbBackend::apply_deferred() {

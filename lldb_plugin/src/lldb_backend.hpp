@@ -72,9 +72,10 @@ class LldbBackend final : public Backend {
   // unwound and its return breakpoints deleted. Call with the runtime's lock held.
   void process_gone(std::uint32_t process_id, lldb::StateType state);
 
-  // before_resume() runs before a command resumes the target (continue, run, a step): the
-  // hooks a user deleted or disabled are put back (see keep_planted()), as at_prompt() and
-  // every stop at a breakpoint of ours do. Call with the runtime's lock held.
+  // before_resume() runs before a command resumes the target (continue, run, a step): it is
+  // at_prompt(), so that the hooks a user deleted or disabled are put back (keep_planted())
+  // and a process that ended since the last command is let go before another starts. Call
+  // with the runtime's lock held.
   void before_resume();
 
   // at_prompt() brings the backend in line with the process before a command reads or

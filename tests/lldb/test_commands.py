@@ -132,3 +132,13 @@ def test_a_load_error_with_text_utf8_cannot_encode_is_reported_escaped(tmp_path)
     s = driver(f"file {target('calls_O0')}", f"groutine load {script}")
     assert s.after(f"groutine load {script}") == (
         f"error: groutine load: {script}:1: RuntimeError: lone \\udcff"), s
+
+
+def test_a_second_run_right_after_the_first_delivers_every_call_again():
+    # In synchronous mode the first process's exit is heard only at the next command: `run`
+    # itself brings the hooks in line (the agent's patches died with that process).
+    s = lldb(f"file {target('calls_O0')}", f"groutine load {example('calls_checks')}", "run 2",
+             "run 2", "groutine list")
+    for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
+        assert re.search(rf"^\d+\s+{name}\s+waiting on call of \S+\s+8\s", s.after("groutine list"),
+                         re.M), s
