@@ -54,8 +54,16 @@ Class& stopped_thread(Class& cls) {
           },
           py::arg("address"), py::arg("max_size") = 4096,
           "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
-      .def("backtrace", &TargetEvent::backtrace, py::arg("max_frames") = 64,
-           "backtrace(max_frames=64): the stopped thread's stack, innermost first.")
+      .def(
+          "backtrace",
+          [](const H& h, std::size_t max_frames) {
+            py::list out;  // a target's paths and names need not be UTF-8
+            for (const std::string& line : h.backtrace(max_frames)) out.append(from_text(line));
+            return out;
+          },
+          py::arg("max_frames") = 64,
+          "backtrace(max_frames=64): the stopped thread's stack, innermost first (invalid "
+          "UTF-8 replaced).")
       .def(
           "evaluate",
           [](const H& h, const Text& expression) {
