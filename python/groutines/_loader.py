@@ -300,6 +300,8 @@ def load_module(runtime, module):
     functions = [v for v in vars(module).values()
                  if inspect.iscoroutinefunction(v) and hasattr(v, "__groutine_name__")
                  and os.path.realpath(v.__code__.co_filename) == source]
+    if not functions:
+        raise LoadError(f"no groutines in {source} (mark an async def with @groutines.groutine)")
     return _start(runtime, source, functions)
 
 

@@ -261,6 +261,14 @@ def test_a_script_without_groutines_is_a_load_error(target, script):
     assert target.groutines == []
 
 
+def test_a_module_without_groutines_is_a_load_error(target, script, monkeypatch, tmp_path):
+    path = os.path.realpath(script("plain_mod_for_loading.py", "X = 1\n"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import plain_mod_for_loading
+    with pytest.raises(g.LoadError, match="^" + re.escape(f"no groutines in {path} ")):
+        target.load(plain_mod_for_loading)
+
+
 def test_a_directory_reports_its_script_without_groutines_and_loads_the_others(
         target, script, tmp_path):
     script("groutine_a.py", COUNTER.format("a"))
