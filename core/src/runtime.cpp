@@ -196,13 +196,17 @@ void Runtime::unload_all() {
 }
 
 // check_unloadable() throws, before anything is unloaded, when one of the groutines chosen
-// is running: an unload is all or nothing.
+// is running, or any is chosen while an event is being delivered: an unload is all or nothing.
 void Runtime::check_unloadable(const std::function<bool(const Groutine&)>& chosen) const {
-  for (const auto& g : groutines_)
-    if (g->state_ == State::Running && chosen(*g))
+  bool any = false;
+  for (const auto& g : groutines_) {
+    if (!chosen(*g)) continue;
+    any = true;
+    if (g->state_ == State::Running)
       throw Error("groutine '" + g->name_ +
                   "' is running: it cannot be unloaded from a delivery (nothing was unloaded)");
-  if (active_)  // a predicate: the groutines of this delivery must outlive it
+  }
+  if (any && active_)  // a predicate: the groutines of this delivery must outlive it
     throw Error("an event is being delivered: groutines cannot be unloaded from a delivery "
                 "(nothing was unloaded)");
 }
