@@ -238,6 +238,27 @@ TEST_CASE("unloading everything from a delivery unloads nothing", "[core][unload
   CHECK(host.runtime.size() == 3);
 }
 
+TEST_CASE("unloading everything from a predicate unloads nothing", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("picky", [&] {
+    wait_call("f", [&](const Call&) {
+      try {
+        host.runtime.unload_all();
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      return true;
+    });
+  });
+  host.load("other", [] { wait_event("never"); });
+  host.backend.call(1, "f");
+  CHECK(error ==
+        "an event is being delivered: groutines cannot be unloaded from a delivery (nothing "
+        "was unloaded)");
+  CHECK(host.runtime.find("other") != nullptr);
+}
+
 TEST_CASE("unloading a source from a delivery of one of its groutines unloads nothing",
           "[core][unload]") {
   fake::Host host;
