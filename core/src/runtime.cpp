@@ -174,6 +174,10 @@ bool Runtime::unload(GroutineId id) {
   Groutine& g = **it;
   if (g.state_ == State::Running)
     throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded from a delivery");
+  // The delivery's receivers may include it, or a predicate of it be running.
+  if (active_)
+    throw Error("an event is being delivered: groutine '" + g.name_ +
+                "' cannot be unloaded from a delivery");
   if (g.state_ == State::Waiting || g.state_ == State::Ready) cancel(g);
   remove(g);
   return true;

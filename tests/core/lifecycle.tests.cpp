@@ -217,6 +217,24 @@ TEST_CASE("a groutine cannot be unloaded while it runs", "[core][unload]") {
   CHECK(g.state() == State::Finished);
 }
 
+TEST_CASE("a groutine cannot unload another from a delivery", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("first", [&] {
+    wait_call("f");
+    try {
+      Runtime::current()->unload(2);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  host.load("second", [] { wait_call("f"); });  // a receiver of the same call
+  host.backend.call(1, "f");
+  CHECK(error == "an event is being delivered: groutine 'second' cannot be unloaded from a "
+                 "delivery");
+  CHECK(host.runtime.find("second")->state() == State::Finished);
+}
+
 TEST_CASE("unloading everything from a delivery unloads nothing", "[core][unload]") {
   fake::Host host;
   std::string error;

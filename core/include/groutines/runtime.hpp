@@ -76,7 +76,8 @@ class GROUTINES_API Runtime {
   Groutine& load(std::string name, std::string source, Location location,
                  std::unique_ptr<Driver> driver);
   // unload() removes groutine id, unwinding it if suspended; false when there is no such
-  // groutine. Throws Error for a groutine that is running (unload from inside a delivery).
+  // groutine. Throws Error from inside a delivery: the groutine is running, or may be one the
+  // delivery has yet to switch into.
   bool unload(GroutineId id);
   // unload_source() unloads every groutine loaded from source; returns how many. All or
   // nothing: throws Error, unloading none, when one of them is running (from a delivery).
