@@ -106,7 +106,8 @@ void Call::return_now(double value) const {
 }
 
 Return Call::returned() const {
-  event();
+  if (!runtime_) throw Error("empty event handle");
+  // The runtime refuses a call no longer current, as it does for Python's awaits.
   Wait wait{Matcher{EventKind::Return, seq_, {}}};
   Delivered d = runtime_->wait(wait);
   return Return(*runtime_, *d.event);

@@ -197,6 +197,10 @@ bool Runtime::unload(GroutineId id) {
   Groutine& g = **it;
   if (g.state_ == State::Running)
     throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded from a delivery");
+  // The delivery's receivers may include it, or a predicate of it be running.
+  if (active_)
+    throw Error("an event is being delivered: groutine '" + g.name_ +
+                "' cannot be unloaded from a delivery");
   if (g.state_ == State::Waiting || g.state_ == State::Ready) cancel(g);
   remove(g);
   return true;
@@ -205,6 +209,7 @@ bool Runtime::unload(GroutineId id) {
 std::size_t Runtime::unload_source(std::string_view source) {
   Entry entry(*this);
   std::vector<GroutineId> ids;
+  check_unloadable([&](const Groutine& g) { return g.source() == source; });
   for (const auto& g : groutines_)
     if (g->source() == source) ids.push_back(g->id());
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) unload(*it);
@@ -213,7 +218,24 @@ std::size_t Runtime::unload_source(std::string_view source) {
 
 void Runtime::unload_all() {
   Entry entry(*this);
+  check_unloadable([](const Groutine&) { return true; });
   while (!groutines_.empty()) unload(groutines_.back()->id());
+}
+
+// check_unloadable() throws, before anything is unloaded, when one of the groutines chosen
+// is running, or any is chosen while an event is being delivered: an unload is all or nothing.
+void Runtime::check_unloadable(const std::function<bool(const Groutine&)>& chosen) const {
+  bool any = false;
+  for (const auto& g : groutines_) {
+    if (!chosen(*g)) continue;
+    any = true;
+    if (g->state_ == State::Running)
+      throw Error("groutine '" + g->name_ +
+                  "' is running: it cannot be unloaded from a delivery (nothing was unloaded)");
+  }
+  if (any && active_)  // a predicate: the groutines of this delivery must outlive it
+    throw Error("an event is being delivered: groutines cannot be unloaded from a delivery "
+                "(nothing was unloaded)");
 }
 
 void Runtime::remove(Groutine& g) {
@@ -527,7 +549,9 @@ void Runtime::begin_wait(Groutine& g, const Wait& wait) {
         throw Error("wait on an unknown function id " + std::to_string(m.key));
       if (m.kind == EventKind::Custom && m.key >= event_names_.size())
         throw Error("wait on an unknown event id " + std::to_string(m.key));
-      if (m.kind == EventKind::Return && returns_.find(m.key) == returns_.end()) {
+      // Only while handling the call: later, its return may have come already, or its
+      // watch lives on only because another groutine waits for it.
+      if (m.kind == EventKind::Return) {
         const Delivery* d = active_;
         while (d && !(d->event->seq == m.key && d->event->kind == EventKind::Call)) d = d->outer;
         if (!d)

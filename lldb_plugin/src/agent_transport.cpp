@@ -463,6 +463,21 @@ bool LldbBackend::agent_before_call(lldb::SBProcess& process, lldb::SBThread& th
   return false;
 }
 
+// agent_replanted(): the old breakpoint's location ids name nothing any more. An entry the
+// agent patched keeps its patch and its calls come through the agent: the new breakpoint's
+// location there is disabled at once, as the old one was.
+void LldbBackend::agent_replanted(Hook& hook) {
+  hook.agent.clear();
+  if (!agent_ || !agent_->channel) return;
+  for (std::size_t i = 0; i < hook.breakpoint.GetNumLocations(); ++i) {
+    lldb::SBBreakpointLocation l = hook.breakpoint.GetLocationAtIndex(static_cast<std::uint32_t>(i));
+    auto p = agent_->patched.find(l.GetLoadAddress());
+    if (!l.IsValid() || p == agent_->patched.end()) continue;
+    l.SetEnabled(false);
+    hook.agent[l.GetID()] = p->second;
+  }
+}
+
 // agent_after_call() runs in a hook's breakpoint callback after the call was delivered: it
 // patches the function when that is safe now (no other thread in its first bytes or at its
 // breakpoint, the target not stopping), so that its next calls come through the agent.

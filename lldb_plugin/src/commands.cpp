@@ -16,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "groutines/error.hpp"
@@ -139,13 +140,17 @@ std::string python_entry(lldb::SBDebugger& debugger, const char* function, const
     }
     return out;
   };
-  auto text = [&](const std::string& s) { return "bytes.fromhex('" + hex(s) + "').decode()"; };
+  // A path is any bytes: undecodable ones travel as surrogates, as os.fsdecode() makes them.
+  auto text = [&](const std::string& s) {
+    return "bytes.fromhex('" + hex(s) + "').decode(errors='surrogateescape')";
+  };
   // Strings travel as hex: no quoting to get wrong.
   std::string code = "script -l python -- import sys as _gs; _gp = " + text(package_dir) +
                      "; _gs.path.insert(0, _gp) if _gp not in _gs.path else None; "
                      "import groutines._host as _gh; "
                      "_go, _ge = _gh." + function + "(" + text(path) + "); "
-                     "_gf = open(" + text(reply_path) + ", 'w'); "
+                     "_gf = open(" + text(reply_path) +
+                     ", 'w', encoding='utf-8', errors='backslashreplace'); "
                      "_gn = _gf.write(_go + '\\x1e' + _ge); _gf.close()";
   lldb::SBCommandReturnObject result;
   debugger.GetCommandInterpreter().HandleCommand(code.c_str(), result);
@@ -166,6 +171,24 @@ std::string python_entry(lldb::SBDebugger& debugger, const char* function, const
   std::string message = reply.substr(at + 1);
   if (message.empty()) return reply.substr(0, at);
   throw Incomplete(reply.substr(0, at), message);
+}
+
+// unresolved() lists the hooked functions whose breakpoint has no location, with that
+// breakpoint: no module loaded in the target defines them, yet (a library the target will
+// dlopen may).
+std::vector<std::pair<std::string, lldb::break_id_t>> unresolved(Host& host) {
+  std::vector<std::pair<std::string, lldb::break_id_t>> out;
+  for (const HookInfo& h : host.runtime().hooks()) {
+    if (!h.installed) continue;
+    LldbBackend::HookView v = host.backend().hook_view(h.id);
+    if (v.breakpoint != LLDB_INVALID_BREAK_ID && v.locations == 0)
+      out.emplace_back(h.function, v.breakpoint);
+  }
+  return out;
+}
+
+std::string no_such_function(const std::string& function) {
+  return function + ": no such function (yet): the hook waits for a library that defines it";
 }
 
 // Subcommand is one `groutine` subcommand: run() does the work, errors are Error.
@@ -233,7 +256,10 @@ class LoadCommand final : public Subcommand {
       "breakpoint on it in the selected target, so a target must exist first. Loading a\n"
       "library again reloads it: its groutines are unloaded and the library closed first.\n"
       "A .py file, or a directory of groutine_*.py and *_groutines.py scripts, is loaded by\n"
-      "the groutines Python module (built in python/) into the same runtime.\n"
+      "the groutines Python module (built in python/) into the same runtime. A library or a\n"
+      "script with no groutines in it is an error. A function the groutines wait on that no\n"
+      "module of the target defines yet is a warning, not an error: its hook waits for a\n"
+      "library that defines it (one the target will dlopen).\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -246,7 +272,12 @@ class LoadCommand final : public Subcommand {
       "(lldb) run\n"
       "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
       "(reloads it: the groutines start again)\n"
-      "(lldb) groutine load tests/python/scripts/groutine_lldb_calls.py\n";
+      "(lldb) groutine load tests/python/scripts/groutine_lldb_calls.py\n"
+      "(lldb) groutine load plugin_checks.py\n"
+      "loaded 1 groutine from /.../plugin_checks.py\n"
+      "  6 plugin-init          waiting on call of plugin_init\n"
+      "warning: plugin_init: no such function (yet): the hook waits for a library that "
+      "defines it\n";
 
  private:
   std::string run(lldb::SBDebugger& debugger, Host& host,
@@ -261,8 +292,24 @@ class LoadCommand final : public Subcommand {
     if (!target.IsValid())
       throw Error("no target: create one first (file PROGRAM), then load groutines");
     host.backend().use_target(target);
-    if (S_ISDIR(st.st_mode) || ends_with(path, ".py"))
-      return python_entry(debugger, "load_command", path);
+    auto before = unresolved(host);
+    // warnings() warns of the functions the load hooked (a new breakpoint) that nothing
+    // defines yet: not an error, a later dlopen may define them.
+    auto warnings = [&] {
+      std::string out;
+      for (const auto& hook : unresolved(host))
+        if (std::find(before.begin(), before.end(), hook) == before.end())
+          out += "warning: " + no_such_function(hook.first) + "\n";
+      return out;
+    };
+    if (S_ISDIR(st.st_mode) || ends_with(path, ".py")) {
+      try {
+        std::string out = python_entry(debugger, "load_command", path);
+        return out + warnings();
+      } catch (const Incomplete& e) {
+        throw Incomplete(e.output() + warnings(), e.what());
+      }
+    }
     char resolved[PATH_MAX];
     if (!realpath(path.c_str(), resolved)) throw Error("cannot resolve '" + path + "'");
     std::vector<GroutineId> ids = host.load_library(resolved);
@@ -274,7 +321,7 @@ class LoadCommand final : public Subcommand {
           out += format("  %llu %-20s %s\n", static_cast<unsigned long long>(id),
                         g.name().c_str(), state_of(g).c_str());
     });
-    return out;
+    return out + warnings();
   }
 };
 
@@ -321,7 +368,9 @@ class UnloadCommand final : public Subcommand {
       "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"
       "breakpoints nobody waits on any more are removed. Unloading by path also closes the\n"
       "library (a .py file or a directory goes to the groutines Python module); --all unloads\n"
-      "everything.\n"
+      "everything. A groutine cannot be unloaded while it runs (from a command it runs, or a\n"
+      "breakpoint command run while it handles an event): then the command fails and unloads\n"
+      "nothing.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -356,6 +405,11 @@ class UnloadCommand final : public Subcommand {
       if (g.name() == what) ids.push_back(g.id());
     });
     if (ids.empty()) throw Error("no groutine or library called '" + what + "'");
+    host.runtime().for_each([&](const Groutine& g) {  // all or nothing
+      if (g.name() == what && g.state() == State::Running)
+        throw Error("groutine '" + what +
+                    "' is running: it cannot be unloaded from a delivery (nothing was unloaded)");
+    });
     for (GroutineId id : ids) host.runtime().unload(id);
     return format("unloaded %zu groutine%s called '%s'\n", ids.size(), ids.size() == 1 ? "" : "s",
                   what.c_str());
@@ -601,16 +655,19 @@ class SubscriptionsCommand final : public Subcommand {
       "Show each hooked function with its breakpoint id, its number of locations at the\n"
       "function's entry (0 while its library is not loaded; the places it is inlined at are\n"
       "disabled), how many waits and streams hold it, its hits, and its transport (agent or\n"
-      "breakpoint, with why a function stays on its breakpoint: see `groutine transport`);\n"
-      "then the returns awaited, by return address: on a breakpoint, or watched by the agent.\n"
+      "breakpoint, with why a function stays on its breakpoint: see `groutine transport`), and\n"
+      "the functions no module of the target defines yet; then the returns awaited, by return\n"
+      "address: on a breakpoint, or watched by the agent.\n"
       "\n"
       "Examples:\n"
       "\n"
       "(lldb) groutine subscriptions\n"
-      "FUNCTION  BREAKPOINT  LOCATIONS  HOLDERS  HITS  TRANSPORT\n"
-      "add       1           1          2        11    breakpoint\n"
-      "mix       2           1          2        11    agent\n"
+      "FUNCTION     BREAKPOINT  LOCATIONS  HOLDERS  HITS  TRANSPORT\n"
+      "add          1           1          2        11    breakpoint\n"
+      "mix          2           1          2        11    agent\n"
+      "plugin_init  3           0          1        0     breakpoint\n"
       "  add: on a breakpoint: the function is shorter than the 5-byte patch\n"
+      "  plugin_init: no such function (yet): the hook waits for a library that defines it\n"
       "returns awaited: 1 call at 1 return address\n"
       "  0x555555555382  agent  calls #21\n";
 
@@ -633,6 +690,7 @@ class SubscriptionsCommand final : public Subcommand {
                    std::to_string(v.hits + v.agent_hits), transport});
         if (!v.fallback.empty()) notes += "  " + h.function + ": on a breakpoint: " + v.fallback + "\n";
       }
+      for (const auto& hook : unresolved(host)) notes += "  " + no_such_function(hook.first) + "\n";
       out += table.render() + notes;
     }
     std::vector<LldbBackend::ReturnSiteView> sites = host.backend().return_sites();

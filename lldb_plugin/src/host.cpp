@@ -24,6 +24,13 @@ RuntimeOptions host_options() {
 // The host is deliberately leaked: see host.hpp.
 Host* g_host = nullptr;
 
+// kResuming are the commands that resume the target (aliases such as continue, run, next and
+// step resolve to them).
+const char* const kResuming[] = {
+    "process continue", "process launch",   "thread continue",    "thread step-in",
+    "thread step-over", "thread step-out",  "thread step-inst",   "thread step-inst-over",
+    "thread until",     "thread step-scripted"};
+
 // forwards_state_events() tells whether this LLDB gives a listener other than the debugger's
 // a process's state changes only after the debugger handled them (LLDB 17 and later). Older
 // ones hand every listener the same event to act on, which would run breakpoint actions twice.
@@ -37,7 +44,7 @@ bool forwards_state_events() {
 }  // namespace
 
 Host::Host(lldb::SBDebugger debugger)
-    : backend_(std::move(debugger), log_), runtime_(backend_, host_options()) {
+    : backend_(debugger, log_), runtime_(backend_, host_options()) {
   backend_.attach(runtime_);
   set_default_runtime(&runtime_);  // the Python module and groutine libraries share it
   if (forwards_state_events()) {
@@ -50,9 +57,28 @@ Host::Host(lldb::SBDebugger debugger)
     });
     backend_.set_on_new_process([this](lldb::SBProcess& p) { watcher_->watch(p); });
   }
+  // A user's `breakpoint delete` of a hook is undone before the target runs again.
+  // (SetCommandOverrideCallback() resolves "process launch" to the subcommand's object.)
+  lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+  for (const char* command : kResuming)
+    interpreter.SetCommandOverrideCallback(command, &Host::before_resume, this);
   // Its threads (and the agent's) must end before liblldb's static destructors run: handlers
   // registered now run before those of liblldb, loaded earlier.
   std::atexit(&Host::stop_at_exit);
+}
+
+// before_resume() is LLDB's override callback of the commands that resume the target: it lets
+// them run (false), once the backend is in line with the process as at a `groutine` command
+// (the hooks a user deleted or disabled put back, a process that ended let go).
+bool Host::before_resume(void* baton, const char** /*argv*/) {
+  auto* host = static_cast<Host*>(baton);
+  try {
+    auto lock = host->runtime_.lock();
+    host->backend_.before_resume();
+  } catch (const std::exception& e) {
+    host->backend_.print(std::string("groutines: cannot put the hooks back: ") + e.what());
+  }
+  return false;
 }
 
 void Host::stop_at_exit() {

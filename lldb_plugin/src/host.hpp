@@ -45,6 +45,7 @@ class Host {
  private:
   explicit Host(lldb::SBDebugger debugger);
   static void stop_at_exit();
+  static bool before_resume(void* baton, const char** argv);
 
   EventLog log_;
   LldbBackend backend_;

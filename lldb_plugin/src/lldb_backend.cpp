@@ -214,6 +214,43 @@ void LldbBackend::remove_call_hook(FunctionId id) {
   hooks_.erase(it);
 }
 
+// keep_planted() puts back what the user took from a hook: `breakpoint delete 1` and
+// `breakpoint disable 1` by id do not ask the "groutines" name's permissions (protect()), and
+// groutines waiting on the hook would stop hearing its calls without a word. Unloading the
+// groutines that wait on it removes it.
+void LldbBackend::keep_planted(bool at_hit) {
+  if (!target_.IsValid() || agent_frame_) return;
+  if (at_hit && target_.GetNumBreakpoints() == breakpoints_seen_) return;
+  std::vector<std::pair<lldb::break_id_t, FunctionId>> deleted;
+  for (const auto& [id, fn] : hook_by_breakpoint_) {
+    auto h = hooks_.find(fn);
+    if (h == hooks_.end()) continue;
+    lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+    if (!bp.IsValid()) {
+      deleted.emplace_back(id, fn);
+    } else if (!bp.IsEnabled()) {
+      bp.SetEnabled(true);
+      print("groutines: breakpoint " + std::to_string(id) + " is the hook of '" +
+            h->second.function + "', which groutines wait on: enabled again (unload them to "
+            "remove it)");
+    }
+  }
+  for (const auto& [id, fn] : deleted) {
+    hook_by_breakpoint_.erase(id);
+    Hook& hook = hooks_[fn];
+    hook.breakpoint = lldb::SBBreakpoint();
+    plant(fn, hook);
+    if (!hook.breakpoint.IsValid()) continue;  // plant() said why
+    agent_replanted(hook);
+    print("groutines: breakpoint " + std::to_string(id) + " was the hook of '" + hook.function +
+          "', which groutines wait on: planted again as breakpoint " +
+          std::to_string(hook.breakpoint.GetID()) + " (unload them to remove it)");
+  }
+  breakpoints_seen_ = target_.GetNumBreakpoints();
+}
+
+void LldbBackend::before_resume() { at_prompt(); }
+
 // apply_deferred() plants the hooks installed on the agent's service thread.
 void LldbBackend::apply_deferred() {
   std::vector<FunctionId> ids;
@@ -435,6 +472,7 @@ void LldbBackend::at_prompt() {
   use_target(debugger_.GetSelectedTarget());
   if (!target_.IsValid()) return;
   apply_deferred();
+  keep_planted();
   lldb::SBProcess process = target_.GetProcess();
   lldb::StateType state = process.IsValid() ? process.GetState() : lldb::eStateInvalid;
   if (running_state(state) || busy_stop(process)) return;
@@ -519,6 +557,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   try {
     follow_process(process);
     apply_deferred();
+    keep_planted(/*at_hit=*/true);
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto h = hook_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (h == hook_by_breakpoint_.end()) return false;  // retired: nobody waits any more
@@ -619,6 +658,7 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
   try {
     follow_process(process);
     apply_deferred();
+    keep_planted(/*at_hit=*/true);
     if (!retired_.empty()) delete_retired(process, thread.GetThreadID());
     auto s = site_by_breakpoint_.find(location.GetBreakpoint().GetID());
     if (s == site_by_breakpoint_.end()) return false;  // retired

@@ -79,6 +79,12 @@ class LldbBackend final : public Backend {
   // unwound and its return breakpoints deleted. Call with the runtime's lock held.
   void process_gone(std::uint32_t process_id, lldb::StateType state);
 
+  // before_resume() runs before a command resumes the target (continue, run, a step): it is
+  // at_prompt(), so that the hooks a user deleted or disabled are put back (keep_planted())
+  // and a process that ended since the last command is let go before another starts. Call
+  // with the runtime's lock held.
+  void before_resume();
+
   // at_prompt() brings the backend in line with the process before a command reads or
   // changes the runtime: the watched calls of a process that exited, was detached or was
   // replaced are delivered as unwound and their breakpoints removed, and breakpoints retired
@@ -252,6 +258,14 @@ class LldbBackend final : public Backend {
   bool agent_serves(FunctionId id) const;
   void apply_deferred();
   void maintain_stop_pad();
+  // keep_planted() plants again the hook whose breakpoint the user deleted, and enables again
+  // the one the user disabled, saying so: groutines wait on its calls. At a hit (at_hit), it
+  // looks only when the target's number of breakpoints changed (a deletion): disables are
+  // undone before the commands that resume the target.
+  void keep_planted(bool at_hit = false);
+  // agent_replanted() disables the locations of hook's new breakpoint at entries the agent
+  // serves already in the followed process.
+  void agent_replanted(Hook& hook);
   void modules_changed();
   bool agent_still_traced() const;
   Value agent_evaluate(AgentFrame& frame, std::string_view expression);
@@ -283,6 +297,7 @@ class LldbBackend final : public Backend {
   std::map<lldb::addr_t, ReturnSite> sites_;
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
+  std::uint32_t breakpoints_seen_ = 0;     // the target's breakpoints at the last keep_planted()
   std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
   std::function<void(lldb::SBProcess&)> on_new_process_;
 

@@ -115,10 +115,14 @@ def _def_line(fn):
     return line
 
 
+_SCRIPTS = "groutines.scripts."
+
+
 def _module_name(path):
     stem = os.path.splitext(os.path.basename(path))[0]
     stem = "".join(c if c.isalnum() else "_" for c in stem)
-    return f"groutines.scripts.{stem}_{hashlib.sha1(path.encode()).hexdigest()[:8]}"
+    digest = hashlib.sha1(os.fsencode(path)).hexdigest()[:8]
+    return f"{_SCRIPTS}{stem}_{digest}"
 
 
 def _error_at(exc, path):
@@ -138,15 +142,57 @@ def _error_at(exc, path):
     return message
 
 
+# The modules the scripts of each directory imported from that directory (their siblings:
+# `import helpers`), by directory, then by module name.
+_siblings = {}
+
+
+def _under(module, directory):
+    """_under() tells whether module was loaded from a file under directory."""
+    file = getattr(module, "__file__", None)
+    return bool(file) and os.path.realpath(file).startswith(directory + os.sep)
+
+
+class _OwnSiblings:
+    """_OwnSiblings makes a script of directory import its own sibling modules, not those of
+    another script directory that has the same names (two `helpers.py`): while the script
+    runs, the directory is first on sys.path and the siblings other directories imported are
+    out of sys.modules; the modules it imports from its directory are then kept as its
+    directory's, and the others' put back. As pytest drops a rootdir-less conftest's cached
+    module before importing the next one, instead of letting sys.modules hand back the
+    first."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __enter__(self):
+        self.before = set(sys.modules)
+        self.theirs = {n: m for d, modules in _siblings.items() if d != self.directory
+                       for n, m in modules.items() if sys.modules.get(n) is m}
+        for n in self.theirs:
+            del sys.modules[n]
+        sys.modules.update(_siblings.get(self.directory, {}))
+        if sys.path[:1] != [self.directory]:
+            if self.directory in sys.path:
+                sys.path.remove(self.directory)
+            sys.path.insert(0, self.directory)  # a script imports its siblings
+
+    def __exit__(self, *exc):
+        ours = _siblings.setdefault(self.directory, {})
+        for n, m in list(sys.modules.items()):
+            if (n not in self.before and not n.startswith(_SCRIPTS)
+                    and _under(m, self.directory)):
+                ours[n] = m
+        sys.modules.update(self.theirs)
+        return False
+
+
 def _execute(path):
     """_execute() runs the script at path as a fresh module; returns its marked functions."""
     name = _module_name(path)
     module = types.ModuleType(name)
     module.__file__ = path
     found = []
-    directory = os.path.dirname(path)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)  # a script imports its sibling modules
     previous = sys.modules.get(name)
     sys.modules[name] = module
     _collecting.append((path, found))
@@ -154,7 +200,8 @@ def _execute(path):
         with open(path, "rb") as f:
             source = f.read()
         code = compile(source, path, "exec", dont_inherit=True)
-        exec(code, module.__dict__)
+        with _OwnSiblings(os.path.dirname(path)):
+            exec(code, module.__dict__)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit too: a script must not end the debugger
@@ -191,7 +238,10 @@ def load_file(runtime, path):
     replacing the groutines it loaded before. Raises LoadError; then nothing changed."""
     if not os.path.isfile(path):
         raise LoadError(f"no such file '{path}'")
-    return _start(runtime, path, _execute(path))
+    functions = _execute(path)
+    if not functions:
+        raise LoadError(f"no groutines in {path} (mark an async def with @groutines.groutine)")
+    return _start(runtime, path, functions)
 
 
 def discover(directory):
@@ -250,6 +300,8 @@ def load_module(runtime, module):
     functions = [v for v in vars(module).values()
                  if inspect.iscoroutinefunction(v) and hasattr(v, "__groutine_name__")
                  and os.path.realpath(v.__code__.co_filename) == source]
+    if not functions:
+        raise LoadError(f"no groutines in {source} (mark an async def with @groutines.groutine)")
     return _start(runtime, source, functions)
 
 
@@ -258,8 +310,13 @@ def unload_path(runtime, path):
     directory; returns how many groutines."""
     real = os.path.realpath(os.path.expanduser(path))
     prefix = real + os.sep
-    sources = {g["source"] for g in runtime.groutines() if g["python"]
-               and (g["source"] == real or g["source"].startswith(prefix))}
+    chosen = [g for g in runtime.groutines() if g["python"]
+              and (g["source"] == real or g["source"].startswith(prefix))]
+    for g in chosen:  # all or nothing
+        if g["state"] == "running":
+            raise LoadError(f"groutine '{g['name']}' is running: it cannot be unloaded from a "
+                            f"delivery (nothing was unloaded)")
+    sources = {g["source"] for g in chosen}
     n = 0
     for source in sorted(sources):
         n += runtime.unload_source(source)

@@ -1061,6 +1061,9 @@ class Runner:
             ok, out, err = debugger.command(f"groutine load {lldb_quote(path)}", check=False)
             if not ok:
                 raise UsageError(f"{out}{err.strip()}")
+            for line in out.splitlines():  # a function nothing defines yet, say
+                if line.startswith("warning: "):
+                    self.report.write(line + "\n")
         from . import _native
         runtime = _native.default_runtime()
         if runtime is None:

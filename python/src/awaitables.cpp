@@ -34,7 +34,7 @@ SharedObject optional_callable(const py::object& where) {
   if (where.is_none()) return {};
   if (!PyCallable_Check(where.ptr()))
     throw py::type_error("where= takes a function of the event (a lambda), not " +
-                         py::repr(where).cast<std::string>());
+                         to_text(py::repr(where)));
   return SharedObject(where);
 }
 
@@ -178,19 +178,19 @@ void bind_awaitables(py::module_& m) {
         return "<groutines calls of " + s.function() + ">";
       });
 
-  m.def("call", [](std::string function, py::object where) {
-        return one(EventKind::Call, std::move(function), where);
+  m.def("call", [](Text function, py::object where) {
+        return one(EventKind::Call, std::move(function.value), where);
       },
       py::arg("function"), py::kw_only(), py::arg("where") = py::none(),
       "call(function, where=None): await the next call of function (on any thread) for which "
       "where(call) is true.");
-  m.def("event", [](std::string name, py::object where) {
-        return one(EventKind::Custom, std::move(name), where);
+  m.def("event", [](Text name, py::object where) {
+        return one(EventKind::Custom, std::move(name.value), where);
       },
       py::arg("name"), py::kw_only(), py::arg("where") = py::none(),
       "event(name, where=None): await the next custom event called name.");
-  m.def("calls", [](std::string function, py::object where) {
-        return std::make_unique<CallStream>(std::move(function), optional_callable(where));
+  m.def("calls", [](Text function, py::object where) {
+        return std::make_unique<CallStream>(std::move(function.value), optional_callable(where));
       },
       py::arg("function"), py::kw_only(), py::arg("where") = py::none(),
       "calls(function, where=None): async for call in calls(f) -- every call of f.");
@@ -200,7 +200,7 @@ void bind_awaitables(py::module_& m) {
         for (py::handle a : awaitables) {
           if (!py::isinstance<WaitRequest>(a))
             throw py::type_error("any() takes g.call(), g.event() or call.returned() "
-                                 "awaitables, not " + py::repr(a).cast<std::string>());
+                                 "awaitables, not " + to_text(py::repr(a)));
           const WaitRequest& w = a.cast<const WaitRequest&>();
           if (w.any()) throw py::type_error("any() of any() is not supported: flatten it");
           alternatives.push_back(w.alternatives().front());

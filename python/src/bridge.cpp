@@ -6,6 +6,26 @@ namespace groutines::python {
 
 thread_local int InRuntime::depth_ = 0;
 
+std::string to_text(py::handle object) {
+  PyObject* o = object.ptr();
+  if (PyBytes_Check(o)) return std::string(PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o)));
+  Py_ssize_t size = 0;
+  if (const char* utf8 = PyUnicode_AsUTF8AndSize(o, &size))
+    return std::string(utf8, static_cast<std::size_t>(size));
+  PyErr_Clear();  // a lone surrogate: escaped
+  PyObject* bytes = PyUnicode_AsEncodedString(o, "utf-8", "backslashreplace");
+  if (!bytes) throw py::error_already_set();  // not a str at all: a bug of ours
+  std::string out(PyBytes_AS_STRING(bytes), static_cast<std::size_t>(PyBytes_GET_SIZE(bytes)));
+  Py_DECREF(bytes);
+  return out;
+}
+
+py::str from_text(const std::string& text) {
+  PyObject* s = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  if (!s) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(s);
+}
+
 Value to_value(py::handle object) {
   PyObject* o = object.ptr();
   if (o == Py_None) return std::monostate{};
@@ -20,11 +40,11 @@ Value to_value(py::handle object) {
       if (!PyErr_Occurred()) return static_cast<std::int64_t>(u);
       PyErr_Clear();
     }
-    throw py::value_error("integer " + py::repr(object).cast<std::string>() +
+    throw py::value_error("integer " + to_text(py::repr(object)) +
                           " does not fit in 64 bits");
   }
   if (PyFloat_Check(o)) return PyFloat_AS_DOUBLE(o);
-  if (PyUnicode_Check(o)) return object.cast<std::string>();
+  if (PyUnicode_Check(o)) return to_text(object);
   throw py::type_error("a groutines value is None, bool, int, float or str, not " +
                        std::string(Py_TYPE(o)->tp_name));
 }
@@ -35,10 +55,7 @@ py::object from_value(const Value& value) {
     py::object operator()(bool b) const { return py::bool_(b); }
     py::object operator()(std::int64_t i) const { return py::int_(i); }
     py::object operator()(double d) const { return py::float_(d); }
-    py::object operator()(const std::string& s) const {
-      return py::reinterpret_steal<py::object>(
-          PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
-    }
+    py::object operator()(const std::string& s) const { return from_text(s); }
   };
   return std::visit(Convert{}, value);
 }
@@ -48,14 +65,14 @@ Data to_data(const py::dict& data) {
   out.reserve(data.size());
   for (auto [key, value] : data) {
     if (!PyUnicode_Check(key.ptr())) throw py::type_error("event data keys are str");
-    out.push_back(Field{key.cast<std::string>(), to_value(value)});
+    out.push_back(Field{to_text(key), to_value(value)});
   }
   return out;
 }
 
 py::dict from_data(const Data& data) {
   py::dict out;
-  for (const Field& f : data) out[py::str(f.key)] = from_value(f.value);
+  for (const Field& f : data) out[from_text(f.key)] = from_value(f.value);
   return out;
 }
 
@@ -104,11 +121,10 @@ std::exception_ptr python_failure(const std::string& file) {
     py::tuple described =
         py::module_::import("groutines._failure").attr("describe")(value_, file);
     return std::make_exception_ptr(RequireFailure(
-        described[0].cast<std::string>(),
-        Location{described[1].cast<std::string>(), described[2].cast<unsigned>()}));
+        to_text(described[0]), Location{to_text(described[1]), described[2].cast<unsigned>()}));
   } catch (py::error_already_set& e) {
     return std::make_exception_ptr(
-        RequireFailure(py::str(type_).cast<std::string>() + " (and describing it failed: " +
+        RequireFailure(to_text(py::str(type_)) + " (and describing it failed: " +
                            e.what() + ")",
                        Location{file, 0}));
   }

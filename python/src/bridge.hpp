@@ -23,6 +23,19 @@ namespace groutines::python {
 
 namespace py = pybind11;
 
+// Text from scripts and targets is never an error. to_text() is str object as UTF-8, with
+// what UTF-8 cannot encode (a lone surrogate: "\udcff") written as a backslash escape
+// (Python's errors="backslashreplace"); bytes are taken as they are. Every str that crosses
+// into C++ goes through it: names, messages, logs, keys and values. from_text() is the way
+// back: invalid UTF-8 becomes U+FFFD (errors="replace").
+std::string to_text(py::handle object);
+py::str from_text(const std::string& text);
+
+// Text is a str argument of a bound function, converted by to_text() (see the caster below).
+struct Text {
+  std::string value;
+};
+
 // to_value() converts None, bool, int (-2**63 .. 2**64-1), float or str; TypeError otherwise.
 Value to_value(py::handle object);
 // from_value() converts a Value to None, bool, int, float or str.
@@ -94,3 +107,19 @@ std::exception_ptr python_failure(const std::string& file);
 py::object error_type();
 
 }  // namespace groutines::python
+
+namespace pybind11::detail {
+// Text binds a str (or bytes) argument through to_text(): never a cast error.
+template <>
+struct type_caster<groutines::python::Text> {
+  PYBIND11_TYPE_CASTER(groutines::python::Text, const_name("str"));
+  bool load(handle source, bool) {
+    if (!source || !(PyUnicode_Check(source.ptr()) || PyBytes_Check(source.ptr()))) return false;
+    value.value = groutines::python::to_text(source);
+    return true;
+  }
+  static handle cast(const groutines::python::Text& text, return_value_policy, handle) {
+    return groutines::python::from_text(text.value).release();
+  }
+};
+}  // namespace pybind11::detail

@@ -181,7 +181,7 @@ Step CoroutineDriver::step(Groutine& groutine) {
           PyExc_TypeError,
           "a groutine awaits groutines events only (g.call, g.event, g.any, call.returned(), "
           "async for in g.calls), not " +
-              py::repr(yielded).cast<std::string>() + " (asyncio does not run in groutines)");
+              to_text(py::repr(yielded)) + " (asyncio does not run in groutines)");
       continue;
     }
     auto& request = yielded.cast<WaitRequest&>();

@@ -28,11 +28,6 @@ std::variant<std::int64_t, double> number(py::handle value, const char* what) {
                        std::string(Py_TYPE(value.ptr())->tp_name));
 }
 
-py::str text(const std::string& s) {
-  return py::reinterpret_steal<py::str>(
-      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace"));
-}
-
 std::string where(const EventHandle& h) {
   if (!h.valid()) return " (no longer current)";
   return " on thread " + std::to_string(h.event().thread_id);
@@ -55,20 +50,28 @@ Class& stopped_thread(Class& cls) {
       .def(
           "read_cstring",
           [](const H& h, std::uint64_t address, std::size_t max_size) {
-            return text(h.read_cstring(address, max_size));
+            return from_text(h.read_cstring(address, max_size));
           },
           py::arg("address"), py::arg("max_size") = 4096,
           "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
-      .def("backtrace", &TargetEvent::backtrace, py::arg("max_frames") = 64,
-           "backtrace(max_frames=64): the stopped thread's stack, innermost first.")
+      .def(
+          "backtrace",
+          [](const H& h, std::size_t max_frames) {
+            py::list out;  // a target's paths and names need not be UTF-8
+            for (const std::string& line : h.backtrace(max_frames)) out.append(from_text(line));
+            return out;
+          },
+          py::arg("max_frames") = 64,
+          "backtrace(max_frames=64): the stopped thread's stack, innermost first (invalid "
+          "UTF-8 replaced).")
       .def(
           "evaluate",
-          [](const H& h, const std::string& expression) {
+          [](const H& h, const Text& expression) {
             Value v;
             {
               // It may take seconds (at most 10): other Python threads go on meanwhile.
               py::gil_scoped_release release;
-              v = h.evaluate(expression);
+              v = h.evaluate(expression.value);
             }
             return from_value(v);
           },
@@ -97,7 +100,7 @@ void bind_handles(py::module_& m) {
            "arg(i): integer/pointer argument i (SysV order: rdi, rsi, rdx, rcx, r8, r9, then "
            "the stack), as the unsigned 64-bit value the register holds.")
       .def("arg",
-           [](const CallHandle& c, const std::string& name) { return from_value(c.arg(name)); },
+           [](const CallHandle& c, const Text& name) { return from_value(c.arg(name.value)); },
            py::arg("name"),
            "arg(name): the argument called name, typed by the debug info: int (sized and "
            "signed as the C type), float or bool; a pointer, char * included, is its address "
@@ -110,7 +113,7 @@ void bind_handles(py::module_& m) {
           "args",
           [](const CallHandle& c) {
             py::dict out;
-            for (const Argument& a : c.args()) out[text(a.name)] = from_value(a.value);
+            for (const Argument& a : c.args()) out[from_text(a.name)] = from_value(a.value);
             return out;
           },
           "The arguments the debug info names: {name: value}, in declaration order.")
@@ -186,9 +189,9 @@ void bind_handles(py::module_& m) {
           "The event's data: {key: value}, in the firer's order.")
       .def(
           "__getitem__",
-          [](const CustomEventHandle& e, const std::string& key) {
-            const Value* v = find(e.data(), key);
-            if (!v) throw py::key_error(key);
+          [](const CustomEventHandle& e, const Text& key) {
+            const Value* v = find(e.data(), key.value);
+            if (!v) throw py::key_error(key.value);
             return from_value(*v);
           },
           py::arg("key"))

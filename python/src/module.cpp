@@ -38,27 +38,27 @@ py::dict to_dict(const GroutineSnapshot& s) {
   py::list failures;
   for (const Failure& f : s.failures) {
     py::dict d;
-    d["message"] = f.message;
-    d["file"] = f.where.file;
+    d["message"] = from_text(f.message);
+    d["file"] = from_text(f.where.file);
     d["line"] = f.where.line;
-    d["event"] = f.event;
+    d["event"] = from_text(f.event);
     d["fatal"] = f.fatal;
     if (!f.backtrace.empty()) {
       py::list backtrace;
       backtrace.append("thread " + std::to_string(f.thread) + ":");
-      for (const std::string& line : f.backtrace) backtrace.append(line);
+      for (const std::string& line : f.backtrace) backtrace.append(from_text(line));
       d["backtrace"] = backtrace;
     }
     failures.append(d);
   }
   py::dict d;
   d["id"] = s.id;
-  d["name"] = s.name;
-  d["source"] = s.source;
-  d["file"] = s.file;
+  d["name"] = from_text(s.name);
+  d["source"] = from_text(s.source);
+  d["file"] = from_text(s.file);
   d["line"] = s.line;
   d["state"] = s.state;
-  d["waiting_on"] = s.waiting_on;
+  d["waiting_on"] = from_text(s.waiting_on);
   d["events_handled"] = s.events_handled;
   d["python"] = s.python;
   d["failures"] = failures;
@@ -81,12 +81,12 @@ void bind_runtime(py::module_& m) {
       m, "Runtime", "A groutines runtime: the debugger's, or a scripted target's.")
       .def(
           "load",
-          [](Runtime& rt, std::string name, std::string source, std::string file, unsigned line,
+          [](Runtime& rt, Text name, Text source, Text file, unsigned line,
              py::object coroutine) {
             auto driver = std::make_unique<CoroutineDriver>(std::move(coroutine));
             ReleaseGil release;
-            return rt.load(std::move(name), std::move(source), Location{std::move(file), line},
-                           std::move(driver))
+            return rt.load(std::move(name.value), std::move(source.value),
+                           Location{std::move(file.value), line}, std::move(driver))
                 .id();
           },
           py::arg("name"), py::arg("source"), py::arg("file"), py::arg("line"),
@@ -102,9 +102,9 @@ void bind_runtime(py::module_& m) {
           py::arg("id"))
       .def(
           "unload_source",
-          [](Runtime& rt, const std::string& source) {
+          [](Runtime& rt, const Text& source) {
             ReleaseGil release;
-            return rt.unload_source(source);
+            return rt.unload_source(source.value);
           },
           py::arg("source"), "unload_source(source) -> n: unload every groutine loaded from it.")
       .def(
@@ -138,8 +138,8 @@ void bind_runtime(py::module_& m) {
            "groutines() -> [dict]: every loaded groutine, in load order.")
       .def(
           "fire",
-          [](Runtime& rt, const std::string& name, const py::dict& data) {
-            return replies_to_list(fire_in(rt, name, to_data(data)));
+          [](Runtime& rt, const Text& name, const py::dict& data) {
+            return replies_to_list(fire_in(rt, name.value, to_data(data)));
           },
           py::arg("name"), py::arg("data") = py::dict(),
           "fire(name, data) -> [(groutine, reply)]: fire a custom event, as from the prompt.")
@@ -176,7 +176,7 @@ void bind_target(py::module_& m) {
            })
       .def(
           "call",
-          [](ScriptedTarget& t, std::uint64_t thread, const std::string& function,
+          [](ScriptedTarget& t, std::uint64_t thread, const Text& function,
              const py::list& args, const std::vector<double>& floats, const py::dict& named,
              const py::dict& regs) -> py::object {
             std::vector<std::uint64_t> ints;
@@ -198,19 +198,19 @@ void bind_target(py::module_& m) {
                                  : std::holds_alternative<std::string>(v) ? "const char *"
                                  : std::holds_alternative<bool>(v)        ? "bool"
                                                                           : "long";
-              arguments.push_back(Argument{key.cast<std::string>(), type, std::move(v)});
+              arguments.push_back(Argument{to_text(key), type, std::move(v)});
             }
             std::map<std::string, std::uint64_t, std::less<>> registers;
             for (auto [key, value] : regs) {
               Value v = to_value(value);
               auto* i = std::get_if<std::int64_t>(&v);
               if (!i) throw py::type_error("regs= are integers");
-              registers[key.cast<std::string>()] = static_cast<std::uint64_t>(*i);
+              registers[to_text(key)] = static_cast<std::uint64_t>(*i);
             }
             std::optional<Value> forced;
             {
               ReleaseGil release;
-              forced = t.call(thread, function, std::move(ints), floats, std::move(arguments),
+              forced = t.call(thread, function.value, std::move(ints), floats, std::move(arguments),
                               std::move(registers));
             }
             return forced ? from_value(*forced) : py::none();
@@ -322,7 +322,8 @@ PYBIND11_MODULE(_native, m) {
         "the newest open scripted target's.");
   m.def(
       "fire",
-      [](const std::string& name, const py::dict& data) {
+      [](const Text& text, const py::dict& data) {
+        const std::string& name = text.value;
         Data d = to_data(data);
         if (Groutine* g = CoroutineDriver::current_groutine()) {
           Runtime& rt = g->runtime();
@@ -337,15 +338,15 @@ PYBIND11_MODULE(_native, m) {
       py::arg("name"), py::arg("data") = py::dict());
   m.def(
       "stop",
-      [](const std::string& reason) { inside("stop").runtime().request_stop(reason); },
+      [](const Text& reason) { inside("stop").runtime().request_stop(reason.value); },
       py::arg("reason"));
   m.def(
-      "log", [](const std::string& message) { inside("log").runtime().log(message); },
+      "log", [](const Text& message) { inside("log").runtime().log(message.value); },
       py::arg("message"));
   m.def(
       "_record_failure",
-      [](const std::string& message, const std::string& file, unsigned line) {
-        inside("check").runtime().record_failure(message, Location{file, line});
+      [](const Text& message, const Text& file, unsigned line) {
+        inside("check").runtime().record_failure(message.value, Location{file.value, line});
       },
       py::arg("message"), py::arg("file"), py::arg("line"),
       "_record_failure(message, file, line): a failure of the running groutine that does not "
@@ -354,7 +355,7 @@ PYBIND11_MODULE(_native, m) {
       "current_name",
       [](void) -> py::object {
         Groutine* g = CoroutineDriver::current_groutine();
-        return g ? py::object(py::str(g->name())) : py::none();
+        return g ? py::object(from_text(g->name())) : py::none();
       },
       "current_name() -> str or None: the name of the groutine running now.");
   m.def("_load_cpp_groutine", &load_cpp_groutine, py::arg("runtime"), py::arg("which"),

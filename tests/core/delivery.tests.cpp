@@ -248,7 +248,8 @@ TEST_CASE("a handle used after its event is over is an error, not a crash", "[co
   host.backend.call(1, "f", {2});
   CHECK(error ==
         "event #1 is no longer current: the target has resumed since it was delivered | "
-        "event #1 is no longer current: the target has resumed since it was delivered");
+        "cannot wait for the return of call #1: that call is no longer current (wait for its "
+        "return while handling it)");
 }
 
 TEST_CASE("call handles read arguments, registers and names", "[core][api]") {

@@ -217,6 +217,86 @@ TEST_CASE("a groutine cannot be unloaded while it runs", "[core][unload]") {
   CHECK(g.state() == State::Finished);
 }
 
+TEST_CASE("a groutine cannot unload another from a delivery", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("first", [&] {
+    wait_call("f");
+    try {
+      Runtime::current()->unload(2);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  host.load("second", [] { wait_call("f"); });  // a receiver of the same call
+  host.backend.call(1, "f");
+  CHECK(error == "an event is being delivered: groutine 'second' cannot be unloaded from a "
+                 "delivery");
+  CHECK(host.runtime.find("second")->state() == State::Finished);
+}
+
+TEST_CASE("unloading everything from a delivery unloads nothing", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("first", [] { wait_event("never"); });
+  host.load("unloader", [&] {
+    wait_call("f");
+    try {
+      Runtime::current()->unload_all();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    wait_event("never");
+  });
+  host.load("last", [] { wait_event("never"); });
+  host.backend.call(1, "f");
+  CHECK(error ==
+        "groutine 'unloader' is running: it cannot be unloaded from a delivery (nothing was "
+        "unloaded)");
+  CHECK(host.runtime.size() == 3);
+}
+
+TEST_CASE("unloading everything from a predicate unloads nothing", "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("picky", [&] {
+    wait_call("f", [&](const Call&) {
+      try {
+        host.runtime.unload_all();
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      return true;
+    });
+  });
+  host.load("other", [] { wait_event("never"); });
+  host.backend.call(1, "f");
+  CHECK(error ==
+        "an event is being delivered: groutines cannot be unloaded from a delivery (nothing "
+        "was unloaded)");
+  CHECK(host.runtime.find("other") != nullptr);
+}
+
+TEST_CASE("unloading a source from a delivery of one of its groutines unloads nothing",
+          "[core][unload]") {
+  fake::Host host;
+  std::string error;
+  host.load("unloader", [&] {
+    wait_call("f");
+    try {
+      Runtime::current()->unload_source("lib1.so");
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }, "lib1.so");
+  host.load("later", [] { wait_event("never"); }, "lib1.so");
+  host.backend.call(1, "f");
+  CHECK(error ==
+        "groutine 'unloader' is running: it cannot be unloaded from a delivery (nothing was "
+        "unloaded)");
+  CHECK(host.runtime.find("later") != nullptr);
+}
+
 TEST_CASE("the authoring API called outside a groutine is an error", "[core][api]") {
   fake::Host host;
   CHECK_THROWS_WITH(wait_call("f"), "groutines::wait_call() called outside a groutine");

@@ -92,6 +92,19 @@ def test_backtrace_lists_the_stack_innermost_first(target):
     assert seen == [["leaf", "middle", "main"]]
 
 
+def test_a_backtrace_with_names_that_are_not_utf8_reads_with_them_replaced(target):
+    seen = []
+
+    async def reader():
+        c = await g.call("leaf")
+        seen.append(c.backtrace())
+
+    target.load(reader)
+    target.call(1, b"caf\xe9")  # a target's name, in Latin-1
+    target.call(1, "leaf")
+    assert seen == [["leaf", "caf\ufffd"]]
+
+
 def test_return_now_skips_the_call_and_the_caller_gets_the_value(target):
     async def oom():
         for _ in range(2):

@@ -187,6 +187,49 @@ def test_the_return_of_a_call_must_be_awaited_while_the_call_is_handled(target):
                            "current (wait for its return while handling it)"]
 
 
+NOT_CURRENT = ("groutines.Error: cannot wait for the return of call #1: that call is no longer "
+               "current (wait for its return while handling it)")
+
+
+def test_awaiting_the_return_of_a_call_twice_fails_at_the_second_await(target):
+    seen = []
+
+    async def twice():
+        c = await g.call("f")
+        seen.append((await c.returned()).value)
+        await c.returned()
+        seen.append("never")
+
+    target.load(twice)
+    target.call(1, "f")
+    target.ret(1, 5)
+    assert seen == [5]
+    failure, = target.groutine("twice").failures
+    assert (failure.message, failure.line) == (NOT_CURRENT, line_of(twice, "await c.returned()\n"))
+    assert not target.passed
+
+
+def test_awaiting_a_return_after_another_event_fails_even_while_others_wait_for_it(target):
+    # The return is watched for `handler`: `late` must not get it by accident.
+    async def handler():
+        c = await g.call("f")
+        await c.returned()
+
+    async def late():
+        c = await g.call("f")
+        await g.event("later")
+        await c.returned()
+
+    target.load(handler)
+    target.load(late)
+    target.call(1, "f")
+    target.fire("later")
+    failure, = target.groutine("late").failures
+    assert (failure.message, failure.line) == (NOT_CURRENT, line_of(late, "await c.returned()"))
+    target.ret(1, 5)
+    assert target.groutine("handler").state == "finished"
+
+
 def test_awaiting_something_else_than_a_groutines_event_raises_at_the_await(target):
     async def asyncio_user():
         await asyncio.sleep(0)
@@ -280,3 +323,33 @@ def test_an_exception_in_a_finally_block_while_closing_is_recorded(target):
         "while closing the coroutine: ValueError: from finally", False)
     assert closing.line == line_of(messy, "raise ValueError")
     assert (predicate.message, predicate.fatal) == ("ZeroDivisionError: division by zero", True)
+
+
+def test_text_that_utf8_cannot_encode_is_escaped_never_an_error(target):
+    # A lone surrogate (a file name's undecodable byte, say) anywhere Python text goes into
+    # the runtime is written as a backslash escape; the groutine fails only where it raised.
+    replies = []
+
+    async def lone():
+        c = await g.call("f")
+        g.log("log \udcff")
+        g.check(False, "check \udcff")
+        replies.extend(g.fire("event \udcff", key="value \udcff"))
+        with pytest.raises(g.Error, match=r"has no argument named 'no \\udcff'"):
+            c.arg("no \udcff")  # a groutines.Error naming it, not a cast error
+        raise AssertionError("raise \udcff")
+
+    async def listener():
+        e = await g.event("event \\udcff")
+        e.reply(e["key"])
+
+    g.groutine(name="name \udcff")(lone)
+    target.load(listener)
+    target.load(lone)
+    target.call(1, "f")
+    assert target.logs == ["name \\udcff: log \\udcff"]
+    assert replies == ["value \\udcff"]
+    check, raised = target.groutine("name \\udcff").failures
+    assert check.message.endswith(": check \\udcff")
+    assert (raised.message, raised.line) == ("AssertionError: raise \\udcff",
+                                             line_of(lone, "raise AssertionError"))

@@ -229,3 +229,69 @@ def test_a_module_imported_by_a_test_can_be_loaded_as_a_whole(target, script, mo
     assert target.load(my_groutines_mod) == ["counter"]
     assert target.load(my_groutines_mod.counter) == ["counter"]
     assert len(target.groutines) == 2
+
+
+def test_unloading_a_directory_from_a_delivery_unloads_nothing(target, script, tmp_path):
+    script("groutine_a.py", COUNTER.format("a"))
+    script("groutine_b.py", f"""
+        import groutines as g
+        from groutines import _host
+
+        @g.groutine
+        async def unloader():
+            await g.call("f")
+            try:
+                _host.unload_path({str(tmp_path)!r})
+            except g.LoadError as e:
+                g.log(str(e))
+            await g.call("f")
+    """)
+    target.load(str(tmp_path))
+    target.call(1, "f")
+    assert target.logs == ["unloader: groutine 'unloader' is running: it cannot be unloaded "
+                           "from a delivery (nothing was unloaded)"]
+    assert [x.name for x in target.groutines] == ["counter", "unloader"]
+
+
+def test_a_script_without_groutines_is_a_load_error(target, script):
+    path = os.path.realpath(script("groutine_empty.py", "import groutines as g\n"))
+    with pytest.raises(g.LoadError, match="^" + re.escape(
+            f"no groutines in {path} (mark an async def with @groutines.groutine)") + "$"):
+        target.load(path)
+    assert target.groutines == []
+
+
+def test_a_module_without_groutines_is_a_load_error(target, script, monkeypatch, tmp_path):
+    path = os.path.realpath(script("plain_mod_for_loading.py", "X = 1\n"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import plain_mod_for_loading
+    with pytest.raises(g.LoadError, match="^" + re.escape(f"no groutines in {path} ")):
+        target.load(plain_mod_for_loading)
+
+
+def test_a_directory_reports_its_script_without_groutines_and_loads_the_others(
+        target, script, tmp_path):
+    script("groutine_a.py", COUNTER.format("a"))
+    empty = os.path.realpath(script("groutine_empty.py", "# nothing yet\n"))
+    with pytest.raises(g.LoadError, match="^" + re.escape(f"no groutines in {empty} ")):
+        target.load(str(tmp_path))
+    assert [x.name for x in target.groutines] == ["counter"]
+
+
+def test_each_script_directory_imports_its_own_sibling_modules(target, script, tmp_path):
+    for side in ("left", "right"):
+        script(f"{side}/helpers.py", f"SIDE = {side!r}\n")
+        script(f"{side}/groutine_{side}.py", f"""
+            import groutines as g
+            import helpers
+
+            @g.groutine(name="{side}")
+            async def report():
+                await g.event("which")
+                g.log(helpers.SIDE)
+        """)
+    target.load(str(tmp_path / "left"))
+    target.load(str(tmp_path / "right"))
+    target.load(str(tmp_path / "left" / "groutine_left.py"))  # a reload: still its own
+    target.fire("which")
+    assert sorted(target.logs) == ["left: left", "right: right"]

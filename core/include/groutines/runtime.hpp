@@ -81,11 +81,14 @@ class GROUTINES_API Runtime {
   Groutine& load(std::string name, std::string source, Location location,
                  std::unique_ptr<Driver> driver);
   // unload() removes groutine id, unwinding it if suspended; false when there is no such
-  // groutine. Throws Error for a groutine that is running (unload from inside a delivery).
+  // groutine. Throws Error from inside a delivery: the groutine is running, or may be one the
+  // delivery has yet to switch into.
   bool unload(GroutineId id);
-  // unload_source() unloads every groutine loaded from source; returns how many.
+  // unload_source() unloads every groutine loaded from source; returns how many. All or
+  // nothing: throws Error, unloading none, when one of them is running (from a delivery).
   std::size_t unload_source(std::string_view source);
-  // unload_all() unloads every groutine, newest first.
+  // unload_all() unloads every groutine, newest first. All or nothing: throws Error,
+  // unloading none, from inside a delivery (a groutine is running).
   void unload_all();
 
   // deliver_call() reports a call of hooked function fn on thread, the target stopped at its
@@ -194,6 +197,7 @@ class GROUTINES_API Runtime {
   void unlist(Groutine& groutine);
   void cancel(Groutine& groutine);
   void remove(Groutine& groutine);
+  void check_unloadable(const std::function<bool(const Groutine&)>& chosen) const;
   void add_hook_holder(FunctionId fn);
   void drop_hook_holder(FunctionId fn);
   void reconcile();
