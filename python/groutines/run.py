@@ -301,15 +301,14 @@ class OutputFile:
         self.path = path
         self.tmp = None
         self.committed = False
-        real = os.path.realpath(path)
+        self.target = real = os.path.realpath(path)
         if not path or os.path.isdir(real):
             self._refuse("is a directory" if path else "empty path")
         if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
-            self.target = real  # a device or a FIFO: written in place
+            # A device or a FIFO: written in place.
             if not os.access(real, os.W_OK):
                 self._refuse("not writable")
             return
-        self.target = real
         directory = os.path.dirname(real)
         if not os.path.isdir(directory):
             self._refuse(f"no such directory '{os.path.dirname(path) or '.'}'")
@@ -407,7 +406,6 @@ class Stdio:
     def __init__(self):
         self.paths = {}
         self.relays = []
-        self.tmp = None
         for fd in (0, 1, 2):
             try:
                 st = os.fstat(fd)
@@ -415,9 +413,7 @@ class Stdio:
                 self.paths[fd] = "/dev/null"
                 continue
             if fd != 0 and stat.S_ISREG(st.st_mode):
-                if self.tmp is None:
-                    self.tmp = run_dir()
-                fifo = os.path.join(self.tmp, f"fd{fd}")
+                fifo = os.path.join(run_dir(), f"fd{fd}")
                 os.mkfifo(fifo)
                 relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
                 relay.start()
@@ -532,25 +528,14 @@ def trace_events(events, program):
         yield call_slice(e, e if e.get("skipped") else None)
 
 
-def _trace_other_data(program):
-    return {"program": program, "clock": "microseconds since the first event"}
-
-
-def chrome_trace(events, program):
-    """chrome_trace() is the Chrome trace-event JSON of events (trace_events()) as one
-    object."""
-    return {"traceEvents": list(trace_events(events, program)), "displayTimeUnit": "ms",
-            "otherData": _trace_other_data(program)}
-
-
 def write_trace(f, events, program):
-    """write_trace() writes chrome_trace(events, program) to the open file f, one trace
-    event at a time."""
+    """write_trace() writes the Chrome trace-event JSON of events (trace_events()) to the open
+    file f, one trace event at a time."""
     f.write('{"traceEvents": [')
     for i, item in enumerate(trace_events(events, program)):
         f.write((",\n" if i else "\n") + json.dumps(item))
-    f.write('\n], "displayTimeUnit": "ms", "otherData": '
-            + json.dumps(_trace_other_data(program)) + "}\n")
+    other = {"program": program, "clock": "microseconds since the first event"}
+    f.write('\n], "displayTimeUnit": "ms", "otherData": ' + json.dumps(other) + "}\n")
 
 
 # --- Results ---

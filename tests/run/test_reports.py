@@ -50,7 +50,10 @@ def test_json_events_with_times_give_a_trace_in_microseconds(tmp_path):
     assert [(e["seq"], e["kind"], e["function"]) for e in events] == [
         (1, "call", "f"), (2, "call", "g"), (3, "return", "g"), (None, "log", "checker"),
         (4, "return", "f"), (5, "custom", "exit")]
-    trace = run.chrome_trace(events, "prog")
+    path = tmp_path / "trace.json"
+    with open(path, "w") as f:
+        run.write_trace(f, events, "prog")
+    trace = json.loads(path.read_text())
     slices = sorted((e for e in trace["traceEvents"] if e["ph"] == "X"), key=lambda e: e["ts"])
     assert [(e["name"], e["ts"], e["dur"], e["args"]) for e in slices] == [
         ("f", 0.0, 2000.0, {"call": 1, "x": 1, "return": 9}),
@@ -58,10 +61,6 @@ def test_json_events_with_times_give_a_trace_in_microseconds(tmp_path):
     instants = [(e["name"], e["ts"]) for e in trace["traceEvents"] if e["ph"] == "i"]
     assert instants == [("log: checker", 700.0), ("custom: exit", 3000.0)]
     assert trace["otherData"]["clock"] == "microseconds since the first event"
-    path = tmp_path / "trace.json"
-    with open(path, "w") as f:
-        run.write_trace(f, events, "prog")
-    assert json.loads(path.read_text()) == json.loads(json.dumps(trace))
     path = tmp_path / "events.jsonl"
     with open(path, "w") as f:
         run.write_events(f, events)
