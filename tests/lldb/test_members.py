@@ -138,3 +138,29 @@ def test_a_clone_that_drops_parameters_reads_those_it_takes_where_dwarf_says(tmp
     assert s.logged("clone") == [
         "{'this': None, 'a': 4, 'c': 6, 'b': None} arg(0)=4 arg(1)=6",
         "{'this': None, 'a': 5, 'c': 7, 'b': None} arg(0)=5 arg(1)=7"], s
+
+
+VARIADIC_SCRIPT = '''
+import groutines as g
+
+@g.groutine
+async def variadic():
+    async for call in g.calls("V::many"):
+        g.log(",".join(f"{name}={value}" for name, value in call.args.items()))
+'''
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+@pytest.mark.parametrize("build", BUILDS)
+def test_a_variadic_function_reads_every_named_parameter_also_the_one_on_the_stack(
+        build, tmp_path):
+    # V::many's demangled name, "V::many(int, int, int, int, int, int, int, ...)", holds dots,
+    # as a clone's does (L::ac(...) [clone .isra.0]): it is no clone, and its g, on the stack,
+    # which DWARF places in no register, is read there.
+    script = tmp_path / "groutine_variadic.py"
+    script.write_text(VARIADIC_SCRIPT)
+    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 2", "groutine report")
+    printed = s.target_lines(r"V::many\(.*\)=.*")
+    assert len(printed) == 2, s
+    assert s.logged("variadic") == [re.fullmatch(r"V::many\((.*)\)=.*", line)[1]
+                                    for line in printed], s
