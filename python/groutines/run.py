@@ -406,6 +406,7 @@ class Stdio:
     def __init__(self):
         self.paths = {}
         self.relays = []
+        self.tmp = None
         for fd in (0, 1, 2):
             try:
                 st = os.fstat(fd)
@@ -413,7 +414,9 @@ class Stdio:
                 self.paths[fd] = "/dev/null"
                 continue
             if fd != 0 and stat.S_ISREG(st.st_mode):
-                fifo = os.path.join(run_dir(), f"fd{fd}")
+                if self.tmp is None:
+                    self.tmp = run_dir()
+                fifo = os.path.join(self.tmp, f"fd{fd}")
                 os.mkfifo(fifo)
                 relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
                 relay.start()
