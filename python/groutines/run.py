@@ -269,7 +269,7 @@ def frame_lines(thread, max_frames=64):
 # --- Files of the run ---
 
 # The run's temporary directory (the FIFOs of Stdio, a link to the agent, the plugin's event
-# log), made when first needed.
+# log), made when first needed, first; then any other (preload_path()).
 _RUN_DIR = []
 
 
@@ -281,8 +281,27 @@ def run_dir():
     return _RUN_DIR[0]
 
 
+# LD_PRELOAD splits its list at blanks and colons, and has no quoting.
+_PRELOAD_SPLITS = re.compile(r"[\s:]")
+
+
+def preload_path(path):
+    """preload_path() is path as LD_PRELOAD can hold it: path, or when it has blanks or colons,
+    a link to it in the run's temporary directory (in a directory of /tmp, removed with it,
+    when $TMPDIR has them too). The link lasts as long as the run."""
+    if not _PRELOAD_SPLITS.search(path):
+        return path
+    directory = run_dir()
+    if _PRELOAD_SPLITS.search(directory):
+        directory = tempfile.mkdtemp(prefix="groutines-run-", dir="/tmp")
+        _RUN_DIR.append(directory)
+    link = os.path.join(directory, os.path.basename(path))
+    os.symlink(path, link)
+    return link
+
+
 def remove_run_dir():
-    """remove_run_dir() removes the run's temporary directory and what it holds."""
+    """remove_run_dir() removes the run's temporary directories and what they hold."""
     while _RUN_DIR:
         shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
 
@@ -1029,12 +1048,7 @@ class Runner:
         # environment its children get).
         agent = os.path.join(os.path.dirname(plugin), "libgroutines_agent.so")
         if options.transport != "breakpoint" and os.path.exists(agent):
-            if re.search(r"[\s:]", agent):
-                # LD_PRELOAD splits at blanks and colons and has no quoting: a link without
-                # them, in the run's directory, which lasts as long as the target.
-                link = os.path.join(run_dir(), "libgroutines_agent.so")
-                os.symlink(agent, link)
-                agent = link
+            agent = preload_path(agent)
             env = dict(env)
             env["LD_PRELOAD"] = ":".join(p for p in (agent, env.get("LD_PRELOAD")) if p)
         target = debugger.sb.CreateTarget(program)

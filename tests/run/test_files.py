@@ -78,6 +78,20 @@ def test_a_build_in_a_path_with_blanks_quotes_and_colons_runs(tmp_path, transpor
     assert "stays on a breakpoint" not in r.stderr, r
 
 
+def test_a_build_with_blanks_and_colons_preloads_the_agent_when_tmpdir_has_them_too(tmp_path):
+    # The agent's link, which LD_PRELOAD can hold, is not made in the run's directory then.
+    link = tmp_path / AWKWARD
+    link.symlink_to(BUILD, target_is_directory=True)
+    tmpdir = tmp_path / "tmp dir:x"
+    tmpdir.mkdir()
+    r = run("--transport", "agent", script("groutine_adds.py"), "--", target(CASES), "ok",
+            env={"GROUTINES_BUILD_DIR": str(link), "TMPDIR": str(tmpdir)})
+    assert r.code == 0, r
+    assert "cannot be preloaded" not in r.stderr, r
+    assert "stays on a breakpoint" not in r.stderr, r
+    assert runs_in(tmpdir) == [], r  # (LLDB keeps a directory of its own there)
+
+
 # --- Output files ---
 
 @pytest.mark.parametrize("option", ["--junit", "--trace", "--events", "--report"])
