@@ -501,21 +501,29 @@ def read_events(debugger, max_events, path):
     return EventLog(path)
 
 
+def first_time(events):
+    """first_time() is the time of the first of events (the plugin logs them in time order),
+    0 when there is none. Of an EventLog it reads one line."""
+    for e in events:
+        return e["time"]
+    return 0
+
+
 def write_events(f, events):
-    """write_events() writes events (an iterable it goes through twice) to the open file f as
-    JSON lines, time in seconds since the first event."""
-    start = min((e["time"] for e in events), default=0)
+    """write_events() writes events (an iterable it goes through twice: first_time()) to the
+    open file f as JSON lines, time in seconds since the first event."""
+    start = first_time(events)
     for e in events:
         f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
 
 
 def trace_events(events, program):
     """trace_events() yields the Chrome trace events of events (an iterable it goes through
-    twice): a track (tid) per target thread, each call whose return was seen as a complete
+    twice: first_time()): a track (tid) per target thread, each call whose return was seen as a complete
     slice ("X") from call to return, given at its return; other calls, custom events, logs
     and stops as instants ("i"); times in microseconds since the first event. It keeps only
     the calls not returned yet."""
-    t0 = min((e["time"] for e in events), default=0)
+    t0 = first_time(events)
 
     def ts(e):
         return round((e["time"] - t0) * 1e6, 3)

@@ -69,6 +69,25 @@ def test_json_events_with_times_give_a_trace_in_microseconds(tmp_path):
     assert lines[4]["value"] == 9 and lines[4]["rewritten"]
 
 
+def test_each_file_written_reads_the_event_log_once_past_its_first_line(tmp_path):
+    # A log of a million events is gigabytes of JSON: each pass over it takes a while.
+    class CountedLog(run.EventLog):
+        def __iter__(self):
+            for e in super().__iter__():
+                read.append(e["kind"])
+                yield e
+
+    log = tmp_path / "log.jsonl"
+    run.read_events(FakeDebugger(LOG), 100, str(log))
+    events = CountedLog(str(log))
+    for write in (lambda f: run.write_events(f, events),
+                  lambda f: run.write_trace(f, events, "prog")):
+        read = []
+        with open(tmp_path / "out", "w") as f:
+            write(f)
+        assert len(read) == 1 + 6, read
+
+
 def test_a_plugin_without_a_json_event_log_is_an_error(tmp_path):
     with pytest.raises(RuntimeError, match=r"unknown option '--json'"):
         run.read_events(FakeDebugger(None), 100, str(tmp_path / "log.jsonl"))
