@@ -369,12 +369,21 @@ class OutputFile:
 def open_outputs(options):
     """open_outputs() checks the files of --junit, --events and --trace before the run
     (OutputFile, in that order); options.outputs maps each option's dest to its OutputFile.
-    Raises UsageError naming the first that cannot be written."""
+    Raises UsageError naming the first that cannot be written, or that names the regular file
+    of an option before it or of --report (the last written would replace the others)."""
     options.outputs = {}
+    taken = {os.path.realpath(options.report): "--report"} if options.report else {}
     for dest in ("junit", "events", "trace"):
         path = getattr(options, dest)
-        if path is not None:
-            options.outputs[dest] = OutputFile(f"--{dest}", path)
+        if path is None:
+            continue
+        output = OutputFile(f"--{dest}", path)
+        if output.tmp is not None:  # not a device or a FIFO, which each writes to in turn
+            if output.target in taken:
+                output.discard()
+                output._refuse(f"already the file of {taken[output.target]}")
+            taken[output.target] = output.option
+        options.outputs[dest] = output
 
 
 def open_report(path):

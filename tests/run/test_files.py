@@ -136,6 +136,27 @@ def test_outputs_are_replaced_whole_and_leave_no_temporary_file(tmp_path):
     assert "trace: /dev/null" in r.stderr, r
 
 
+@pytest.mark.parametrize("first,second", [("--report", "--junit"), ("--junit", "--events"),
+                                           ("--events", "--trace")])
+def test_two_outputs_naming_one_file_are_a_usage_error_before_the_program_runs(
+        tmp_path, first, second):
+    # Through a link too: the last written would replace the other.
+    path = tmp_path / "out"
+    (tmp_path / "link").symlink_to(path)
+    r = run(first, path, second, tmp_path / "link", script("groutine_adds.py"), "--",
+            target(CASES), "ok")
+    assert r.code == 2 and r.stdout == "", r
+    said = f"error: groutines run: {second} {tmp_path / 'link'}: already the file of {first}\n"
+    if first == "--report":
+        assert r.stderr == "" and path.read_text() == said, r
+    else:
+        assert r.stderr == said, r
+    if first == "--junit":  # as for any run that never starts
+        error = ET.parse(path).getroot().find("testcase/error")
+        assert error.get("message").endswith(said[len("error: groutines run: "):-1]), r
+    assert sorted(os.listdir(tmp_path)) == (["link"] if first == "--events" else ["link", "out"])
+
+
 @pytest.mark.parametrize("case", ["load error", "missing program", "bad output"])
 def test_a_run_that_never_starts_still_writes_its_junit_file_with_the_error(tmp_path, case):
     junit = tmp_path / "junit.xml"
