@@ -531,8 +531,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     const std::uint64_t tid = thread.GetThreadID();
     const EntryHit here{process.GetUniqueID(), process.GetStopID(), tid, entry};
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
-    if (entry_hit_.process == here.process && entry_hit_.stop == here.stop &&
-        entry_hit_.thread == here.thread && entry_hit_.entry == here.entry) {
+    if (entry_hit_ == here) {
       // Another name's breakpoint at an address whose call this hit delivered to every name
       // already: one address, one hook. Only the agent has this name to learn.
       agent_after_call(process, thread, fn, location, frame);

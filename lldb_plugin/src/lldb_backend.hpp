@@ -179,6 +179,9 @@ class LldbBackend final : public Backend {
     std::uint32_t stop = 0;     // SBProcess::GetStopID()
     std::uint64_t thread = 0;
     lldb::addr_t entry = 0;
+    bool operator==(const EntryHit& o) const {
+      return process == o.process && stop == o.stop && thread == o.thread && entry == o.entry;
+    }
   };
   struct ReturnSite {
     lldb::SBBreakpoint breakpoint;
