@@ -3,7 +3,8 @@ parameters but the function's type does not, is read as the pointer it is (unsig
 every declared parameter follows it, by name and by index, for const and non-const members,
 a member returning a struct in memory, a static member, an unnamed parameter (listed
 with the name ""), a member defined in its class, and a class not trivial for calls returned
-and passed by value (through pointers), at -O0 and -O2."""
+and passed by value (through pointers), a variadic function's parameter on the stack, at -O0
+and -O2."""
 import os
 import re
 
