@@ -742,7 +742,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   }
   auto w = ap.watched.find(slot.call);
   if (w == ap.watched.end()) return;  // nobody waits for it any more
-  AgentProcess::Watch watch = w->second;
+  AgentProcess::Watch watch = std::move(w->second);
   ap.watched.erase(w);
   AgentFrame frame = make_frame(LldbFrame::Where::Return);
   frame.set_return_type(watch.return_type);
@@ -756,9 +756,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   // The names of one call, in the order their calls were delivered. (A tail call and its
   // caller return in two hits, the callee's first: the agent replaced the return address the
   // callee found with its return stub, which the callee's return leads to again.)
-  std::vector<Returning> calls;
-  for (CallId call : watch.calls) calls.push_back({call, watch.return_type});
-  deliver_returns(calls, tid, frame);
+  for (CallId call : watch.calls) deliver_value_return(call, watch.return_type, tid, frame);
   if (stop_requested_) {
     frame.stop();
     ap.stops[tid] = stop_reasons_;

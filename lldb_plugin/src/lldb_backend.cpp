@@ -417,25 +417,23 @@ std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
 }
 
 template <class ReturnFrame>
-void LldbBackend::deliver_returns(const std::vector<Returning>& calls, std::uint64_t thread,
-                                  ReturnFrame& frame) {
-  for (const Returning& r : calls) {
-    frame.set_return_type(r.return_type);
-    Outcome out = runtime_->deliver_return(r.call, thread, Clock::now(), frame, false);
-    if (!out.return_value) continue;
-    frame.set_return_value(*out.return_value);  // the next call's groutines read it
-    if (LogEntry* e = log_.find(last_return_seq_)) {
-      e->detail += " rewritten to " + to_string(*out.return_value);
-      e->value = *out.return_value;
-      e->rewritten = true;
-    }
+void LldbBackend::deliver_value_return(CallId call, const ReturnType& return_type,
+                                       std::uint64_t thread, ReturnFrame& frame) {
+  frame.set_return_type(return_type);
+  Outcome out = runtime_->deliver_return(call, thread, Clock::now(), frame, false);
+  if (!out.return_value) return;
+  frame.set_return_value(*out.return_value);  // the next call's groutines read it
+  if (LogEntry* e = log_.find(last_return_seq_)) {
+    e->detail += " rewritten to " + to_string(*out.return_value);
+    e->value = *out.return_value;
+    e->rewritten = true;
   }
 }
 
-template void LldbBackend::deliver_returns<LldbFrame>(const std::vector<Returning>&,
-                                                      std::uint64_t, LldbFrame&);
-template void LldbBackend::deliver_returns<AgentFrame>(const std::vector<Returning>&,
-                                                       std::uint64_t, AgentFrame&);
+template void LldbBackend::deliver_value_return<LldbFrame>(CallId, const ReturnType&,
+                                                           std::uint64_t, LldbFrame&);
+template void LldbBackend::deliver_value_return<AgentFrame>(CallId, const ReturnType&,
+                                                            std::uint64_t, AgentFrame&);
 
 // --- The process ---
 
@@ -572,8 +570,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     const std::uint64_t tid = thread.GetThreadID();
     const EntryHit here{process.GetUniqueID(), process.GetStopID(), tid, entry};
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
-    if (entry_hit_.process == here.process && entry_hit_.stop == here.stop &&
-        entry_hit_.thread == here.thread && entry_hit_.entry == here.entry) {
+    if (entry_hit_ == here) {
       // Another name's breakpoint at an address whose call this hit delivered to every name
       // already: one address, one hook. Only the agent has this name to learn.
       agent_after_call(process, thread, fn, location, frame);
@@ -679,14 +676,13 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
         gone.push_back(p);
     }
     if (!gone.empty()) deliver_unwound(gone, frame);
+    // A groutine of an unwound call may have dropped some.
+    returning.erase(std::remove_if(returning.begin(), returning.end(),
+                                   [&](const Pending& p) { return !pending_.count(p.call); }),
+                    returning.end());
     std::sort(returning.begin(), returning.end(), innermost_first);
-    std::vector<Returning> calls;
-    for (const Pending& p : returning) {
-      if (!pending_.count(p.call)) continue;  // a groutine of an unwound call dropped it
-      forget(p.call);
-      calls.push_back({p.call, p.return_type});
-    }
-    deliver_returns(calls, tid, frame);
+    for (const Pending& p : returning) forget(p.call);
+    for (const Pending& p : returning) deliver_value_return(p.call, p.return_type, tid, frame);
   } catch (const std::exception& e) {
     print(std::string("groutines: error at a return: ") + e.what());
   }

@@ -269,7 +269,7 @@ def frame_lines(thread, max_frames=64):
 # --- Files of the run ---
 
 # The run's temporary directory (the FIFOs of Stdio, a link to the agent, the plugin's event
-# log), made when first needed.
+# log), made when first needed, first; then any other (preload_path()).
 _RUN_DIR = []
 
 
@@ -281,8 +281,27 @@ def run_dir():
     return _RUN_DIR[0]
 
 
+# LD_PRELOAD splits its list at blanks and colons, and has no quoting.
+_PRELOAD_SPLITS = re.compile(r"[\s:]")
+
+
+def preload_path(path):
+    """preload_path() is path as LD_PRELOAD can hold it: path, or when it has blanks or colons,
+    a link to it in the run's temporary directory (in a directory of /tmp, removed with it,
+    when $TMPDIR has them too). The link lasts as long as the run."""
+    if not _PRELOAD_SPLITS.search(path):
+        return path
+    directory = run_dir()
+    if _PRELOAD_SPLITS.search(directory):
+        directory = tempfile.mkdtemp(prefix="groutines-run-", dir="/tmp")
+        _RUN_DIR.append(directory)
+    link = os.path.join(directory, os.path.basename(path))
+    os.symlink(path, link)
+    return link
+
+
 def remove_run_dir():
-    """remove_run_dir() removes the run's temporary directory and what it holds."""
+    """remove_run_dir() removes the run's temporary directories and what they hold."""
     while _RUN_DIR:
         shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
 
@@ -301,15 +320,14 @@ class OutputFile:
         self.path = path
         self.tmp = None
         self.committed = False
-        real = os.path.realpath(path)
+        self.target = real = os.path.realpath(path)
         if not path or os.path.isdir(real):
             self._refuse("is a directory" if path else "empty path")
         if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
-            self.target = real  # a device or a FIFO: written in place
+            # A device or a FIFO: written in place.
             if not os.access(real, os.W_OK):
                 self._refuse("not writable")
             return
-        self.target = real
         directory = os.path.dirname(real)
         if not os.path.isdir(directory):
             self._refuse(f"no such directory '{os.path.dirname(path) or '.'}'")
@@ -351,12 +369,21 @@ class OutputFile:
 def open_outputs(options):
     """open_outputs() checks the files of --junit, --events and --trace before the run
     (OutputFile, in that order); options.outputs maps each option's dest to its OutputFile.
-    Raises UsageError naming the first that cannot be written."""
+    Raises UsageError naming the first that cannot be written, or that names the regular file
+    of an option before it or of --report (the last written would replace the others)."""
     options.outputs = {}
+    taken = {os.path.realpath(options.report): "--report"} if options.report else {}
     for dest in ("junit", "events", "trace"):
         path = getattr(options, dest)
-        if path is not None:
-            options.outputs[dest] = OutputFile(f"--{dest}", path)
+        if path is None:
+            continue
+        output = OutputFile(f"--{dest}", path)
+        if output.tmp is not None:  # not a device or a FIFO, which each writes to in turn
+            if output.target in taken:
+                output.discard()
+                output._refuse(f"already the file of {taken[output.target]}")
+            taken[output.target] = output.option
+        options.outputs[dest] = output
 
 
 def open_report(path):
@@ -483,21 +510,29 @@ def read_events(debugger, max_events, path):
     return EventLog(path)
 
 
+def first_time(events):
+    """first_time() is the time of the first of events (the plugin logs them in time order),
+    0 when there is none. Of an EventLog it reads one line."""
+    for e in events:
+        return e["time"]
+    return 0
+
+
 def write_events(f, events):
-    """write_events() writes events (an iterable it goes through twice) to the open file f as
-    JSON lines, time in seconds since the first event."""
-    start = min((e["time"] for e in events), default=0)
+    """write_events() writes events (an iterable it goes through twice: first_time()) to the
+    open file f as JSON lines, time in seconds since the first event."""
+    start = first_time(events)
     for e in events:
         f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
 
 
 def trace_events(events, program):
     """trace_events() yields the Chrome trace events of events (an iterable it goes through
-    twice): a track (tid) per target thread, each call whose return was seen as a complete
+    twice: first_time()): a track (tid) per target thread, each call whose return was seen as a complete
     slice ("X") from call to return, given at its return; other calls, custom events, logs
     and stops as instants ("i"); times in microseconds since the first event. It keeps only
     the calls not returned yet."""
-    t0 = min((e["time"] for e in events), default=0)
+    t0 = first_time(events)
 
     def ts(e):
         return round((e["time"] - t0) * 1e6, 3)
@@ -532,25 +567,14 @@ def trace_events(events, program):
         yield call_slice(e, e if e.get("skipped") else None)
 
 
-def _trace_other_data(program):
-    return {"program": program, "clock": "microseconds since the first event"}
-
-
-def chrome_trace(events, program):
-    """chrome_trace() is the Chrome trace-event JSON of events (trace_events()) as one
-    object."""
-    return {"traceEvents": list(trace_events(events, program)), "displayTimeUnit": "ms",
-            "otherData": _trace_other_data(program)}
-
-
 def write_trace(f, events, program):
-    """write_trace() writes chrome_trace(events, program) to the open file f, one trace
-    event at a time."""
+    """write_trace() writes the Chrome trace-event JSON of events (trace_events()) to the open
+    file f, one trace event at a time."""
     f.write('{"traceEvents": [')
     for i, item in enumerate(trace_events(events, program)):
         f.write((",\n" if i else "\n") + json.dumps(item))
-    f.write('\n], "displayTimeUnit": "ms", "otherData": '
-            + json.dumps(_trace_other_data(program)) + "}\n")
+    other = {"program": program, "clock": "microseconds since the first event"}
+    f.write('\n], "displayTimeUnit": "ms", "otherData": ' + json.dumps(other) + "}\n")
 
 
 # --- Results ---
@@ -1044,12 +1068,7 @@ class Runner:
         # environment its children get).
         agent = os.path.join(os.path.dirname(plugin), "libgroutines_agent.so")
         if options.transport != "breakpoint" and os.path.exists(agent):
-            if re.search(r"[\s:]", agent):
-                # LD_PRELOAD splits at blanks and colons and has no quoting: a link without
-                # them, in the run's directory, which lasts as long as the target.
-                link = os.path.join(run_dir(), "libgroutines_agent.so")
-                os.symlink(agent, link)
-                agent = link
+            agent = preload_path(agent)
             env = dict(env)
             env["LD_PRELOAD"] = ":".join(p for p in (agent, env.get("LD_PRELOAD")) if p)
         target = debugger.sb.CreateTarget(program)
