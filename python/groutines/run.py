@@ -50,9 +50,10 @@ _HARD_TIMEOUT = 10
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
-# Other signals that end a process unless it handles them: a process that exits "with
-# status N" right after stopping on one of them (LLDB reports a death by signal N as exit
-# status N) was killed by it.
+# Other signals that end a process unless it handles them: when the debugger does not say
+# how the target ended (Runner._killed_by()), a process that exits "with status N" right
+# after stopping on one of them (LLDB reports a death by signal N as exit status N) was
+# killed by it.
 _ENDING_SIGNALS = {"SIGPIPE", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ"}
 # A groutine named "NAME#N" is worker N of the logical groutine NAME (stock groutines use a
 # pool of workers to follow calls that overlap): the report shows one line per NAME.
@@ -1304,8 +1305,10 @@ class Runner:
                 outcome.error = problem
                 process.Kill()
                 return
-            # SIGINT reaches the target, as without the debugger (LLDB keeps it by default).
-            process.GetUnixSignals().SetShouldSuppress(_signal.SIGINT, False)
+            # SIGINT and SIGTRAP reach the target, as without the debugger (LLDB keeps them
+            # by default; its own breakpoints and steps are not signals to it).
+            for signo in (_signal.SIGINT, _signal.SIGTRAP):
+                process.GetUnixSignals().SetShouldSuppress(signo, False)
             # Stopped at its entry: the clock starts now, whatever the launch cost.
             if options.timeout:
                 watchdog = Watchdog(options.timeout, process, self.report)

@@ -88,6 +88,7 @@ def test_a_piped_stop_on_failure_session_that_continues_the_target_ends_at_quit(
     (["raise", str(int(signal.SIGALRM))], "SIGALRM"),
     (["raise", str(int(signal.SIGUSR1))], "SIGUSR1"),
     (["raise", str(int(signal.SIGTERM))], "SIGTERM"),
+    (["raise", str(int(signal.SIGTRAP))], "SIGTRAP"),
     (["segv"], "SIGSEGV"),
     (["abort"], "SIGABRT"),
 ])
