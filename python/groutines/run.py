@@ -1492,7 +1492,8 @@ class Runner:
         sb = self.debugger.sb
         # `quit` ends the session, not the target: no "Quitting LLDB will kill" question.
         self.debugger.command("settings set interpreter.prompt-on-quit false", check=False)
-        sb.SetInputFileHandle(sys.stdin, False)
+        # A stdin closed for the runner (sys.stdin None) gives the session an empty input.
+        sb.SetInputFileHandle(sys.stdin or open(os.devnull), False)
         sb.SetOutputFileHandle(sys.stderr, False)
         sb.SetAsync(True)
         options = self.lldb.SBCommandInterpreterRunOptions()

@@ -73,6 +73,16 @@ def test_a_closed_stdin_is_closed_in_the_target_as_under_a_shell_and_the_run_end
     assert ran.stdout == b"stdin: closed\n", ran
 
 
+def test_a_stop_on_failure_session_with_stdin_closed_ends_at_once_and_the_run_goes_on():
+    shell = ["/bin/sh", "-c", 'exec "$@" <&-', "sh"]
+    ran = launch(shell + runner("--stop-on-failure", script("groutine_wrong.py"), "--",
+                                target("runner_cases"), "ok"))
+    err = ran.stderr.decode(errors="replace")
+    assert ran.returncode == 1, err
+    assert "internal error" not in err, err
+    assert "FAIL add_is_wrong" in err and "runner_cases exited with status 0" in err, err
+
+
 def test_a_piped_stop_on_failure_session_that_continues_the_target_ends_at_quit():
     # `continue` resumes the target, `quit` comes at once: the run goes on to the end of the
     # target and its report.
@@ -82,6 +92,13 @@ def test_a_piped_stop_on_failure_session_that_continues_the_target_ends_at_quit(
     assert r.stdout == "add=5 fact=120\n", r
     assert "FAIL add_is_wrong" in r.stderr, r
     assert "runner_cases exited with status 0" in r.stderr, r
+
+
+def test_a_target_killed_at_a_stop_on_failure_prompt_is_reported_killed_by_sigkill():
+    r = run("--stop-on-failure", script("groutine_wrong.py"), "--", target("runner_cases"),
+            "ok", stdin="process kill\nquit\n")
+    assert r.code == 3, r
+    assert "runner_cases was killed by SIGKILL" in r.stderr, r
 
 
 @pytest.mark.parametrize("args, name", [
