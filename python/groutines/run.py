@@ -1145,6 +1145,12 @@ class Runner:
             env = dict(env)
             env[b"LD_PRELOAD"] = b":".join(
                 p for p in (os.fsencode(agent), env.get(b"LD_PRELOAD")) if p)
+        try:
+            program.encode()
+        except UnicodeEncodeError:
+            shown = os.fsencode(program).decode(errors="backslashreplace")
+            raise UsageError(f"cannot debug '{shown}': its path is not UTF-8, which LLDB's API "
+                             "cannot take (run it through a link with a UTF-8 name)") from None
         target = debugger.sb.CreateTarget(program)
         if not target.IsValid():
             raise UsageError(f"cannot debug '{program}': not an executable LLDB can load")

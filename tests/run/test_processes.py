@@ -50,6 +50,16 @@ def test_arguments_that_are_not_utf8_reach_the_target_byte_for_byte():
     assert b"argv[2]=" + b"caf\xe9".hex().encode() + b"\n" in ran.stdout, ran
 
 
+def test_a_program_whose_path_is_not_utf8_is_a_clear_usage_error(tmp_path):
+    program = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.symlink(target(CASES), program)
+    ran = launch(runner(script("groutine_adds.py"), "--", program, "args"))
+    err = ran.stderr.decode(errors="replace")
+    assert ran.returncode == 2, err
+    assert "Traceback" not in err, err
+    assert "caf\\xe9': its path is not UTF-8" in err, err
+
+
 def test_the_target_gets_the_runners_environment_byte_for_byte_and_no_lc_ctype():
     env = environment()
     alone = launch([target(CASES), "env"], env=env)
