@@ -1103,6 +1103,7 @@ class Runner:
         self.report = report
         self.failures = 0  # failures of groutines the runner has seen
         self.status = None  # the StatusLine, on a terminal
+        self.exact = {}  # the stand-ins of the target's strings that are not UTF-8: their bytes
         # The terminal whose foreground the target gets (its Ctrl-C, and stdin when that is
         # it), or None: the first of stdin, stdout, stderr that is a terminal the runner is
         # in the foreground of.
@@ -1219,8 +1220,9 @@ class Runner:
         return sum(len(g["failures"]) for g in self.runtime.groutines())
 
     def _launch_info(self, argv, env, stdio):
-        """_launch_info() launches argv (bytes) with env (bytes: bytes), through the texts
-        stand_ins() makes of them (self.exact: each stand-in and the bytes it stands for)."""
+        """_launch_info() is the launch of argv (bytes) with env (bytes: bytes), given to
+        LLDB as the texts stand_ins() makes of them; self.exact maps each stand-in to the
+        bytes it stands for (_exact_strings() puts them in place)."""
         strings = argv + [name + b"=" + value for name, value in env.items()]
         texts = stand_ins(strings)
         self.exact = {t.encode(): b for t, b in zip(texts, strings) if t.encode() != b}
