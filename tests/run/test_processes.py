@@ -143,7 +143,13 @@ def test_a_signal_the_target_handles_and_survives_is_not_a_kill():
 
 
 def wait_for_pid(proc):
-    """wait_for_pid() reads the target's "pid P" line from a runner's stdout."""
+    """wait_for_pid() reads the target's "pid P" line from a runner's stdout, within
+    TIMEOUT."""
+    import select
+    ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+    if not ready:
+        proc.terminate()  # the runner kills its target
+        pytest.fail(f"the target printed no pid within {TIMEOUT}s")
     line = proc.stdout.readline()
     assert line.startswith(b"pid "), line
     return int(line.split()[1])
