@@ -263,10 +263,14 @@ void LldbBackend::apply_deferred() {
 // retire() deletes breakpoint id, or, inside a callback or a stop whose callbacks may not all
 // have run, leaves it planted (its callback now ignores it) until no thread is stopped at it:
 // deleting a breakpoint another thread of the same stop is stopped at would make LLDB stop
-// that thread for good.
+// that thread for good. On the agent's service thread, where the target runs, the thread
+// delivered is made to stop at the stop pad, whose callback deletes it: nothing else may come
+// (a hook the agent served is disabled, and a synchronous `continue` keeps the exit from the
+// ProcessWatcher).
 void LldbBackend::retire(lldb::break_id_t id) {
   if (in_callback_ > 0 || agent_frame_ || !target_.IsValid()) {
     retired_.push_back(id);
+    if (agent_frame_) sync_wanted_ = true;
     return;
   }
   lldb::SBProcess process = target_.GetProcess();
@@ -278,7 +282,9 @@ void LldbBackend::retire(lldb::break_id_t id) {
 }
 
 // delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
-// at (the thread whose callback runs, current, may be: LLDB holds on to what it is using).
+// at (the thread whose callback runs, current, may be: LLDB holds on to what it is using; so
+// may a thread a callback of this stop moved on, off the stop pad or to a trampoline: its
+// callback has run).
 void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current) {
   if (retired_.empty() || !target_.IsValid()) return;
   std::set<lldb::break_id_t> busy;
@@ -286,8 +292,15 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
     for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
       lldb::SBThread t = process.GetThreadAtIndex(i);
       if (t.GetThreadID() == current) continue;
-      if (t.GetStopReason() == lldb::eStopReasonBreakpoint && t.GetStopReasonDataCount() > 0)
-        busy.insert(static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0)));
+      if (t.GetStopReason() != lldb::eStopReasonBreakpoint || t.GetStopReasonDataCount() == 0)
+        continue;
+      auto id = static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0));
+      if (t.GetStopReasonDataCount() > 1) {
+        lldb::SBBreakpointLocation at = target_.FindBreakpointByID(id).FindLocationByID(
+            static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(1)));
+        if (at.IsValid() && t.GetFrameAtIndex(0).GetPC() != at.GetLoadAddress()) continue;
+      }
+      busy.insert(id);
     }
   }
   std::vector<lldb::break_id_t> keep;

@@ -308,7 +308,7 @@ class LldbBackend final : public Backend {
   std::mutex live_mutex_;
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
-  bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
+  bool sync_wanted_ = false;  // an agent delivery needs a stop to plant or delete breakpoints
   std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
   std::uint32_t offered_ = 0;  // the process offer_agent() last tried
   // ParkRequest is an expression the service thread needs evaluated on a thread waiting in
