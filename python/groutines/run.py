@@ -435,8 +435,10 @@ _CLOSED_STDIO = set()
 def reserve_stdio():
     """reserve_stdio() opens /dev/null on each of the descriptors 0, 1 and 2 that is closed,
     and remembers it in _CLOSED_STDIO: a pipe or file the runner opens later must not land
-    there (the target would get it as its stdin), and the target gets it closed, as a shell
-    would give it (Stdio)."""
+    there (the target would get it as its stdin), the runner writes to a closed stdout or
+    stderr as to a terminal nobody reads (Python gives sys.stdout, sys.stderr None for a
+    closed one: they get a stream on the descriptor), and the target gets it closed, as a
+    shell would give it (Stdio)."""
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
@@ -447,6 +449,9 @@ def reserve_stdio():
                 os.close(null)
             os.set_inheritable(fd, True)
             _CLOSED_STDIO.add(fd)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False))
 
 
 class Stdio:
@@ -459,7 +464,6 @@ class Stdio:
     def __init__(self):
         self.paths = {}
         self.relays = []
-        self.tmp = None
         self.closed = sorted(_CLOSED_STDIO)
         for fd in (0, 1, 2):
             try:
@@ -470,9 +474,7 @@ class Stdio:
                 self.paths[fd] = "/dev/null"
                 continue
             if fd != 0 and stat.S_ISREG(st.st_mode):
-                if self.tmp is None:
-                    self.tmp = run_dir()
-                fifo = os.path.join(self.tmp, f"fd{fd}")
+                fifo = os.path.join(run_dir(), f"fd{fd}")
                 os.mkfifo(fifo)
                 relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
                 relay.start()
@@ -1543,7 +1545,6 @@ def main(argv=None):
     code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     reserve_stdio()
-    keep_standard_streams()
     if argv[:1] in (["-h"], ["--help"]):
         _parser().print_help(sys.stderr)
         return EXIT_OK
@@ -1579,24 +1580,6 @@ def _write_usage_junit(options, message, report):
         write_usage_junit(options, message)
     except OSError as e:
         report.write(f"error: groutines run: --junit {options.junit}: {e.strerror}\n")
-
-
-def keep_standard_streams():
-    """keep_standard_streams() puts /dev/null on stdout and stderr when they are closed
-    (`>&-`, `2>&-`), before anything else the runner opens lands there, and gives Python a
-    stream on them: the runner writes to them as to a terminal nobody reads, and the target
-    gets them closed (reserve_stdio(), which main() calls first). (Python gives sys.stdout,
-    sys.stderr None for a closed one.)"""
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_WRONLY)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(fd, "w", closefd=False))
 
 
 if __name__ == "__main__":
