@@ -466,7 +466,15 @@ void Runtime::switch_in(Groutine& g) {
   // What a groutine ended where it stood (containment) would leave unbalanced.
   const unsigned entry_depth = entry_depth_, fire_depth = fire_depth_, lock_depth = mutex_.depth();
   Delivery* const active = active_;
-  Step step = g.fiber_ ? g.fiber_->resume() : g.driver_->resume(g);
+  Step step;
+  if (g.fiber_) {
+    step = g.fiber_->resume();
+  } else {
+    // Its code runs on the caller's stack, maybe a C++ groutine's fiber (inside its fire()):
+    // not that fiber's to die of (Python's state would be left pointing into its stack).
+    containment::StepAside aside;
+    step = g.driver_->resume(g);
+  }
   current_ = outer;
   g_current_runtime = outer_runtime;
   if (step.abandoned) {
