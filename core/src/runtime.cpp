@@ -392,6 +392,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
         current_ = &g;  // a predicate may read the event through handles
         bool accepted = false;
         try {
+          containment::StepAside aside;  // g's code, maybe on a firer's fiber: not its death
           accepted = m.where(ev);
         } catch (...) {
           predicate_error = std::current_exception();
