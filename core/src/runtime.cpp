@@ -101,14 +101,17 @@ RuntimeOptions with_environment(RuntimeOptions options) {
   char* end = nullptr;
   errno = 0;
   unsigned long long size = std::strtoull(text, &end, 10);
+  unsigned shift = 0;
   if (end != text && (*end == 'K' || *end == 'k')) {
-    size <<= 10;
+    shift = 10;
     ++end;
   } else if (end != text && (*end == 'M' || *end == 'm')) {
-    size <<= 20;
+    shift = 20;
     ++end;
   }
-  if (end == text || *end || errno || text[0] == '-' || size < (64u << 10) || size > (1u << 30))
+  const bool too_large = size > ((1ull << 30) >> shift);  // known before a shift wraps around
+  size <<= shift;
+  if (end == text || *end || errno || text[0] == '-' || too_large || size < (64u << 10))
     throw Error(std::string("GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
                             "with a K or M suffix), not '") + text + "'");
   options.stack_size = size;

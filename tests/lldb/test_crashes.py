@@ -97,6 +97,13 @@ def test_groutines_stack_size_sets_the_fiber_stack_and_a_bad_value_is_an_error(m
     assert s.after(f"groutine load {groutine_library('crash_overflow')}").strip() == (
         "error: groutine load: GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
         "with a K or M suffix), not '12q'"), s
+    # A multiple that would wrap around 64 bits to 1 MiB (2**54 + 2**10 KiB) is too large.
+    monkeypatch.setenv("GROUTINES_STACK_SIZE", "18014398509483008K")
+    s = driver(f"file {target('calls_O0_g')}",
+               f"groutine load {groutine_library('crash_overflow')}")
+    assert s.after(f"groutine load {groutine_library('crash_overflow')}").strip() == (
+        "error: groutine load: GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
+        "with a K or M suffix), not '18014398509483008K'"), s
 
 
 LISTENERS = {
