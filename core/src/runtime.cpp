@@ -101,14 +101,17 @@ RuntimeOptions with_environment(RuntimeOptions options) {
   char* end = nullptr;
   errno = 0;
   unsigned long long size = std::strtoull(text, &end, 10);
+  unsigned shift = 0;
   if (end != text && (*end == 'K' || *end == 'k')) {
-    size <<= 10;
+    shift = 10;
     ++end;
   } else if (end != text && (*end == 'M' || *end == 'm')) {
-    size <<= 20;
+    shift = 20;
     ++end;
   }
-  if (end == text || *end || errno || text[0] == '-' || size < (64u << 10) || size > (1u << 30))
+  const bool too_large = size > ((1ull << 30) >> shift);  // known before a shift wraps around
+  size <<= shift;
+  if (end == text || *end || errno || text[0] == '-' || too_large || size < (64u << 10))
     throw Error(std::string("GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
                             "with a K or M suffix), not '") + text + "'");
   options.stack_size = size;
@@ -392,6 +395,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
         current_ = &g;  // a predicate may read the event through handles
         bool accepted = false;
         try {
+          containment::StepAside aside;  // g's code, maybe on a firer's fiber: not its death
           accepted = m.where(ev);
         } catch (...) {
           predicate_error = std::current_exception();
@@ -466,7 +470,15 @@ void Runtime::switch_in(Groutine& g) {
   // What a groutine ended where it stood (containment) would leave unbalanced.
   const unsigned entry_depth = entry_depth_, fire_depth = fire_depth_, lock_depth = mutex_.depth();
   Delivery* const active = active_;
-  Step step = g.fiber_ ? g.fiber_->resume() : g.driver_->resume(g);
+  Step step;
+  if (g.fiber_) {
+    step = g.fiber_->resume();
+  } else {
+    // Its code runs on the caller's stack, maybe a C++ groutine's fiber (inside its fire()):
+    // not that fiber's to die of (Python's state would be left pointing into its stack).
+    containment::StepAside aside;
+    step = g.driver_->resume(g);
+  }
   current_ = outer;
   g_current_runtime = outer_runtime;
   if (step.abandoned) {
