@@ -566,6 +566,9 @@ class Result:
         self.states = []
         self.waiting_on = []
         self.failures = []
+        self.spawned = 0          # children its groutines spawned
+        self.children_failed = 0  # of those that ended, the ones that failed
+        self.missed = {}          # function -> calls its streams missed while busy
 
     @property
     def status(self):
@@ -578,17 +581,29 @@ class Result:
 
 def collect(runtime):
     """collect() groups the runtime's groutines into Results, in load order, each failure with
-    the backtrace the runtime recorded of the thread whose event it was handling."""
+    the backtrace the runtime recorded of the thread whose event it was handling. Spawned
+    children count under the groutine that was loaded: their failures (those of ended children
+    are in their parent's), not their events or states."""
     results = {}
+    by_id = {}  # a spawned child is reported under the groutine loaded (its root ancestor)
     for g in runtime.groutines():
-        name = logical_name(g["name"])
-        r = results.get((g["source"], name))
-        if r is None:
-            r = results[(g["source"], name)] = Result(name, g["source"])
-        r.events += g["events_handled"]
-        r.states.append(g["state"])
-        if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
-            r.waiting_on.append(g["waiting_on"])
+        if g.get("parent") in by_id:
+            r = by_id[g["id"]] = by_id[g["parent"]]
+        else:
+            name = logical_name(g["name"])
+            r = results.get((g["source"], name))
+            if r is None:
+                r = results[(g["source"], name)] = Result(name, g["source"])
+            by_id[g["id"]] = r
+            r.events += g["events_handled"]
+            r.states.append(g["state"])
+            if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
+                r.waiting_on.append(g["waiting_on"])
+            children = g.get("children") or {}
+            r.spawned += children.get("spawned", 0)
+            r.children_failed += children.get("failed", 0)
+        for function, n in (g.get("missed") or {}).items():
+            r.missed[function] = r.missed.get(function, 0) + n
         for f in g["failures"]:
             f = dict(f)
             if not any(f["message"] == o["message"] and f["line"] == o["line"]
@@ -691,10 +706,15 @@ def render_report(results, outcome, program, options):
         if outcome.timed_out and r.waiting_on:
             line += " waiting on " + ", ".join(r.waiting_on)
         out.append(line)
+        if r.spawned:
+            out.append(f"  children: {r.spawned} spawned, {r.children_failed} failed")
+        for function, n in r.missed.items():
+            out.append(f"  missed {_plural(n, 'call')} of {function} (busy when they came)")
         for f in r.failures:
             message = _printable(f["message"]).replace("\n", "\n    ")
             out.append(f"  {shown_path(f['file'])}:{f['line']}: {message} [{f['event']}]"
-                       + (" (ended it)" if f.get("fatal") else ""))
+                       + (" (ended it)" if f.get("fatal") else "")
+                       + (f" (in child {f['groutine']})" if f.get("groutine") else ""))
             for bt in f.get("backtrace") or []:
                 out.append(f"      {bt}")
     for reason in outcome.stops:
