@@ -319,6 +319,7 @@ void Runtime::reap() {
     into.spawned += g.children_.spawned;
     into.ended += 1 + g.children_.ended;
     into.failed += (g.failures_.empty() ? 0 : 1) + g.children_.failed;
+    into.events += g.events_handled_ + g.children_.events;
     for (Failure& f : g.failures_) {
       f.groutine = g.name_;
       keep(std::move(f));

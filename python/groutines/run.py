@@ -583,12 +583,14 @@ def collect(runtime):
     """collect() groups the runtime's groutines into Results, in load order, each failure with
     the backtrace the runtime recorded of the thread whose event it was handling. Spawned
     children count under the groutine that was loaded: their failures (those of ended children
-    are in their parent's), not their events or states."""
+    are in their parent's) and their events (those of ended ones, counted in their parent's),
+    not their states."""
     results = {}
     by_id = {}  # a spawned child is reported under the groutine loaded (its root ancestor)
     for g in runtime.groutines():
         if g.get("parent") in by_id:
             r = by_id[g["id"]] = by_id[g["parent"]]
+            r.events += g["events_handled"]
         else:
             name = logical_name(g["name"])
             r = results.get((g["source"], name))
@@ -599,9 +601,10 @@ def collect(runtime):
             r.states.append(g["state"])
             if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
                 r.waiting_on.append(g["waiting_on"])
-            children = g.get("children") or {}
-            r.spawned += children.get("spawned", 0)
-            r.children_failed += children.get("failed", 0)
+        children = g.get("children") or {}
+        r.spawned += children.get("spawned", 0)
+        r.events += children.get("events", 0)
+        r.children_failed += children.get("failed", 0)
         for function, n in (g.get("missed") or {}).items():
             r.missed[function] = r.missed.get(function, 0) + n
         for f in g["failures"]:

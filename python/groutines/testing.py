@@ -55,7 +55,7 @@ class GroutineInfo:
     python: bool
     failures: tuple     # its own, then those of its ended (reaped) children
     parent: int = 0     # the groutine that spawned it (0: loaded)
-    children: dict = dataclasses.field(default_factory=dict)  # spawned, live, ended, failed
+    children: dict = dataclasses.field(default_factory=dict)  # spawned, live, ended, failed, events
     missed: dict = dataclasses.field(default_factory=dict)    # function -> calls missed
 
     @classmethod

@@ -85,6 +85,7 @@ py::dict to_dict(const GroutineSnapshot& s) {
   children["live"] = s.live_children;
   children["ended"] = s.children.ended;
   children["failed"] = s.children.failed;
+  children["events"] = s.children.events;
   children["failures_dropped"] = s.children.failures_dropped;
   d["children"] = children;
   py::dict missed;

@@ -55,6 +55,7 @@ TEST_CASE("a recursion handled with spawn pairs every call with its own return, 
   CHECK(parent.missed().empty());
   CHECK(parent.children().spawned == 201);
   CHECK(parent.children().ended == 200);
+  CHECK(parent.children().events == 200);  // each child handled its return
   CHECK(parent.passed());
   host.backend.ret(1, 0);
   CHECK(host.runtime.size() == 1);

@@ -28,7 +28,7 @@ def test_a_recursion_of_depth_200_handled_with_spawn_pairs_every_call_with_its_r
         target.call(1, "f", args=[depth])
     parent = target.groutine("pair_returns")
     assert parent.children == {"spawned": 200, "live": 200, "ended": 0, "failed": 0,
-                               "failures_dropped": 0}
+                               "events": 0, "failures_dropped": 0}
     children = [x for x in target.groutines if x.parent == parent.id]
     assert len(children) == 200 and {c.name for c in children} == {"await_return"}
     assert all(c.waiting_on.startswith("return of call #") for c in children)
@@ -101,7 +101,7 @@ def test_a_child_fails_alone_and_its_failure_is_reported_under_its_parent(target
     info = target.groutine("parent")
     assert info.state == "waiting"
     assert info.children == {"spawned": 3, "live": 0, "ended": 3, "failed": 1,
-                             "failures_dropped": 0}
+                             "events": 3, "failures_dropped": 0}
     assert len(info.failures) == 1
     failure = info.failures[0]
     assert failure.groutine == "check-f" and failure.fatal

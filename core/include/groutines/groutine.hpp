@@ -54,6 +54,7 @@ struct Children {
   std::uint64_t spawned = 0;   // children spawned (with, once reaped, their own descendants)
   std::uint64_t ended = 0;     // of those, reaped after they finished or failed
   std::uint64_t failed = 0;    // of the reaped, the ones with a failure
+  std::uint64_t events = 0;    // the events the reaped ones handled
   std::vector<Failure> failures;     // the first kept_failures failures of reaped ones
   std::uint64_t failures_dropped = 0;  // failures beyond those, counted only
 };
