@@ -91,7 +91,7 @@ def _parser():
                    help="at the first failure or crash, leave the target stopped at an "
                         "interactive (lldb) prompt")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="configure stock groutines: heap.pool=8 sets GROUTINES_HEAP_POOL")
+                   help="configure stock groutines: heap.frames=4 sets GROUTINES_HEAP_FRAMES")
     p.add_argument("--expect-status", metavar="N", type=int, default=0,
                    help="the exit status that counts as success (default 0)")
     p.add_argument("--plugin", metavar="SO", help="the groutines LLDB plugin (default: the "
@@ -142,8 +142,8 @@ def seconds(option, text):
 
 
 def config_variable(key):
-    """config_variable() is the environment variable a --set KEY sets: heap.pool ->
-    GROUTINES_HEAP_POOL. Stock groutines read their options from these variables."""
+    """config_variable() is the environment variable a --set KEY sets: heap.frames ->
+    GROUTINES_HEAP_FRAMES. Stock groutines read their options from these variables."""
     return "GROUTINES_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
 
 
@@ -697,6 +697,15 @@ def _printable(text):
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _ended(failure):
+    """_ended() is what the report says after a failure: which groutine it ended, if any, and
+    the spawned child it happened in."""
+    child = failure.get("groutine")
+    if child:
+        return f" (ended child {child})" if failure.get("fatal") else f" (in child {child})"
+    return " (ended it)" if failure.get("fatal") else ""
+
+
 def render_report(results, outcome, program, options):
     """render_report() is the text report (docs/run.md, "The report")."""
     out = []
@@ -716,8 +725,7 @@ def render_report(results, outcome, program, options):
         for f in r.failures:
             message = _printable(f["message"]).replace("\n", "\n    ")
             out.append(f"  {shown_path(f['file'])}:{f['line']}: {message} [{f['event']}]"
-                       + (" (ended it)" if f.get("fatal") else "")
-                       + (f" (in child {f['groutine']})" if f.get("groutine") else ""))
+                       + _ended(f))
             for bt in f.get("backtrace") or []:
                 out.append(f"      {bt}")
     for reason in outcome.stops:
