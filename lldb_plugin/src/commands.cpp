@@ -696,10 +696,10 @@ class ReportCommand final : public Subcommand {
                       static_cast<unsigned long long>(count), count == 1 ? "" : "s",
                       function.c_str(), count == 1 ? "it" : "they");
       auto show = [&](const Failure& f) {
-        out += format("%s  %s:%u: %s [%s]%s%s\n", indent.c_str(), f.where.file.c_str(),
-                      f.where.line, f.message.c_str(), f.event.c_str(),
-                      f.fatal ? " (ended it)" : "",
-                      f.groutine.empty() ? "" : (" (in child " + f.groutine + ")").c_str());
+        std::string ended = f.groutine.empty() ? (f.fatal ? " (ended it)" : "")
+                            : (f.fatal ? " (ended child " : " (in child ") + f.groutine + ")";
+        out += format("%s  %s:%u: %s [%s]%s\n", indent.c_str(), f.where.file.c_str(),
+                      f.where.line, f.message.c_str(), f.event.c_str(), ended.c_str());
       };
       for (const Failure& f : r.failures) show(f);
       for (const Failure& f : r.children.failures) show(f);

@@ -67,3 +67,22 @@ def test_a_live_child_is_listed_and_reported_under_its_parent_and_unloaded_with_
     last = s.output[s.output.rindex("(lldb) groutine list"):]
     assert "pair-triangle" not in last and "triangle-return" not in last, s
     assert s.target_lines(r"triangle\(.*") == ["triangle(3)=6"], s
+
+
+def test_a_childs_failure_is_its_own_and_reported_under_its_parent():
+    s = lldb(f"file {target('recursive')}", f"groutine load {groutine_library('spawn_failures')}",
+             "run 1 200", "groutine report", timeout=600)
+    assert s.target_lines(r"triangle\(.*") == ["triangle(200)=20100"], s
+    lines = block(s.after("groutine report"), "fifties-fail")
+    # The parent took every call and goes on; five children failed (n = 200, 150, ..., 0, the
+    # returns come innermost first), the one of n = 100 ended by its REQUIRE.
+    assert lines[:2] == ["FAIL fifties-fail (waiting on call of triangle, 201 events)",
+                         "  children: 201 spawned, 0 live, 201 ended (5 failed)"], s
+    failures = lines[2:]
+    assert len(failures) == 6, s
+    assert all("(in child fifty-check)" in f for f in failures[:1]), s
+    assert [re.search(r"failed: (n=\d+)", f).group(1) for f in failures if "n=" in f] == [
+        "n=0", "n=50", "n=100", "n=150", "n=200"], s
+    ended = [f for f in failures if f.endswith("(ended child fifty-check)")]
+    assert len(ended) == 1 and "GROUTINE_REQUIRE(n != 100) failed" in ended[0], s
+    assert "0 passed, 1 failed" in s.after("groutine report"), s
