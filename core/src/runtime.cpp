@@ -209,9 +209,13 @@ GroutineId Runtime::spawn(std::string name, Location location, std::unique_ptr<D
 // start_child() makes child, just added, a child of the running groutine and starts it.
 GroutineId Runtime::start_child(Groutine& child) {
   Groutine& parent = *current_;
-  if (parent.cancelling_) {
+  const char* refused = parent.cancelling_ ? "is being unloaded"
+                        : parent.state_ != State::Running ? "is not running (a predicate?)"
+                                                          : nullptr;
+  if (refused) {
     groutines_.pop_back();  // never started: nothing to unwind
-    throw Error("groutine '" + parent.name_ + "' is being unloaded: it cannot spawn");
+    throw Error("groutine '" + parent.name_ + "' " + refused + ": it cannot spawn '" +
+                child.name_ + "'");
   }
   child.parent_ = parent.id_;
   child.parent_groutine_ = &parent;
@@ -896,9 +900,15 @@ void Runtime::write_last_report(int fd) const noexcept {
     const bool ok = g->failures_.empty() && !running;
     (ok ? passed : failed)++;
     unsigned long long events = g->events_handled_;
-    put(std::snprintf(line, sizeof line, "%s %s (%s, %llu event%s)\n", ok ? "PASS" : "FAIL",
-                      g->name_.c_str(), running ? "running when the debugger died" : name(g->state_),
-                      events, events == 1 ? "" : "s"));
+    put(std::snprintf(line, sizeof line, "%s%s %s (%s, %llu event%s)\n",
+                      g->parent_ ? "  child: " : "", ok ? "PASS" : "FAIL", g->name_.c_str(),
+                      running ? "running when the debugger died" : name(g->state_), events,
+                      events == 1 ? "" : "s"));
+    if (g->children_.spawned)
+      put(std::snprintf(line, sizeof line, "  children: %llu spawned, %llu ended (%llu failed)\n",
+                        static_cast<unsigned long long>(g->children_.spawned),
+                        static_cast<unsigned long long>(g->children_.ended),
+                        static_cast<unsigned long long>(g->children_.failed)));
     for (const Failure& f : g->failures_)
       put(std::snprintf(line, sizeof line, "  %s:%u: %s [%s]%s\n", f.where.file.c_str(),
                         f.where.line, f.message.c_str(), f.event.c_str(),

@@ -209,9 +209,25 @@ TEST_CASE("a child spawns children of its own, folded into it, then into its par
   CHECK(parent.children().failures[0].groutine == "grandchild");
 }
 
-TEST_CASE("spawn outside a groutine is an error", "[core][spawn]") {
+TEST_CASE("spawn outside a groutine, or from a predicate, is an error", "[core][spawn]") {
   fake::Host host;
   CHECK_THROWS_WITH(spawn("x", [] {}), "groutines::spawn() called outside a groutine");
+  std::string error;
+  Groutine& g = host.load("spawns-in-where", [&] {
+    wait_call("f", [&](const Call&) {
+      try {
+        spawn("x", [] {});
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      return true;
+    });
+  });
+  host.backend.call(1, "f");
+  CHECK(error == "groutines::spawn() called outside a groutine");  // as every call of the API
+  CHECK(g.state() == State::Finished);
+  CHECK(g.children().spawned == 0);
+  CHECK(host.runtime.size() == 1);
 }
 
 TEST_CASE("a child that waits on a call no longer current fails alone", "[core][spawn]") {
