@@ -3,8 +3,11 @@ next call, so that a recursion and concurrent threads have every call paired wit
 return and none missed; a groutine awaiting returns in line misses the calls made meanwhile,
 and the report says how many."""
 import re
+from pathlib import Path
 
-from conftest import groutine_library, lldb, target
+import pytest
+
+from conftest import PYTHON_BUILT, groutine_library, lldb, target
 
 
 def block(report, name):
@@ -86,3 +89,28 @@ def test_a_childs_failure_is_its_own_and_reported_under_its_parent():
     ended = [f for f in failures if f.endswith("(ended child fifty-check)")]
     assert len(ended) == 1 and "GROUTINE_REQUIRE(n != 100) failed" in ended[0], s
     assert "0 passed, 1 failed" in s.after("groutine report"), s
+
+
+SCRIPT = Path(__file__).resolve().parents[1] / "python" / "scripts" / "groutine_lldb_spawn.py"
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+def test_python_children_pair_every_call_of_a_recursion_of_depth_200_with_its_return():
+    s = lldb(f"file {target('recursive')}", f"groutine load {SCRIPT}", "run 1 200",
+             "groutine report", timeout=600)
+    assert s.target_lines(r"triangle\(.*") == ["triangle(200)=20100"], s
+    assert block(s.after("groutine report"), "pair_triangle") == [
+        "PASS pair_triangle (waiting on call of triangle, 201 events)",
+        "  children: 201 spawned, 0 live, 201 ended (0 failed)"], s
+    assert "2 passed, 0 failed" in s.after("groutine report"), s
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+def test_python_children_pair_every_call_of_four_threads_making_500_calls_each():
+    n = 500
+    s = lldb(f"file {target('threads')}", f"groutine load {SCRIPT}", f"run {n}",
+             "groutine report", timeout=600)
+    assert block(s.after("groutine report"), "pair_work") == [
+        f"PASS pair_work (waiting on call of work, {4 * n} events)",
+        f"  children: {4 * n} spawned, 0 live, {4 * n} ended (0 failed)"], s
+    assert "2 passed, 0 failed" in s.after("groutine report"), s
