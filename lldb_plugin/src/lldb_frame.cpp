@@ -232,8 +232,12 @@ bool argument_register(std::string_view reg, bool& floating, unsigned& index) {
 // slot whose register another parameter's location claims is not read (none), nor, in a
 // clone, one without a location.
 void use_entry_locations(lldb::SBFrame& frame, ArgumentLayout& layout) {
-  const char* symbol = frame.GetSymbol().GetName();
-  const bool clone = symbol && std::strchr(symbol, '.') != nullptr;  // GCC's f.isra.0, f.part.1
+  // GCC's clones (f.isra.0, f.part.1) end in a suffix after a dot, which no mangled name
+  // holds otherwise, nor a C name; a demangled one may: `f(int, ...)`.
+  lldb::SBSymbol symbol = frame.GetSymbol();
+  const char* symbol_name = symbol.GetMangledName();
+  if (!symbol_name || !*symbol_name) symbol_name = symbol.GetName();
+  const bool clone = symbol_name && std::strchr(symbol_name, '.') != nullptr;
   struct Located {
     bool floating = false;
     unsigned index = 0;
