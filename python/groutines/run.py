@@ -829,7 +829,8 @@ def render_report(results, outcome, program, options):
         if r.spawned:
             out.append(f"  children: {r.spawned} spawned, {r.children_failed} failed")
         for function, n in r.missed.items():
-            out.append(f"  missed {_plural(n, 'call')} of {function} (busy when they came)")
+            out.append(f"  missed {_plural(n, 'call')} of {function} "
+                       f"(busy when {'it' if n == 1 else 'they'} came)")
         for f in r.failures:
             message = _printable(f["message"]).replace("\n", "\n    ")
             out.append(f"  {shown_path(f['file'])}:{f['line']}: {message} [{f['event']}]"
