@@ -1430,14 +1430,19 @@ class Runner:
 
     def _stop_at_main(self, target):
         """_stop_at_main() plants a breakpoint on the executable's main (for
-        _default_signals(), which deletes it); its id, or None when there is no main. (Not
-        one-shot: a one-shot breakpoint is gone before its stop can be told apart.)"""
+        _default_signals() and _close_stdio(); the stop deletes it), or, in a program
+        without a `main` symbol (stripped), on libc's __libc_start_main, which calls it:
+        the libraries are loaded and relocated there, so expressions can call into libc
+        (the breakpoint is pending until libc is loaded). Its id, or None when it cannot be
+        planted. (Not one-shot: a one-shot breakpoint is gone before its stop can be told
+        apart.)"""
         bp = target.BreakpointCreateByName("main", target.GetExecutable().GetFilename())
-        if not bp.IsValid() or bp.GetNumLocations() == 0:
-            if bp.IsValid():
-                target.BreakpointDelete(bp.GetID())
-            return None
-        return bp.GetID()
+        if bp.IsValid() and bp.GetNumLocations() > 0:
+            return bp.GetID()
+        if bp.IsValid():
+            target.BreakpointDelete(bp.GetID())
+        bp = target.BreakpointCreateByName("__libc_start_main")
+        return bp.GetID() if bp.IsValid() else None
 
     def _default_signals(self, thread):
         """_default_signals() gives SIGPIPE and SIGXFSZ their default action in the target,
