@@ -1112,6 +1112,15 @@ class Interrupts:
             pass
 
 
+def _expression_error(value):
+    """_expression_error() is the first line of the error of value, an expression evaluated
+    in the target, without the compiler's location: "use of undeclared identifier 'close'"
+    (a static program has no close() unless it calls it)."""
+    lines = (value.GetError().GetCString() or "").strip().splitlines()
+    text = lines[0] if lines else "failed"
+    return re.sub(r"^(error: )?(<user expression \d+>:\d+:\d+: )?(error: )?", "", text)
+
+
 def _foreground_of(fd):
     """_foreground_of() is whether fd is a terminal the runner is in the foreground of."""
     try:
@@ -1456,10 +1465,10 @@ class Runner:
         for signo in (_signal.SIGPIPE, _signal.SIGXFSZ):
             value = thread.GetFrameAtIndex(0).EvaluateExpression(
                 f"(long)((void *(*)(int, void *))signal)({int(signo)}, (void *)0)", options)
-            error = value.GetError()
-            if error.Fail():
+            if value.GetError().Fail():
                 self.report.write(f"groutines run: cannot restore the default action of "
-                                  f"signal {int(signo)} in the target: {error.GetCString()}\n")
+                                  f"signal {int(signo)} in the target "
+                                  f"({_expression_error(value)})\n")
                 return
 
     def _close_stdio(self, thread, fds):
@@ -1475,7 +1484,8 @@ class Runner:
                 f"(int)((int (*)(int))close)({fd})", options)
             if value.GetError().Fail():
                 self.report.write(f"groutines run: cannot close descriptor {fd} in the "
-                                  f"target: {value.GetError().GetCString()}\n")
+                                  f"target ({_expression_error(value)}): it stays "
+                                  "/dev/null\n")
 
     def _killed_by(self):
         """_killed_by() is the signal that killed the target, which has exited: 0 when it
