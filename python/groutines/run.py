@@ -237,7 +237,8 @@ class Debugger:
         ok = result.Succeeded()
         out, err = result.GetOutput() or "", result.GetError() or ""
         if check and not ok:
-            raise UsageError(err.strip() or f"'{text}' failed")
+            # LLDB's "error: " prefix: the runner's message has its own.
+            raise UsageError(re.sub(r"^error: ", "", err.strip()) or f"'{text}' failed")
         return ok, out, err
 
     def close(self):
@@ -1189,8 +1190,8 @@ class Runner:
             debugger.command(f"groutine events --capacity {options.max_events}")
         for path in paths:
             ok, out, err = debugger.command(f"groutine load {lldb_quote(path)}", check=False)
-            if not ok:
-                raise UsageError(f"{out}{err.strip()}")
+            if not ok:  # without LLDB's "error: ": the runner's message has its own
+                raise UsageError(f"{out}{re.sub(r'^error: ', '', err.strip())}")
             for line in out.splitlines():  # a function nothing defines yet, say
                 if line.startswith("warning: "):
                     self.report.write(line + "\n")

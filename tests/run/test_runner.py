@@ -82,6 +82,13 @@ def test_usage_and_load_errors_exit_2():
     assert r.code == 2, r
 
 
+def test_a_load_error_is_one_error_line_with_the_plugins_message():
+    r = run(script("groutine_broken.py"), "--", target(CASES))
+    assert r.code == 2, r
+    assert (r.stderr.splitlines()[0] == "error: groutines run: groutine load: "
+            f"{script('groutine_broken.py')}:4: SyntaxError: invalid syntax"), r
+
+
 def test_the_targets_stdin_stdout_and_stderr_pass_through_untouched():
     text = "line one\nline two\x00\x01 binary\n" * 50
     r = run(script("groutine_adds.py"), "--", target(CASES), "echo", stdin=text)
