@@ -302,10 +302,23 @@ def preload_path(path):
     return link
 
 
+def lldb_temp_dir():
+    """lldb_temp_dir() is the directory where LLDB, in this process, keeps the temporary
+    files it makes (the source of an expression it compiles with debug info):
+    TEMP/lldb/PID, TEMP as LLVM finds it ($TMPDIR, $TMP, $TEMP, $TEMPDIR, else /tmp). LLDB
+    removes it only in SBDebugger.Terminate(), which the runner does not call (it would end
+    LLDB for the plugin's runtime and the groutines' destructors still to come)."""
+    base = next((os.environ[v] for v in ("TMPDIR", "TMP", "TEMP", "TEMPDIR")
+                 if os.environ.get(v)), "/tmp")
+    return os.path.join(base, "lldb", str(os.getpid()))
+
+
 def remove_run_dir():
-    """remove_run_dir() removes the run's temporary directories and what they hold."""
+    """remove_run_dir() removes the run's temporary directories and what they hold, and
+    LLDB's own (lldb_temp_dir())."""
     while _RUN_DIR:
         shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
+    shutil.rmtree(lldb_temp_dir(), ignore_errors=True)
 
 
 class OutputFile:
