@@ -237,7 +237,8 @@ class Debugger:
         ok = result.Succeeded()
         out, err = result.GetOutput() or "", result.GetError() or ""
         if check and not ok:
-            raise UsageError(err.strip() or f"'{text}' failed")
+            # LLDB's "error: " prefix: the runner's message has its own.
+            raise UsageError(re.sub(r"^error: ", "", err.strip()) or f"'{text}' failed")
         return ok, out, err
 
     def close(self):
@@ -301,10 +302,23 @@ def preload_path(path):
     return link
 
 
+def lldb_temp_dir():
+    """lldb_temp_dir() is the directory where LLDB, in this process, keeps the temporary
+    files it makes (the source of an expression it compiles with debug info):
+    TEMP/lldb/PID, TEMP as LLVM finds it ($TMPDIR, $TMP, $TEMP, $TEMPDIR, else /tmp). LLDB
+    removes it only in SBDebugger.Terminate(), which the runner does not call (it would end
+    LLDB for the plugin's runtime and the groutines' destructors still to come)."""
+    base = next((os.environ[v] for v in ("TMPDIR", "TMP", "TEMP", "TEMPDIR")
+                 if os.environ.get(v)), "/tmp")
+    return os.path.join(base, "lldb", str(os.getpid()))
+
+
 def remove_run_dir():
-    """remove_run_dir() removes the run's temporary directories and what they hold."""
+    """remove_run_dir() removes the run's temporary directories and what they hold, and
+    LLDB's own (lldb_temp_dir())."""
     while _RUN_DIR:
         shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
+    shutil.rmtree(lldb_temp_dir(), ignore_errors=True)
 
 
 class OutputFile:
@@ -1144,6 +1158,15 @@ class Interrupts:
             pass
 
 
+def _expression_error(value):
+    """_expression_error() is the first line of the error of value, an expression evaluated
+    in the target, without the compiler's location: "use of undeclared identifier 'close'"
+    (a static program has no close() unless it calls it)."""
+    lines = (value.GetError().GetCString() or "").strip().splitlines()
+    text = lines[0] if lines else "failed"
+    return re.sub(r"^(error: )?(<user expression \d+>:\d+:\d+: )?(error: )?", "", text)
+
+
 def _foreground_of(fd):
     """_foreground_of() is whether fd is a terminal the runner is in the foreground of."""
     try:
@@ -1212,8 +1235,8 @@ class Runner:
             debugger.command(f"groutine events --capacity {options.max_events}")
         for path in paths:
             ok, out, err = debugger.command(f"groutine load {lldb_quote(path)}", check=False)
-            if not ok:
-                raise UsageError(f"{out}{err.strip()}")
+            if not ok:  # without LLDB's "error: ": the runner's message has its own
+                raise UsageError(f"{out}{re.sub(r'^error: ', '', err.strip())}")
             for line in out.splitlines():  # a function nothing defines yet, say
                 if line.startswith("warning: "):
                     self.report.write(line + "\n")
@@ -1462,14 +1485,19 @@ class Runner:
 
     def _stop_at_main(self, target):
         """_stop_at_main() plants a breakpoint on the executable's main (for
-        _default_signals(), which deletes it); its id, or None when there is no main. (Not
-        one-shot: a one-shot breakpoint is gone before its stop can be told apart.)"""
+        _default_signals() and _close_stdio(); the stop deletes it), or, in a program
+        without a `main` symbol (stripped), on libc's __libc_start_main, which calls it:
+        the libraries are loaded and relocated there, so expressions can call into libc
+        (the breakpoint is pending until libc is loaded). Its id, or None when it cannot be
+        planted. (Not one-shot: a one-shot breakpoint is gone before its stop can be told
+        apart.)"""
         bp = target.BreakpointCreateByName("main", target.GetExecutable().GetFilename())
-        if not bp.IsValid() or bp.GetNumLocations() == 0:
-            if bp.IsValid():
-                target.BreakpointDelete(bp.GetID())
-            return None
-        return bp.GetID()
+        if bp.IsValid() and bp.GetNumLocations() > 0:
+            return bp.GetID()
+        if bp.IsValid():
+            target.BreakpointDelete(bp.GetID())
+        bp = target.BreakpointCreateByName("__libc_start_main")
+        return bp.GetID() if bp.IsValid() else None
 
     def _default_signals(self, thread):
         """_default_signals() gives SIGPIPE and SIGXFSZ their default action in the target,
@@ -1483,10 +1511,10 @@ class Runner:
         for signo in (_signal.SIGPIPE, _signal.SIGXFSZ):
             value = thread.GetFrameAtIndex(0).EvaluateExpression(
                 f"(long)((void *(*)(int, void *))signal)({int(signo)}, (void *)0)", options)
-            error = value.GetError()
-            if error.Fail():
+            if value.GetError().Fail():
                 self.report.write(f"groutines run: cannot restore the default action of "
-                                  f"signal {int(signo)} in the target: {error.GetCString()}\n")
+                                  f"signal {int(signo)} in the target "
+                                  f"({_expression_error(value)})\n")
                 return
 
     def _close_stdio(self, thread, fds):
@@ -1502,7 +1530,8 @@ class Runner:
                 f"(int)((int (*)(int))close)({fd})", options)
             if value.GetError().Fail():
                 self.report.write(f"groutines run: cannot close descriptor {fd} in the "
-                                  f"target: {value.GetError().GetCString()}\n")
+                                  f"target ({_expression_error(value)}): it stays "
+                                  "/dev/null\n")
 
     def _killed_by(self):
         """_killed_by() is the signal that killed the target, which has exited: 0 when it

@@ -218,6 +218,21 @@ def runs_in(tmpdir):
     return [name for name in os.listdir(tmpdir) if name.startswith("groutines-run-")]
 
 
+def files_in(tmpdir):
+    """files_in() is every file under tmpdir (directories left empty are not files)."""
+    return [os.path.join(d, f) for d, _, files in os.walk(tmpdir) for f in files]
+
+
+def test_a_run_leaves_no_temporary_file_of_its_own_or_of_lldb(tmp_path):
+    # LLDB writes the source of an expression it compiles to TMPDIR/lldb/PID/, and removes it
+    # only when it is terminated, which the runner never does.
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    r = run(script("groutine_adds.py"), "--", target(CASES), "ok", env={"TMPDIR": str(tmpdir)})
+    assert r.code == 0, r
+    assert files_in(tmpdir) == [], r
+
+
 def test_a_hard_timeout_leaves_no_temporary_directory(tmp_path):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()

@@ -74,13 +74,28 @@ def test_the_target_gets_the_runners_environment_byte_for_byte_and_no_lc_ctype()
         seen ^ expected)
 
 
-def test_a_closed_stdin_is_closed_in_the_target_as_under_a_shell_and_the_run_ends():
+# process_cases_stripped has no `main` symbol: the runner closes the descriptor where libc
+# starts the program instead.
+@pytest.mark.parametrize("program", [CASES, "process_cases_stripped"])
+def test_a_closed_stdin_is_closed_in_the_target_as_under_a_shell_and_the_run_ends(program):
     shell = ["/bin/sh", "-c", 'exec "$@" <&-', "sh"]
-    alone = launch(shell + [target(CASES), "stdin"])
+    alone = launch(shell + [target(program), "stdin"])
     assert alone.stdout == b"stdin: closed\n", alone
-    ran = launch(shell + runner(script("groutine_adds.py"), "--", target(CASES), "stdin"))
+    ran = launch(shell + runner(script("groutine_adds.py"), "--", target(program), "stdin"))
     assert ran.returncode == 0, ran
     assert ran.stdout == b"stdin: closed\n", ran
+
+
+def test_a_descriptor_the_runner_cannot_close_in_a_static_program_is_said_in_one_line():
+    shell = ["/bin/sh", "-c", 'exec "$@" <&-', "sh"]
+    ran = launch(shell + runner(script("groutine_adds.py"), "--", target("process_cases_static"),
+                                "stdin"))
+    err = ran.stderr.decode(errors="replace")
+    assert ran.returncode == 0, err
+    assert ran.stdout == b"stdin: 0 bytes\n", ran
+    assert ("groutines run: cannot close descriptor 0 in the target (use of undeclared "
+            "identifier 'close'): it stays /dev/null\n") in err, err
+    assert "user expression" not in err, err
 
 
 def test_a_stop_on_failure_session_with_stdin_closed_ends_at_once_and_the_run_goes_on():

@@ -5,6 +5,8 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from conftest import BUILD, Terminal, run, script, target
 
 CASES = "runner_cases"
@@ -80,6 +82,13 @@ def test_usage_and_load_errors_exit_2():
     assert r.code == 2 and "cannot debug '/nonexistent/program'" in r.stderr, r
     r = run("--timeout", "0", script("groutine_adds.py"), "--", target(CASES))
     assert r.code == 2, r
+
+
+def test_a_load_error_is_one_error_line_with_the_plugins_message():
+    r = run(script("groutine_broken.py"), "--", target(CASES))
+    assert r.code == 2, r
+    assert (r.stderr.splitlines()[0] == "error: groutines run: groutine load: "
+            f"{script('groutine_broken.py')}:4: SyntaxError: invalid syntax"), r
 
 
 def test_the_targets_stdin_stdout_and_stderr_pass_through_untouched():
@@ -398,3 +407,41 @@ def test_a_run_ended_by_a_signal_gives_the_terminal_its_rows_back():
     assert b"interrupted by SIGTERM" in out, out
     # The scroll region is reset (the whole height again) after the last status update.
     assert out.rindex(b"\x1b7\x1b[r\x1b[30;1H\x1b[2K\x1b8") > out.rindex(b"[groutines]"), out
+
+
+# --- Issue 11 cases on a real target, through the runner ---
+
+@pytest.mark.parametrize("transport", ["agent", "breakpoint"])
+def test_awaiting_a_return_twice_in_python_fails_the_groutine_on_a_real_target(transport):
+    r = run("--transport", transport, script("groutine_returned_twice.py"), "--", target(CASES),
+            "ok")
+    assert r.code == 1, r
+    assert "FAIL awaits_a_return_twice" in r.stderr, r
+    assert ("groutine_returned_twice.py:10: groutines.Error: cannot wait for the return of "
+            "call #1: that call is no longer current") in r.stderr, r
+
+
+@pytest.mark.parametrize("transport", ["agent", "breakpoint"])
+def test_text_utf8_cannot_encode_is_shown_escaped_on_a_real_target(transport):
+    r = run("--transport", transport, script("groutine_hostile_text.py"), "--", target(CASES),
+            "ok")
+    assert r.code == 1, r
+    assert "[logs_a_surrogate] half \\udcff of a pair\n" in r.stderr, r
+    assert "PASS logs_a_surrogate" in r.stderr, r
+    assert ("groutine_hostile_text.py:15: ValueError: lone \\ud800 here [call #1 of add"
+            in r.stderr), r
+
+
+def test_two_groutine_directories_each_import_their_own_helpers_on_a_real_target(tmp_path):
+    for side in ("left", "right"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "helpers.py").write_text(f"SIDE = {side!r}\n")
+        (tmp_path / side / f"groutine_{side}.py").write_text(
+            "import groutines as g\nimport helpers\n\n\n"
+            f"@g.groutine\nasync def {side}():\n"
+            "    await g.call('add')\n"
+            f"    g.log(f'{side} sees {{helpers.SIDE}}')\n")
+    r = run(tmp_path / "left", tmp_path / "right", "--", target(CASES), "ok")
+    assert r.code == 0, r
+    assert "[left] left sees left\n" in r.stderr, r
+    assert "[right] right sees right\n" in r.stderr, r
