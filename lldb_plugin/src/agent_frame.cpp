@@ -106,12 +106,12 @@ double AgentFrame::float_argument(unsigned index) {
 
 std::vector<Argument> AgentFrame::arguments() {
   require(LldbFrame::Where::Entry, "arguments");
-  return layout_ ? read_arguments(*this, *layout_) : std::vector<Argument>{};
+  return layout_ ? sysv::read_arguments(*this, *layout_) : std::vector<Argument>{};
 }
 
 std::optional<Argument> AgentFrame::argument(std::string_view name) {
   require(LldbFrame::Where::Entry, "arguments");
-  return layout_ ? read_argument(*this, *layout_, name) : std::nullopt;
+  return layout_ ? sysv::read_argument(*this, *layout_, name) : std::nullopt;
 }
 
 std::uint64_t AgentFrame::register_value(std::string_view name) {
@@ -194,7 +194,7 @@ std::uint64_t AgentFrame::int_return_value() {
   std::uint64_t rax = slot_.regs.rax;
   if (!return_type_.known || return_type_.floating) return rax;
   if (return_type_.size == 1 && !return_type_.is_signed) return rax & 0xff;
-  return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
+  return static_cast<std::uint64_t>(sysv::sized(rax, return_type_.size, return_type_.is_signed));
 }
 
 double AgentFrame::float_return_value() {

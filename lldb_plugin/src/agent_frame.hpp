@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "groutines/agent/unwinder.hpp"
+#include "groutines/argument_layout.hpp"
 #include "groutines/event.hpp"
 #include "groutines_agent/protocol.h"
 #include "lldb_frame.hpp"
