@@ -38,7 +38,7 @@ bool Frame::returns_float() { return false; }
 Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 
 Backend::~Backend() = default;
-void Backend::observe(const Event&) {}
+void Backend::observe(const Event&) noexcept {}
 void Backend::log(const Groutine&, std::string_view) {}
 
 }  // namespace groutines

@@ -446,7 +446,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
         returns_.erase(ev.call);  // nobody can wait for it any more: it has returned
       } else {
         it->second->watched = true;
-        backend_.watch_return(ev.call, *ev.frame);
+        backend_.watch_return(ev.call, ev.function, ev.name, *ev.frame);
       }
     }
   } else if (ev.kind == EventKind::Return) {

@@ -772,7 +772,6 @@ void LldbBackend::agent_call(AgentFrame& frame, FunctionId fn) {
   const std::uint64_t tid = frame.thread_id();
   auto hook = hooks_.find(fn);
   ++hook->second.agent_hits;
-  pending_function_ = hook->second.function;
   {
     Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
     if (LogEntry* e = log_.find(last_call_seq_)) {

@@ -208,23 +208,24 @@ std::vector<std::string> ScriptedTarget::hooked() const {
   return out;
 }
 
-void ScriptedTarget::install_call_hook(FunctionId id, std::string_view function) {
+void ScriptedTarget::install_call_hook(FunctionId id, std::string_view function) noexcept {
   hooks_[id] = std::string(function);
   journal.push_back("install " + std::string(function));
 }
 
-void ScriptedTarget::remove_call_hook(FunctionId id) {
+void ScriptedTarget::remove_call_hook(FunctionId id) noexcept {
   journal.push_back("remove " + hooks_[id]);
   hooks_.erase(id);
 }
 
-void ScriptedTarget::watch_return(CallId call, Frame& frame) {
+void ScriptedTarget::watch_return(CallId call, FunctionId /*function_id*/,
+                                  std::string_view /*function*/, Frame& frame) noexcept {
   static_cast<ScriptedFrame&>(frame).watched_call = call;
   ++watched_now_;
   journal.push_back("watch #" + std::to_string(call));
 }
 
-void ScriptedTarget::unwatch_return(CallId call) {
+void ScriptedTarget::unwatch_return(CallId call) noexcept {
   for (auto& [thread, frames] : stacks_)
     for (auto& f : frames)
       if (f->watched_call == call) {

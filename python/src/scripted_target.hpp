@@ -85,10 +85,11 @@ class ScriptedTarget final : public Backend {
   std::vector<std::string> logs;     // "groutine: message"
 
   // --- Backend ---
-  void install_call_hook(FunctionId id, std::string_view function) override;
-  void remove_call_hook(FunctionId id) override;
-  void watch_return(CallId call, Frame& frame) override;
-  void unwatch_return(CallId call) override;
+  void install_call_hook(FunctionId id, std::string_view function) noexcept override;
+  void remove_call_hook(FunctionId id) noexcept override;
+  void watch_return(CallId call, FunctionId function_id, std::string_view function,
+                    Frame& frame) noexcept override;
+  void unwatch_return(CallId call) noexcept override;
   void request_stop(const Groutine& by, std::string_view reason) override;
   void log(const Groutine& by, std::string_view message) override;
 
