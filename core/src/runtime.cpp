@@ -523,7 +523,7 @@ void Runtime::record(Groutine& g, Failure f) {
   if (d) {
     f.thread = d->event->thread_id;
     try {
-      f.backtrace = d->event->frame->backtrace(32);
+      f.backtrace = to_strings(d->event->frame->backtrace(32));
     } catch (const std::exception& e) {
       f.backtrace = {std::string("(no backtrace: ") + e.what() + ")"};
     }

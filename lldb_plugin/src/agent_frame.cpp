@@ -163,8 +163,8 @@ std::string AgentFrame::read_cstring(std::uint64_t address, std::size_t max_size
   return out;
 }
 
-std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
-  std::vector<std::string> out;
+std::vector<StackFrame> AgentFrame::backtrace(std::size_t max_frames) {
+  std::vector<StackFrame> out;
   if (max_frames == 0) return out;
   std::vector<std::uint64_t> pcs;
   if (unwinder_) {
@@ -184,7 +184,11 @@ std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
   if (pcs.empty()) pcs.push_back(slot_.regs.rip);
   for (std::size_t i = 0; i < pcs.size() && i < max_frames; ++i) {
     std::uint64_t pc = pcs[i] == return_stub_ ? 0 : pcs[i];
-    out.push_back(symbolize_ ? symbolize_(i, pc) : "#" + std::to_string(i) + " " + hex(pc));
+    if (symbolize_) {
+      out.push_back(symbolize_(i, pc));
+    } else {
+      out.emplace_back().pc = pc;
+    }
   }
   return out;
 }

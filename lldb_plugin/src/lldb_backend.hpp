@@ -283,7 +283,7 @@ class LldbBackend final : public Backend {
   // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
   static bool frame_at_entry(Frame& frame);
   void update_preload();
-  std::string symbolize(std::size_t index, std::uint64_t pc);
+  StackFrame symbolize(std::size_t index, std::uint64_t pc);
 
   lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
@@ -311,7 +311,7 @@ class LldbBackend final : public Backend {
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
   bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
-  std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
+  std::unordered_map<std::uint64_t, StackFrame> symbols_;  // frames by pc
   std::uint32_t offered_ = 0;  // the process offer_agent() last tried
   // ParkRequest is an expression the service thread needs evaluated on a thread waiting in
   // the agent; a breakpoint callback does it while the target is stopped.

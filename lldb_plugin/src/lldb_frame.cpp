@@ -378,27 +378,28 @@ std::string LldbFrame::read_cstring(std::uint64_t address, std::size_t max_size)
   return out;
 }
 
-std::vector<std::string> LldbFrame::backtrace(std::size_t max_frames) {
+std::vector<StackFrame> LldbFrame::backtrace(std::size_t max_frames) {
   if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
-  std::vector<std::string> out;
+  std::vector<StackFrame> out;
   std::uint32_t n = thread_.GetNumFrames();
   for (std::uint32_t i = 0; i < n && out.size() < max_frames; ++i) {
     lldb::SBFrame f = thread_.GetFrameAtIndex(i);
+    StackFrame& frame = out.emplace_back();
+    frame.pc = f.GetPC();
     const char* module = f.GetModule().GetFileSpec().GetFilename();
     const char* name = f.GetDisplayFunctionName();
-    std::string line = "#" + std::to_string(i) + " " + hex(f.GetPC()) + " " +
-                       (module ? module : "?") + "`" + (name ? name : "??");
+    frame.module = module ? module : "";
+    frame.function = name ? name : "";
     lldb::SBAddress start = f.GetSymbol().GetStartAddress();
     if (start.IsValid()) {
       lldb::addr_t from = start.GetLoadAddress(process_.GetTarget());
-      if (from != LLDB_INVALID_ADDRESS && f.GetPC() > from)
-        line += " + " + std::to_string(f.GetPC() - from);
+      if (from != LLDB_INVALID_ADDRESS && frame.pc > from) frame.offset = frame.pc - from;
     }
     lldb::SBLineEntry le = f.GetLineEntry();
-    if (le.IsValid() && le.GetFileSpec().GetFilename())
-      line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" +
-              std::to_string(le.GetLine());
-    out.push_back(std::move(line));
+    if (le.IsValid() && le.GetFileSpec().GetFilename()) {
+      frame.file = le.GetFileSpec().GetFilename();
+      frame.line = le.GetLine();
+    }
   }
   return out;
 }

@@ -75,10 +75,11 @@ std::string ScriptedFrame::read_cstring(std::uint64_t address, std::size_t max_s
   throw Error("cannot read a string at " + hex(address));
 }
 
-std::vector<std::string> ScriptedFrame::backtrace(std::size_t max_frames) {
-  std::vector<std::string> out(stack.begin(),
-                               stack.begin() + static_cast<std::ptrdiff_t>(
-                                                   std::min(max_frames, stack.size())));
+// backtrace() names the scripted thread's functions, nothing else (no pc, module or line).
+std::vector<StackFrame> ScriptedFrame::backtrace(std::size_t max_frames) {
+  std::vector<StackFrame> out;
+  for (std::size_t i = 0; i < stack.size() && i < max_frames; ++i)
+    out.emplace_back().function = stack[i];
   return out;
 }
 

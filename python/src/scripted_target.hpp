@@ -37,7 +37,7 @@ struct ScriptedFrame final : Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
-  std::vector<std::string> backtrace(std::size_t max_frames) override;
+  std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
 };

@@ -47,7 +47,11 @@ struct FakeFrame final : groutines::Frame {
     if (name == "rax") return return_int;
     throw groutines::Error("unknown register '" + std::string(name) + "'");
   }
-  std::vector<std::string> backtrace(std::size_t) override { return {function, "main"}; }
+  std::vector<groutines::StackFrame> backtrace(std::size_t) override {
+    groutines::StackFrame here{0x401000, "prog", function, 4, "prog.c", 10};
+    groutines::StackFrame caller{0x401100, "prog", "main", 22, "prog.c", 20};
+    return {here, caller};
+  }
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
 };
