@@ -703,7 +703,8 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
   } catch (const std::exception& e) {
     print(std::string("groutines: error at an agent hit: ") + e.what());
   }
-  // Breakpoints to plant: the thread stops on the stop pad, where LLDB can, and goes on.
+  // Breakpoints to plant or delete: the thread stops on the stop pad, where LLDB can, and goes
+  // on.
   if (sync_wanted_ && slot.kind != GA_HIT_UNWOUND && agent_ && agent_->stop_pad.IsValid())
     slot.reply |= GA_REPLY_STOP;
   sync_wanted_ = false;
@@ -742,7 +743,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   }
   auto w = ap.watched.find(slot.call);
   if (w == ap.watched.end()) return;  // nobody waits for it any more
-  AgentProcess::Watch watch = w->second;
+  AgentProcess::Watch watch = std::move(w->second);
   ap.watched.erase(w);
   AgentFrame frame = make_frame(LldbFrame::Where::Return);
   frame.set_return_type(watch.return_type);
@@ -756,9 +757,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   // The names of one call, in the order their calls were delivered. (A tail call and its
   // caller return in two hits, the callee's first: the agent replaced the return address the
   // callee found with its return stub, which the callee's return leads to again.)
-  std::vector<Returning> calls;
-  for (CallId call : watch.calls) calls.push_back({call, watch.return_type});
-  deliver_returns(calls, tid, frame);
+  for (CallId call : watch.calls) deliver_value_return(call, watch.return_type, tid, frame);
   if (stop_requested_) {
     frame.stop();
     ap.stops[tid] = stop_reasons_;
@@ -954,8 +953,9 @@ bool LldbBackend::on_stop_pad_hit(void* baton, lldb::SBProcess& process, lldb::S
 }
 
 // stop_pad_hit() is a thread the agent sent to the stop pad because a groutine asked to stop
-// there: it is put back where it was going (the function's entry, or the return address), with
-// the reasons printed, and the target stops.
+// there, or because LLDB has breakpoints to plant or delete: it is put back where it was going
+// (the function's entry, or the return address) and, at a groutine's stop, the reasons are
+// printed and the target stops.
 bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread) {
   if (!runtime_) return true;
   auto lock = lock_serving(process);
@@ -979,7 +979,11 @@ bool LldbBackend::stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread)
       stop = true;
     }
   }
-  if (!stop) return finish_callback(process);  // only to plant breakpoints: it goes on
+  // What the service thread let go (a hook whose last groutine ended there, and with it the
+  // pads) goes now: the process may make no other stop before it exits.
+  maintain_stop_pad();
+  delete_retired(process, thread.GetThreadID());
+  if (!stop) return finish_callback(process);  // only for LLDB's breakpoints: it goes on
   process.SetSelectedThread(thread);
   stopping_stop_ = process.GetStopID();
   continuing_stop_ = 0;

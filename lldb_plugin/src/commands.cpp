@@ -3,6 +3,7 @@
 // process, and reports problems on the result object as "groutine SUB: what was wrong".
 #include "commands.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -478,7 +480,8 @@ class EventsCommand final : public Subcommand {
       "return's value as the caller sees it, a skipped call's forced value, or null),\n"
       "skipped, unwound, rewritten, data (a custom event's) and detail (the table's text).\n"
       "--output <file> writes those lines to the file instead, one entry at a time (a log of\n"
-      "a million events is too big for a command's output), and says how many it wrote.\n"
+      "a million events is too big for a command's output), and says how many it wrote. A\n"
+      "FIFO needs a reader already: without one, it is an error.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -502,7 +505,7 @@ class EventsCommand final : public Subcommand {
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
     std::size_t n = 20;
     bool json = false;
-    std::string output;  // --output: the file the JSON lines go to
+    std::optional<std::string> output;  // --output: the file the JSON lines go to
     std::string out;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string& a = args[i];
@@ -527,9 +530,9 @@ class EventsCommand final : public Subcommand {
         throw Error("unknown option '" + a + "'");
       }
     }
-    if (!output.empty()) {
+    if (output) {
       if (!json) throw Error("--output writes the --json lines: add --json");
-      return out + write_json_lines(host.event_log(), n, output);
+      return out + write_json_lines(host.event_log(), n, *output);
     }
     std::vector<LogEntry> entries = host.event_log().last(n);
     if (json) {
@@ -544,10 +547,22 @@ class EventsCommand final : public Subcommand {
     return out + table.render();
   }
 
-  // write_json_lines() writes the newest n entries of log to path as JSON lines.
+  // write_json_lines() writes the newest n entries of log to path as JSON lines. A FIFO that
+  // nobody reads is an error, not a debugger waiting in open() for a reader.
   static std::string write_json_lines(const EventLog& log, std::size_t n, const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+    auto refuse = [&](int error) {
+      return Error("cannot write '" + path +
+                   "': " + (error == ENXIO ? "a FIFO nobody reads" : std::strerror(error)));
+    };
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
+    if (fd < 0) throw refuse(errno);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // a slow reader is waited for
+    std::FILE* f = ::fdopen(fd, "w");
+    if (!f) {
+      int error = errno;
+      ::close(fd);
+      throw refuse(error);
+    }
     std::size_t written = 0;
     log.for_last(n, [&](const LogEntry& e) {
       std::string line = to_json(e) + "\n";

@@ -263,10 +263,14 @@ void LldbBackend::apply_deferred() {
 // retire() deletes breakpoint id, or, inside a callback or a stop whose callbacks may not all
 // have run, leaves it planted (its callback now ignores it) until no thread is stopped at it:
 // deleting a breakpoint another thread of the same stop is stopped at would make LLDB stop
-// that thread for good.
+// that thread for good. On the agent's service thread, where the target runs, the thread
+// delivered is made to stop at the stop pad, whose callback deletes it: nothing else may come
+// (a hook the agent served is disabled, and a synchronous `continue` keeps the exit from the
+// ProcessWatcher).
 void LldbBackend::retire(lldb::break_id_t id) {
   if (in_callback_ > 0 || agent_frame_ || !target_.IsValid()) {
     retired_.push_back(id);
+    if (agent_frame_) sync_wanted_ = true;
     return;
   }
   lldb::SBProcess process = target_.GetProcess();
@@ -278,7 +282,9 @@ void LldbBackend::retire(lldb::break_id_t id) {
 }
 
 // delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
-// at (the thread whose callback runs, current, may be: LLDB holds on to what it is using).
+// at (the thread whose callback runs, current, may be: LLDB holds on to what it is using; so
+// may a thread a callback of this stop moved on, off the stop pad or to a trampoline: its
+// callback has run).
 void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current) {
   if (retired_.empty() || !target_.IsValid()) return;
   std::set<lldb::break_id_t> busy;
@@ -286,8 +292,15 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
     for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
       lldb::SBThread t = process.GetThreadAtIndex(i);
       if (t.GetThreadID() == current) continue;
-      if (t.GetStopReason() == lldb::eStopReasonBreakpoint && t.GetStopReasonDataCount() > 0)
-        busy.insert(static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0)));
+      if (t.GetStopReason() != lldb::eStopReasonBreakpoint || t.GetStopReasonDataCount() == 0)
+        continue;
+      auto id = static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(0));
+      if (t.GetStopReasonDataCount() > 1) {
+        lldb::SBBreakpointLocation at = target_.FindBreakpointByID(id).FindLocationByID(
+            static_cast<lldb::break_id_t>(t.GetStopReasonDataAtIndex(1)));
+        if (at.IsValid() && t.GetFrameAtIndex(0).GetPC() != at.GetLoadAddress()) continue;
+      }
+      busy.insert(id);
     }
   }
   std::vector<lldb::break_id_t> keep;
@@ -418,25 +431,23 @@ std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
 }
 
 template <class ReturnFrame>
-void LldbBackend::deliver_returns(const std::vector<Returning>& calls, std::uint64_t thread,
-                                  ReturnFrame& frame) {
-  for (const Returning& r : calls) {
-    frame.set_return_type(r.return_type);
-    Outcome out = runtime_->deliver_return(r.call, thread, Clock::now(), frame, false);
-    if (!out.return_value) continue;
-    frame.set_return_value(*out.return_value);  // the next call's groutines read it
-    if (LogEntry* e = log_.find(last_return_seq_)) {
-      e->detail += " rewritten to " + to_string(*out.return_value);
-      e->value = *out.return_value;
-      e->rewritten = true;
-    }
+void LldbBackend::deliver_value_return(CallId call, const ReturnType& return_type,
+                                       std::uint64_t thread, ReturnFrame& frame) {
+  frame.set_return_type(return_type);
+  Outcome out = runtime_->deliver_return(call, thread, Clock::now(), frame, false);
+  if (!out.return_value) return;
+  frame.set_return_value(*out.return_value);  // the next call's groutines read it
+  if (LogEntry* e = log_.find(last_return_seq_)) {
+    e->detail += " rewritten to " + to_string(*out.return_value);
+    e->value = *out.return_value;
+    e->rewritten = true;
   }
 }
 
-template void LldbBackend::deliver_returns<LldbFrame>(const std::vector<Returning>&,
-                                                      std::uint64_t, LldbFrame&);
-template void LldbBackend::deliver_returns<AgentFrame>(const std::vector<Returning>&,
-                                                       std::uint64_t, AgentFrame&);
+template void LldbBackend::deliver_value_return<LldbFrame>(CallId, const ReturnType&,
+                                                           std::uint64_t, LldbFrame&);
+template void LldbBackend::deliver_value_return<AgentFrame>(CallId, const ReturnType&,
+                                                            std::uint64_t, AgentFrame&);
 
 // --- The process ---
 
@@ -573,8 +584,7 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     const std::uint64_t tid = thread.GetThreadID();
     const EntryHit here{process.GetUniqueID(), process.GetStopID(), tid, entry};
     LldbFrame frame(process, thread, LldbFrame::Where::Entry);
-    if (entry_hit_.process == here.process && entry_hit_.stop == here.stop &&
-        entry_hit_.thread == here.thread && entry_hit_.entry == here.entry) {
+    if (entry_hit_ == here) {
       // Another name's breakpoint at an address whose call this hit delivered to every name
       // already: one address, one hook. Only the agent has this name to learn.
       agent_after_call(process, thread, fn, location, frame);
@@ -679,14 +689,13 @@ bool LldbBackend::return_hit(lldb::SBProcess& process, lldb::SBThread& thread,
         gone.push_back(p);
     }
     if (!gone.empty()) deliver_unwound(gone, frame);
+    // A groutine of an unwound call may have dropped some.
+    returning.erase(std::remove_if(returning.begin(), returning.end(),
+                                   [&](const Pending& p) { return !pending_.count(p.call); }),
+                    returning.end());
     std::sort(returning.begin(), returning.end(), innermost_first);
-    std::vector<Returning> calls;
-    for (const Pending& p : returning) {
-      if (!pending_.count(p.call)) continue;  // a groutine of an unwound call dropped it
-      forget(p.call);
-      calls.push_back({p.call, p.return_type});
-    }
-    deliver_returns(calls, tid, frame);
+    for (const Pending& p : returning) forget(p.call);
+    for (const Pending& p : returning) deliver_value_return(p.call, p.return_type, tid, frame);
   } catch (const std::exception& e) {
     print(std::string("groutines: error at a return: ") + e.what());
   }

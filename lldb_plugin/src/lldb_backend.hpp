@@ -10,7 +10,7 @@
 // awaited under each name come together. Calls that return at one instruction with one stack
 // pointer (a tail call and its caller, one call under several names) are delivered together,
 // innermost first, each groutine reading the value the previous ones left
-// (deliver_returns()).
+// (deliver_value_return()).
 #include <lldb/API/LLDB.h>
 
 #include <cstdint>
@@ -186,11 +186,9 @@ class LldbBackend final : public Backend {
     std::uint32_t stop = 0;     // SBProcess::GetStopID()
     std::uint64_t thread = 0;
     lldb::addr_t entry = 0;
-  };
-  // Returning is a call returning now, and how to read its value.
-  struct Returning {
-    CallId call = 0;
-    ReturnType return_type;
+    bool operator==(const EntryHit& o) const {
+      return process == o.process && stop == o.stop && thread == o.thread && entry == o.entry;
+    }
   };
   struct ReturnSite {
     lldb::SBBreakpoint breakpoint;
@@ -230,13 +228,14 @@ class LldbBackend final : public Backend {
   std::vector<std::pair<FunctionId, lldb::break_id_t>> names_at(lldb::addr_t entry,
                                                                 lldb::SBProcess& process,
                                                                 std::uint64_t current);
-  // deliver_returns() delivers the returns of calls, which return at frame together (a tail
-  // call and its caller, one call under several names), in that order: each groutine reads
-  // the value the previous ones left, and the caller gets the last. ReturnFrame is LldbFrame
-  // or AgentFrame.
+  // deliver_value_return() delivers the return of call at frame, its value read as
+  // return_type. A value its groutines set becomes frame's return value: calls returning
+  // there together (a tail call and its caller, one call under several names), delivered one
+  // after the other innermost first, each read the value the previous ones left, and the
+  // caller gets the last. ReturnFrame is LldbFrame or AgentFrame.
   template <class ReturnFrame>
-  void deliver_returns(const std::vector<Returning>& calls, std::uint64_t thread,
-                       ReturnFrame& frame);
+  void deliver_value_return(CallId call, const ReturnType& return_type, std::uint64_t thread,
+                            ReturnFrame& frame);
   bool has_pending_on(std::uint64_t thread) const;
   void log_arguments(LldbFrame& frame, LogEntry& e);
   void stop_at_this_stop(std::string reason);
@@ -310,7 +309,7 @@ class LldbBackend final : public Backend {
   std::mutex live_mutex_;
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
-  bool sync_wanted_ = false;  // an agent delivery needs a stop to plant a breakpoint
+  bool sync_wanted_ = false;  // an agent delivery needs a stop to plant or delete breakpoints
   std::unordered_map<std::uint64_t, StackFrame> symbols_;  // frames by pc
   std::uint32_t offered_ = 0;  // the process offer_agent() last tried
   // ParkRequest is an expression the service thread needs evaluated on a thread waiting in

@@ -321,8 +321,12 @@ std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
   // an -O0 build's locations are stack slots the prologue has not written yet), the core
   // believes it: GCC lists a member's `this` last and unused parameters after used ones, and
   // a clone (f.isra.0, f.part.1) takes fewer parameters.
-  const char* symbol = frame().GetSymbol().GetName();
-  description.clone = symbol && std::strchr(symbol, '.') != nullptr;
+  // GCC's clones (f.isra.0, f.part.1) end in a suffix after a dot, which no mangled name
+  // holds otherwise, nor a C name; a demangled one may: `f(int, ...)`.
+  lldb::SBSymbol symbol = frame().GetSymbol();
+  const char* symbol_name = symbol.GetMangledName();
+  if (!symbol_name || !*symbol_name) symbol_name = symbol.GetName();
+  description.clone = symbol_name && std::strchr(symbol_name, '.') != nullptr;
   lldb::SBValueList values = frame().GetVariables(true, false, false, false);
   for (std::uint32_t i = 0; i < values.GetSize(); ++i) {
     lldb::SBValue v = values.GetValueAtIndex(i);

@@ -50,9 +50,10 @@ _HARD_TIMEOUT = 10
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
-# Other signals that end a process unless it handles them: a process that exits "with
-# status N" right after stopping on one of them (LLDB reports a death by signal N as exit
-# status N) was killed by it.
+# Other signals that end a process unless it handles them: when the debugger does not say
+# how the target ended (Runner._killed_by()), a process that exits "with status N" right
+# after stopping on one of them (LLDB reports a death by signal N as exit status N) was
+# killed by it.
 _ENDING_SIGNALS = {"SIGPIPE", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGXCPU", "SIGXFSZ"}
 # A groutine named "NAME#N" is worker N of the logical groutine NAME (stock groutines use a
 # pool of workers to follow calls that overlap): the report shows one line per NAME.
@@ -269,7 +270,7 @@ def frame_lines(thread, max_frames=64):
 # --- Files of the run ---
 
 # The run's temporary directory (the FIFOs of Stdio, a link to the agent, the plugin's event
-# log), made when first needed.
+# log), made when first needed, first; then any other (preload_path()).
 _RUN_DIR = []
 
 
@@ -281,8 +282,27 @@ def run_dir():
     return _RUN_DIR[0]
 
 
+# LD_PRELOAD splits its list at blanks and colons, and has no quoting.
+_PRELOAD_SPLITS = re.compile(r"[\s:]")
+
+
+def preload_path(path):
+    """preload_path() is path as LD_PRELOAD can hold it: path, or when it has blanks or colons,
+    a link to it in the run's temporary directory (in a directory of /tmp, removed with it,
+    when $TMPDIR has them too). The link lasts as long as the run."""
+    if not _PRELOAD_SPLITS.search(path):
+        return path
+    directory = run_dir()
+    if _PRELOAD_SPLITS.search(directory):
+        directory = tempfile.mkdtemp(prefix="groutines-run-", dir="/tmp")
+        _RUN_DIR.append(directory)
+    link = os.path.join(directory, os.path.basename(path))
+    os.symlink(path, link)
+    return link
+
+
 def remove_run_dir():
-    """remove_run_dir() removes the run's temporary directory and what it holds."""
+    """remove_run_dir() removes the run's temporary directories and what they hold."""
     while _RUN_DIR:
         shutil.rmtree(_RUN_DIR.pop(), ignore_errors=True)
 
@@ -301,15 +321,14 @@ class OutputFile:
         self.path = path
         self.tmp = None
         self.committed = False
-        real = os.path.realpath(path)
+        self.target = real = os.path.realpath(path)
         if not path or os.path.isdir(real):
             self._refuse("is a directory" if path else "empty path")
         if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
-            self.target = real  # a device or a FIFO: written in place
+            # A device or a FIFO: written in place.
             if not os.access(real, os.W_OK):
                 self._refuse("not writable")
             return
-        self.target = real
         directory = os.path.dirname(real)
         if not os.path.isdir(directory):
             self._refuse(f"no such directory '{os.path.dirname(path) or '.'}'")
@@ -351,12 +370,21 @@ class OutputFile:
 def open_outputs(options):
     """open_outputs() checks the files of --junit, --events and --trace before the run
     (OutputFile, in that order); options.outputs maps each option's dest to its OutputFile.
-    Raises UsageError naming the first that cannot be written."""
+    Raises UsageError naming the first that cannot be written, or that names the regular file
+    of an option before it or of --report (the last written would replace the others)."""
     options.outputs = {}
+    taken = {os.path.realpath(options.report): "--report"} if options.report else {}
     for dest in ("junit", "events", "trace"):
         path = getattr(options, dest)
-        if path is not None:
-            options.outputs[dest] = OutputFile(f"--{dest}", path)
+        if path is None:
+            continue
+        output = OutputFile(f"--{dest}", path)
+        if output.tmp is not None:  # not a device or a FIFO, which each writes to in turn
+            if output.target in taken:
+                output.discard()
+                output._refuse(f"already the file of {taken[output.target]}")
+            taken[output.target] = output.option
+        options.outputs[dest] = output
 
 
 def open_report(path):
@@ -399,25 +427,54 @@ def write_usage_junit(options, message):
 
 # --- Standard streams ---
 
+# The standard descriptors (0, 1, 2) that were closed when the runner started (see
+# reserve_stdio()).
+_CLOSED_STDIO = set()
+
+
+def reserve_stdio():
+    """reserve_stdio() opens /dev/null on each of the descriptors 0, 1 and 2 that is closed,
+    and remembers it in _CLOSED_STDIO: a pipe or file the runner opens later must not land
+    there (the target would get it as its stdin), the runner writes to a closed stdout or
+    stderr as to a terminal nobody reads (Python gives sys.stdout, sys.stderr None for a
+    closed one: they get a stream on the descriptor), and the target gets it closed, as a
+    shell would give it (Stdio)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            os.set_inheritable(fd, True)
+            _CLOSED_STDIO.add(fd)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", closefd=False))
+
+
 class Stdio:
     """Stdio gives the target the runner's stdin, stdout and stderr: the very pipe, terminal
     or device through /proc/PID/fd/N, and a regular file through a FIFO copied by a thread
-    (opening the file again would write from its start over what is there)."""
+    (opening the file again would write from its start over what is there). One that was
+    closed when the runner started is /dev/null at the launch and in `closed`: the runner
+    closes it in the target at main."""
 
     def __init__(self):
         self.paths = {}
         self.relays = []
-        self.tmp = None
+        self.closed = sorted(_CLOSED_STDIO)
         for fd in (0, 1, 2):
             try:
                 st = os.fstat(fd)
             except OSError:
+                st = None
+            if st is None or fd in _CLOSED_STDIO:
                 self.paths[fd] = "/dev/null"
                 continue
             if fd != 0 and stat.S_ISREG(st.st_mode):
-                if self.tmp is None:
-                    self.tmp = run_dir()
-                fifo = os.path.join(self.tmp, f"fd{fd}")
+                fifo = os.path.join(run_dir(), f"fd{fd}")
                 os.mkfifo(fifo)
                 relay = threading.Thread(target=self._copy, args=(fifo, fd), daemon=True)
                 relay.start()
@@ -448,6 +505,60 @@ class Stdio:
                 pass
             relay.join(10)
         # The FIFOs go with the run's directory (remove_run_dir()).
+
+
+# --- The target's arguments and environment ---
+
+# What Python's locale coercion (PEP 538) sets LC_CTYPE to in its own environment when the
+# locale is C or POSIX.
+_COERCED_LC_CTYPE = (b"C.UTF-8", b"C.utf8", b"UTF-8")
+
+
+def target_environment():
+    """target_environment() is the environment the target gets, as bytes: the runner's own,
+    without the LC_CTYPE that Python's locale coercion (PEP 538) added to it at the runner's
+    start (the variable is not in the environment the runner was started with,
+    /proc/self/environ)."""
+    env = dict(os.environb)
+    if env.get(b"LC_CTYPE") in _COERCED_LC_CTYPE:
+        try:
+            with open("/proc/self/environ", "rb") as f:
+                started_with = f.read().split(b"\0")
+        except OSError:
+            return env
+        if not any(entry.startswith(b"LC_CTYPE=") for entry in started_with):
+            del env[b"LC_CTYPE"]
+    return env
+
+
+def stand_ins(strings):
+    """stand_ins() is, for each byte string of strings, the text LLDB's Python API is given
+    for it: the string decoded when it is UTF-8, else a stand-in of its length (each byte
+    outside ASCII made '?', or another filler that no other string is), since that API
+    turns what is not UTF-8 into an empty string. The runner writes the bytes over their
+    stand-ins in the target at its entry (Runner._exact_strings()). Raises UsageError when
+    no filler gives a stand-in of its own."""
+    texts = {}
+    for data in strings:
+        try:
+            texts[data] = data.decode()
+        except UnicodeDecodeError:
+            pass
+    taken = set(texts.values())
+    out = []
+    for data in strings:
+        if data not in texts:
+            for filler in "?#%+~^_":
+                text = re.sub(rb"[\x80-\xff]", filler.encode(), data).decode()
+                if text not in taken:
+                    break
+            else:
+                raise UsageError(f"cannot pass {data!r} to the target: too many strings "
+                                 "alike that are not UTF-8")
+            texts[data] = text
+            taken.add(text)
+        out.append(texts[data])
+    return out
 
 
 # --- The event log ---
@@ -483,21 +594,29 @@ def read_events(debugger, max_events, path):
     return EventLog(path)
 
 
+def first_time(events):
+    """first_time() is the time of the first of events (the plugin logs them in time order),
+    0 when there is none. Of an EventLog it reads one line."""
+    for e in events:
+        return e["time"]
+    return 0
+
+
 def write_events(f, events):
-    """write_events() writes events (an iterable it goes through twice) to the open file f as
-    JSON lines, time in seconds since the first event."""
-    start = min((e["time"] for e in events), default=0)
+    """write_events() writes events (an iterable it goes through twice: first_time()) to the
+    open file f as JSON lines, time in seconds since the first event."""
+    start = first_time(events)
     for e in events:
         f.write(json.dumps(dict(e, time=round(e["time"] - start, 9))) + "\n")
 
 
 def trace_events(events, program):
     """trace_events() yields the Chrome trace events of events (an iterable it goes through
-    twice): a track (tid) per target thread, each call whose return was seen as a complete
+    twice: first_time()): a track (tid) per target thread, each call whose return was seen as a complete
     slice ("X") from call to return, given at its return; other calls, custom events, logs
     and stops as instants ("i"); times in microseconds since the first event. It keeps only
     the calls not returned yet."""
-    t0 = min((e["time"] for e in events), default=0)
+    t0 = first_time(events)
 
     def ts(e):
         return round((e["time"] - t0) * 1e6, 3)
@@ -532,25 +651,14 @@ def trace_events(events, program):
         yield call_slice(e, e if e.get("skipped") else None)
 
 
-def _trace_other_data(program):
-    return {"program": program, "clock": "microseconds since the first event"}
-
-
-def chrome_trace(events, program):
-    """chrome_trace() is the Chrome trace-event JSON of events (trace_events()) as one
-    object."""
-    return {"traceEvents": list(trace_events(events, program)), "displayTimeUnit": "ms",
-            "otherData": _trace_other_data(program)}
-
-
 def write_trace(f, events, program):
-    """write_trace() writes chrome_trace(events, program) to the open file f, one trace
-    event at a time."""
+    """write_trace() writes the Chrome trace-event JSON of events (trace_events()) to the open
+    file f, one trace event at a time."""
     f.write('{"traceEvents": [')
     for i, item in enumerate(trace_events(events, program)):
         f.write((",\n" if i else "\n") + json.dumps(item))
-    f.write('\n], "displayTimeUnit": "ms", "otherData": '
-            + json.dumps(_trace_other_data(program)) + "}\n")
+    other = {"program": program, "clock": "microseconds since the first event"}
+    f.write('\n], "displayTimeUnit": "ms", "otherData": ' + json.dumps(other) + "}\n")
 
 
 # --- Results ---
@@ -1004,6 +1112,14 @@ class Interrupts:
             pass
 
 
+def _foreground_of(fd):
+    """_foreground_of() is whether fd is a terminal the runner is in the foreground of."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
 class Runner:
     """Runner is one `groutines run`: it loads the plugin and the groutines, runs the target
     to its end (run()), and writes the report and the files asked for."""
@@ -1013,12 +1129,15 @@ class Runner:
         self.report = report
         self.failures = 0  # failures of groutines the runner has seen
         self.status = None  # the StatusLine, on a terminal
-        # The terminal the target reads (stdin, when it is one and ours), or None.
-        self.terminal = 0 if os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() else None
+        self.exact = {}  # the stand-ins of the target's strings that are not UTF-8: their bytes
+        # The terminal whose foreground the target gets (its Ctrl-C, and stdin when that is
+        # it), or None: the first of stdin, stdout, stderr that is a terminal the runner is
+        # in the foreground of.
+        self.terminal = next((fd for fd in (0, 1, 2) if _foreground_of(fd)), None)
 
     def run(self):
         options = self.options
-        env = dict(os.environ)  # the target's environment, before --set
+        env = target_environment()  # before --set
         for item in options.set:
             key, value = item.split("=", 1)
             os.environ[config_variable(key)] = value
@@ -1044,14 +1163,16 @@ class Runner:
         # environment its children get).
         agent = os.path.join(os.path.dirname(plugin), "libgroutines_agent.so")
         if options.transport != "breakpoint" and os.path.exists(agent):
-            if re.search(r"[\s:]", agent):
-                # LD_PRELOAD splits at blanks and colons and has no quoting: a link without
-                # them, in the run's directory, which lasts as long as the target.
-                link = os.path.join(run_dir(), "libgroutines_agent.so")
-                os.symlink(agent, link)
-                agent = link
+            agent = preload_path(agent)
             env = dict(env)
-            env["LD_PRELOAD"] = ":".join(p for p in (agent, env.get("LD_PRELOAD")) if p)
+            env[b"LD_PRELOAD"] = b":".join(
+                p for p in (os.fsencode(agent), env.get(b"LD_PRELOAD")) if p)
+        try:
+            program.encode()
+        except UnicodeEncodeError:
+            shown = os.fsencode(program).decode(errors="backslashreplace")
+            raise UsageError(f"cannot debug '{shown}': its path is not UTF-8, which LLDB's API "
+                             "cannot take (run it through a link with a UTF-8 name)") from None
         target = debugger.sb.CreateTarget(program)
         if not target.IsValid():
             raise UsageError(f"cannot debug '{program}': not an executable LLDB can load")
@@ -1120,14 +1241,57 @@ class Runner:
         return sum(len(g["failures"]) for g in self.runtime.groutines())
 
     def _launch_info(self, argv, env, stdio):
-        li = self.lldb.SBLaunchInfo(argv[1:])
+        """_launch_info() is the launch of argv (bytes) with env (bytes: bytes), given to
+        LLDB as the texts stand_ins() makes of them; self.exact maps each stand-in to the
+        bytes it stands for (_exact_strings() puts them in place)."""
+        strings = argv + [name + b"=" + value for name, value in env.items()]
+        texts = stand_ins(strings)
+        self.exact = {t.encode(): b for t, b in zip(texts, strings) if t.encode() != b}
+        li = self.lldb.SBLaunchInfo(texts[1:len(argv)])
         # Stopped at its entry, it gets the terminal and the timeout starts.
         li.SetLaunchFlags(li.GetLaunchFlags() | self.lldb.eLaunchFlagStopAtEntry)
-        li.SetEnvironmentEntries([f"{k}={v}" for k, v in env.items()], False)
+        li.SetEnvironmentEntries(texts[len(argv):], False)
         li.SetWorkingDirectory(os.getcwd())
         for fd in (0, 1, 2):
             li.AddOpenFileAction(fd, stdio.paths[fd], fd == 0, fd != 0)
         return li
+
+    def _exact_strings(self, process):
+        """_exact_strings() writes the bytes of each argument and environment entry that is
+        not UTF-8 (self.exact) over its stand-in, in the target stopped at its entry: over
+        the kernel's copies of them at the top of its stack, which argv and environ point to
+        (and /proc/PID/cmdline and environ show). An error message when they are not where
+        they should be, else None."""
+        if not self.exact:
+            return None
+        try:
+            with open(f"/proc/{process.GetProcessID()}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # Fields 48 to 51: arg_start, arg_end, env_start, env_end.
+            blocks = [(int(fields[45]), int(fields[46])), (int(fields[47]), int(fields[48]))]
+        except (OSError, ValueError, IndexError) as e:
+            return f"cannot give the target its exact arguments and environment: {e}"
+        left = set(self.exact)
+        for start, end in blocks:
+            error = self.lldb.SBError()
+            block = process.ReadMemory(start, end - start, error) if end > start else b""
+            if error.Fail():
+                return (f"cannot give the target its exact arguments and environment: "
+                        f"{error.GetCString()}")
+            offset = 0
+            for entry in block.split(b"\0"):
+                data = self.exact.get(entry)
+                if data is not None:
+                    process.WriteMemory(start + offset, data, error)
+                    if error.Fail():
+                        return (f"cannot give the target its exact arguments and "
+                                f"environment: {error.GetCString()}")
+                    left.discard(entry)
+                offset += len(entry) + 1
+        if left:
+            return ("cannot give the target its exact arguments and environment: "
+                    f"{sorted(self.exact[t] for t in left)!r} not found in it")
+        return None
 
     def _give_terminal(self, process):
         """_give_terminal() makes the target's process group the terminal's foreground one
@@ -1159,11 +1323,21 @@ class Runner:
         error = lldb.SBError()
         watchdog = None
         try:
+            argv = [os.fsencode(arg) for arg in argv]
             process = target.Launch(self._launch_info(argv, env, stdio), error)
             self.interrupts.process = process
             if not error.Success() or not process.IsValid():
                 outcome.error = error.GetCString() or "launch failed"
                 return
+            problem = self._exact_strings(process)
+            if problem:
+                outcome.error = problem
+                process.Kill()
+                return
+            # SIGINT and SIGTRAP reach the target, as without the debugger (LLDB keeps them
+            # by default; its own breakpoints and steps are not signals to it).
+            for signo in (_signal.SIGINT, _signal.SIGTRAP):
+                process.GetUnixSignals().SetShouldSuppress(signo, False)
             # Stopped at its entry: the clock starts now, whatever the launch cost.
             if options.timeout:
                 watchdog = Watchdog(options.timeout, process, self.report)
@@ -1177,9 +1351,13 @@ class Runner:
                 if state == lldb.eStateExited:
                     self.interrupts.settle()
                     status = process.GetExitStatus()
-                    if fatal and status == fatal[0]:
-                        outcome.signal = fatal[1]
-                        if fatal[1] in _CRASH_SIGNALS:
+                    killed = self._killed_by()
+                    if killed is None:  # not known: the signal it last stopped on, if fatal
+                        killed = status if fatal and status == fatal[0] else 0
+                    if killed:
+                        outcome.signal = (process.GetUnixSignals().GetSignalAsCString(killed)
+                                          or f"signal {killed}")
+                        if fatal and fatal[0] == killed and fatal[1] in _CRASH_SIGNALS:
                             outcome.crash = (fatal[2], fatal[3])
                     else:
                         outcome.exit_status = status
@@ -1207,6 +1385,7 @@ class Runner:
                     if (reason == lldb.eStopReasonBreakpoint and main_stop is not None
                             and thread.GetStopReasonDataAtIndex(0) == main_stop):
                         self._default_signals(thread)
+                        self._close_stdio(thread, stdio.closed)
                         target.BreakpointDelete(main_stop)
                         main_stop = None
                         continue
@@ -1230,8 +1409,10 @@ class Runner:
                         if options.stop_on_failure:
                             interactive = True
                 if interactive:
+                    stop_id = process.GetStopID()
                     self._interactive(process)
                     process = target.GetProcess()
+                    self._wait_stopped(process)
                     if not process.IsValid() or process.GetState() in (
                             lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid):
                         if process.IsValid() and process.GetState() == lldb.eStateExited:
@@ -1240,6 +1421,8 @@ class Runner:
                         return
                     options.stop_on_failure = False  # one interactive session per run
                     self.debugger.command("groutine stop-on-failure off", check=False)
+                    if process.GetStopID() != stop_id:
+                        continue  # resumed in the session: its new stop is seen as any other
                 process.Continue()
         finally:
             if watchdog:
@@ -1274,6 +1457,45 @@ class Runner:
                                   f"signal {int(signo)} in the target: {error.GetCString()}\n")
                 return
 
+    def _close_stdio(self, thread, fds):
+        """_close_stdio() closes fds in the target, at main (an expression in the target):
+        the standard descriptors that were closed when the runner started, which a shell
+        would have given the target closed (LLDB's launch gives it /dev/null)."""
+        options = self.lldb.SBExpressionOptions()
+        options.SetIgnoreBreakpoints(True)
+        options.SetTimeoutInMicroSeconds(5_000_000)
+        options.SetTryAllThreads(True)
+        for fd in fds:
+            value = thread.GetFrameAtIndex(0).EvaluateExpression(
+                f"(int)((int (*)(int))close)({fd})", options)
+            if value.GetError().Fail():
+                self.report.write(f"groutines run: cannot close descriptor {fd} in the "
+                                  f"target: {value.GetError().GetCString()}\n")
+
+    def _killed_by(self):
+        """_killed_by() is the signal that killed the target, which has exited: 0 when it
+        exited by itself, None when the debugger does not say. LLDB gives a death by signal
+        N as exit status N; the stop reply lldb-server sent at the end says which it was
+        (`W` an exit, `X` a signal), and the GDB-remote packet history keeps it."""
+        ok, out, _ = self.debugger.command("process plugin packet history", check=False)
+        replies = re.findall(r"read packet: \$([WX])([0-9a-fA-F]{2})[;#]", out) if ok else []
+        if not replies:
+            return None
+        kind, value = replies[-1]
+        return int(value, 16) if kind == "X" else 0
+
+    def _wait_stopped(self, process):
+        """_wait_stopped() returns when process, which an interactive session may have left
+        running (`continue`, then `quit` at once), is stopped or over. The session's events
+        that say so are left on the debugger's listener, and the process's state changes as
+        they are taken: here."""
+        lldb = self.lldb
+        listener = self.debugger.sb.GetListener()
+        event = lldb.SBEvent()
+        while process.IsValid() and process.GetState() in (lldb.eStateRunning,
+                                                            lldb.eStateStepping):
+            listener.WaitForEvent(1, event)
+
     def _all_threads(self, process):
         lines = []
         for thread in process:
@@ -1299,7 +1521,8 @@ class Runner:
         sb = self.debugger.sb
         # `quit` ends the session, not the target: no "Quitting LLDB will kill" question.
         self.debugger.command("settings set interpreter.prompt-on-quit false", check=False)
-        sb.SetInputFileHandle(sys.stdin, False)
+        # A stdin closed for the runner (sys.stdin None) gives the session an empty input.
+        sb.SetInputFileHandle(sys.stdin or open(os.devnull), False)
         sb.SetOutputFileHandle(sys.stderr, False)
         sb.SetAsync(True)
         options = self.lldb.SBCommandInterpreterRunOptions()
@@ -1321,7 +1544,7 @@ def main(argv=None):
     """main() runs `groutines run` with argv (without the `run` word); returns the exit
     code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    keep_standard_streams()
+    reserve_stdio()
     if argv[:1] in (["-h"], ["--help"]):
         _parser().print_help(sys.stderr)
         return EXIT_OK
@@ -1357,23 +1580,6 @@ def _write_usage_junit(options, message, report):
         write_usage_junit(options, message)
     except OSError as e:
         report.write(f"error: groutines run: --junit {options.junit}: {e.strerror}\n")
-
-
-def keep_standard_streams():
-    """keep_standard_streams() puts /dev/null on stdout and stderr when they are closed
-    (`>&-`, `2>&-`), before anything else the runner opens lands there, and gives Python a
-    stream on them: the runner writes to them as to a terminal nobody reads, and the target
-    gets /dev/null. (Python gives sys.stdout, sys.stderr None for a closed one.)"""
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_WRONLY)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(fd, "w", closefd=False))
 
 
 if __name__ == "__main__":

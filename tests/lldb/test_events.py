@@ -2,6 +2,7 @@
 by DWARF name (or the registers read, without debug info), and return values as the caller
 saw them."""
 import json
+import os
 
 from conftest import example, lldb, target
 
@@ -74,3 +75,14 @@ def test_json_events_go_to_a_file_with_output_as_they_print(tmp_path):
             "No such file or directory") in s.output, s
     s = lldb(f"groutine events --output {path}")  # (an error ends a batch session)
     assert "error: groutine events: --output writes the --json lines: add --json" in s.output, s
+
+
+def test_json_events_to_a_fifo_nobody_reads_or_to_an_empty_path_are_errors(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # Each in a session of its own: an error ends a batch session.
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {example('rewrite')}", "run 2",
+             f"groutine events --json --output {fifo}", timeout=30)  # not a hang in open()
+    assert f"error: groutine events: cannot write '{fifo}': a FIFO nobody reads" in s.output, s
+    s = lldb('groutine events --json --output ""')  # not the lines printed
+    assert "error: groutine events: cannot write '': No such file or directory" in s.output, s

@@ -3,7 +3,8 @@ parameters but the function's type does not, is read as the pointer it is (unsig
 every declared parameter follows it, by name and by index, for const and non-const members,
 a member returning a struct in memory, a static member, an unnamed parameter (listed
 with the name ""), a member defined in its class, and a class not trivial for calls returned
-and passed by value (through pointers), at -O0 and -O2."""
+and passed by value (through pointers), a variadic function's parameter on the stack, at -O0
+and -O2."""
 import os
 import re
 
@@ -138,3 +139,29 @@ def test_a_clone_that_drops_parameters_reads_those_it_takes_where_dwarf_says(tmp
     assert s.logged("clone") == [
         "{'this': None, 'a': 4, 'c': 6, 'b': None} arg(0)=4 arg(1)=6",
         "{'this': None, 'a': 5, 'c': 7, 'b': None} arg(0)=5 arg(1)=7"], s
+
+
+VARIADIC_SCRIPT = '''
+import groutines as g
+
+@g.groutine
+async def variadic():
+    async for call in g.calls("V::many"):
+        g.log(",".join(f"{name}={value}" for name, value in call.args.items()))
+'''
+
+
+@pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+@pytest.mark.parametrize("build", BUILDS)
+def test_a_variadic_function_reads_every_named_parameter_also_the_one_on_the_stack(
+        build, tmp_path):
+    # V::many's demangled name, "V::many(int, int, int, int, int, int, int, ...)", holds dots,
+    # as a clone's does (L::ac(...) [clone .isra.0]): it is no clone, and its g, on the stack,
+    # which DWARF places in no register, is read there.
+    script = tmp_path / "groutine_variadic.py"
+    script.write_text(VARIADIC_SCRIPT)
+    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 2", "groutine report")
+    printed = s.target_lines(r"V::many\(.*\)=.*")
+    assert len(printed) == 2, s
+    assert s.logged("variadic") == [re.fullmatch(r"V::many\((.*)\)=.*", line)[1]
+                                    for line in printed], s

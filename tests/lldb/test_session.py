@@ -89,6 +89,23 @@ def test_a_groutine_stops_the_target_with_a_reason_and_continue_resumes():
     assert "PASS stop-at (finished, 3 events)" in s.after("groutine report"), s
 
 
+def test_a_hook_let_go_while_the_target_runs_leaves_no_breakpoint_once_the_process_exits():
+    # stop-at stops at the 3rd call of add and ends at the 4th, after `continue`: on the agent
+    # transport that call arrives on its service thread while the target runs, and no hit or
+    # command comes after it. Its hook's breakpoint and the agent's stop and park pads go all
+    # the same, before the process exits, without another visible stop.
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {example('watch')}",
+             "groutine fire stop-at function=add after=3", "run 5", "continue",
+             "breakpoint list")
+    assert "groutine 'stop-at' stopped the target: add called 3 times" in s.output, s
+    assert s.logged("stop-at") == ["after the stop: add(3)"], s
+    assert len(re.findall(r"^Process \d+ stopped$", s.output, re.M)) == 1, s
+    assert s.target_lines(r"add\(\d,\d\)=\d") == [
+        f"add({i},{i + 1})={2 * i + 1}" for i in range(5)], s
+    assert "exited with status = 0" in s.output, s
+    assert "No breakpoints currently set." in s.after("breakpoint list"), s
+
+
 def test_hooks_survive_a_rerun():
     s = lldb(f"file {target('calls_O2')}", f"groutine load {example('calls_checks')}", "run 2",
              "run 3", "groutine report", "groutine subscriptions")

@@ -52,10 +52,11 @@ def run(*args, stdin=None, cwd=None, timeout=TIMEOUT, env=None):
 
 class Terminal:
     """Terminal runs `groutines run ARGS...` on a new pseudo-terminal of rows x columns, as its
-    stdin, stdout, stderr and controlling terminal (the runner in its foreground). expect()
-    waits for output; every wait has a deadline and fails the test when it passes."""
+    stdin (unless stdin names a file), stdout, stderr and controlling terminal (the runner
+    in its foreground). expect() waits for output; every wait has a deadline and fails the
+    test when it passes."""
 
-    def __init__(self, *args, rows=24, columns=100):
+    def __init__(self, *args, rows=24, columns=100, stdin=None):
         import fcntl
         import pty
         import struct
@@ -65,6 +66,8 @@ class Terminal:
         if self.pid == 0:  # the child: size its terminal, then become the runner
             try:
                 fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+                if stdin is not None:
+                    os.dup2(os.open(stdin, os.O_RDONLY), 0)
                 os.environ["GROUTINES_BUILD_DIR"] = str(BUILD)
                 os.execv(sys.executable, [sys.executable, str(LAUNCHER), "run", *map(str, args)])
             finally:

@@ -21,21 +21,25 @@ AWKWARD = "a b'c\"d\\e`f:g"
 
 
 def launch(*args, env=None, **popen):
-    """launch() starts `groutines run ARGS...` as a Popen; env: variables to add."""
-    return subprocess.Popen([sys.executable, str(LAUNCHER), "run", *map(str, args)],
+    """launch() starts `groutines run ARGS...` as a Popen; env: variables to add. It is
+    killed TIMEOUT seconds later unless end() saw it end first: a read of its pipes before
+    end() cannot block the test for good."""
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), "run", *map(str, args)],
                             env={**os.environ, "GROUTINES_BUILD_DIR": str(BUILD), **(env or {})},
                             **popen)
+    proc.kill_timer = threading.Timer(TIMEOUT, proc.kill)
+    proc.kill_timer.start()
+    return proc
 
 
 def end(proc):
-    """end() waits for proc (killed after TIMEOUT, failing the test) and returns its exit
-    code and its rusage (the peak RSS of it and the children it waited for)."""
-    timer = threading.Timer(TIMEOUT, proc.kill)
-    timer.start()
+    """end() waits for proc (killed TIMEOUT seconds after launch(), failing the test) and
+    returns its exit code and its rusage (the peak RSS of it and the children it waited
+    for)."""
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
-        timer.cancel()
+        proc.kill_timer.cancel()
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     assert code != -signal.SIGKILL, f"groutines run did not end within {TIMEOUT}s"
     return code, usage
@@ -72,6 +76,20 @@ def test_a_build_in_a_path_with_blanks_quotes_and_colons_runs(tmp_path, transpor
     # no function left on breakpoints for want of it.
     assert "cannot be preloaded" not in r.stderr, r
     assert "stays on a breakpoint" not in r.stderr, r
+
+
+def test_a_build_with_blanks_and_colons_preloads_the_agent_when_tmpdir_has_them_too(tmp_path):
+    # The agent's link, which LD_PRELOAD can hold, is not made in the run's directory then.
+    link = tmp_path / AWKWARD
+    link.symlink_to(BUILD, target_is_directory=True)
+    tmpdir = tmp_path / "tmp dir:x"
+    tmpdir.mkdir()
+    r = run("--transport", "agent", script("groutine_adds.py"), "--", target(CASES), "ok",
+            env={"GROUTINES_BUILD_DIR": str(link), "TMPDIR": str(tmpdir)})
+    assert r.code == 0, r
+    assert "cannot be preloaded" not in r.stderr, r
+    assert "stays on a breakpoint" not in r.stderr, r
+    assert runs_in(tmpdir) == [], r  # (LLDB keeps a directory of its own there)
 
 
 # --- Output files ---
@@ -118,6 +136,27 @@ def test_outputs_are_replaced_whole_and_leave_no_temporary_file(tmp_path):
     assert "trace: /dev/null" in r.stderr, r
 
 
+@pytest.mark.parametrize("first,second", [("--report", "--junit"), ("--junit", "--events"),
+                                           ("--events", "--trace")])
+def test_two_outputs_naming_one_file_are_a_usage_error_before_the_program_runs(
+        tmp_path, first, second):
+    # Through a link too: the last written would replace the other.
+    path = tmp_path / "out"
+    (tmp_path / "link").symlink_to(path)
+    r = run(first, path, second, tmp_path / "link", script("groutine_adds.py"), "--",
+            target(CASES), "ok")
+    assert r.code == 2 and r.stdout == "", r
+    said = f"error: groutines run: {second} {tmp_path / 'link'}: already the file of {first}\n"
+    if first == "--report":
+        assert r.stderr == "" and path.read_text() == said, r
+    else:
+        assert r.stderr == said, r
+    if first == "--junit":  # as for any run that never starts
+        error = ET.parse(path).getroot().find("testcase/error")
+        assert error.get("message").endswith(said[len("error: groutines run: "):-1]), r
+    assert sorted(os.listdir(tmp_path)) == (["link"] if first == "--events" else ["link", "out"])
+
+
 @pytest.mark.parametrize("case", ["load error", "missing program", "bad output"])
 def test_a_run_that_never_starts_still_writes_its_junit_file_with_the_error(tmp_path, case):
     junit = tmp_path / "junit.xml"
@@ -157,7 +196,7 @@ def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error(val
 def test_a_closed_stdout_or_stderr_is_left_alone_and_the_exit_code_is_the_runs(
         tmp_path, closed):
     report = tmp_path / "report.txt"
-    for args, expected in (([], 5), (["--report", report], 5)):
+    for args in ([], ["--report", report]):
         proc = launch(*args, script("groutine_adds.py"), "--", target(CASES), "status", "7",
                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                       preexec_fn=lambda: os.close(closed))
@@ -165,7 +204,7 @@ def test_a_closed_stdout_or_stderr_is_left_alone_and_the_exit_code_is_the_runs(
         code, _ = end(proc)
         proc.stdout.close()
         proc.stderr.close()
-        assert code == expected, out  # not 1, the exit code of a traceback
+        assert code == 5, out  # EXIT_STATUS (7 is not 0), not 1, the exit code of a traceback
         assert b"Traceback" not in out, out
         if closed == 1 and not args:
             assert b"runner_cases exited with status 7" in out, out
@@ -231,7 +270,7 @@ def test_events_and_trace_are_written_in_memory_that_does_not_grow_with_the_log(
         assert code == 0, err
         return events, trace, usage.ru_maxrss * 1024
 
-    small_events, small_trace, small_rss = events_run(10)
+    _, small_trace, small_rss = events_run(10)
     events, trace, rss = events_run(50_000)
     # Every event is there, in order, as the small run's are.
     fillers = 0

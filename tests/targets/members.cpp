@@ -19,6 +19,9 @@
 //   L::ac       `long ac(int a, long b, int c) const`, defined in the class and only
 //               noinline, not HOOKED: at -O2 GCC calls a clone, L::ac(...) [clone .isra.0],
 //               that takes only a and c, in edi and esi (its DWARF lists a, c, b, this)
+//   V::many     `static long many(int a, int b, int c, int d, int e, int f, int g, ...)`:
+//               variadic (its demangled name holds "..."), a to f in edi to r9d, g on the
+//               stack, then the variadic arguments (not read)
 //
 // Usage: members [ITERATIONS=2]. Iteration i prints, with THIS the object's address (%p):
 //   E::foo(THIS,z=-5)=V
@@ -31,7 +34,9 @@
 //   L::take(THIS,o=ADDRESS,w=15)=V
 //   L::sum3(THIS,a=1,b=2,c=3)=V
 //   L::ac(THIS,a=4,b=5,c=6)=V
+//   V::many(a=1,b=2,c=3,d=4,e=5,f=6,g=7)=V
 // with i added to every integer argument.
+#include <cstdarg>
 #include <cstdio>
 
 #include "hooked.h"
@@ -65,6 +70,10 @@ struct L {
   __attribute__((noinline)) long ac(int a, [[maybe_unused]] long b, int c) const { return a + c; }
 };
 
+struct V {
+  HOOKED static long many(int a, int b, int c, int d, int e, int f, int g, ...);
+};
+
 int E::foo(int z) const { return base + z; }
 int E::pick(int, int w) const { return base + w; }
 long L::bar(long z, int w) { return k += z * w; }
@@ -76,6 +85,13 @@ long L::take(Owned o, int w) const {
   long r = o.v + w;
   std::printf("L::take(%p,o=%p,w=%d)=%ld\n", static_cast<const void *>(this),
               static_cast<void *>(&o), w, r);
+  return r;
+}
+long V::many(int a, int b, int c, int d, int e, int f, int g, ...) {
+  std::va_list rest;
+  va_start(rest, g);
+  long r = a + b + c + d + e + f + g + va_arg(rest, int);
+  va_end(rest);
   return r;
 }
 
@@ -105,6 +121,8 @@ int main(int argc, char **argv) {
                 l.sum3(1 + d, 2 + d, 3 + d));
     std::printf("L::ac(%p,a=%d,b=%ld,c=%d)=%ld\n", static_cast<void *>(&l), 4 + d, 5L + d, 6 + d,
                 l.ac(4 + d, 5 + d, 6 + d));
+    std::printf("V::many(a=%d,b=%d,c=%d,d=%d,e=%d,f=%d,g=%d)=%ld\n", 1 + d, 2 + d, 3 + d, 4 + d,
+                5 + d, 6 + d, 7 + d, V::many(1 + d, 2 + d, 3 + d, 4 + d, 5 + d, 6 + d, 7 + d, 8));
   }
   return 0;
 }
