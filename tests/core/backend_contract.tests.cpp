@@ -41,3 +41,25 @@ TEST_CASE("hooks change after the delivery ends, not while a groutine runs in it
   host.runtime.unload_all();
   CHECK(host.backend.journal == Journal{"install f", "install g", "remove f", "remove g"});
 }
+
+TEST_CASE("unwatch_return comes as soon as nobody awaits the return, in the middle of a delivery",
+          "[core][backend]") {
+  fake::Host host;
+  Journal seen_inside;
+  host.load("awaits", [&] {
+    Call c = wait_call("f");
+    // The return of c, or "give-up", whichever comes first.
+    Wait w{Matcher{EventKind::Return, c.id(), {}},
+           Matcher{EventKind::Custom, host.runtime.event_id("give-up"), {}}};
+    host.runtime.wait(w);
+    wait_event("never");
+  });
+  host.load("gives-up", [&] {
+    wait_call("g");
+    fire("give-up");
+    seen_inside = host.backend.journal;  // still inside the delivery of g's call
+  });
+  host.backend.call(1, "f");
+  host.backend.call(1, "g");
+  CHECK(seen_inside == Journal{"install f", "install g", "watch #1", "remove f", "unwatch #1"});
+}
