@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "groutines/error.hpp"
 
@@ -17,7 +18,8 @@ constexpr std::uint32_t kNoResult = 0x1001;
 
 // SysV x86-64: the integer/pointer argument registers, in order.
 constexpr const char* kIntArgumentRegisters[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
-constexpr unsigned kFloatArgumentRegisters = 8;  // xmm0..xmm7
+static_assert(std::size(kIntArgumentRegisters) == sysv::kIntArgumentRegisters);
+constexpr unsigned kFloatArgumentRegisters = sysv::kSseArgumentRegisters;  // xmm0..xmm7
 
 bool is_signed(lldb::BasicType t) {
   switch (t) {
@@ -29,6 +31,7 @@ bool is_signed(lldb::BasicType t) {
     case lldb::eBasicTypeInt:
     case lldb::eBasicTypeLong:
     case lldb::eBasicTypeLongLong:
+    case lldb::eBasicTypeInt128:
       return true;
     default:
       return false;
@@ -269,8 +272,7 @@ sysv::TypeDescription describe(lldb::SBType type) {
     return d;
   }
   d.type = scalar_class(t);
-  d.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration ||
-                basic == lldb::eBasicTypeInt128;
+  d.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
   return d;
 }
 
