@@ -243,6 +243,11 @@ std::vector<Reply> fire(std::string_view name, Data data) {
   return rt.fire(name, std::move(data), rt.current_thread());
 }
 
+GroutineId spawn(std::string_view name, std::function<void()> body) {
+  if (!body) throw Error("spawn('" + std::string(name) + "'): no body to run");
+  return inside("spawn").spawn(std::string(name), std::move(body));
+}
+
 void stop(std::string_view reason) { inside("stop").request_stop(reason); }
 void log(std::string_view message) { inside("log").log(message); }
 

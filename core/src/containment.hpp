@@ -27,6 +27,21 @@ enum class Death : unsigned char {
 // signal handler reads it without the dynamic TLS allocation a first access may do.
 extern thread_local FiberDriver* t_running __attribute__((tls_model("initial-exec")));
 
+// StepAside, while it lives, has containment leave alone what runs on this thread: code that
+// is not the running fiber's own, although it runs on its stack or inside its switch
+// (debugger work, a groutine whose driver is not a fiber run inside a fire(), a fiber being
+// unwound). Its fatal mistakes take their course as anywhere else.
+class StepAside {
+ public:
+  StepAside() noexcept : outer_(t_running) { t_running = nullptr; }
+  ~StepAside() { t_running = outer_; }
+  StepAside(const StepAside&) = delete;
+  StepAside& operator=(const StepAside&) = delete;
+
+ private:
+  FiberDriver* outer_;
+};
+
 // ExceptionState is the start of the C++ runtime's per-thread record of exceptions being
 // handled and in flight (libstdc++'s and libc++abi's __cxa_eh_globals). A fiber ended by
 // containment leaves its own entries there: the thread's record is put back as it was before

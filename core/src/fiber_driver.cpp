@@ -51,13 +51,14 @@ void FiberDriver::run() {
 void FiberDriver::on_caller_stack(const std::function<void()>& fn) {
   std::exception_ptr error;
   caller_ = std::move(caller_).resume_with([&](ctx::fiber&& self) {
-    containment::t_running = nullptr;
-    try {
-      fn();
-    } catch (...) {
-      error = std::current_exception();
+    {
+      containment::StepAside aside;
+      try {
+        fn();
+      } catch (...) {
+        error = std::current_exception();
+      }
     }
-    containment::t_running = this;
     return std::move(self).resume();
   });
   if (error) std::rethrow_exception(error);
@@ -66,9 +67,8 @@ void FiberDriver::on_caller_stack(const std::function<void()>& fn) {
 void FiberDriver::cancel(Groutine&) {
   // Destroying a suspended fiber throws forced_unwind inside it: its destructors run. Not
   // contained: with the caller's context inside forced_unwind, there is nowhere to go back to.
-  FiberDriver* outer = std::exchange(containment::t_running, nullptr);
+  containment::StepAside aside;
   fiber_ = {};
-  containment::t_running = outer;
 }
 
 bool FiberDriver::overflowed(const void* address, std::uintptr_t sp) const noexcept {

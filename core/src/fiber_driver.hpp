@@ -36,9 +36,9 @@ class FiberDriver final : public Driver {
     if (!started_) start();
     if (!containment::t_exceptions) containment::prepare_thread();
     exceptions_ = *containment::t_exceptions;
-    outer_ = std::exchange(containment::t_running, this);
+    FiberDriver* const outer = std::exchange(containment::t_running, this);
     fiber_ = std::move(fiber_).resume();
-    containment::t_running = outer_;
+    containment::t_running = outer;
     if (__builtin_expect(death_ != containment::Death::None, 0)) return bury();
     if (fiber_) return Step{};
     return Step{true, std::exchange(error_, nullptr)};
@@ -70,7 +70,6 @@ class FiberDriver final : public Driver {
   boost::context::fiber fiber_;
   boost::context::fiber caller_;
   std::exception_ptr error_;
-  FiberDriver* outer_ = nullptr;  // the fiber running on this thread before the switch in
   containment::ExceptionState exceptions_;
   containment::Death death_ = containment::Death::None;
   bool restore_mask_ = false;

@@ -72,7 +72,10 @@ class Runtime::Entry {
  public:
   explicit Entry(Runtime& rt) : rt_(rt), lock_(rt.mutex_) { ++rt_.entry_depth_; }
   ~Entry() {
-    if (--rt_.entry_depth_ == 0 && !rt_.hooks_to_reconcile_.empty()) rt_.reconcile();
+    if (--rt_.entry_depth_ != 0) return;
+    // Idle: no delivery holds a pointer to a groutine any more.
+    if (rt_.reap_pending_) rt_.reap();
+    if (!rt_.hooks_to_reconcile_.empty()) rt_.reconcile();
   }
   Entry(const Entry&) = delete;
   Entry& operator=(const Entry&) = delete;
@@ -101,14 +104,17 @@ RuntimeOptions with_environment(RuntimeOptions options) {
   char* end = nullptr;
   errno = 0;
   unsigned long long size = std::strtoull(text, &end, 10);
+  unsigned shift = 0;
   if (end != text && (*end == 'K' || *end == 'k')) {
-    size <<= 10;
+    shift = 10;
     ++end;
   } else if (end != text && (*end == 'M' || *end == 'm')) {
-    size <<= 20;
+    shift = 20;
     ++end;
   }
-  if (end == text || *end || errno || text[0] == '-' || size < (64u << 10) || size > (1u << 30))
+  const bool too_large = size > ((1ull << 30) >> shift);  // known before a shift wraps around
+  size <<= shift;
+  if (end == text || *end || errno || text[0] == '-' || too_large || size < (64u << 10))
     throw Error(std::string("GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
                             "with a K or M suffix), not '") + text + "'");
   options.stack_size = size;
@@ -131,6 +137,7 @@ FunctionId Runtime::function_id(std::string_view function) {
   function_ids_.emplace(stored, id);
   hooks_.emplace_back();
   call_waiters_.emplace_back();
+  function_streams_.emplace_back();
   return id;
 }
 
@@ -184,6 +191,44 @@ Groutine& Runtime::add(std::string name, std::string source, Location location,
   return *groutines_.back();
 }
 
+GroutineId Runtime::spawn(std::string name, std::function<void()> body) {
+  auto driver = std::make_unique<FiberDriver>(std::move(body), options_.stack_size);
+  FiberDriver* fiber = driver.get();
+  Entry entry(*this);
+  Groutine* parent = current_;
+  if (!parent || !mutex_.held()) throw Error("spawn('" + name + "') outside a groutine");
+  Groutine& g = add(std::move(name), parent->source_, parent->location_, std::move(driver));
+  g.fiber_ = fiber;
+  return start_child(g);
+}
+
+GroutineId Runtime::spawn(std::string name, Location location, std::unique_ptr<Driver> driver) {
+  Entry entry(*this);
+  if (!current_ || !mutex_.held()) throw Error("spawn('" + name + "') outside a groutine");
+  Groutine& g = add(std::move(name), current_->source_, std::move(location), std::move(driver));
+  return start_child(g);
+}
+
+// start_child() makes child, just added, a child of the running groutine and starts it.
+GroutineId Runtime::start_child(Groutine& child) {
+  Groutine& parent = *current_;
+  const char* refused = parent.cancelling_ ? "is being unloaded"
+                        : parent.state_ != State::Running ? "is not running (a predicate?)"
+                                                          : nullptr;
+  if (refused) {
+    groutines_.pop_back();  // never started: nothing to unwind
+    throw Error("groutine '" + parent.name_ + "' " + refused + ": it cannot spawn '" +
+                child.name_ + "'");
+  }
+  child.parent_ = parent.id_;
+  child.parent_groutine_ = &parent;
+  ++parent.live_children_;
+  ++parent.children_.spawned;
+  const GroutineId id = child.id_;
+  start(child);
+  return id;
+}
+
 void Runtime::start(Groutine& g) {
   g.transition(State::Ready, State::Running);
   switch_in(g);
@@ -201,6 +246,15 @@ bool Runtime::unload(GroutineId id) {
   if (active_)
     throw Error("an event is being delivered: groutine '" + g.name_ +
                 "' cannot be unloaded from a delivery");
+  if (g.live_children_ > 0) {
+    // Its children first, newest first (their children are unloaded by the same call).
+    if (g.state_ == State::Running)
+      throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded");
+    std::vector<GroutineId> children;
+    for (const auto& c : groutines_)
+      if (c->parent_ == id) children.push_back(c->id_);
+    for (auto c = children.rbegin(); c != children.rend(); ++c) unload(*c);
+  }
   if (g.state_ == State::Waiting || g.state_ == State::Ready) cancel(g);
   remove(g);
   return true;
@@ -242,7 +296,59 @@ void Runtime::remove(Groutine& g) {
   auto it = std::find_if(groutines_.begin(), groutines_.end(),
                          [&](const auto& p) { return p.get() == &g; });
   GROUTINES_ASSERT(it != groutines_.end(), "removing an unknown groutine");
+  for (std::uint64_t stream : g.held_streams_) {
+    auto s = streams_.find(stream);
+    if (s != streams_.end()) s->second.owner = nullptr;
+  }
+  if (g.parent_groutine_) --g.parent_groutine_->live_children_;
   groutines_.erase(it);
+}
+
+// reap() frees the children that ended, newest first (a grandchild is folded into its parent
+// before that one is), folding what each leaves into its parent. Only while idle: no delivery
+// may hold a pointer to one.
+void Runtime::reap() {
+  GROUTINES_ASSERT(active_ == nullptr, "reap() during a delivery");
+  reap_pending_ = false;
+  for (std::size_t i = groutines_.size(); i-- > 0;) {
+    Groutine& g = *groutines_[i];
+    if (!g.parent_groutine_ || g.live_children_ > 0 ||
+        (g.state_ != State::Finished && g.state_ != State::Failed))
+      continue;
+    Groutine& parent = *g.parent_groutine_;
+    Children& into = parent.children_;
+    auto keep = [&](Failure f) {
+      if (into.failures.size() < Children::kept_failures)
+        into.failures.push_back(std::move(f));
+      else
+        ++into.failures_dropped;
+    };
+    into.spawned += g.children_.spawned;
+    into.ended += 1 + g.children_.ended;
+    into.failed += (g.failures_.empty() ? 0 : 1) + g.children_.failed;
+    into.events += g.events_handled_ + g.children_.events;
+    for (Failure& f : g.failures_) {
+      f.groutine = g.name_;
+      keep(std::move(f));
+    }
+    for (Failure& f : g.children_.failures) keep(std::move(f));
+    into.failures_dropped += g.children_.failures_dropped;
+    for (const MissedCalls& m : g.missed_) {
+      auto same = std::find_if(parent.missed_.begin(), parent.missed_.end(),
+                               [&](const MissedCalls& p) { return p.function == m.function; });
+      if (same != parent.missed_.end())
+        same->count += m.count;
+      else
+        parent.missed_.push_back(m);
+    }
+    --parent.live_children_;
+    g.parent_groutine_ = nullptr;  // folded: remove() must not count it again
+    for (std::uint64_t stream : g.held_streams_) {
+      auto s = streams_.find(stream);
+      if (s != streams_.end()) s->second.owner = nullptr;
+    }
+    groutines_.erase(groutines_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
 }
 
 // cancel() unwinds a suspended groutine (its destructors release what it held) and leaves it
@@ -280,9 +386,32 @@ __attribute__((flatten)) Outcome Runtime::deliver_call(FunctionId fn, std::uint6
   ev.function = fn;
   ev.name = function_names_[fn];
   ev.frame = &frame;
+  if (__builtin_expect(!function_streams_[fn].empty(), 0)) count_missed(fn);
   Outcome out;
   deliver(ev, fn, out, nullptr);
   return out;
+}
+
+// count_missed() counts a call of fn as missed by each stream of fn whose groutine is busy:
+// not waiting on a call of fn (handling an earlier event, waiting on a return, ...).
+void Runtime::count_missed(FunctionId fn) {
+  for (std::uint64_t stream : function_streams_[fn]) {
+    Stream& s = streams_.at(stream);
+    Groutine* g = s.owner;
+    if (!g || g->state_ == State::Finished || g->state_ == State::Failed) continue;
+    bool waiting = false;
+    if (g->state_ == State::Waiting && g->wait_)
+      for (const Matcher& m : *g->wait_)
+        waiting = waiting || (m.kind == EventKind::Call && m.key == fn);
+    if (waiting) continue;
+    ++s.missed;
+    auto same = std::find_if(g->missed_.begin(), g->missed_.end(),
+                             [&](const MissedCalls& m) { return m.function == fn; });
+    if (same != g->missed_.end())
+      ++same->count;
+    else
+      g->missed_.push_back(MissedCalls{fn, 1});
+  }
 }
 
 Outcome Runtime::deliver_return(CallId call, std::uint64_t thread, Clock::time_point time,
@@ -392,6 +521,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
         current_ = &g;  // a predicate may read the event through handles
         bool accepted = false;
         try {
+          containment::StepAside aside;  // g's code, maybe on a firer's fiber: not its death
           accepted = m.where(ev);
         } catch (...) {
           predicate_error = std::current_exception();
@@ -466,7 +596,15 @@ void Runtime::switch_in(Groutine& g) {
   // What a groutine ended where it stood (containment) would leave unbalanced.
   const unsigned entry_depth = entry_depth_, fire_depth = fire_depth_, lock_depth = mutex_.depth();
   Delivery* const active = active_;
-  Step step = g.fiber_ ? g.fiber_->resume() : g.driver_->resume(g);
+  Step step;
+  if (g.fiber_) {
+    step = g.fiber_->resume();
+  } else {
+    // Its code runs on the caller's stack, maybe a C++ groutine's fiber (inside its fire()):
+    // not that fiber's to die of (Python's state would be left pointing into its stack).
+    containment::StepAside aside;
+    step = g.driver_->resume(g);
+  }
   current_ = outer;
   g_current_runtime = outer_runtime;
   if (step.abandoned) {
@@ -476,8 +614,7 @@ void Runtime::switch_in(Groutine& g) {
     fire_depth_ = fire_depth;
     mutex_.set_depth(lock_depth);
     active_ = active;
-    for (FunctionId fn : g.held_hooks_) drop_hook_holder(fn);
-    g.held_hooks_.clear();
+    for (std::uint64_t stream : std::vector<std::uint64_t>(g.held_streams_)) close_stream(stream);
     g.wait_ = nullptr;
     g.state_ = State::Running;
   }
@@ -491,6 +628,7 @@ void Runtime::switch_in(Groutine& g) {
 
 void Runtime::finish(Groutine& g, const std::exception_ptr& error) {
   unlist(g);
+  if (g.parent_groutine_) reap_pending_ = true;
   if (!error) {
     g.transition(State::Running, State::Finished);
     return;
@@ -649,20 +787,35 @@ void Runtime::drop_hook_holder(FunctionId fn) {
   }
 }
 
-void Runtime::hold_hook(FunctionId fn) {
+std::uint64_t Runtime::open_stream(FunctionId fn) {
   Entry entry(*this);
+  const std::uint64_t stream = next_stream_++;
   add_hook_holder(fn);
-  if (current_) current_->held_hooks_.push_back(fn);
+  streams_.emplace(stream, Stream{fn, current_, 0});
+  function_streams_[fn].push_back(stream);
+  if (current_) current_->held_streams_.push_back(stream);
+  return stream;
 }
 
-void Runtime::release_hook(FunctionId fn) {
+void Runtime::close_stream(std::uint64_t stream) {
   Entry entry(*this);
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  const FunctionId fn = it->second.function;
   drop_hook_holder(fn);
-  if (current_) {
-    auto& held = current_->held_hooks_;
-    auto it = std::find(held.begin(), held.end(), fn);
-    if (it != held.end()) held.erase(it);
+  auto& open = function_streams_[fn];
+  open.erase(std::find(open.begin(), open.end(), stream));
+  if (Groutine* g = it->second.owner) {
+    auto& held = g->held_streams_;
+    held.erase(std::find(held.begin(), held.end(), stream));
   }
+  streams_.erase(it);
+}
+
+std::uint64_t Runtime::stream_missed(std::uint64_t stream) const {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(stream);
+  return it == streams_.end() ? 0 : it->second.missed;
 }
 
 void Runtime::reconcile() {
@@ -716,7 +869,7 @@ void Runtime::reply(std::uint64_t seq, Value value) {
 void Runtime::record_failure(std::string message, Location where) {
   Groutine* g = current_;
   if (!g) throw Error("a check failed outside a groutine: " + message);
-  record(*g, Failure{std::move(message), std::move(where), describe(*g), false, {}, 0});
+  record(*g, Failure{std::move(message), std::move(where), describe(*g), false, {}, 0, {}});
 }
 
 void Runtime::request_stop(std::string_view reason) {
@@ -759,9 +912,15 @@ void Runtime::write_last_report(int fd) const noexcept {
     const bool ok = g->failures_.empty() && !running;
     (ok ? passed : failed)++;
     unsigned long long events = g->events_handled_;
-    put(std::snprintf(line, sizeof line, "%s %s (%s, %llu event%s)\n", ok ? "PASS" : "FAIL",
-                      g->name_.c_str(), running ? "running when the debugger died" : name(g->state_),
-                      events, events == 1 ? "" : "s"));
+    put(std::snprintf(line, sizeof line, "%s%s %s (%s, %llu event%s)\n",
+                      g->parent_ ? "  child: " : "", ok ? "PASS" : "FAIL", g->name_.c_str(),
+                      running ? "running when the debugger died" : name(g->state_), events,
+                      events == 1 ? "" : "s"));
+    if (g->children_.spawned)
+      put(std::snprintf(line, sizeof line, "  children: %llu spawned, %llu ended (%llu failed)\n",
+                        static_cast<unsigned long long>(g->children_.spawned),
+                        static_cast<unsigned long long>(g->children_.ended),
+                        static_cast<unsigned long long>(g->children_.failed)));
     for (const Failure& f : g->failures_)
       put(std::snprintf(line, sizeof line, "  %s:%u: %s [%s]%s\n", f.where.file.c_str(),
                         f.where.line, f.message.c_str(), f.event.c_str(),

@@ -7,18 +7,19 @@
 namespace groutines {
 
 Subscription::Subscription(Runtime& runtime, FunctionId function)
-    : runtime_(&runtime), function_(function) {
-  runtime_->hold_hook(function_);
-}
+    : runtime_(&runtime), function_(function), stream_(runtime.open_stream(function)) {}
 
 Subscription::Subscription(Subscription&& other) noexcept
-    : runtime_(std::exchange(other.runtime_, nullptr)), function_(other.function_) {}
+    : runtime_(std::exchange(other.runtime_, nullptr)),
+      function_(other.function_),
+      stream_(other.stream_) {}
 
 Subscription& Subscription::operator=(Subscription&& other) noexcept {
   if (this != &other) {
     reset();
     runtime_ = std::exchange(other.runtime_, nullptr);
     function_ = other.function_;
+    stream_ = other.stream_;
   }
   return *this;
 }
@@ -26,7 +27,11 @@ Subscription& Subscription::operator=(Subscription&& other) noexcept {
 Subscription::~Subscription() { reset(); }
 
 void Subscription::reset() noexcept {
-  if (Runtime* rt = std::exchange(runtime_, nullptr)) rt->release_hook(function_);
+  if (Runtime* rt = std::exchange(runtime_, nullptr)) rt->close_stream(stream_);
+}
+
+std::uint64_t Subscription::missed() const {
+  return runtime_ ? runtime_->stream_missed(stream_) : 0;
 }
 
 }  // namespace groutines

@@ -1,13 +1,12 @@
-"""_stock: what the stock groutines share (options, pools of workers, the target).
+"""_stock: what the stock groutines share (options, following calls, the target).
 
 Options come from environment variables GROUTINES_<GROUTINE>_<KEY>, which
-`groutines run --set heap.pool=4` sets (or export them before starting lldb).
+`groutines run --set heap.frames=4` sets (or export them before starting lldb).
 
-A stock groutine that follows calls to their returns runs as a *pool* of worker groutines
-named NAME#0, NAME#1, ... (the runner reports them as one, NAME): a worker waiting for the
-return of one call does not see other calls, so the others take the calls that overlap it
-(recursion, other threads). A call that arrives while every worker is busy is counted as
-missed and reported at exit. `--set NAME.pool=N` sizes the pool (default 8).
+A stock groutine that follows calls to their returns is one groutine, NAME, that spawns a
+child per function (follow()), which spawns a child per call: the child awaits that call's
+return while its parent takes the next call, so calls that overlap (recursion, other threads)
+are all followed, none missed.
 """
 import fnmatch
 import os
@@ -49,38 +48,18 @@ def errno_number(text):
     return value
 
 
-class Claim:
-    """Claim hands each call of a pooled function to exactly one idle worker: every idle
-    worker is waiting on the call with where=claim.take; the first to be asked takes it.
-    A trailing watcher (where=claim.missed) counts the calls no worker was idle for."""
-
-    def __init__(self):
-        self.last = None
-        self.missed_calls = 0
-
-    def take(self, call):
-        if call.id == self.last:
-            return False
-        self.last = call.id
-        return True
-
-    def missed(self, call):
-        if call.id != self.last:
-            self.missed_calls += 1
-            self.last = call.id
-        return False
+def follow(name, functions, handle):
+    """follow() spawns, from the running groutine (name), a child per function of functions
+    that takes every call of it and spawns handle(call) for each: a child of its own, named
+    name, that may await call.returned() while the next calls come. A failure in handle ends
+    that call's child only."""
+    for function in functions:
+        g.spawn(_follower(name, function, handle), name=name)
 
 
-async def serve(function, claim, handle):
-    """serve() is a worker's body: take calls of function, one at a time, and await
-    handle(call) for each (which may await call.returned())."""
-    while True:
-        call = await g.call(function, where=claim.take)
-        await handle(call)
-
-
-async def watch_missed(function, claim):
-    await g.call(function, where=claim.missed)  # never true: counts in the predicate
+async def _follower(name, function, handle):
+    async for call in g.calls(function):
+        g.spawn(handle(call), name=name)
 
 
 # --- The target, through LLDB's Python module (the groutines run in LLDB's process) ---

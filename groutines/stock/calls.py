@@ -11,7 +11,9 @@ Options (groutines run --set calls.KEY=VALUE, or GROUTINES_CALLS_KEY):
   calls.args=3              integer registers shown for a function without debug info
   calls.returns=true        wait for each result (false: log at the call only)
   calls.output=FILE         append the lines to FILE instead of the log
-  calls.pool=8              workers per function (calls overlapping in recursion, threads)
+
+Each call is followed by a child groutine of its own (spawn), so calls that overlap in
+recursion or threads are all logged.
 
     groutines run --set 'calls.functions=parse_*,kv_*' stock:calls -- ./kvparse
 """
@@ -24,7 +26,6 @@ MODULES = _stock.option("calls", "modules", [], list)
 RAW_ARGS = _stock.option("calls", "args", 3, int)
 RETURNS = _stock.option("calls", "returns", True, bool)
 OUTPUT = _stock.option("calls", "output", None)
-POOL = _stock.option("calls", "pool", 8, int) if RETURNS else 1
 
 if not PATTERNS:
     raise ValueError("stock calls: say which functions to log (--set calls.functions=f,g_*)")
@@ -61,21 +62,7 @@ async def log_call(call):
     emit(f"{text} unwound" if ret.unwound else f"{text} = {_stock.show(ret.value)}")
 
 
-claims = {f: _stock.Claim() for f in FUNCTIONS}
-for _function in FUNCTIONS:
-    for _i in range(POOL):
-        @g.groutine(name=f"calls#{_function}.{_i}")
-        async def _worker(function=_function):
-            await _stock.serve(function, claims[function], log_call)
-
-    @g.groutine(name=f"calls#{_function}.missed")
-    async def _missed(function=_function):
-        await _stock.watch_missed(function, claims[function])
-
-
-@g.groutine(name="calls#exit")
-async def missed_at_exit():
+@g.groutine(name="calls")
+async def calls():
+    _stock.follow("calls", FUNCTIONS, log_call)
     await g.event("exit")
-    missed = {f: c.missed_calls for f, c in claims.items() if c.missed_calls}
-    if missed:
-        g.log(f"calls: not logged, every worker was busy (raise calls.pool): {missed}")

@@ -9,7 +9,9 @@ with the rule, the values, and the target's backtrace.
 Options (groutines run --set contract.KEY=VALUE, or GROUTINES_CONTRACT_KEY):
   contract.rules=RULES   rules separated by ';' or newlines, or @FILE to read them from a file
                          (one per line, # comments)
-  contract.pool=8        workers per function with post conditions
+
+Each call is checked by a child groutine of its own (spawn), which awaits the return for the
+post conditions while the next calls come (recursion, threads): every call is checked.
 
     groutines run --set 'contract.rules=parse_port post 1 <= result <= 65535' \\
         stock:contract -- ./kvparse
@@ -18,7 +20,6 @@ import groutines as g
 
 import _stock
 
-POOL = _stock.option("contract", "pool", 8, int)
 _text = _stock.option("contract", "rules", "")
 if _text.startswith("@"):
     with open(_text[1:]) as _f:
@@ -88,13 +89,7 @@ async def _checked(call):
             rule.check(names)
 
 
-claims = {f: _stock.Claim() for f in by_function}
-for _function in by_function:
-    for _i in range(POOL):
-        @g.groutine(name=f"contract#{_function}.{_i}")
-        async def _worker(function=_function):
-            await _stock.serve(function, claims[function], _checked)
-
-    @g.groutine(name=f"contract#{_function}.missed")
-    async def _missed(function=_function):
-        await _stock.watch_missed(function, claims[function])
+@g.groutine(name="contract")
+async def contract():
+    _stock.follow("contract", by_function, _checked)
+    await g.event("exit")

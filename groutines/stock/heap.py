@@ -9,7 +9,6 @@ Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
   heap.start=         follow the allocator from the first call of this function on
                       (`--set heap.start=main`); empty (the default): from the very start
   heap.frames=8       frames kept per allocation backtrace
-  heap.pool=8         workers per function (calls overlapping in threads or recursion)
   heap.max_leaks=10   leaks listed in detail
   heap.ignore=        comma list of function names: allocations whose backtrace contains
                       one of them are not leaks (default: _IO_file_doallocate, the stdio
@@ -17,6 +16,10 @@ Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
                       before main, such as libstdc++'s emergency exception pool)
 
     groutines run stock:heap -- ./program
+
+Each call is followed by a child groutine of its own (spawn), so calls that overlap in
+threads or recursion are all followed; a failure (a double free) is that child's, reported
+under heap, and the others go on.
 """
 import os
 
@@ -26,13 +29,11 @@ import _stock
 
 START = os.environ.get("GROUTINES_HEAP_START", "")  # empty: from the start
 FRAMES = _stock.option("heap", "frames", 8, int)
-POOL = _stock.option("heap", "pool", 8, int)
 MAX_LEAKS = _stock.option("heap", "max_leaks", 10, int)
 IGNORE = _stock.option("heap", "ignore", ["_IO_file_doallocate", "_dl_init"], list)
 
 live = {}    # address -> (size, how, backtrace)
 freed = {}   # address -> (backtrace of the free, allocation description)
-claims = {f: _stock.Claim() for f in ("malloc", "calloc", "realloc", "free")}
 
 
 def _where(bt):
@@ -93,27 +94,16 @@ async def on_free(call):
 
 HANDLERS = {"malloc": on_malloc, "calloc": on_calloc, "realloc": on_realloc, "free": on_free}
 
-for _function, _handle in HANDLERS.items():
-    for _i in range(POOL):
-        @g.groutine(name=f"heap#{_function}.{_i}")
-        async def _worker(function=_function, handle=_handle):
-            if START:
-                await g.call(START)
-            await _stock.serve(function, claims[function], handle)
-
-    @g.groutine(name=f"heap#{_function}.missed")
-    async def _missed(function=_function):
-        if START:
-            await g.call(START)
-        await _stock.watch_missed(function, claims[function])
+async def _handle(call):
+    await HANDLERS[call.function](call)
 
 
-@g.groutine(name="heap#exit")
-async def leaks_at_exit():
+@g.groutine(name="heap")
+async def heap():
+    if START:
+        await g.call(START)
+    _stock.follow("heap", HANDLERS, _handle)
     end = await g.event("exit")
-    missed = {f: c.missed_calls for f, c in claims.items() if c.missed_calls}
-    if missed:
-        g.log(f"heap: calls missed while every worker was busy (raise heap.pool): {missed}")
     if end.data.get("signal") or end.data.get("timed_out"):
         return  # a crashed or stopped program did not get to free its memory
     leaks = [(a, v) for a, v in live.items()

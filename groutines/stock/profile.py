@@ -13,7 +13,9 @@ Options (groutines run --set profile.KEY=VALUE, or GROUTINES_PROFILE_KEY):
   profile.functions=PATTERNS  comma list of names or shell patterns (required)
   profile.modules=M[,N]       match patterns in these modules instead of the executable
   profile.output=FILE         also write {function: {thread: {calls, total_s, max_s}}}
-  profile.pool=8              workers per function
+
+Each call is timed by a child groutine of its own (spawn), which awaits its return while the
+next calls come: calls that overlap in recursion or threads are all timed.
 
     groutines run --set profile.functions=fact,add stock:profile -- ./program
 """
@@ -27,7 +29,6 @@ import _stock
 PATTERNS = _stock.option("profile", "functions", [], list)
 MODULES = _stock.option("profile", "modules", [], list)
 OUTPUT = _stock.option("profile", "output", None)
-POOL = _stock.option("profile", "pool", 8, int)
 
 if not PATTERNS:
     raise ValueError("stock profile: say which functions to time (--set profile.functions=f)")
@@ -48,20 +49,9 @@ async def timed(call):
     del ret
 
 
-claims = {f: _stock.Claim() for f in FUNCTIONS}
-for _function in FUNCTIONS:
-    for _i in range(POOL):
-        @g.groutine(name=f"profile#{_function}.{_i}")
-        async def _worker(function=_function):
-            await _stock.serve(function, claims[function], timed)
-
-    @g.groutine(name=f"profile#{_function}.missed")
-    async def _missed(function=_function):
-        await _stock.watch_missed(function, claims[function])
-
-
-@g.groutine(name="profile#exit")
-async def table_at_exit():
+@g.groutine(name="profile")
+async def profile():
+    _stock.follow("profile", FUNCTIONS, timed)
     await g.event("exit")
     rows = [("FUNCTION", "THREAD", "CALLS", "TOTAL_MS", "MEAN_US", "MAX_US")]
     for (function, thread), (n, total, longest) in sorted(stats.items()):
@@ -70,9 +60,6 @@ async def table_at_exit():
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         g.log("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-    missed = {f: c.missed_calls for f, c in claims.items() if c.missed_calls}
-    if missed:
-        g.log(f"profile: calls not timed, every worker was busy (raise profile.pool): {missed}")
     if OUTPUT:
         out = {}
         for (function, thread), (n, total, longest) in stats.items():

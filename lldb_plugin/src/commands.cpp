@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -101,6 +103,75 @@ std::string state_of(const Groutine& g) {
     default:
       return name(g.state());
   }
+}
+
+// Row is one groutine as the list and report show it, copied under the runtime's lock (an
+// ended child may be reaped as soon as the lock is let go).
+struct Row {
+  GroutineId id = 0;
+  GroutineId parent = 0;
+  std::string name, state, source;
+  std::uint64_t events = 0;
+  bool own_passed = true;  // no failure of its own nor of a reaped child
+  std::vector<Failure> failures;
+  Children children;
+  std::uint64_t live_children = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> missed;  // function, calls
+  unsigned depth = 0;  // spawned children below their parent
+  bool passed = true;  // with its live descendants
+};
+
+// rows() is every loaded groutine, each spawned child right below its parent (depth set), and
+// each row's passed telling whether it and its live descendants passed.
+std::vector<Row> rows(const Runtime& runtime) {
+  std::vector<Row> all;
+  runtime.for_each([&](const Groutine& g) {
+    Row r;
+    r.id = g.id();
+    r.parent = g.parent();
+    r.name = g.name();
+    r.state = state_of(g);
+    r.source = g.source();
+    r.events = g.events_handled();
+    r.own_passed = r.passed = g.passed();
+    r.failures = g.failures();
+    r.children = g.children();
+    r.live_children = g.live_children();
+    for (const MissedCalls& m : g.missed())
+      r.missed.emplace_back(std::string(runtime.function_name(m.function)), m.count);
+    all.push_back(std::move(r));
+  });
+  // A child's verdict goes up to its ancestors: children come after their parents, newest last.
+  std::map<GroutineId, std::size_t> index;
+  for (std::size_t i = 0; i < all.size(); ++i) index[all[i].id] = i;
+  for (std::size_t i = all.size(); i-- > 0;)
+    if (all[i].parent && !all[i].passed && index.count(all[i].parent))
+      all[index[all[i].parent]].passed = false;
+  std::vector<Row> ordered;
+  std::function<void(GroutineId, unsigned)> below = [&](GroutineId parent, unsigned depth) {
+    for (Row& r : all)
+      if (r.parent == parent && r.id != 0) {
+        GroutineId id = r.id;
+        r.depth = depth;
+        ordered.push_back(r);
+        r.id = 0;  // taken
+        below(id, depth + 1);
+      }
+  };
+  below(0, 0);
+  for (Row& r : all)  // a child whose parent is gone (not expected): at the end
+    if (r.id != 0) ordered.push_back(r);
+  return ordered;
+}
+
+// children_line() summarises what a groutine's children came to: "children: 3 spawned, 1
+// running, 2 ended (1 failed)".
+std::string children_line(const Row& r) {
+  return format("children: %llu spawned, %llu live, %llu ended (%llu failed)",
+                static_cast<unsigned long long>(r.children.spawned),
+                static_cast<unsigned long long>(r.live_children),
+                static_cast<unsigned long long>(r.children.ended),
+                static_cast<unsigned long long>(r.children.failed));
 }
 
 // Incomplete is an error after part of the work was done: output is what to print first.
@@ -336,7 +407,9 @@ class ListCommand final : public Subcommand {
   static constexpr const char* kSyntax = "groutine list";
   static constexpr const char* kLongHelp =
       "List every loaded groutine: its id, its name, its state (what it waits on, finished\n"
-      "or failed), how many events it has handled, and the library it came from.\n"
+      "or failed), how many events it has handled, and the library it came from. The children\n"
+      "a groutine spawned (spawn()) are listed below it, indented, while they live; ended ones\n"
+      "are counted in its CHILDREN column (shown once a groutine has spawned).\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -348,11 +421,24 @@ class ListCommand final : public Subcommand {
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
     if (!args.empty()) throw Error("takes no arguments");
     if (host.runtime().size() == 0) return "no groutines loaded\n";
-    Table table({"ID", "NAME", "STATE", "EVENTS", "SOURCE"});
-    host.runtime().for_each([&](const Groutine& g) {
-      table.add({std::to_string(g.id()), g.name(), state_of(g),
-                 std::to_string(g.events_handled()), g.source()});
-    });
+    std::vector<Row> all = rows(host.runtime());
+    bool spawned = std::any_of(all.begin(), all.end(),
+                               [](const Row& r) { return r.children.spawned > 0; });
+    Table table(spawned ? std::vector<std::string>{"ID", "NAME", "STATE", "EVENTS", "CHILDREN",
+                                                   "SOURCE"}
+                        : std::vector<std::string>{"ID", "NAME", "STATE", "EVENTS", "SOURCE"});
+    for (const Row& r : all) {
+      std::vector<std::string> row{std::to_string(r.id), std::string(2 * r.depth, ' ') + r.name,
+                                   r.state, std::to_string(r.events)};
+      if (spawned)
+        row.push_back(r.children.spawned == 0
+                          ? "-"
+                          : format("%llu live, %llu ended",
+                                   static_cast<unsigned long long>(r.live_children),
+                                   static_cast<unsigned long long>(r.children.ended)));
+      row.push_back(r.source);
+      table.add(std::move(row));
+    }
     std::string out = table.render();
     if (!host.backend().last_stop().empty()) out += "last stop: " + host.backend().last_stop() + "\n";
     return out;
@@ -370,9 +456,9 @@ class UnloadCommand final : public Subcommand {
       "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"
       "breakpoints nobody waits on any more are removed. Unloading by path also closes the\n"
       "library (a .py file or a directory goes to the groutines Python module); --all unloads\n"
-      "everything. A groutine cannot be unloaded while it runs (from a command it runs, or a\n"
-      "breakpoint command run while it handles an event): then the command fails and unloads\n"
-      "nothing.\n"
+      "everything. A groutine's spawned children are unloaded with it, first. A groutine\n"
+      "cannot be unloaded while it runs (from a command it runs, or a breakpoint command run\n"
+      "while it handles an event): then the command fails and unloads nothing.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -585,7 +671,12 @@ class ReportCommand final : public Subcommand {
   static constexpr const char* kSyntax = "groutine report";
   static constexpr const char* kLongHelp =
       "Report every groutine as PASS or FAIL; under a failing one, each failed check or the\n"
-      "exception that ended it, with its file:line and the event it was handling.\n"
+      "exception that ended it, with its file:line and the event it was handling. Under a\n"
+      "groutine that spawned children: what they came to, the failures of the ended ones\n"
+      "(naming the child), and, indented, the live ones; a child's failure fails its parent's\n"
+      "verdict, not the parent itself. Under a groutine whose streams of calls (calls(f)) missed\n"
+      "calls because it was busy (waiting on something else when they came): how many.\n"
+      "The totals count the loaded groutines, not their children.\n"
       "\n"
       "Examples:\n"
       "\n"
@@ -593,7 +684,13 @@ class ReportCommand final : public Subcommand {
       "PASS check-add (finished, 6 events)\n"
       "FAIL strict-add (failed, 1 event)\n"
       "  add_checks.cpp:21: GROUTINE_REQUIRE(r.value() == 0) failed [call #3 of add]\n"
-      "1 passed, 1 failed\n";
+      "FAIL pair-returns (waiting on call of parse, 400 events)\n"
+      "  children: 400 spawned, 0 live, 400 ended (1 failed)\n"
+      "  checks.cpp:40: GROUTINE_CHECK(ret.value() >= 0) failed [return #9 of parse (call #8)] "
+      "(in child parse-return)\n"
+      "PASS in-line (waiting on call of parse, 12 events)\n"
+      "  missed 388 calls of parse (busy when they came)\n"
+      "1 passed, 2 failed\n";
 
  private:
   std::string run(lldb::SBDebugger&, Host& host, const std::vector<std::string>& args) override {
@@ -602,15 +699,29 @@ class ReportCommand final : public Subcommand {
     std::string out;
     unsigned passed = 0;
     unsigned failed = 0;
-    host.runtime().for_each([&](const Groutine& g) {
-      (g.passed() ? passed : failed)++;
-      unsigned long long events = g.events_handled();
-      out += format("%s %s (%s, %llu event%s)\n", g.passed() ? "PASS" : "FAIL", g.name().c_str(),
-                    state_of(g).c_str(), events, events == 1 ? "" : "s");
-      for (const Failure& f : g.failures())
-        out += format("  %s:%u: %s [%s]%s\n", f.where.file.c_str(), f.where.line,
-                      f.message.c_str(), f.event.c_str(), f.fatal ? " (ended it)" : "");
-    });
+    for (const Row& r : rows(host.runtime())) {
+      if (r.depth == 0) (r.passed ? passed : failed)++;
+      const std::string indent(2 * r.depth, ' ');
+      unsigned long long events = r.events;
+      out += format("%s%s %s (%s, %llu event%s)\n", indent.c_str(), r.passed ? "PASS" : "FAIL",
+                    r.name.c_str(), r.state.c_str(), events, events == 1 ? "" : "s");
+      if (r.children.spawned > 0) out += indent + "  " + children_line(r) + "\n";
+      for (const auto& [function, count] : r.missed)
+        out += format("%s  missed %llu call%s of %s (busy when %s came)\n", indent.c_str(),
+                      static_cast<unsigned long long>(count), count == 1 ? "" : "s",
+                      function.c_str(), count == 1 ? "it" : "they");
+      auto show = [&](const Failure& f) {
+        std::string ended = f.groutine.empty() ? (f.fatal ? " (ended it)" : "")
+                            : (f.fatal ? " (ended child " : " (in child ") + f.groutine + ")";
+        out += format("%s  %s:%u: %s [%s]%s\n", indent.c_str(), f.where.file.c_str(),
+                      f.where.line, f.message.c_str(), f.event.c_str(), ended.c_str());
+      };
+      for (const Failure& f : r.failures) show(f);
+      for (const Failure& f : r.children.failures) show(f);
+      if (r.children.failures_dropped > 0)
+        out += format("%s  ... and %llu more failures of its children\n", indent.c_str(),
+                      static_cast<unsigned long long>(r.children.failures_dropped));
+    }
     out += format("%u passed, %u failed\n", passed, failed);
     return out;
   }

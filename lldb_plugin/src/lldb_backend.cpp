@@ -114,17 +114,17 @@ void LldbBackend::print(const std::string& text) {
 
 void LldbBackend::use_target(lldb::SBTarget target) {
   if (!target.IsValid() || target == target_) return;
-  if (target_.IsValid()) {
-    // Hooks follow the selected target: whatever was planted in the old one goes.
-    end_process("the debugger switched to another target");
-    for (auto& [id, hook] : hooks_) {
-      if (hook.breakpoint.IsValid()) target_.BreakpointDelete(hook.breakpoint.GetID());
-      hook.breakpoint = lldb::SBBreakpoint();
-    }
-    for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
-    retired_.clear();
-    hook_by_breakpoint_.clear();
+  // Hooks follow the selected target: whatever was planted in the old one goes. The old one
+  // may be gone (`target delete`), its breakpoints with it: their ids are forgotten all the
+  // same, or keep_planted() would take them for hooks the user deleted in the new one.
+  end_process("the debugger switched to another target");
+  for (auto& [id, hook] : hooks_) {
+    if (hook.breakpoint.IsValid()) target_.BreakpointDelete(hook.breakpoint.GetID());
+    hook.breakpoint = lldb::SBBreakpoint();
   }
+  for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
+  retired_.clear();
+  hook_by_breakpoint_.clear();
   target_ = std::move(target);
   process_id_ = 0;
   for (auto& [id, hook] : hooks_)

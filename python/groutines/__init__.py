@@ -20,6 +20,19 @@ driven by the runtime on the thread that reports each event: it awaits
     g.any(a, b, ...)        the first of several        -> (index, event)
     async for c in g.calls(f, where=...)                every call of f
 
+and g.spawn(coroutine) starts a child groutine at once, inside the event being handled: a
+stream that awaits each call's return in line misses the calls made meanwhile (recursion,
+other threads: counted in stream.missed); spawning a child per call misses none:
+
+    async def check_return(call):
+        ret = await call.returned()                    # the return of THIS call
+        assert ret.value >= 0
+
+    @g.groutine
+    async def every_return_checked():
+        async for call in g.calls("parse_header"):
+            g.spawn(check_return(call))                # the child awaits; we take the next
+
 A failed assert or any exception ends that groutine as failed (message, file:line, the
 event); the others go on. g.check(condition, message) records a failure and goes on. Call
 and Return objects are valid while their event is handled: used after the target resumed,
@@ -29,13 +42,13 @@ import linecache
 import sys
 
 from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Return, any, call,
-                       calls, current_name, event, log, stop)
+                       calls, current_name, event, log, spawn, stop)
 from . import _native
 from ._loader import LoadError, groutine
 
 __all__ = ["Awaitable", "Call", "CallStream", "CustomEvent", "Error", "LoadError", "Return",
            "any", "call", "calls", "check", "current_name", "event", "fire", "groutine", "log",
-           "stop"]
+           "spawn", "stop"]
 
 
 def check(condition, message=None):

@@ -92,7 +92,7 @@ def _parser():
                    help="at the first failure or crash, leave the target stopped at an "
                         "interactive (lldb) prompt")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="configure stock groutines: heap.pool=8 sets GROUTINES_HEAP_POOL")
+                   help="configure stock groutines: heap.frames=4 sets GROUTINES_HEAP_FRAMES")
     p.add_argument("--expect-status", metavar="N", type=int, default=0,
                    help="the exit status that counts as success (default 0)")
     p.add_argument("--plugin", metavar="SO", help="the groutines LLDB plugin (default: the "
@@ -143,8 +143,8 @@ def seconds(option, text):
 
 
 def config_variable(key):
-    """config_variable() is the environment variable a --set KEY sets: heap.pool ->
-    GROUTINES_HEAP_POOL. Stock groutines read their options from these variables."""
+    """config_variable() is the environment variable a --set KEY sets: heap.frames ->
+    GROUTINES_HEAP_FRAMES. Stock groutines read their options from these variables."""
     return "GROUTINES_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
 
 
@@ -674,6 +674,9 @@ class Result:
         self.states = []
         self.waiting_on = []
         self.failures = []
+        self.spawned = 0          # children its groutines spawned
+        self.children_failed = 0  # of those that ended, the ones that failed
+        self.missed = {}          # function -> calls its streams missed while busy
 
     @property
     def status(self):
@@ -686,17 +689,32 @@ class Result:
 
 def collect(runtime):
     """collect() groups the runtime's groutines into Results, in load order, each failure with
-    the backtrace the runtime recorded of the thread whose event it was handling."""
+    the backtrace the runtime recorded of the thread whose event it was handling. Spawned
+    children count under the groutine that was loaded: their failures (those of ended children
+    are in their parent's) and their events (those of ended ones, counted in their parent's),
+    not their states."""
     results = {}
+    by_id = {}  # a spawned child is reported under the groutine loaded (its root ancestor)
     for g in runtime.groutines():
-        name = logical_name(g["name"])
-        r = results.get((g["source"], name))
-        if r is None:
-            r = results[(g["source"], name)] = Result(name, g["source"])
-        r.events += g["events_handled"]
-        r.states.append(g["state"])
-        if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
-            r.waiting_on.append(g["waiting_on"])
+        if g.get("parent") in by_id:
+            r = by_id[g["id"]] = by_id[g["parent"]]
+            r.events += g["events_handled"]
+        else:
+            name = logical_name(g["name"])
+            r = results.get((g["source"], name))
+            if r is None:
+                r = results[(g["source"], name)] = Result(name, g["source"])
+            by_id[g["id"]] = r
+            r.events += g["events_handled"]
+            r.states.append(g["state"])
+            if g["state"] == "waiting" and g["waiting_on"] not in r.waiting_on:
+                r.waiting_on.append(g["waiting_on"])
+        children = g.get("children") or {}
+        r.spawned += children.get("spawned", 0)
+        r.events += children.get("events", 0)
+        r.children_failed += children.get("failed", 0)
+        for function, n in (g.get("missed") or {}).items():
+            r.missed[function] = r.missed.get(function, 0) + n
         for f in g["failures"]:
             f = dict(f)
             if not any(f["message"] == o["message"] and f["line"] == o["line"]
@@ -787,6 +805,15 @@ def _printable(text):
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _ended(failure):
+    """_ended() is what the report says after a failure: which groutine it ended, if any, and
+    the spawned child it happened in."""
+    child = failure.get("groutine")
+    if child:
+        return f" (ended child {child})" if failure.get("fatal") else f" (in child {child})"
+    return " (ended it)" if failure.get("fatal") else ""
+
+
 def render_report(results, outcome, program, options):
     """render_report() is the text report (docs/run.md, "The report")."""
     out = []
@@ -799,10 +826,15 @@ def render_report(results, outcome, program, options):
         if outcome.timed_out and r.waiting_on:
             line += " waiting on " + ", ".join(r.waiting_on)
         out.append(line)
+        if r.spawned:
+            out.append(f"  children: {r.spawned} spawned, {r.children_failed} failed")
+        for function, n in r.missed.items():
+            out.append(f"  missed {_plural(n, 'call')} of {function} "
+                       f"(busy when {'it' if n == 1 else 'they'} came)")
         for f in r.failures:
             message = _printable(f["message"]).replace("\n", "\n    ")
             out.append(f"  {shown_path(f['file'])}:{f['line']}: {message} [{f['event']}]"
-                       + (" (ended it)" if f.get("fatal") else ""))
+                       + _ended(f))
             for bt in f.get("backtrace") or []:
                 out.append(f"      {bt}")
     for reason in outcome.stops:

@@ -34,9 +34,11 @@ class Failure:
     event: str
     fatal: bool
     backtrace: tuple = ()  # the target's stack when it failed handling a call or a return
+    groutine: str = ""     # the spawned child it happened in ("": the groutine itself)
 
     def __str__(self):
-        return f"{self.file}:{self.line}: {self.message} (during {self.event})"
+        child = f" (in child {self.groutine})" if self.groutine else ""
+        return f"{self.file}:{self.line}: {self.message} (during {self.event}){child}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +53,10 @@ class GroutineInfo:
     waiting_on: str     # "call of malloc", "any of (...)" while waiting
     events_handled: int
     python: bool
-    failures: tuple
+    failures: tuple     # its own, then those of its ended (reaped) children
+    parent: int = 0     # the groutine that spawned it (0: loaded)
+    children: dict = dataclasses.field(default_factory=dict)  # spawned, live, ended, failed, events
+    missed: dict = dataclasses.field(default_factory=dict)    # function -> calls missed
 
     @classmethod
     def _from(cls, d):

@@ -151,6 +151,14 @@ py::object CallStream::next() {
   return request_;
 }
 
+std::uint64_t CallStream::missed() const {
+  if (!hold_) return 0;
+  if (hold_->released) return hold_->missed_at_release;
+  if (InRuntime::here() || !python_alive()) return hold_->subscription.missed();
+  py::gil_scoped_release release;  // the runtime's lock may be held by a delivering thread
+  return hold_->subscription.missed();
+}
+
 // --- Python ---
 
 void bind_awaitables(py::module_& m) {
@@ -174,6 +182,9 @@ void bind_awaitables(py::module_& m) {
   py::class_<CallStream>(m, "CallStream", "Every call of a function: async for call in calls(f).")
       .def("__aiter__", [](py::object self) { return self; })
       .def("__anext__", &CallStream::next)
+      .def_property_readonly("missed", &CallStream::missed,
+                             "The calls of the function made while the groutine iterating the "
+                             "stream was busy (awaiting something else): it missed them.")
       .def("__repr__", [](const CallStream& s) {
         return "<groutines calls of " + s.function() + ">";
       });

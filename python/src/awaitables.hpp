@@ -63,6 +63,9 @@ class CallStream {
   py::object next();
   // function() is the function streamed.
   const std::string& function() const noexcept { return function_; }
+  // missed() counts the calls of function made while the groutine iterating it was busy
+  // (not awaiting its next step): 0 before its first step; kept once it is released.
+  std::uint64_t missed() const;
 
  private:
   std::string function_;

@@ -24,11 +24,16 @@ struct HookHold {
   explicit HookHold(Subscription s) : subscription(std::move(s)) {}
   // release() lets the hook go (idempotent).
   void release() noexcept {
+    try {
+      missed_at_release = subscription.missed();
+    } catch (...) {  // the count is lost, not the release
+    }
     subscription.reset();
     released = true;
   }
   Subscription subscription;
   bool released = false;
+  std::uint64_t missed_at_release = 0;
 };
 
 class CoroutineDriver final : public Driver {

@@ -31,8 +31,24 @@ struct GroutineSnapshot {
   std::string state, waiting_on;
   std::uint64_t events_handled;
   bool python;
-  std::vector<Failure> failures;
+  std::vector<Failure> failures;  // its own, then those of its reaped children
+  GroutineId parent;
+  Children children;
+  std::uint64_t live_children;
+  std::vector<std::pair<std::string, std::uint64_t>> missed;  // function, calls
 };
+
+// snapshot() copies what Python sees of g (under the runtime's lock).
+GroutineSnapshot snapshot(const Runtime& rt, const Groutine& g) {
+  GroutineSnapshot s{g.id(), g.name(), g.source(), g.location().file, g.location().line,
+                     name(g.state()), g.waiting_on(), g.events_handled(), is_python(g),
+                     g.failures(), g.parent(), g.children(), g.live_children(), {}};
+  s.failures.insert(s.failures.end(), g.children().failures.begin(),
+                    g.children().failures.end());
+  for (const MissedCalls& m : g.missed())
+    s.missed.emplace_back(std::string(rt.function_name(m.function)), m.count);
+  return s;
+}
 
 py::dict to_dict(const GroutineSnapshot& s) {
   py::list failures;
@@ -43,6 +59,7 @@ py::dict to_dict(const GroutineSnapshot& s) {
     d["line"] = f.where.line;
     d["event"] = from_text(f.event);
     d["fatal"] = f.fatal;
+    d["groutine"] = from_text(f.groutine);
     if (!f.backtrace.empty()) {
       py::list backtrace;
       backtrace.append("thread " + std::to_string(f.thread) + ":");
@@ -62,6 +79,18 @@ py::dict to_dict(const GroutineSnapshot& s) {
   d["events_handled"] = s.events_handled;
   d["python"] = s.python;
   d["failures"] = failures;
+  d["parent"] = s.parent;
+  py::dict children;
+  children["spawned"] = s.children.spawned;
+  children["live"] = s.live_children;
+  children["ended"] = s.children.ended;
+  children["failed"] = s.children.failed;
+  children["events"] = s.children.events;
+  children["failures_dropped"] = s.children.failures_dropped;
+  d["children"] = children;
+  py::dict missed;
+  for (const auto& [function, count] : s.missed) missed[from_text(function)] = count;
+  d["missed"] = missed;
   return d;
 }
 
@@ -124,12 +153,7 @@ void bind_runtime(py::module_& m) {
              std::vector<GroutineSnapshot> snapshots;
              {
                ReleaseGil release;
-               rt.for_each([&](const Groutine& g) {
-                 snapshots.push_back(GroutineSnapshot{
-                     g.id(), g.name(), g.source(), g.location().file, g.location().line,
-                     name(g.state()), g.waiting_on(), g.events_handled(), is_python(g),
-                     g.failures()});
-               });
+               rt.for_each([&](const Groutine& g) { snapshots.push_back(snapshot(rt, g)); });
              }
              py::list out;
              for (const auto& s : snapshots) out.append(to_dict(s));
@@ -336,6 +360,26 @@ PYBIND11_MODULE(_native, m) {
         return replies_to_list(fire_in(*rt, name, std::move(d)));
       },
       py::arg("name"), py::arg("data") = py::dict());
+  m.def(
+      "spawn",
+      [](py::object coroutine, py::object name) {
+        Groutine& parent = inside("spawn");
+        if (!PyCoro_CheckExact(coroutine.ptr()))
+          throw py::type_error("groutines.spawn() takes a coroutine, made by calling an async "
+                               "function: g.spawn(handler(call)), not " +
+                               to_text(py::repr(coroutine)));
+        py::object code = coroutine.attr("cr_code");
+        std::string label = name.is_none() ? to_text(coroutine.attr("__name__"))
+                                           : to_text(py::str(name));
+        Location where{to_text(code.attr("co_filename")),
+                       code.attr("co_firstlineno").cast<unsigned>()};
+        auto driver = std::make_unique<CoroutineDriver>(std::move(coroutine));
+        return parent.runtime().spawn(std::move(label), std::move(where), std::move(driver));
+      },
+      py::arg("coroutine"), py::kw_only(), py::arg("name") = py::none(),
+      "spawn(coroutine, name=None) -> id: start a child groutine running coroutine now, until "
+      "its first await, inside the event being handled (it can await the return of the call "
+      "being handled). name defaults to the async function's __name__.");
   m.def(
       "stop",
       [](const Text& reason) { inside("stop").runtime().request_stop(reason.value); },

@@ -1,16 +1,19 @@
 // Containment: a C++ groutine's stack overflow, abort() and std::terminate() end that groutine
 // as failed and nothing else; anything that is not a groutine's stays as fatal as before; a
 // groutine library whose static initialiser throws is a load error.
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 #include "fake_backend.hpp"
 #include "groutines/library.hpp"
@@ -208,4 +211,23 @@ TEST_CASE("a library whose static initialiser throws is a load error naming it a
   CHECK_THROWS_AS(open_library(path), Error);
   CHECK_THROWS_WITH(open_library("/nonexistent/libx.so"),
                     Catch::Contains("cannot load '/nonexistent/libx.so': "));
+}
+
+TEST_CASE("a thread that switched into fibers gives its alternate signal stack back when it ends",
+          "[core][containment][thread]") {
+  fake::Host host;
+  void* alt = nullptr;
+  std::thread([&] {
+    host.load("fine", [] {});  // the first switch on this thread gives it an alternate stack
+    stack_t current{};
+    REQUIRE(sigaltstack(nullptr, &current) == 0);
+    REQUIRE_FALSE(current.ss_flags & SS_DISABLE);
+    alt = current.ss_sp;
+  }).join();
+  REQUIRE(alt != nullptr);
+  // mincore() fails with ENOMEM on a page that is not mapped: the stack was unmapped.
+  unsigned char resident = 0;
+  errno = 0;
+  CHECK(mincore(alt, 1, &resident) == -1);
+  CHECK(errno == ENOMEM);
 }

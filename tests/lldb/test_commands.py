@@ -142,3 +142,17 @@ def test_a_second_run_right_after_the_first_delivers_every_call_again():
     for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
         assert re.search(rf"^\d+\s+{name}\s+waiting on call of \S+\s+8\s", s.after("groutine list"),
                          re.M), s
+
+
+def test_hooks_follow_a_new_target_after_target_delete_once_each_and_without_a_word():
+    # The deleted target's hook ids (2..6, after the user's breakpoint 1) are not the new
+    # one's (1..5): none is taken for a hook the user deleted, none is planted twice.
+    s = lldb(f"file {target('calls_O0')}", "breakpoint set -n main",
+             f"groutine load {example('calls_checks')}", "target delete",
+             f"file {target('calls_O0')}", "run 2", "groutine list", "breakpoint list")
+    assert "planted again" not in s.output, s
+    hooks = re.findall(r"^\d+: name = '(\w+)'", s.after("breakpoint list"), re.M)
+    assert sorted(hooks) == ["add", "greet", "mix", "parse_header", "scale"], s
+    for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
+        assert re.search(rf"^\d+\s+{name}\s+waiting on call of \S+\s+4\s", s.after("groutine list"),
+                         re.M), s

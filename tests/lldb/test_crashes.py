@@ -7,6 +7,8 @@ import re
 import signal
 import subprocess
 
+import pytest
+
 from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, driver, groutine_library, lldb, target
 
 ADDS = ["add(0,1)", "add(1,2)", "add(2,3)"]
@@ -95,3 +97,36 @@ def test_groutines_stack_size_sets_the_fiber_stack_and_a_bad_value_is_an_error(m
     assert s.after(f"groutine load {groutine_library('crash_overflow')}").strip() == (
         "error: groutine load: GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
         "with a K or M suffix), not '12q'"), s
+    # A multiple that would wrap around 64 bits to 1 MiB (2**54 + 2**10 KiB) is too large.
+    monkeypatch.setenv("GROUTINES_STACK_SIZE", "18014398509483008K")
+    s = driver(f"file {target('calls_O0_g')}",
+               f"groutine load {groutine_library('crash_overflow')}")
+    assert s.after(f"groutine load {groutine_library('crash_overflow')}").strip() == (
+        "error: groutine load: GROUTINES_STACK_SIZE: expected a size from 64K to 1G (bytes, or "
+        "with a K or M suffix), not '18014398509483008K'"), s
+
+
+LISTENERS = {
+    "body": "    await g.event('tick')\n    await g.event('tick')\n    os.abort()\n",
+    "where": "    await g.event('tick', where=lambda e: os.abort())\n",
+}
+
+
+@pytest.mark.parametrize("aborts_in", sorted(LISTENERS))
+def test_an_abort_in_python_run_on_a_cpp_groutines_fiber_is_not_blamed_on_that_groutine(
+        monkeypatch, tmp_path, aborts_in):
+    # The Python listener (its body, or its where= predicate) runs on the firer's fiber stack,
+    # inside the firer's fire(): its abort() is the debugger's (Python's state is mid-call),
+    # not a death of "fires" that would leave the interpreter pointing into an unmapped stack.
+    # With GROUTINES_FATAL_EXIT the report names the Python groutine.
+    script = tmp_path / "groutine_aborts_on_tick.py"
+    script.write_text("import os\nimport groutines as g\n\n@g.groutine\nasync def listener():\n"
+                      + LISTENERS[aborts_in])
+    monkeypatch.setenv("GROUTINES_FATAL_EXIT", "2")
+    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {groutine_library('crash_fires')}",
+             f"groutine load {script}", "run 3", "groutine report")
+    assert s.returncode == 2, s
+    assert "error: groutines: the debugger died of SIGABRT (abort() or std::terminate) while " \
+           "groutine 'listener' was running; the groutines as they stood:\n" in s.output, s
+    assert "abort() called" not in s.output, s
+    assert s.logged("fires") == (["fired"] if aborts_in == "body" else []), s

@@ -94,5 +94,5 @@ def test_a_plugin_without_a_json_event_log_is_an_error(tmp_path):
 
 
 def test_set_keys_become_environment_variables():
-    assert run.config_variable("heap.pool") == "GROUTINES_HEAP_POOL"
+    assert run.config_variable("heap.frames") == "GROUTINES_HEAP_FRAMES"
     assert run.config_variable("faults.max-count") == "GROUTINES_FAULTS_MAX_COUNT"

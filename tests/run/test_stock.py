@@ -130,7 +130,7 @@ def test_calls_logs_calls_matching_a_pattern_with_dwarf_names_and_results():
     r = run("--set", "calls.functions=fa*,add", "stock:calls", "--", target(CASES), "ok")
     assert r.code == 0, r
     logged = [line.split("] ", 1)[1] for line in r.stderr.splitlines()
-              if line.startswith("[calls#")]
+              if line.startswith("[calls] ")]
     assert logged == ["fact(n=1) = 1", "fact(n=2) = 2", "fact(n=3) = 6", "fact(n=4) = 24",
                       "fact(n=5) = 120", "add(a=2, b=3) = 5"], r
 
@@ -155,7 +155,7 @@ def test_profile_keeps_each_threads_calls_apart(tmp_path):
     assert r.code == 0, r
     add = json.loads(out.read_text())["add"]
     assert len(add) == 4 and all(t["calls"] == 50 for t in add.values()), add
-    rows = [line for line in r.stderr.splitlines() if line.startswith("[profile#exit] add ")]
+    rows = [line for line in r.stderr.splitlines() if line.startswith("[profile] add ")]
     assert len(rows) == 4, r
 
 
@@ -231,7 +231,7 @@ def test_a_stock_groutine_works_in_plain_lldb_with_exit_fired_at_the_prompt():
          "-o", "run leak", "-o", "groutine fire exit", "-o", "groutine report"],
         capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     text = out.stdout + out.stderr
-    assert "FAIL heap#exit (failed, 1 event)" in text, text
+    assert "FAIL heap (failed, 1 event)" in text, text
     assert "from malloc(40) at make_leak at heapbugs.c:14" in text, text
 
 
@@ -278,3 +278,27 @@ def test_faults_in_cpp_fails_every_nth_call_and_the_calls_a_predicate_chooses():
     assert r.stdout.startswith("site A ok\nsite B failed: "), r
     r = run("--set", "faults.where=a0 == 1 &&", *options)
     assert r.code == 2 and "GROUTINES_FAULTS_WHERE='a0 == 1 &&'" in r.stderr, r
+
+
+def test_calls_follows_a_recursion_of_depth_200_to_every_return_with_spawned_children():
+    # Each call has a child awaiting its return (a pool of workers would miss all but a few).
+    r = run("--set", "calls.functions=triangle", "stock:calls", "--", target("recursive"),
+            "1", "200")
+    assert r.code == 0, r
+    logged = [line.split("] ", 1)[1] for line in r.stderr.splitlines()
+              if line.startswith("[calls] ")]
+    assert logged == [f"triangle(n={n}) = {n * (n + 1) // 2}" for n in range(201)], r
+    assert "PASS calls (passed, " in r.stderr, r
+    # The follower of triangle and a child per call.
+    assert "  children: 202 spawned, 0 failed" in r.stderr, r
+    assert "missed" not in r.stderr, r
+
+
+
+def test_profile_times_every_call_of_a_recursion_of_depth_200(tmp_path):
+    out = tmp_path / "profile.json"
+    r = run("--set", "profile.functions=triangle", "--set", f"profile.output={out}",
+            "stock:profile", "--", target("recursive"), "1", "200")
+    assert r.code == 0, r
+    (triangle,) = json.loads(out.read_text())["triangle"].values()
+    assert triangle["calls"] == 201, r

@@ -183,6 +183,20 @@ GROUTINES_API CustomEvent wait_event(std::string_view name,
 GROUTINES_API Occurrence any_of(std::vector<On> alternatives);
 // fire() fires custom event name with data and returns the replies of its listeners.
 GROUTINES_API std::vector<Reply> fire(std::string_view name, Data data = {});
+// spawn() starts a child groutine called name that runs body on its own fiber, at once, until
+// its first wait, and returns its id. The event being handled stays current for the child, so
+// it can wait for the return of the call its parent handles, while the parent goes on to the
+// next call (no call is missed while one waits for a return):
+//   for (groutines::Call call : groutines::calls("parse")) {
+//     groutines::spawn("parse-call", [call] {
+//       groutines::Return ret = call.returned();
+//       GROUTINE_CHECK(ret.value() >= 0);
+//     });
+//   }
+// A child fails on its own (its failure does not end the parent) and is listed under its
+// parent; once ended it is reaped and counted in the parent's Groutine::children(). It is
+// unloaded with its parent.
+GROUTINES_API GroutineId spawn(std::string_view name, std::function<void()> body);
 // stop() asks the debugger to stop the target at the prompt with reason.
 GROUTINES_API void stop(std::string_view reason);
 // log() writes message to the debugger's event log.
@@ -190,7 +204,8 @@ GROUTINES_API void log(std::string_view message);
 
 // Calls is an endless range over the calls of a function: each step waits for the next call.
 // It keeps the function hooked for as long as it lives, so calls made while the loop body
-// waits on something else are not delivered to it (they are missed), but the hook stays.
+// waits on something else are not delivered to it (they are missed, and counted: missed()),
+// but the hook stays. To await the return of each call without missing the next, spawn().
 //   for (groutines::Call call : groutines::calls("parse_header")) { ... }
 class GROUTINES_API Calls {
  public:
@@ -216,6 +231,8 @@ class GROUTINES_API Calls {
     return iterator(this);
   }
   iterator end() { return iterator(this); }
+  // missed() counts the calls made while its groutine was busy (not waiting on the next).
+  std::uint64_t missed() const { return subscription_.missed(); }
 
  private:
   void next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }

@@ -41,6 +41,29 @@ struct Failure {
   // call or return (empty otherwise); thread is that target thread.
   std::vector<std::string> backtrace;
   std::uint64_t thread = 0;
+  // groutine is the spawned child it happened in, once that child ended and was folded into
+  // its parent's Children ("" : the groutine that holds the failure).
+  std::string groutine;
+};
+
+// Children is what a groutine's spawned children came to once they ended. An ended child is
+// reaped (its Groutine freed) when the runtime is next idle; what it leaves is folded in
+// here: counts, and the first kept_failures of its failures (and those of its own children).
+struct Children {
+  static constexpr std::size_t kept_failures = 32;
+  std::uint64_t spawned = 0;   // children spawned (with, once reaped, their own descendants)
+  std::uint64_t ended = 0;     // of those, reaped after they finished or failed
+  std::uint64_t failed = 0;    // of the reaped, the ones with a failure
+  std::uint64_t events = 0;    // the events the reaped ones handled
+  std::vector<Failure> failures;     // the first kept_failures failures of reaped ones
+  std::uint64_t failures_dropped = 0;  // failures beyond those, counted only
+};
+
+// MissedCalls counts the calls of function that a groutine's streams of calls (calls(f))
+// missed: made while the groutine was busy, not waiting on a call of function.
+struct MissedCalls {
+  std::uint32_t function = 0;  // FunctionId
+  std::uint64_t count = 0;
 };
 
 // Step is what a driver reports after resuming a groutine: it waits again, or it ended
@@ -90,8 +113,17 @@ class GROUTINES_API Groutine {
   State state() const noexcept { return state_; }
   // failures() are its failed checks, and the exception that ended it, in order.
   const std::vector<Failure>& failures() const noexcept { return failures_; }
-  // passed() is true while nothing failed.
-  bool passed() const noexcept { return failures_.empty(); }
+  // passed() is true while nothing failed in it nor in a child reaped into it (a live child
+  // is a groutine of its own: see parent()).
+  bool passed() const noexcept { return failures_.empty() && children_.failed == 0; }
+  // parent() is the groutine that spawned it (Runtime::spawn), or 0 for a loaded one.
+  GroutineId parent() const noexcept { return parent_; }
+  // live_children() counts its spawned children still loaded.
+  std::uint64_t live_children() const noexcept { return live_children_; }
+  // children() is what its ended children came to.
+  const Children& children() const noexcept { return children_; }
+  // missed() counts, per function, the calls its streams missed while it was busy.
+  const std::vector<MissedCalls>& missed() const noexcept { return missed_; }
   // events_handled() counts the events delivered to it.
   std::uint64_t events_handled() const noexcept { return events_handled_; }
   // delivered() is how its last wait ended.
@@ -146,9 +178,14 @@ class GROUTINES_API Groutine {
   CallId last_call_ = 0;
   std::uint64_t last_thread_ = 0;
   std::vector<Failure> failures_;
-  // The hooks its streams of calls hold (Runtime::hold_hook), released for it if it is ended
+  // The streams of calls it opened (Runtime::open_stream), closed for it if it is ended
   // without unwinding.
-  std::vector<std::uint32_t> held_hooks_;
+  std::vector<std::uint64_t> held_streams_;
+  GroutineId parent_ = 0;
+  Groutine* parent_groutine_ = nullptr;  // while it is loaded (children are unloaded first)
+  std::uint64_t live_children_ = 0;
+  Children children_;
+  std::vector<MissedCalls> missed_;
 };
 
 }  // namespace groutines

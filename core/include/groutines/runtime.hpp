@@ -80,8 +80,19 @@ class GROUTINES_API Runtime {
   // load() starts a groutine run by driver (e.g. a Python coroutine).
   Groutine& load(std::string name, std::string source, Location location,
                  std::unique_ptr<Driver> driver);
-  // unload() removes groutine id, unwinding it if suspended; false when there is no such
-  // groutine. Throws Error from inside a delivery: the groutine is running, or may be one the
+  // spawn() starts a child of the running groutine, named name, running body on its own
+  // fiber, at once, until its first wait (or its end), and returns its id. Called from inside
+  // a groutine handling an event: that event stays current for the child, which can wait for
+  // the return of the call being handled (the return's watch is the child's, not the
+  // parent's). The child inherits the parent's source and location; it fails on its own (its
+  // failure does not end the parent); once ended it is reaped when the runtime is next idle,
+  // and what it leaves is folded into the parent's Groutine::children(). Unloading the
+  // parent unloads its children first. Throws Error outside a groutine.
+  GroutineId spawn(std::string name, std::function<void()> body);
+  // spawn() starts a child run by driver (e.g. a Python coroutine), defined at location.
+  GroutineId spawn(std::string name, Location location, std::unique_ptr<Driver> driver);
+  // unload() removes groutine id (and first its spawned children, newest first), unwinding it
+  // if suspended; false when there is no such groutine. Throws Error from inside a delivery: the groutine is running, or may be one the
   // delivery has yet to switch into.
   bool unload(GroutineId id);
   // unload_source() unloads every groutine loaded from source; returns how many. All or
@@ -162,9 +173,13 @@ class GROUTINES_API Runtime {
   Outcome& outcome_of(std::uint64_t seq);
   // reply() records the current groutine's reply to custom event seq (a second replaces it).
   void reply(std::uint64_t seq, Value value);
-  // hold_hook()/release_hook() count a holder of function fn's hook (streams of calls).
-  void hold_hook(FunctionId fn);
-  void release_hook(FunctionId fn);
+  // open_stream() opens a stream of calls of fn for the current groutine: it holds fn's hook,
+  // and counts the calls of fn delivered while that groutine was not waiting on a call of fn
+  // (missed: it was busy). close_stream() closes it (a stream id not open is ignored).
+  std::uint64_t open_stream(FunctionId fn);
+  void close_stream(std::uint64_t stream);
+  // stream_missed() is how many calls stream missed (0 when it is not open).
+  std::uint64_t stream_missed(std::uint64_t stream) const;
   // record_failure() adds a non-fatal failure to the current groutine.
   void record_failure(std::string message, Location where);
   // request_stop() passes a stop request of the current groutine to the backend.
@@ -183,6 +198,12 @@ class GROUTINES_API Runtime {
     bool queued = false;  // in hooks_to_reconcile_
   };
   struct ReturnWatch;
+  // Stream is an open stream of calls (open_stream()).
+  struct Stream {
+    FunctionId function = 0;
+    Groutine* owner = nullptr;  // nullptr once the owner is removed
+    std::uint64_t missed = 0;
+  };
 
   class Entry;  // marks a public entry; reconciles hooks when the outermost one ends
   Groutine& add(std::string name, std::string source, Location location,
@@ -197,6 +218,9 @@ class GROUTINES_API Runtime {
   void unlist(Groutine& groutine);
   void cancel(Groutine& groutine);
   void remove(Groutine& groutine);
+  void reap();
+  void count_missed(FunctionId fn);
+  GroutineId start_child(Groutine& child);
   void check_unloadable(const std::function<bool(const Groutine&)>& chosen) const;
   void add_hook_holder(FunctionId fn);
   void drop_hook_holder(FunctionId fn);
@@ -225,6 +249,10 @@ class GROUTINES_API Runtime {
   std::vector<std::unique_ptr<Waiters>> call_waiters_;    // by FunctionId
   std::vector<std::unique_ptr<Waiters>> event_waiters_;   // by event id
   std::unordered_map<CallId, std::unique_ptr<ReturnWatch>> returns_;
+  std::unordered_map<std::uint64_t, Stream> streams_;
+  std::vector<std::vector<std::uint64_t>> function_streams_;  // by FunctionId: open streams
+  std::uint64_t next_stream_ = 1;
+  bool reap_pending_ = false;  // an ended child waits to be reaped
 };
 
 // default_runtime() is the process-wide runtime that the debugger plugin made and that the

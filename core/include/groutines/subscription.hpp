@@ -6,9 +6,11 @@ namespace groutines {
 
 class Runtime;
 
-// Subscription keeps a function's hook installed for as long as it lives, even while its
-// holder is busy waiting on something else: a stream of calls holds one, so that a loop over
-// calls does not remove and re-plant a breakpoint at every iteration. Move-only.
+// Subscription is a stream of calls of a function (Runtime::open_stream), made inside a
+// groutine: it keeps the function's hook installed for as long as it lives, even while the
+// groutine is busy waiting on something else, so that a loop over calls does not remove and
+// re-plant a breakpoint at every iteration; and it counts the calls missed meanwhile.
+// Move-only.
 class GROUTINES_API Subscription {
  public:
   Subscription() = default;
@@ -21,12 +23,15 @@ class GROUTINES_API Subscription {
 
   // function() is the function whose hook it holds.
   FunctionId function() const noexcept { return function_; }
+  // missed() counts the calls made while its groutine was busy (0 once reset).
+  std::uint64_t missed() const;
   // reset() releases the hook now.
   void reset() noexcept;
 
  private:
   Runtime* runtime_ = nullptr;
   FunctionId function_ = 0;
+  std::uint64_t stream_ = 0;
 };
 
 }  // namespace groutines

@@ -10,8 +10,9 @@
 //
 //   groutines run stock:cpp/heap -- ./program
 //
-// Calls that overlap (recursion, threads) are taken by a pool of kWorkers workers per
-// function, named heap#malloc.0 ... (the runner reports them as one groutine, heap).
+// One groutine, heap, spawns a child per function, which spawns a child per call (all named
+// heap): that child awaits the call's return while its parent takes the next call, so calls
+// that overlap (recursion, threads) are all followed.
 #include <groutines/groutines.hpp>
 
 #include <cstdio>
@@ -26,10 +27,8 @@ namespace {
 
 using namespace groutines;
 
-constexpr int kWorkers = 4;
-
-// options() are the heap's options, read as the library loads; a bad one fails every worker
-// as it starts (a load error of `groutines run`).
+// options() are the heap's options, read as the library loads; a bad one fails heap as it
+// starts (a load error of `groutines run`).
 stock::Options& options() {
   static stock::Options options("heap");
   return options;
@@ -96,63 +95,41 @@ void release(std::uint64_t address, const std::string& what, const Call& call) {
                                   chain(call.stack(kFrames + 1)));
 }
 
-void follow(const std::string& function) {
-  if (!options().error().empty()) GROUTINE_FAIL(options().error());
-  if (!kStart.empty()) wait_call(kStart);
-  for (;;) {
-    Call c = wait_call(function, [&](const Call& call) {
-      static std::map<std::string, CallId> last;  // each call to one idle worker
-      if (last[function] == call.id()) return false;
-      last[function] = call.id();
-      return true;
-    });
-    if (function == "free") {
-      if (c.arg(0) != 0) release(c.arg(0), "free", c);
-      continue;
-    }
-    std::uint64_t a0 = c.arg(0), a1 = c.arg(1);
-    std::string where = chain(c.stack(kFrames + 1));
-    if (function == "realloc" && a0 != 0 && !live.count(a0)) release(a0, "realloc", c);
-    Return r = c.returned();
-    if (r.unwound()) continue;
-    auto address = static_cast<std::uint64_t>(r.value());
-    if (function == "malloc") {
-      allocated(address, Block{a0, "malloc(" + std::to_string(a0) + ")", where});
-    } else if (function == "calloc") {
-      allocated(address, Block{a0 * a1, "calloc(" + std::to_string(a0) + ", " +
-                                            std::to_string(a1) + ")", where});
-    } else if (address != 0 || a1 == 0) {  // realloc that did not fail
-      if (a0 != 0) live.erase(a0);
-      allocated(address, Block{a1, "realloc(" + hex(a0) + ", " + std::to_string(a1) + ")", where});
-    }
+// handle() follows one call of function, on a child of its own: it may wait for the return.
+void handle(const std::string& function, const Call& c) {
+  if (function == "free") {
+    if (c.arg(0) != 0) release(c.arg(0), "free", c);
+    return;
+  }
+  std::uint64_t a0 = c.arg(0), a1 = c.arg(1);
+  std::string where = chain(c.stack(kFrames + 1));
+  if (function == "realloc" && a0 != 0 && !live.count(a0)) release(a0, "realloc", c);
+  Return r = c.returned();
+  if (r.unwound()) return;
+  auto address = static_cast<std::uint64_t>(r.value());
+  if (function == "malloc") {
+    allocated(address, Block{a0, "malloc(" + std::to_string(a0) + ")", where});
+  } else if (function == "calloc") {
+    allocated(address, Block{a0 * a1, "calloc(" + std::to_string(a0) + ", " +
+                                          std::to_string(a1) + ")", where});
+  } else if (address != 0 || a1 == 0) {  // realloc that did not fail
+    if (a0 != 0) live.erase(a0);
+    allocated(address, Block{a1, "realloc(" + hex(a0) + ", " + std::to_string(a1) + ")", where});
   }
 }
 
-const char* const kFunctions[] = {"malloc", "calloc", "realloc", "free"};
-
-template <int Function, int I>
-void worker() {
-  follow(kFunctions[Function]);
+// follow() takes every call of function, each to a child of its own.
+void follow(const std::string& function) {
+  for (Call c : calls(function)) spawn("heap", [function, c] { handle(function, c); });
 }
-
-// Pool<F, 0, 1, ...> registers the workers of function kFunctions[F], named heap#F.N.
-template <int Function, int... I>
-struct Pool {
-  static inline const Registrar registrars[] = {Registrar(
-      (std::string("heap#") + kFunctions[Function] + "." + std::to_string(I)).c_str(),
-      &worker<Function, I>, __FILE__, __LINE__)...};
-};
-
-template struct Pool<0, 0, 1, 2, 3>;
-template struct Pool<1, 0, 1, 2, 3>;
-template struct Pool<2, 0, 1, 2, 3>;
-template struct Pool<3, 0, 1, 2, 3>;
-static_assert(kWorkers == 4, "the Pool instantiations list kWorkers workers");
 
 }  // namespace
 
-GROUTINE("heap#exit") {
+GROUTINE("heap") {
   if (!options().error().empty()) GROUTINE_FAIL(options().error());
+  if (!kStart.empty()) wait_call(kStart);
+  for (const char* function : {"malloc", "calloc", "realloc", "free"})
+    spawn("heap", [function] { follow(function); });
   CustomEvent end = wait_event("exit");
   const Value* signal = find(end.data(), "signal");
   if (signal && std::holds_alternative<std::string>(*signal) &&
