@@ -27,10 +27,10 @@ struct NullFrame final : Frame {
 };
 
 struct NullBackend final : Backend {
-  void install_call_hook(FunctionId, std::string_view) override {}
-  void remove_call_hook(FunctionId) override {}
-  void watch_return(CallId, Frame&) override {}
-  void unwatch_return(CallId) override {}
+  void install_call_hook(FunctionId, std::string_view) noexcept override {}
+  void remove_call_hook(FunctionId) noexcept override {}
+  void watch_return(CallId, FunctionId, std::string_view, Frame&) noexcept override {}
+  void unwatch_return(CallId) noexcept override {}
   void request_stop(const Groutine&, std::string_view) override {}
 };
 

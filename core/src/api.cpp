@@ -63,8 +63,11 @@ std::vector<std::uint8_t> TargetEvent::read_memory(std::uint64_t address,
 std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_size) const {
   return frame().read_cstring(address, max_size);
 }
-std::vector<std::string> TargetEvent::backtrace(std::size_t max_frames) const {
+std::vector<StackFrame> TargetEvent::stack(std::size_t max_frames) const {
   return frame().backtrace(max_frames);
+}
+std::vector<std::string> TargetEvent::backtrace(std::size_t max_frames) const {
+  return to_strings(frame().backtrace(max_frames));
 }
 // evaluate() compiles the expression in the debugger: a deep stack, more than a C++
 // groutine's fiber has, so it runs on the stack of the thread delivering the event.

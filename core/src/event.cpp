@@ -31,14 +31,14 @@ std::vector<std::uint8_t> Frame::read_memory(std::uint64_t, std::size_t) {
   unsupported("read_memory");
 }
 std::string Frame::read_cstring(std::uint64_t, std::size_t) { unsupported("read_cstring"); }
-std::vector<std::string> Frame::backtrace(std::size_t) { return {}; }
+std::vector<StackFrame> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }
 bool Frame::returns_float() { return false; }
 Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 
 Backend::~Backend() = default;
-void Backend::observe(const Event&) {}
+void Backend::observe(const Event&) noexcept {}
 void Backend::log(const Groutine&, std::string_view) {}
 
 }  // namespace groutines

@@ -576,7 +576,7 @@ void Runtime::deliver(Event& ev, std::uint64_t key, Outcome& out, std::vector<Re
         returns_.erase(ev.call);  // nobody can wait for it any more: it has returned
       } else {
         it->second->watched = true;
-        backend_.watch_return(ev.call, *ev.frame);
+        backend_.watch_return(ev.call, ev.function, ev.name, *ev.frame);
       }
     }
   } else if (ev.kind == EventKind::Return) {
@@ -661,7 +661,7 @@ void Runtime::record(Groutine& g, Failure f) {
   if (d) {
     f.thread = d->event->thread_id;
     try {
-      f.backtrace = d->event->frame->backtrace(32);
+      f.backtrace = to_strings(d->event->frame->backtrace(32));
     } catch (const std::exception& e) {
       f.backtrace = {std::string("(no backtrace: ") + e.what() + ")"};
     }

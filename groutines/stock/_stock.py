@@ -112,14 +112,13 @@ def functions_matching(patterns, modules=None):
     return found
 
 
-def chain(backtrace, frames=6):
-    """chain() renders at most frames lines of a Call.backtrace() on one line, innermost
+def chain(stack, frames=6):
+    """chain() renders at most frames frames of a Call.stack() on one line, innermost
     first: 'make_leak at heapbugs.c:14 <- main at heapbugs.c:31'. (A failure's message is
     one line.)"""
-    import re
-    names = [re.sub(r"^#\d+\s+0x[0-9a-f]+\s+(\S+`)?(.*?)( \+ \d+)?( at |$)", r"\2\4", line)
-             for line in backtrace[:frames]]
-    more = " <- ..." if len(backtrace) > frames else ""
+    names = [(f.function or "??") + (f" at {f.file}:{f.line}" if f.file else "")
+             for f in stack[:frames]]
+    more = " <- ..." if len(stack) > frames else ""
     return " <- ".join(names) + more
 
 
@@ -127,15 +126,8 @@ def stack_key(call, frames):
     """stack_key() names the call stack of call (at its entry) by its callers, as
     'module`function+offset' joined with ' <- ', at most frames of them: the same call
     site gives the same key from run to run (with or without ASLR)."""
-    import re
-    parts = []
-    for line in call.backtrace(frames + 1)[1:]:
-        m = re.match(r"^#\d+\s+0x[0-9a-f]+\s+(?:(\S+?)`)?(.*?)(?: \+ (\d+))?(?: at .*)?$", line)
-        if not m:
-            continue
-        module, name, offset = m.group(1) or "?", m.group(2) or "?", m.group(3) or "0"
-        parts.append(f"{module}`{name}+{offset}")
-    return " <- ".join(parts)
+    return " <- ".join(f"{f.module or '?'}`{f.function or '?'}+{f.offset}"
+                       for f in call.stack(frames + 1)[1:])
 
 
 def write_line(path, text):

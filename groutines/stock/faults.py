@@ -66,5 +66,5 @@ for _function in FUNCTIONS:
             injected += 1
             g.log(f"fault: call {n} of {function} (#{call.id}) returns {RETURN}"
                   + (f" with errno {ERRNO}" if ERRNO is not None else "")
-                  + f", from {_stock.chain(call.backtrace(4)[1:], 3)}")
+                  + f", from {_stock.chain(call.stack(4)[1:], 3)}")
             g.fire("fault", function=function, call=call.id, n=n)

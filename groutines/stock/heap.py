@@ -60,21 +60,21 @@ def _release(address, what, bt):
 
 
 async def on_malloc(call):
-    size, bt = call.arg(0), call.backtrace(FRAMES + 1)[1:]
+    size, bt = call.arg(0), call.stack(FRAMES + 1)[1:]
     ret = await call.returned()
     if not ret.unwound:
         _allocated(ret.value & _stock.MASK64, size, f"malloc({size})", bt)
 
 
 async def on_calloc(call):
-    n, size, bt = call.arg(0), call.arg(1), call.backtrace(FRAMES + 1)[1:]
+    n, size, bt = call.arg(0), call.arg(1), call.stack(FRAMES + 1)[1:]
     ret = await call.returned()
     if not ret.unwound:
         _allocated(ret.value & _stock.MASK64, n * size, f"calloc({n}, {size})", bt)
 
 
 async def on_realloc(call):
-    old, size, bt = call.arg(0), call.arg(1), call.backtrace(FRAMES + 1)[1:]
+    old, size, bt = call.arg(0), call.arg(1), call.stack(FRAMES + 1)[1:]
     if old and old not in live:
         _release(old, "realloc", bt)  # raises: never allocated, or freed
     ret = await call.returned()
@@ -89,7 +89,7 @@ async def on_realloc(call):
 async def on_free(call):
     address = call.arg(0)
     if address:
-        _release(address, "free", call.backtrace(FRAMES + 1)[1:])
+        _release(address, "free", call.stack(FRAMES + 1)[1:])
 
 
 HANDLERS = {"malloc": on_malloc, "calloc": on_calloc, "realloc": on_realloc, "free": on_free}
@@ -107,7 +107,7 @@ async def heap():
     if end.data.get("signal") or end.data.get("timed_out"):
         return  # a crashed or stopped program did not get to free its memory
     leaks = [(a, v) for a, v in live.items()
-             if not any(f in line for f in IGNORE for line in v[2])]
+             if not any(f in frame.function for f in IGNORE for frame in v[2])]
     if not leaks:
         return
     total = sum(size for _, (size, _, _) in leaks)

@@ -106,12 +106,12 @@ double AgentFrame::float_argument(unsigned index) {
 
 std::vector<Argument> AgentFrame::arguments() {
   require(LldbFrame::Where::Entry, "arguments");
-  return layout_ ? read_arguments(*this, *layout_) : std::vector<Argument>{};
+  return layout_ ? sysv::read_arguments(*this, *layout_) : std::vector<Argument>{};
 }
 
 std::optional<Argument> AgentFrame::argument(std::string_view name) {
   require(LldbFrame::Where::Entry, "arguments");
-  return layout_ ? read_argument(*this, *layout_, name) : std::nullopt;
+  return layout_ ? sysv::read_argument(*this, *layout_, name) : std::nullopt;
 }
 
 std::uint64_t AgentFrame::register_value(std::string_view name) {
@@ -163,8 +163,8 @@ std::string AgentFrame::read_cstring(std::uint64_t address, std::size_t max_size
   return out;
 }
 
-std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
-  std::vector<std::string> out;
+std::vector<StackFrame> AgentFrame::backtrace(std::size_t max_frames) {
+  std::vector<StackFrame> out;
   if (max_frames == 0) return out;
   std::vector<std::uint64_t> pcs;
   if (unwinder_) {
@@ -184,7 +184,11 @@ std::vector<std::string> AgentFrame::backtrace(std::size_t max_frames) {
   if (pcs.empty()) pcs.push_back(slot_.regs.rip);
   for (std::size_t i = 0; i < pcs.size() && i < max_frames; ++i) {
     std::uint64_t pc = pcs[i] == return_stub_ ? 0 : pcs[i];
-    out.push_back(symbolize_ ? symbolize_(i, pc) : "#" + std::to_string(i) + " " + hex(pc));
+    if (symbolize_) {
+      out.push_back(symbolize_(i, pc));
+    } else {
+      out.emplace_back().pc = pc;
+    }
   }
   return out;
 }
@@ -194,7 +198,7 @@ std::uint64_t AgentFrame::int_return_value() {
   std::uint64_t rax = slot_.regs.rax;
   if (!return_type_.known || return_type_.floating) return rax;
   if (return_type_.size == 1 && !return_type_.is_signed) return rax & 0xff;
-  return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
+  return static_cast<std::uint64_t>(sysv::sized(rax, return_type_.size, return_type_.is_signed));
 }
 
 double AgentFrame::float_return_value() {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "groutines/agent/unwinder.hpp"
+#include "groutines/argument_layout.hpp"
 #include "groutines/event.hpp"
 #include "groutines_agent/protocol.h"
 #include "lldb_frame.hpp"
@@ -28,8 +29,8 @@ void profile(const char* what, std::chrono::steady_clock::time_point start);
 
 class AgentFrame final : public Frame {
  public:
-  // Symbolizer renders frame index at pc as a backtrace line "#N 0xPC module`function...".
-  using Symbolizer = std::function<std::string(std::size_t index, std::uint64_t pc)>;
+  // Symbolizer names frame index at pc (its module, function, offset, file and line).
+  using Symbolizer = std::function<StackFrame(std::size_t index, std::uint64_t pc)>;
   // Evaluator evaluates an expression on the frame's thread (the backend stops it for that).
   using Evaluator = std::function<Value(AgentFrame& frame, std::string_view expression)>;
 
@@ -44,7 +45,7 @@ class AgentFrame final : public Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
-  std::vector<std::string> backtrace(std::size_t max_frames) override;
+  std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override;
   double float_return_value() override;
   bool returns_float() override { return return_type_.known && return_type_.floating; }

@@ -771,7 +771,6 @@ void LldbBackend::agent_call(AgentFrame& frame, FunctionId fn) {
   const std::uint64_t tid = frame.thread_id();
   auto hook = hooks_.find(fn);
   ++hook->second.agent_hits;
-  pending_function_ = hook->second.function;
   {
     Outcome out = runtime_->deliver_call(fn, tid, Clock::now(), frame);
     if (LogEntry* e = log_.find(last_call_seq_)) {
@@ -797,22 +796,19 @@ void LldbBackend::agent_call(AgentFrame& frame, FunctionId fn) {
   }
 }
 
-// symbolize() renders a backtrace line for pc as LldbFrame::backtrace() does, from the
-// modules' symbols and DWARF as the agent's unwinder reads them (LLDB may not be asked on the
-// service thread: its locks can be held by a thread waiting for the target), cached by pc.
-std::string LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
-  std::string head = "#" + std::to_string(index) + " " + hex(pc) + " ";
+// symbolize() names the frame at pc as LldbFrame::backtrace() does, from the modules' symbols
+// and DWARF as the agent's unwinder reads them (LLDB may not be asked on the service thread:
+// its locks can be held by a thread waiting for the target), cached by pc.
+StackFrame LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
   auto cached = symbols_.find(pc);
-  if (cached != symbols_.end()) return head + cached->second;
+  if (cached != symbols_.end()) return cached->second;
   agent::Symbol sym;
   if (agent_ && agent_->unwinder) sym = agent_->unwinder->symbolize(pc, index > 0);
-
-  std::string line = (sym.module.empty() ? "?" : sym.module) + "`" +
-                     (sym.function.empty() ? "??" : sym.function);
-  if (sym.start != 0 && pc > sym.start) line += " + " + std::to_string(pc - sym.start);
-  if (!sym.file.empty()) line += " at " + sym.file + ":" + std::to_string(sym.line);
-  symbols_.emplace(pc, line);
-  return head + line;
+  StackFrame frame{pc, std::move(sym.module), std::move(sym.function),
+                   sym.start != 0 && pc > sym.start ? pc - sym.start : 0, std::move(sym.file),
+                   sym.line};
+  symbols_.emplace(pc, frame);
+  return frame;
 }
 
 // --- Evaluation: a thread parked in the agent, the target stopped ---

@@ -195,14 +195,14 @@ void LldbBackend::protect(lldb::SBBreakpoint& breakpoint) {
   breakpoint.AddName("groutines");
 }
 
-void LldbBackend::install_call_hook(FunctionId id, std::string_view function) {
+void LldbBackend::install_call_hook(FunctionId id, std::string_view function) noexcept {
   Hook& hook = hooks_[id];
   hook.function = std::string(function);
   agent_hold(id, true);
   plant(id, hook);
 }
 
-void LldbBackend::remove_call_hook(FunctionId id) {
+void LldbBackend::remove_call_hook(FunctionId id) noexcept {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
   agent_hold(id, false);
@@ -315,7 +315,8 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
 
 // --- Return watches ---
 
-void LldbBackend::watch_return(CallId call, Frame& frame) {
+void LldbBackend::watch_return(CallId call, FunctionId /*function_id*/, std::string_view function,
+                              Frame& frame) noexcept {
   if (auto* af = dynamic_cast<AgentFrame*>(&frame)) {
     agent_watch(call, *af);
     return;
@@ -332,17 +333,17 @@ void LldbBackend::watch_return(CallId call, Frame& frame) {
           ": " + e.what());
     return;
   }
-  const std::string& function = pending_function_;
-  auto rt = return_types_.find(function);
+  const std::string name(function);
+  auto rt = return_types_.find(name);
   if (rt == return_types_.end()) {
     ReturnType type;  // unknown: the return value reads as the raw register
     try {
       type = f.return_type();
     } catch (const Error& e) {
-      print("groutines: the return type of " + function + " is unknown (" + e.what() +
+      print("groutines: the return type of " + name + " is unknown (" + e.what() +
             "): its return value reads as the raw register");
     }
-    rt = return_types_.emplace(function, type).first;
+    rt = return_types_.emplace(name, type).first;
   }
   p.return_type = rt->second;
   p.entry = pending_entry_;
@@ -382,7 +383,7 @@ void LldbBackend::forget(CallId call) {
   }
 }
 
-void LldbBackend::unwatch_return(CallId call) {
+void LldbBackend::unwatch_return(CallId call) noexcept {
   forget(call);
   agent_unwatch(call);
 }
@@ -623,7 +624,6 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
       auto named = hooks_.find(name);
       if (named == hooks_.end()) continue;  // dropped by a groutine of an earlier name
       function = named->second.function;
-      pending_function_ = function;
       Outcome out = runtime_->deliver_call(name, tid, Clock::now(), frame);
       // The log reads the arguments before a skip moves rsp (the stack arguments).
       if (LogEntry* e = log_.find(last_call_seq_)) {
@@ -715,7 +715,7 @@ void LldbBackend::request_stop(const Groutine& by, std::string_view reason) {
 
 // on_failure() stops only inside a breakpoint callback: a failure at the prompt (a fired
 // event, a load) leaves a target that is already stopped, or not running, as it is.
-void LldbBackend::on_failure(const Groutine& by, const Failure& failure) {
+void LldbBackend::on_failure(const Groutine& by, const Failure& failure) noexcept {
   if (!stop_on_failure_ || (in_callback_ == 0 && !agent_frame_)) return;
   std::string reason = failure.where.file + ":" + std::to_string(failure.where.line) + ": " +
                        failure.message;
@@ -740,7 +740,7 @@ void LldbBackend::log_stop(const Groutine& by, std::string_view reason) {
   log_.add(std::move(e));
 }
 
-void LldbBackend::observe(const Event& event) {
+void LldbBackend::observe(const Event& event) noexcept {
   if (log_.capacity() == 0) return;
   LogEntry e;
   e.seq = event.seq;

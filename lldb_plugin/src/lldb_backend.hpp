@@ -55,16 +55,17 @@ class LldbBackend final : public Backend {
   // target() is the target hooks are planted in (invalid before the first use_target()).
   lldb::SBTarget target() const { return target_; }
 
-  void install_call_hook(FunctionId id, std::string_view function) override;
-  void remove_call_hook(FunctionId id) override;
-  void watch_return(CallId call, Frame& frame) override;
-  void unwatch_return(CallId call) override;
+  void install_call_hook(FunctionId id, std::string_view function) noexcept override;
+  void remove_call_hook(FunctionId id) noexcept override;
+  void watch_return(CallId call, FunctionId function_id, std::string_view function,
+                    Frame& frame) noexcept override;
+  void unwatch_return(CallId call) noexcept override;
   void request_stop(const Groutine& by, std::string_view reason) override;
-  void observe(const Event& event) override;
+  void observe(const Event& event) noexcept override;
   void log(const Groutine& by, std::string_view message) override;
   // on_failure() stops the target at a groutine's failure, when stop_on_failure() is on,
   // with a reason naming the groutine, the failure's file:line and its message.
-  void on_failure(const Groutine& by, const Failure& failure) override;
+  void on_failure(const Groutine& by, const Failure& failure) noexcept override;
 
   // stop_on_failure() tells whether a groutine's failure stops the target (default off).
   bool stop_on_failure() const noexcept { return stop_on_failure_; }
@@ -281,7 +282,7 @@ class LldbBackend final : public Backend {
   // frame_at_entry() tells whether frame is a thread at a function's entry (either transport).
   static bool frame_at_entry(Frame& frame);
   void update_preload();
-  std::string symbolize(std::size_t index, std::uint64_t pc);
+  StackFrame symbolize(std::size_t index, std::uint64_t pc);
 
   lldb::SBDebugger debugger_;
   lldb::SBTarget target_;
@@ -309,7 +310,7 @@ class LldbBackend final : public Backend {
   AgentFrame* agent_frame_ = nullptr;  // the agent hit being delivered, if any
   std::vector<FunctionId> deferred_plants_;  // hooks installed while the target ran
   bool sync_wanted_ = false;  // an agent delivery needs a stop to plant or delete breakpoints
-  std::unordered_map<std::uint64_t, std::string> symbols_;  // backtrace lines by pc
+  std::unordered_map<std::uint64_t, StackFrame> symbols_;  // frames by pc
   std::uint32_t offered_ = 0;  // the process offer_agent() last tried
   // ParkRequest is an expression the service thread needs evaluated on a thread waiting in
   // the agent; a breakpoint callback does it while the target is stopped.
@@ -334,7 +335,6 @@ class LldbBackend final : public Backend {
   std::string last_stop_;
   std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
   std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
-  std::string pending_function_;       // the function of the Call being delivered
   lldb::addr_t pending_entry_ = 0;     // its first instruction (breakpoint transport)
   std::uint64_t entry_hits_ = 0;       // entry hits delivered (breakpoint transport)
   EntryHit entry_hit_;                 // the last one

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "groutines/error.hpp"
 
@@ -17,7 +18,8 @@ constexpr std::uint32_t kNoResult = 0x1001;
 
 // SysV x86-64: the integer/pointer argument registers, in order.
 constexpr const char* kIntArgumentRegisters[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
-constexpr unsigned kFloatArgumentRegisters = 8;  // xmm0..xmm7
+static_assert(std::size(kIntArgumentRegisters) == sysv::kIntArgumentRegisters);
+constexpr unsigned kFloatArgumentRegisters = sysv::kSseArgumentRegisters;  // xmm0..xmm7
 
 bool is_signed(lldb::BasicType t) {
   switch (t) {
@@ -29,6 +31,7 @@ bool is_signed(lldb::BasicType t) {
     case lldb::eBasicTypeInt:
     case lldb::eBasicTypeLong:
     case lldb::eBasicTypeLongLong:
+    case lldb::eBasicTypeInt128:
       return true;
     default:
       return false;
@@ -41,15 +44,6 @@ std::string hex(std::uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
   return buf;
-}
-
-std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type) {
-  if (size == 0 || size >= 8) return static_cast<std::int64_t>(raw);
-  unsigned bits = static_cast<unsigned>(size * 8);
-  std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
-  raw &= mask;
-  if (is_signed_type && (raw >> (bits - 1)) & 1) raw |= ~mask;
-  return static_cast<std::int64_t>(raw);
 }
 
 LldbFrame::LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where)
@@ -166,207 +160,191 @@ bool non_trivial_for_calls(lldb::SBType type, unsigned depth = 0) {
   return false;
 }
 
-// classify() places the next argument of type by the SysV classification: integers, pointers,
-// references, enums and bools in the integer registers then the stack; float and double in
-// xmm registers; a C++ class non-trivial for calls as the pointer it is passed as. Anything
-// else (structs by value, long double...) is Unknown: its place, and so every later
-// argument's, is not worked out.
-void classify(lldb::SBType type, unsigned& next_int, unsigned& next_float, ArgumentSlot& slot) {
-  lldb::SBType t = type.GetCanonicalType();
-  lldb::BasicType basic = t.GetBasicType();
-  std::uint64_t size = t.GetByteSize();
-  if (non_trivial_for_calls(t)) {
-    slot.kind = ArgumentSlot::Kind::Integer;
-    slot.index = next_int++;
-    slot.size = 8;
-    slot.is_signed = false;
-    return;
-  }
-  bool integer_class = t.IsPointerType() || t.IsReferenceType() ||
-                       t.GetTypeClass() == lldb::eTypeClassEnumeration ||
-                       (t.GetTypeClass() == lldb::eTypeClassBuiltin && size <= 8 &&
-                        basic != lldb::eBasicTypeFloat && basic != lldb::eBasicTypeDouble &&
-                        basic != lldb::eBasicTypeLongDouble && basic != lldb::eBasicTypeHalf);
-  if (integer_class) {
-    slot.kind = basic == lldb::eBasicTypeBool ? ArgumentSlot::Kind::Bool
-                                              : ArgumentSlot::Kind::Integer;
-    slot.index = next_int++;
-    slot.size = size;
-    slot.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
-  } else if ((basic == lldb::eBasicTypeDouble || basic == lldb::eBasicTypeFloat) &&
-             next_float < kFloatArgumentRegisters) {
-    slot.kind = basic == lldb::eBasicTypeDouble ? ArgumentSlot::Kind::Double
-                                                : ArgumentSlot::Kind::Float;
-    slot.index = next_float++;
+// scalar_class() is the core's class of a scalar builtin, pointer or enum type, or Unknown.
+sysv::TypeClass scalar_class(lldb::SBType& t) {
+  if (t.IsPointerType() || t.IsReferenceType() || t.GetTypeClass() == lldb::eTypeClassPointer ||
+      t.GetTypeClass() == lldb::eTypeClassReference ||
+      t.GetTypeClass() == lldb::eTypeClassMemberPointer)
+    return sysv::TypeClass::Pointer;
+  if (t.GetTypeClass() == lldb::eTypeClassEnumeration) return sysv::TypeClass::Integer;
+  if (t.GetTypeClass() != lldb::eTypeClassBuiltin) return sysv::TypeClass::Unknown;
+  switch (t.GetBasicType()) {
+    case lldb::eBasicTypeVoid:
+      return sysv::TypeClass::Void;
+    case lldb::eBasicTypeBool:
+      return sysv::TypeClass::Bool;
+    case lldb::eBasicTypeHalf:
+    case lldb::eBasicTypeFloat:
+    case lldb::eBasicTypeDouble:
+      return sysv::TypeClass::Float;
+    case lldb::eBasicTypeLongDouble:
+      return sysv::TypeClass::X87;
+    case lldb::eBasicTypeFloatComplex:
+    case lldb::eBasicTypeDoubleComplex:
+    case lldb::eBasicTypeLongDoubleComplex:
+    case lldb::eBasicTypeObjCID:
+    case lldb::eBasicTypeObjCClass:
+    case lldb::eBasicTypeObjCSel:
+    case lldb::eBasicTypeNullPtr:
+    case lldb::eBasicTypeInvalid:
+    case lldb::eBasicTypeOther:
+      return t.GetByteSize() == 8 && t.GetBasicType() == lldb::eBasicTypeNullPtr
+                 ? sysv::TypeClass::Pointer
+                 : sysv::TypeClass::Unknown;
+    default:
+      return t.GetByteSize() <= 16 ? sysv::TypeClass::Integer : sysv::TypeClass::Unknown;
   }
 }
 
-// argument_register() tells which argument register reg (a name LLDB gives a location as) is:
-// integer argument register index, or xmm index when floating. False for any other.
-bool argument_register(std::string_view reg, bool& floating, unsigned& index) {
-  static constexpr const char* kNames[6][4] = {
-      {"rdi", "edi", "di", "dil"}, {"rsi", "esi", "si", "sil"}, {"rdx", "edx", "dx", "dl"},
-      {"rcx", "ecx", "cx", "cl"},  {"r8", "r8d", "r8w", "r8l"}, {"r9", "r9d", "r9w", "r9l"}};
-  for (unsigned i = 0; i < 6; ++i)
-    for (const char* name : kNames[i])
-      if (reg == name) {
-        floating = false;
-        index = i;
-        return true;
-      }
-  if (reg.size() == 4 && reg.substr(0, 3) == "xmm" && reg[3] >= '0' &&
-      reg[3] < '0' + static_cast<char>(kFloatArgumentRegisters)) {
-    floating = true;
-    index = static_cast<unsigned>(reg[3] - '0');
+// flatten() adds the scalar members of t at offset to out (bases, members, array elements);
+// false when one of them is not a scalar the core classifies.
+bool flatten(lldb::SBType type, std::uint64_t offset, std::vector<sysv::Scalar>& out,
+             unsigned depth = 0) {
+  lldb::SBType t = type.GetCanonicalType();
+  if (depth > 32 || out.size() > 64) return false;
+  if (t.IsArrayType()) {
+    lldb::SBType element = t.GetArrayElementType();
+    const std::uint64_t size = element.GetByteSize();
+    if (size == 0) return true;
+    for (std::uint64_t at = 0; at + size <= t.GetByteSize(); at += size)
+      if (!flatten(element, offset + at, out, depth + 1)) return false;
     return true;
   }
-  return false;
-}
-
-// use_entry_locations() corrects layout, worked out by the SysV classification in the order
-// the function's DWARF lists its parameters, with the registers that DWARF's locations give
-// them at the first instruction. An optimised build says where each parameter it uses is
-// (an -O0 build's locations are stack slots the prologue has not written yet: nothing then),
-// and its order can be other than the declaration's (GCC lists a member's `this` last and its
-// unused parameters after the used ones; a clone, `f.isra.0`, takes fewer parameters): a
-// slot whose register another parameter's location claims is not read (none), nor, in a
-// clone, one without a location.
-void use_entry_locations(lldb::SBFrame& frame, ArgumentLayout& layout) {
-  // GCC's clones (f.isra.0, f.part.1) end in a suffix after a dot, which no mangled name
-  // holds otherwise, nor a C name; a demangled one may: `f(int, ...)`.
-  lldb::SBSymbol symbol = frame.GetSymbol();
-  const char* symbol_name = symbol.GetMangledName();
-  if (!symbol_name || !*symbol_name) symbol_name = symbol.GetName();
-  const bool clone = symbol_name && std::strchr(symbol_name, '.') != nullptr;
-  struct Located {
-    bool floating = false;
-    unsigned index = 0;
-  };
-  std::vector<std::pair<std::string, Located>> located;
-  lldb::SBValueList values = frame.GetVariables(true, false, false, false);
-  for (std::uint32_t i = 0; i < values.GetSize(); ++i) {
-    lldb::SBValue v = values.GetValueAtIndex(i);
-    const char* name = v.GetName();
-    const char* where = v.GetLocation();
-    Located at;
-    if (name && *name && where && argument_register(where, at.floating, at.index))
-      located.emplace_back(name, at);
+  if (is_record(t)) {
+    for (std::uint32_t i = 0; i < t.GetNumberOfDirectBaseClasses(); ++i) {
+      lldb::SBTypeMember base = t.GetDirectBaseClassAtIndex(i);
+      if (!flatten(base.GetType(), offset + base.GetOffsetInBytes(), out, depth + 1)) return false;
+    }
+    for (std::uint32_t i = 0; i < t.GetNumberOfFields(); ++i) {
+      lldb::SBTypeMember field = t.GetFieldAtIndex(i);
+      if (field.IsBitfield()) {
+        // A bit-field is in the integer class of the bytes it occupies.
+        const std::uint64_t bits = field.GetOffsetInBits();
+        const std::uint64_t last = bits + std::max<std::uint32_t>(field.GetBitfieldSizeInBits(), 1) - 1;
+        out.push_back({offset + bits / 8, last / 8 - bits / 8 + 1, sysv::TypeClass::Integer});
+        continue;
+      }
+      if (!flatten(field.GetType(), offset + field.GetOffsetInBytes(), out, depth + 1))
+        return false;
+    }
+    return true;
   }
-  if (located.empty()) return;
-  auto claimed = [&](bool floating, unsigned index, const std::string& by) {
-    for (const auto& [name, at] : located)
-      if (name != by && at.floating == floating && at.index == index) return true;
-    return false;
-  };
-  for (ArgumentSlot& slot : layout) {
-    const bool floating =
-        slot.kind == ArgumentSlot::Kind::Double || slot.kind == ArgumentSlot::Kind::Float;
-    if (slot.kind == ArgumentSlot::Kind::Unknown) continue;
-    auto at = std::find_if(located.begin(), located.end(),
-                           [&](const auto& l) { return l.first == slot.name; });
-    if (at != located.end() && at->second.floating == floating) {
-      slot.index = at->second.index;
-    } else if (at != located.end() || clone ||
-               ((floating || slot.index < 6) && claimed(floating, slot.index, slot.name))) {
-      slot.kind = ArgumentSlot::Kind::Unknown;
+  if (t.GetTypeClass() == lldb::eTypeClassBuiltin) {
+    const lldb::BasicType basic = t.GetBasicType();
+    if (basic == lldb::eBasicTypeFloatComplex || basic == lldb::eBasicTypeDoubleComplex ||
+        basic == lldb::eBasicTypeLongDoubleComplex) {
+      const std::uint64_t half = t.GetByteSize() / 2;
+      const sysv::TypeClass c =
+          basic == lldb::eBasicTypeLongDoubleComplex ? sysv::TypeClass::X87 : sysv::TypeClass::Float;
+      out.push_back({offset, half, c});
+      out.push_back({offset + half, half, c});
+      return true;
     }
   }
+  const sysv::TypeClass c = scalar_class(t);
+  if (c == sysv::TypeClass::Unknown || c == sysv::TypeClass::Void) return false;
+  out.push_back({offset, t.GetByteSize(), c});
+  return true;
+}
+
+// describe() is type as the core's SysV classification sees it: the one place DWARF types
+// become sysv::TypeDescriptions (arguments, return values, evaluated values).
+sysv::TypeDescription describe(lldb::SBType type) {
+  sysv::TypeDescription d;
+  const char* name = type.GetName();
+  d.name = name ? name : "";
+  lldb::SBType t = type.GetCanonicalType();
+  if (!t.IsValid()) return d;
+  d.size = t.GetByteSize();
+  d.align = t.GetByteAlign();
+  if (non_trivial_for_calls(t)) {
+    d.type = sysv::TypeClass::ByReference;
+    return d;
+  }
+  const lldb::BasicType basic = t.GetBasicType();
+  if (is_record(t) || t.IsArrayType() ||
+      (t.GetTypeClass() == lldb::eTypeClassBuiltin &&
+       (basic == lldb::eBasicTypeFloatComplex || basic == lldb::eBasicTypeDoubleComplex ||
+        basic == lldb::eBasicTypeLongDoubleComplex))) {
+    d.type = sysv::TypeClass::Aggregate;
+    // Larger than 16 bytes it is in memory whatever its members.
+    if (d.size <= 16 && !flatten(t, 0, d.scalars)) d.type = sysv::TypeClass::Unknown;
+    return d;
+  }
+  d.type = scalar_class(t);
+  d.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
+  return d;
 }
 
 }  // namespace
 
-// argument_layout() works out from DWARF where each argument of the stopped function is, once
-// per frame (or takes the one use_layout() gave); an empty layout without debug info.
+// argument_layout() describes the stopped function's parameters from DWARF for the core's
+// classification, once per frame (or takes the one use_layout() gave); an empty layout
+// without debug info.
 std::shared_ptr<const ArgumentLayout> LldbFrame::argument_layout() {
   if (layout_) return layout_;
-  auto layout = std::make_shared<ArgumentLayout>();
+  sysv::FunctionDescription description;
   lldb::SBFunction function = frame().GetFunction();
-  if (function.IsValid()) {
-    lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
-    unsigned next_int = 0;
-    unsigned next_float = 0;
-    // A function returning a struct in memory (larger than 16 bytes, or a C++ class
-    // non-trivial for calls) takes a hidden pointer in rdi.
-    lldb::SBType ret = function.GetType().GetFunctionReturnType().GetCanonicalType();
-    if (ret.IsValid() && ret.GetTypeClass() != lldb::eTypeClassBuiltin && !ret.IsPointerType() &&
-        !ret.IsReferenceType() && ret.GetTypeClass() != lldb::eTypeClassEnumeration &&
-        (ret.GetByteSize() > 16 || non_trivial_for_calls(ret)))
-      next_int = 1;
-    // A C++ member function's DWARF lists its object pointer `this` among the parameters
-    // (first, or at -O2 after the others), but its type does not: `this` is passed first,
-    // after a hidden struct-return pointer, and the declared parameters follow it. (An
-    // unnamed parameter is listed too, without a name.)
-    lldb::SBTarget target = process_.GetTarget();
-    lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
-    std::vector<std::string> names;
-    for (std::uint32_t i = 0; i < parameters.GetSize(); ++i) {
-      const char* name = function.GetArgumentName(i);
-      names.emplace_back(name ? name : "");
-    }
-    auto self = std::find(names.begin(), names.end(), "this");
-    if (names.size() == types.GetSize() + 1 && self != names.end()) {
-      const char* type_name =
-          parameters.GetValueAtIndex(static_cast<std::uint32_t>(self - names.begin()))
-              .GetTypeName();
-      names.erase(self);
-      ArgumentSlot& slot = layout->emplace_back();
-      slot.name = "this";
-      slot.type = type_name ? type_name : "void *";
-      slot.kind = ArgumentSlot::Kind::Integer;
-      slot.index = next_int++;
-      slot.size = 8;
-      slot.is_signed = false;
-    }
-    bool known = true;
-    for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
-      lldb::SBType type = types.GetTypeAtIndex(i);
-      const char* type_name = type.GetName();
-      ArgumentSlot& slot = layout->emplace_back();
-      slot.name = i < names.size() ? names[i] : "";
-      slot.type = type_name ? type_name : "";
-      if (known) classify(type, next_int, next_float, slot);
-      known = slot.kind != ArgumentSlot::Kind::Unknown;
-    }
-    use_entry_locations(frame(), *layout);
+  if (!function.IsValid()) {
+    layout_ = std::make_shared<ArgumentLayout>();
+    return layout_;
   }
-  layout_ = std::move(layout);
+  lldb::SBTypeList types = function.GetType().GetFunctionArgumentTypes();
+  description.return_type = describe(function.GetType().GetFunctionReturnType());
+  // A C++ member function's DWARF lists its object pointer `this` among the parameters
+  // (first, or at -O2 after the others), but its type does not. (An unnamed parameter is
+  // listed too, without a name.)
+  lldb::SBTarget target = process_.GetTarget();
+  lldb::SBValueList parameters = function.GetBlock().GetVariables(target, true, false, false);
+  std::vector<std::string> names;
+  for (std::uint32_t i = 0; i < parameters.GetSize(); ++i) {
+    const char* name = function.GetArgumentName(i);
+    names.emplace_back(name ? name : "");
+  }
+  auto self = std::find(names.begin(), names.end(), "this");
+  if (names.size() == types.GetSize() + 1 && self != names.end()) {
+    const char* type_name =
+        parameters.GetValueAtIndex(static_cast<std::uint32_t>(self - names.begin()))
+            .GetTypeName();
+    names.erase(self);
+    sysv::Parameter& p = description.parameters.emplace_back();
+    p.name = "this";
+    p.is_this = true;
+    p.type.type = sysv::TypeClass::Pointer;
+    p.type.name = type_name ? type_name : "void *";
+    p.type.size = 8;
+  }
+  for (std::uint32_t i = 0; i < types.GetSize(); ++i) {
+    sysv::Parameter& p = description.parameters.emplace_back();
+    p.name = i < names.size() ? names[i] : "";
+    p.type = describe(types.GetTypeAtIndex(i));
+  }
+  // Where the build gives a parameter a register at the first instruction (an optimised one;
+  // an -O0 build's locations are stack slots the prologue has not written yet), the core
+  // believes it: GCC lists a member's `this` last and unused parameters after used ones, and
+  // a clone (f.isra.0, f.part.1) takes fewer parameters.
+  // GCC's clones (f.isra.0, f.part.1) end in a suffix after a dot, which no mangled name
+  // holds otherwise, nor a C name; a demangled one may: `f(int, ...)`.
+  lldb::SBSymbol symbol = frame().GetSymbol();
+  const char* symbol_name = symbol.GetMangledName();
+  if (!symbol_name || !*symbol_name) symbol_name = symbol.GetName();
+  description.clone = symbol_name && std::strchr(symbol_name, '.') != nullptr;
+  lldb::SBValueList values = frame().GetVariables(true, false, false, false);
+  for (std::uint32_t i = 0; i < values.GetSize(); ++i) {
+    lldb::SBValue v = values.GetValueAtIndex(i);
+    const char* name = v.GetName();
+    const char* where = v.GetLocation();
+    if (!name || !*name || !where) continue;
+    std::optional<sysv::Register> reg = sysv::register_named(where);
+    if (!reg) continue;
+    for (sysv::Parameter& p : description.parameters)
+      if (p.name == name && !p.entry_register) {
+        p.entry_register = reg;
+        break;
+      }
+  }
+  layout_ = std::make_shared<const ArgumentLayout>(sysv::argument_layout(description));
   return layout_;
-}
-
-Value read_argument(Frame& frame, const ArgumentSlot& slot) {
-  switch (slot.kind) {
-    case ArgumentSlot::Kind::Integer:
-      return sized(frame.int_argument(slot.index), slot.size, slot.is_signed);
-    case ArgumentSlot::Kind::Bool:
-      return (frame.int_argument(slot.index) & 0xff) != 0;
-    case ArgumentSlot::Kind::Double:
-      return frame.float_argument(slot.index);
-    case ArgumentSlot::Kind::Float: {
-      // A float is the low 4 bytes of the register float_argument() reads 8 of.
-      double d = frame.float_argument(slot.index);
-      float f = 0;
-      std::memcpy(&f, &d, sizeof f);
-      return static_cast<double>(f);
-    }
-    case ArgumentSlot::Kind::Unknown:
-      break;
-  }
-  return std::monostate{};
-}
-
-std::vector<Argument> read_arguments(Frame& frame, const ArgumentLayout& layout) {
-  std::vector<Argument> out;
-  out.reserve(layout.size());
-  for (const ArgumentSlot& slot : layout)
-    out.push_back({slot.name, slot.type, read_argument(frame, slot)});
-  return out;
-}
-
-std::optional<Argument> read_argument(Frame& frame, const ArgumentLayout& layout,
-                                      std::string_view name) {
-  for (const ArgumentSlot& slot : layout)
-    if (slot.name == name) return Argument{slot.name, slot.type, read_argument(frame, slot)};
-  return std::nullopt;
 }
 
 // arguments() takes names and types from DWARF but values from the ABI's registers: at the
@@ -406,51 +384,36 @@ std::string LldbFrame::read_cstring(std::uint64_t address, std::size_t max_size)
   return out;
 }
 
-std::vector<std::string> LldbFrame::backtrace(std::size_t max_frames) {
+std::vector<StackFrame> LldbFrame::backtrace(std::size_t max_frames) {
   if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
-  std::vector<std::string> out;
+  std::vector<StackFrame> out;
   std::uint32_t n = thread_.GetNumFrames();
   for (std::uint32_t i = 0; i < n && out.size() < max_frames; ++i) {
     lldb::SBFrame f = thread_.GetFrameAtIndex(i);
+    StackFrame& frame = out.emplace_back();
+    frame.pc = f.GetPC();
     const char* module = f.GetModule().GetFileSpec().GetFilename();
     const char* name = f.GetDisplayFunctionName();
-    std::string line = "#" + std::to_string(i) + " " + hex(f.GetPC()) + " " +
-                       (module ? module : "?") + "`" + (name ? name : "??");
+    frame.module = module ? module : "";
+    frame.function = name ? name : "";
     lldb::SBAddress start = f.GetSymbol().GetStartAddress();
     if (start.IsValid()) {
       lldb::addr_t from = start.GetLoadAddress(process_.GetTarget());
-      if (from != LLDB_INVALID_ADDRESS && f.GetPC() > from)
-        line += " + " + std::to_string(f.GetPC() - from);
+      if (from != LLDB_INVALID_ADDRESS && frame.pc > from) frame.offset = frame.pc - from;
     }
     lldb::SBLineEntry le = f.GetLineEntry();
-    if (le.IsValid() && le.GetFileSpec().GetFilename())
-      line += std::string(" at ") + le.GetFileSpec().GetFilename() + ":" +
-              std::to_string(le.GetLine());
-    out.push_back(std::move(line));
+    if (le.IsValid() && le.GetFileSpec().GetFilename()) {
+      frame.file = le.GetFileSpec().GetFilename();
+      frame.line = le.GetLine();
+    }
   }
   return out;
 }
 
 ReturnType LldbFrame::return_type() {
-  ReturnType r;
   lldb::SBFunction function = frame().GetFunction();
-  if (!function.IsValid()) return r;
-  lldb::SBType t = function.GetType().GetFunctionReturnType().GetCanonicalType();
-  if (!t.IsValid()) return r;
-  lldb::BasicType basic = t.GetBasicType();
-  if (basic == lldb::eBasicTypeFloat || basic == lldb::eBasicTypeDouble) {
-    r.known = true;
-    r.floating = true;
-    r.size = t.GetByteSize();
-  } else if (t.IsPointerType() || t.IsReferenceType() ||
-             t.GetTypeClass() == lldb::eTypeClassEnumeration ||
-             (t.GetTypeClass() == lldb::eTypeClassBuiltin && t.GetByteSize() <= 8 &&
-              basic != lldb::eBasicTypeVoid)) {
-    r.known = true;
-    r.size = t.GetByteSize();
-    r.is_signed = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
-  }
-  return r;
+  if (!function.IsValid()) return ReturnType{};
+  return sysv::return_layout(describe(function.GetType().GetFunctionReturnType()));
 }
 
 // int_return_value() is rax, cut to the C return type's width (sign- or zero-extended) when
@@ -554,22 +517,16 @@ Value LldbFrame::evaluate(std::string_view expression) {
     if (why.rfind("error: ", 0) == 0) why.erase(0, 7);
     throw Error("cannot evaluate '" + text + "': " + why);
   }
-  lldb::SBType t = v.GetType().GetCanonicalType();
-  lldb::BasicType basic = t.GetBasicType();
-  if (basic == lldb::eBasicTypeVoid) return std::monostate{};
-  if (basic == lldb::eBasicTypeBool) return v.GetValueAsUnsigned() != 0;
-  if (basic == lldb::eBasicTypeFloat || basic == lldb::eBasicTypeDouble) {
+  const sysv::TypeDescription type = describe(v.GetType());
+  if (type.type == sysv::TypeClass::Void) return std::monostate{};
+  if (type.type == sysv::TypeClass::Float && (type.size == 4 || type.size == 8)) {
     lldb::SBData data = v.GetData();
     lldb::SBError e;
-    double d = basic == lldb::eBasicTypeFloat ? data.GetFloat(e, 0) : data.GetDouble(e, 0);
+    double d = type.size == 4 ? data.GetFloat(e, 0) : data.GetDouble(e, 0);
     if (e.Fail()) throw Error("cannot read the value of '" + text + "'");
     return d;
   }
-  if (t.IsPointerType() || t.IsReferenceType() || t.GetTypeClass() == lldb::eTypeClassEnumeration ||
-      (t.GetTypeClass() == lldb::eTypeClassBuiltin && t.GetByteSize() <= 8)) {
-    bool sign = is_signed(basic) || t.GetTypeClass() == lldb::eTypeClassEnumeration;
-    return sized(v.GetValueAsUnsigned(), t.GetByteSize(), sign);
-  }
+  if (sysv::return_layout(type).known) return sysv::value_of(type, v.GetValueAsUnsigned());
   const char* type_name = v.GetTypeName();
   throw Error("the value of '" + text + "' is a " + (type_name ? type_name : "?") +
               ", not a number (evaluate an expression of one of its fields)");

@@ -12,52 +12,19 @@
 #include <utility>
 #include <vector>
 
+#include "groutines/argument_layout.hpp"
 #include "groutines/event.hpp"
 
 namespace groutines::plugin {
 
-// ReturnType is how a function's DWARF describes its return value, for reading rax/xmm0 at
-// the width and signedness of the C type.
-struct ReturnType {
-  bool known = false;     // the function has debug info
-  bool floating = false;  // float or double, in xmm0
-  bool is_signed = false;
-  std::uint64_t size = 8;
-};
-
-// ArgumentSlot is where one argument of a function is found at its first instruction, worked
-// out once from DWARF by the SysV classification, so that a call's arguments are read from
-// the registers without asking the debug info again.
-struct ArgumentSlot {
-  // Kind is how the argument's value is read.
-  enum class Kind : std::uint8_t {
-    Integer,  // integer register (then the stack) at index, sized and signed as the C type
-    Bool,     // integer register (then the stack) at index, its low byte
-    Double,   // xmm register index, as a double
-    Float,    // xmm register index, its low 4 bytes as a float
-    Unknown,  // not worked out (a struct by value, long double...): and nor is any later one
-  };
-  std::string name;
-  std::string type;
-  Kind kind = Kind::Unknown;
-  unsigned index = 0;
-  std::uint64_t size = 8;
-  bool is_signed = false;
-};
-using ArgumentLayout = std::vector<ArgumentSlot>;
-
-// sized() reads the low size bytes of a register as a C type of that size would: sign- or
-// zero-extended.
-std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed_type);
-
-// read_argument() is the value of the argument slot describes, read from frame at a call
-// through Frame::int_argument() and float_argument(): the same layout serves every frame.
-Value read_argument(Frame& frame, const ArgumentSlot& slot);
-// read_arguments() reads every argument of layout from frame.
-std::vector<Argument> read_arguments(Frame& frame, const ArgumentLayout& layout);
-// read_argument() reads the argument of layout called name, or nullopt.
-std::optional<Argument> read_argument(Frame& frame, const ArgumentLayout& layout,
-                                      std::string_view name);
+// The argument layout and return layout come from the core's SysV classification, which
+// this adapter feeds with TypeDescriptions read from DWARF (describe() in lldb_frame.cpp).
+using sysv::ArgumentLayout;
+using sysv::ArgumentSlot;
+using sysv::read_argument;
+using sysv::read_arguments;
+using sysv::sized;
+using ReturnType = sysv::ReturnLayout;
 
 // hex() renders v as 0x...
 std::string hex(std::uint64_t v);
@@ -82,7 +49,7 @@ class LldbFrame final : public Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
-  std::vector<std::string> backtrace(std::size_t max_frames) override;
+  std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override;
   double float_return_value() override;
   Value evaluate(std::string_view expression) override;

@@ -21,7 +21,8 @@ def innermost_in(frames, file):
 
 # Methods of event handles that only read: an assert's operands that call them are evaluated
 # again to show their values.
-_READS = {"arg", "sarg", "float_arg", "reg", "read_cstring", "read_memory", "backtrace", "get"}
+_READS = {"arg", "sarg", "float_arg", "reg", "read_cstring", "read_memory", "backtrace", "stack",
+          "get"}
 
 
 def _innermost_frame(tb):

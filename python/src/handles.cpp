@@ -55,6 +55,12 @@ Class& stopped_thread(Class& cls) {
           py::arg("address"), py::arg("max_size") = 4096,
           "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
       .def(
+          "stack",
+          [](const H& h, std::size_t max_frames) { return h.stack(max_frames); },
+          py::arg("max_frames") = 64,
+          "stack(max_frames=64) -> [StackFrame]: the stopped thread's call stack, innermost "
+          "first (pc, module, function, offset, file, line).")
+      .def(
           "backtrace",
           [](const H& h, std::size_t max_frames) {
             py::list out;  // a target's paths and names need not be UTF-8
@@ -62,8 +68,8 @@ Class& stopped_thread(Class& cls) {
             return out;
           },
           py::arg("max_frames") = 64,
-          "backtrace(max_frames=64): the stopped thread's stack, innermost first (invalid "
-          "UTF-8 replaced).")
+          "backtrace(max_frames=64) -> [str]: stack() rendered, one '#N 0xPC "
+          "module`function + offset at file:line' a frame (invalid UTF-8 replaced).")
       .def(
           "evaluate",
           [](const H& h, const Text& expression) {
@@ -84,6 +90,27 @@ Class& stopped_thread(Class& cls) {
 }  // namespace
 
 void bind_handles(py::module_& m) {
+  // A target's paths and names need not be UTF-8: they read with invalid bytes replaced.
+  py::class_<StackFrame>(m, "StackFrame",
+                         "One frame of a stopped thread's call stack (Call.stack()): what the "
+                         "debug info tells of it; '' or 0 for what it does not.")
+      .def_readonly("pc", &StackFrame::pc, "the frame's program counter (a caller's: the "
+                                           "return address)")
+      .def_property_readonly(
+          "module", [](const StackFrame& f) { return from_text(f.module); },
+          "the module's file name")
+      .def_property_readonly(
+          "function", [](const StackFrame& f) { return from_text(f.function); },
+          "the function's name")
+      .def_readonly("offset", &StackFrame::offset, "pc - the function's start")
+      .def_property_readonly(
+          "file", [](const StackFrame& f) { return from_text(f.file); },
+          "the source file's name")
+      .def_readonly("line", &StackFrame::line, "the source line")
+      .def("__str__", [](const StackFrame& f) { return from_text(to_string(f)); })
+      .def("__repr__", [](const StackFrame& f) {
+        return py::str("<StackFrame {}>").format(from_text(to_string(f)));
+      });
   py::class_<CallHandle> call(m, "Call",
                              "A call of a hooked function, at its entry. Valid while it is being "
                              "handled; used later it raises groutines.Error.");

@@ -75,10 +75,11 @@ std::string ScriptedFrame::read_cstring(std::uint64_t address, std::size_t max_s
   throw Error("cannot read a string at " + hex(address));
 }
 
-std::vector<std::string> ScriptedFrame::backtrace(std::size_t max_frames) {
-  std::vector<std::string> out(stack.begin(),
-                               stack.begin() + static_cast<std::ptrdiff_t>(
-                                                   std::min(max_frames, stack.size())));
+// backtrace() names the scripted thread's functions, nothing else (no pc, module or line).
+std::vector<StackFrame> ScriptedFrame::backtrace(std::size_t max_frames) {
+  std::vector<StackFrame> out;
+  for (std::size_t i = 0; i < stack.size() && i < max_frames; ++i)
+    out.emplace_back().function = stack[i];
   return out;
 }
 
@@ -208,23 +209,24 @@ std::vector<std::string> ScriptedTarget::hooked() const {
   return out;
 }
 
-void ScriptedTarget::install_call_hook(FunctionId id, std::string_view function) {
+void ScriptedTarget::install_call_hook(FunctionId id, std::string_view function) noexcept {
   hooks_[id] = std::string(function);
   journal.push_back("install " + std::string(function));
 }
 
-void ScriptedTarget::remove_call_hook(FunctionId id) {
+void ScriptedTarget::remove_call_hook(FunctionId id) noexcept {
   journal.push_back("remove " + hooks_[id]);
   hooks_.erase(id);
 }
 
-void ScriptedTarget::watch_return(CallId call, Frame& frame) {
+void ScriptedTarget::watch_return(CallId call, FunctionId /*function_id*/,
+                                  std::string_view /*function*/, Frame& frame) noexcept {
   static_cast<ScriptedFrame&>(frame).watched_call = call;
   ++watched_now_;
   journal.push_back("watch #" + std::to_string(call));
 }
 
-void ScriptedTarget::unwatch_return(CallId call) {
+void ScriptedTarget::unwatch_return(CallId call) noexcept {
   for (auto& [thread, frames] : stacks_)
     for (auto& f : frames)
       if (f->watched_call == call) {

@@ -37,7 +37,7 @@ struct ScriptedFrame final : Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
-  std::vector<std::string> backtrace(std::size_t max_frames) override;
+  std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
 };
@@ -85,10 +85,11 @@ class ScriptedTarget final : public Backend {
   std::vector<std::string> logs;     // "groutine: message"
 
   // --- Backend ---
-  void install_call_hook(FunctionId id, std::string_view function) override;
-  void remove_call_hook(FunctionId id) override;
-  void watch_return(CallId call, Frame& frame) override;
-  void unwatch_return(CallId call) override;
+  void install_call_hook(FunctionId id, std::string_view function) noexcept override;
+  void remove_call_hook(FunctionId id) noexcept override;
+  void watch_return(CallId call, FunctionId function_id, std::string_view function,
+                    Frame& frame) noexcept override;
+  void unwatch_return(CallId call) noexcept override;
   void request_stop(const Groutine& by, std::string_view reason) override;
   void log(const Groutine& by, std::string_view message) override;
 

@@ -268,7 +268,7 @@ TEST_CASE("call handles read arguments, registers and names", "[core][api]") {
   });
   host.backend.call(1, "scale", {5}, {0.0, 2.5}, {{"n", "int", std::int64_t{5}}});
   CHECK(got ==
-        "scale 5 2.500000 rdi=5 n=5 bt=scale | call of scale has no argument named 'nope' (no "
+        "scale 5 2.500000 rdi=5 n=5 bt=#0 0x401000 prog`scale + 4 at prog.c:10 | call of scale has no argument named 'nope' (no "
         "debug info for it?)");
 }
 
@@ -286,7 +286,8 @@ TEST_CASE("a failure while handling a call records the target's backtrace", "[co
   REQUIRE(g.failures().size() == 2);
   for (const Failure& f : g.failures()) {
     CHECK(f.thread == 4);
-    CHECK(f.backtrace == std::vector<std::string>{"f", "main"});
+    CHECK(f.backtrace == std::vector<std::string>{"#0 0x401000 prog`f + 4 at prog.c:10",
+                                                  "#1 0x401100 prog`main + 22 at prog.c:20"});
   }
 }
 

@@ -47,7 +47,11 @@ struct FakeFrame final : groutines::Frame {
     if (name == "rax") return return_int;
     throw groutines::Error("unknown register '" + std::string(name) + "'");
   }
-  std::vector<std::string> backtrace(std::size_t) override { return {function, "main"}; }
+  std::vector<groutines::StackFrame> backtrace(std::size_t) override {
+    groutines::StackFrame here{0x401000, "prog", function, 4, "prog.c", 10};
+    groutines::StackFrame caller{0x401100, "prog", "main", 22, "prog.c", 20};
+    return {here, caller};
+  }
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
 };
@@ -61,21 +65,24 @@ class FakeBackend final : public groutines::Backend {
   std::vector<std::string> logs;
   std::vector<std::uint64_t> observed;   // seq of every event delivered
   unsigned watched_now = 0;
+  std::map<CallId, std::string> watched_functions;  // the function watch_return was told
 
-  void install_call_hook(FunctionId id, std::string_view function) override {
+  void install_call_hook(FunctionId id, std::string_view function) noexcept override {
     hooks[id] = std::string(function);
     journal.push_back("install " + std::string(function));
   }
-  void remove_call_hook(FunctionId id) override {
+  void remove_call_hook(FunctionId id) noexcept override {
     journal.push_back("remove " + hooks.at(id));
     hooks.erase(id);
   }
-  void watch_return(CallId call, groutines::Frame& frame) override {
+  void watch_return(CallId call, FunctionId, std::string_view function,
+                    groutines::Frame& frame) noexcept override {
     static_cast<FakeFrame&>(frame).watched_call = call;
+    watched_functions[call] = std::string(function);
     ++watched_now;
     journal.push_back("watch #" + std::to_string(call));
   }
-  void unwatch_return(CallId call) override {
+  void unwatch_return(CallId call) noexcept override {
     for (auto& [thread, stack] : stacks_)
       for (auto& f : stack)
         if (f->watched_call == call) f->watched_call.reset();
@@ -85,7 +92,7 @@ class FakeBackend final : public groutines::Backend {
   void request_stop(const groutines::Groutine& by, std::string_view reason) override {
     stops.push_back(by.name() + ": " + std::string(reason));
   }
-  void observe(const groutines::Event& event) override { observed.push_back(event.seq); }
+  void observe(const groutines::Event& event) noexcept override { observed.push_back(event.seq); }
   void log(const groutines::Groutine& by, std::string_view message) override {
     logs.push_back(by.name() + ": " + std::string(message));
   }

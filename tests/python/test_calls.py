@@ -78,18 +78,23 @@ def test_memory_and_c_strings_are_read_from_the_target(target):
     assert target.passed, target.report()
 
 
-def test_backtrace_lists_the_stack_innermost_first(target):
+def test_stack_lists_the_frames_innermost_first_and_backtrace_renders_them(target):
     seen = []
 
     async def reader():
         c = await g.call("leaf")
-        seen.append(c.backtrace())
+        seen.append(([(f.function, f.module, f.pc, f.offset, f.file, f.line) for f in c.stack()],
+                     c.backtrace(), [str(f) for f in c.stack(2)]))
 
     target.load(reader)
     target.call(1, "main")
     target.call(1, "middle")
     target.call(1, "leaf")
-    assert seen == [["leaf", "middle", "main"]]
+    # A scripted thread knows its functions' names only.
+    assert seen == [([("leaf", "", 0, 0, "", 0), ("middle", "", 0, 0, "", 0),
+                      ("main", "", 0, 0, "", 0)],
+                     ["#0 0x0 ?`leaf", "#1 0x0 ?`middle", "#2 0x0 ?`main"],
+                     ["0x0 ?`leaf", "0x0 ?`middle"])]
 
 
 def test_a_backtrace_with_names_that_are_not_utf8_reads_with_them_replaced(target):
@@ -97,12 +102,12 @@ def test_a_backtrace_with_names_that_are_not_utf8_reads_with_them_replaced(targe
 
     async def reader():
         c = await g.call("leaf")
-        seen.append(c.backtrace())
+        seen.append((c.backtrace(), c.stack()[1].function))
 
     target.load(reader)
     target.call(1, b"caf\xe9")  # a target's name, in Latin-1
     target.call(1, "leaf")
-    assert seen == [["leaf", "caf\ufffd"]]
+    assert seen == [(["#0 0x0 ?`leaf", "#1 0x0 ?`caf\ufffd"], "caf\ufffd")]
 
 
 def test_return_now_skips_the_call_and_the_caller_gets_the_value(target):

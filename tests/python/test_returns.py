@@ -126,7 +126,7 @@ def test_a_return_reads_the_memory_its_value_points_at_and_the_stack_it_returns_
         c = await g.call("strdup")
         ret = await c.returned()
         seen.append((ret.read_cstring(ret.value), ret.read_memory(ret.value, 2),
-                     ret.reg("rax") == ret.value, ret.backtrace()))
+                     ret.reg("rax") == ret.value, [f.function for f in ret.stack()]))
 
     target.write_memory(0x2000, b"copy\0")
     target.load(reader)

@@ -58,7 +58,11 @@ class GROUTINES_API TargetEvent : public EventHandle {
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) const;
   // read_cstring() reads a C string of at most max_size bytes.
   std::string read_cstring(std::uint64_t address, std::size_t max_size = 4096) const;
-  // backtrace() is the stopped thread's stack, innermost first.
+  // stack() is the stopped thread's call stack, innermost first: each frame's pc, module,
+  // function, offset in it, source file and line, as far as the debug info tells.
+  std::vector<StackFrame> stack(std::size_t max_frames = 64) const;
+  // backtrace() is stack() rendered one line a frame, "#N 0xPC module`function + offset at
+  // file:line" (the parts known).
   std::vector<std::string> backtrace(std::size_t max_frames = 64) const;
   // evaluate() evaluates a C expression in the stopped thread (the debugger's `expression`:
   // it may call the target's functions and write its memory), e.g. to set errno:

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "groutines/backtrace.hpp"
 #include "groutines/export.hpp"
 #include "groutines/value.hpp"
 
@@ -76,9 +77,10 @@ class GROUTINES_API Frame {
   virtual std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size);
   // read_cstring() reads a NUL-terminated string at address, at most max_size bytes.
   virtual std::string read_cstring(std::uint64_t address, std::size_t max_size);
-  // backtrace() is the stopped thread's call stack, innermost first, one line per frame, as
-  // "#N 0xPC module`function + offset at file:line" (the parts it knows).
-  virtual std::vector<std::string> backtrace(std::size_t max_frames);
+  // backtrace() is the stopped thread's call stack, innermost first, at most max_frames
+  // frames, each with the parts the backend knows (to_string() renders them: the one place
+  // backtraces become text).
+  virtual std::vector<StackFrame> backtrace(std::size_t max_frames);
   // int_return_value() is the integer/pointer return value (rax) at a Return event.
   virtual std::uint64_t int_return_value();
   // float_return_value() is the floating return value (xmm0) at a Return event.

@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -51,14 +50,14 @@ std::string hex(std::uint64_t v) {
 #define HEAP_PROBLEM(message) \
   ::groutines::Runtime::current()->record_failure((message), {__FILE__, __LINE__})
 
-// chain() renders a backtrace (without its innermost frame, the allocator) on one line, each
-// frame as "function at file:line" (of "#N 0xPC module`function + offset at file:line").
-std::string chain(const std::vector<std::string>& bt) {
-  static const std::regex frame(R"(^#\d+\s+0x[0-9a-f]+\s+(\S+`)?(.*?)( \+ \d+)?( at .*)?$)");
+// chain() renders a call stack (without its innermost frame, the allocator) on one line, each
+// frame as "function at file:line".
+std::string chain(const std::vector<groutines::StackFrame>& stack) {
   std::string out;
-  for (std::size_t i = 1; i < bt.size(); ++i) {
-    std::smatch m;
-    std::string shown = std::regex_match(bt[i], m, frame) ? m.str(2) + m.str(4) : bt[i];
+  for (std::size_t i = 1; i < stack.size(); ++i) {
+    const groutines::StackFrame& f = stack[i];
+    std::string shown = f.function.empty() ? "??" : f.function;
+    if (!f.file.empty()) shown += " at " + f.file + ":" + std::to_string(f.line);
     out += (out.empty() ? "" : " <- ") + shown;
   }
   return out;
@@ -84,16 +83,16 @@ void release(std::uint64_t address, const std::string& what, const Call& call) {
   auto it = live.find(address);
   if (it != live.end()) {
     live.erase(it);
-    freed[address] = chain(call.backtrace(kFrames + 1));
+    freed[address] = chain(call.stack(kFrames + 1));
     return;
   }
   auto f = freed.find(address);
   if (f != freed.end())
     HEAP_PROBLEM("double " + what + " of " + hex(address) + "; first freed at " +
-                                  f->second + "; again at " + chain(call.backtrace(kFrames + 1)));
+                                  f->second + "; again at " + chain(call.stack(kFrames + 1)));
   else
     HEAP_PROBLEM(what + " of " + hex(address) + ", which was never allocated, at " +
-                                  chain(call.backtrace(kFrames + 1)));
+                                  chain(call.stack(kFrames + 1)));
 }
 
 // handle() follows one call of function, on a child of its own: it may wait for the return.
@@ -103,7 +102,7 @@ void handle(const std::string& function, const Call& c) {
     return;
   }
   std::uint64_t a0 = c.arg(0), a1 = c.arg(1);
-  std::string where = chain(c.backtrace(kFrames + 1));
+  std::string where = chain(c.stack(kFrames + 1));
   if (function == "realloc" && a0 != 0 && !live.count(a0)) release(a0, "realloc", c);
   Return r = c.returned();
   if (r.unwound()) return;

@@ -1,0 +1,65 @@
+// The Backend contract (core/include/groutines/backend.hpp): when the runtime asks for hook
+// and watch changes, and what it tells the backend with them.
+#include <catch2/catch.hpp>
+
+#include "fake_backend.hpp"
+
+using namespace groutines;
+using Journal = std::vector<std::string>;
+
+TEST_CASE("watch_return is told the function of the call whose return it watches",
+          "[core][backend]") {
+  fake::Host host;
+  host.load("g", [] {
+    Call c = wait_call("f");
+    c.returned();
+  });
+  host.backend.call(1, "f");
+  CHECK(host.backend.journal == Journal{"install f", "watch #1", "remove f"});
+  CHECK(host.backend.watched_functions == std::map<CallId, std::string>{{1, "f"}});
+  host.backend.ret(1, 0);
+}
+
+TEST_CASE("hooks change after the delivery ends, not while a groutine runs in it",
+          "[core][backend]") {
+  fake::Host host;
+  Journal seen_inside;
+  host.load("g", [] {
+    wait_call("f");  // lets go of f's hook as it waits on g instead
+    wait_call("g");
+  });
+  host.load("spy", [&] {
+    wait_call("f");
+    seen_inside = host.backend.journal;
+    wait_call("f");
+  });
+  host.backend.call(1, "f");
+  // During the delivery of f's call neither g's hook nor f's removal had been asked for...
+  CHECK(seen_inside == Journal{"install f"});
+  // ...both were by the time deliver_call() returned to the backend.
+  CHECK(host.backend.journal == Journal{"install f", "install g"});
+  host.runtime.unload_all();
+  CHECK(host.backend.journal == Journal{"install f", "install g", "remove f", "remove g"});
+}
+
+TEST_CASE("unwatch_return comes as soon as nobody awaits the return, in the middle of a delivery",
+          "[core][backend]") {
+  fake::Host host;
+  Journal seen_inside;
+  host.load("awaits", [&] {
+    Call c = wait_call("f");
+    // The return of c, or "give-up", whichever comes first.
+    Wait w{Matcher{EventKind::Return, c.id(), {}},
+           Matcher{EventKind::Custom, host.runtime.event_id("give-up"), {}}};
+    host.runtime.wait(w);
+    wait_event("never");
+  });
+  host.load("gives-up", [&] {
+    wait_call("g");
+    fire("give-up");
+    seen_inside = host.backend.journal;  // still inside the delivery of g's call
+  });
+  host.backend.call(1, "f");
+  host.backend.call(1, "g");
+  CHECK(seen_inside == Journal{"install f", "install g", "watch #1", "remove f", "unwatch #1"});
+}
