@@ -1589,6 +1589,7 @@ class Runner:
             sb.RunCommandInterpreter(True, False, options, 0, False, False)
         finally:
             self.interrupts.interactive = None
+            sb.SetAsync(False)  # whatever the session's commands made it
             sb.SetOutputFileHandle(self.report, False)
             if self.terminal is not None and process.IsValid() and process.GetState() not in (
                     self.lldb.eStateExited, self.lldb.eStateDetached, self.lldb.eStateInvalid):
