@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "awaitables.hpp"
+#include "backend_binding.hpp"
 #include "bridge.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
@@ -340,6 +341,7 @@ PYBIND11_MODULE(_native, m) {
   bind_awaitables(m);
   bind_runtime(m);
   bind_target(m);
+  bind_backend(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "
