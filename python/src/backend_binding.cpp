@@ -279,10 +279,18 @@ std::set<HostedRuntime*>& live_hosts() {
   return hosts;
 }
 
+// backend_of() is object as a Backend, or TypeError naming what it is.
+Backend& backend_of(py::handle object) {
+  if (!py::isinstance<Backend>(object))
+    throw py::type_error("groutines.Runtime(backend) takes a groutines.Backend, not " +
+                         to_text(py::repr(object)));
+  return object.cast<Backend&>();
+}
+
 }  // namespace
 
 HostedRuntime::HostedRuntime(py::object backend, bool make_default)
-    : backend_object_(std::move(backend)), backend_(backend_object_.cast<Backend&>()) {
+    : backend_object_(std::move(backend)), backend_(backend_of(backend_object_)) {
   runtime_ = std::make_unique<Runtime>(backend_, with_environment({}));
   if (make_default) set_default_runtime(runtime_.get());
   live_hosts().insert(this);
