@@ -390,6 +390,27 @@ void bind_backend(py::module_& m) {
       .def_property_readonly("backend", &HostedRuntime::backend)
       .def_property_readonly("closed", &HostedRuntime::closed)
       .def("close", &HostedRuntime::close)
+      .def(
+          "load",
+          [](HostedRuntime& h, py::object what) {
+            // As groutines.testing.Target.load: a script path or directory, or an async def.
+            py::module_ loader = py::module_::import("groutines._loader");
+            py::object runtime = py::cast(&h.runtime(), py::return_value_policy::reference);
+            py::list names;
+            py::list loaded;
+            if (py::isinstance<py::str>(what) ||
+                py::hasattr(what, "__fspath__"))
+              loaded = loader.attr("load_path")(runtime, py::module_::import("os").attr(
+                                                             "fspath")(what));
+            else
+              loaded.append(loader.attr("load_function")(runtime, what));
+            for (py::handle l : loaded)
+              for (py::handle name : l.attr("names")) names.append(name);
+            return names;
+          },
+          py::arg("what"),
+          "load(what) -> [name]: start Python groutines from a script path, a directory of "
+          "groutine scripts, or one async def function. Raises groutines.LoadError.")
       .def("load_library", &HostedRuntime::load_library, py::arg("path"),
            "load_library(path) -> [id]: load the GROUTINE(...)s of a C++ groutine library.")
       .def(

@@ -1,10 +1,10 @@
 """A debugger written in Python, in miniature: a groutines.Backend and groutines Frames
 implemented in pure Python over a scripted target (threads with call stacks), hosting the
-runtime with _native.HostedRuntime as a debugger whose only API is Python (GDB) would."""
-from groutines import _native
+runtime with groutines.Runtime as a debugger whose only API is Python (GDB) would."""
+import groutines
 
 
-class PureFrame(_native.Frame):
+class PureFrame(groutines.Frame):
     """One frame of a scripted thread: what a call passed, what it returned."""
 
     def __init__(self, function, args=(), floats=(), named=None, regs=None):
@@ -43,7 +43,7 @@ class PureFrame(_native.Frame):
         return self.return_int
 
 
-class PureBackend(_native.Backend):
+class PureBackend(groutines.Backend):
     """Hooks and watches as plain dicts; stops and logs as lists. fail_on names a method that
     raises, to show that a backend's failure never escapes into the runtime."""
 
@@ -100,7 +100,7 @@ class PureTarget:
 
     def __init__(self):
         self.backend = PureBackend()
-        self.host = _native.HostedRuntime(self.backend)
+        self.host = groutines.Runtime(self.backend)
         self.stacks = {}
 
     @property

@@ -5,7 +5,7 @@ import os
 import pytest
 
 import groutines as g
-from groutines import _loader, _native
+from groutines import _native
 from pure_backend import PureTarget
 
 EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
@@ -27,7 +27,7 @@ def pure():
 
 
 def load(target, fn):
-    return _loader.load_function(target.runtime, fn)
+    return target.host.load(fn)
 
 
 def test_hooks_are_installed_and_removed_as_groutines_wait(pure):
@@ -203,4 +203,26 @@ def test_a_closed_hosted_runtime_says_so():
 
 def test_a_backend_that_is_not_one_is_refused():
     with pytest.raises(TypeError, match=r"takes a groutines.Backend, not <object object"):
-        _native.HostedRuntime(object())
+        g.Runtime(object())
+
+
+def test_a_script_is_loaded_into_the_hosted_runtime_and_unloaded_with_it(script):
+    path = script("groutine_count.py", """
+        import groutines as g
+
+        @g.groutine
+        async def counter():
+            n = 0
+            try:
+                async for call in g.calls("tick"):
+                    n += 1
+            finally:
+                g.log(f"ticks: {n}")
+    """)
+    t = PureTarget()
+    assert t.host.load(path) == ["counter"]
+    t.call(1, "tick")
+    t.ret(1)
+    t.close()
+    assert t.backend.logs == ["counter: ticks: 1"]
+    assert t.backend.hooks == {}
