@@ -10,8 +10,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <dlfcn.h>
-
 #include <iostream>
 #include <set>
 #include <utility>
@@ -20,8 +18,6 @@
 #include "bridge.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/groutine.hpp"
-#include "groutines/library.hpp"
-#include "groutines/registry.hpp"
 #include "groutines/runtime.hpp"
 
 namespace groutines::python {
@@ -311,25 +307,15 @@ void HostedRuntime::close() {
     ReleaseGil release;  // unloading runs Python groutines' finally blocks and the backend
     runtime_->unload_all();
   }
-  for (auto it = libraries_.rbegin(); it != libraries_.rend(); ++it) dlclose(*it);
-  libraries_.clear();
+  libraries_.close();
   ReleaseGil release;
   runtime_.reset();
 }
 
 std::vector<GroutineId> HostedRuntime::load_library(const std::string& path) {
   Runtime& rt = runtime();
-  void* handle = open_library(path);
-  std::vector<Definition> definitions = Registry::global().definitions_of(path);
-  if (definitions.empty()) {
-    dlclose(handle);
-    throw Error("'" + path + "' defines no groutines (no GROUTINE(...) in it)");
-  }
-  libraries_.push_back(handle);
-  std::vector<GroutineId> ids;
   ReleaseGil release;
-  for (const Definition& d : definitions) ids.push_back(rt.load(d).id());
-  return ids;
+  return libraries_.load(rt, path);
 }
 
 py::object outcome_value(const std::optional<Value>& value) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "groutines/runtime.hpp"
+#include "libraries.hpp"
 
 namespace groutines::python {
 
@@ -40,7 +41,7 @@ class HostedRuntime {
   py::object backend_object_;  // declared first: destroyed after the runtime
   Backend& backend_;
   std::unique_ptr<Runtime> runtime_;
-  std::vector<void*> libraries_;  // dlopen handles, in load order
+  GroutineLibraries libraries_;  // closed after its groutines are unloaded
 };
 
 // bind_backend() adds Backend, Frame, Outcome and HostedRuntime to the module.
