@@ -226,3 +226,12 @@ def test_a_script_is_loaded_into_the_hosted_runtime_and_unloaded_with_it(script)
     t.close()
     assert t.backend.logs == ["counter: ticks: 1"]
     assert t.backend.hooks == {}
+
+
+def test_a_library_that_cannot_be_loaded_is_an_error_naming_it(pure):
+    with pytest.raises(g.Error, match=r"cannot load '/nonexistent/libx.so': "):
+        pure.host.load_library("/nonexistent/libx.so")
+    python_module = _native.__file__  # a shared library without GROUTINE(...)s
+    with pytest.raises(g.Error, match=r"defines no groutines \(no GROUTINE\(...\) in it\)"):
+        pure.host.load_library(python_module)
+    assert pure.runtime.groutines() == []
