@@ -15,6 +15,7 @@ class PureFrame(groutines.Frame):
         self.regs = dict(regs or {})
         self.watched_call = None  # set by PureBackend.watch_return
         self.return_int = 0
+        self.return_float = 0.0
         self.memory = {}
 
     def int_argument(self, index):
@@ -41,6 +42,12 @@ class PureFrame(groutines.Frame):
 
     def int_return_value(self):
         return self.return_int
+
+    def float_return_value(self):
+        return self.return_float
+
+    def returns_float(self):
+        return isinstance(self.return_float, float) and self.return_float != 0.0
 
 
 class PureBackend(groutines.Backend):
@@ -121,7 +128,10 @@ class PureTarget:
     def ret(self, thread, value=0):
         """ret() returns value from thread's innermost frame; returns what the caller sees."""
         frame = self.stacks[thread].pop()
-        frame.return_int = value
+        if isinstance(value, float):
+            frame.return_float = value
+        else:
+            frame.return_int = value
         if frame.watched_call is not None:
             call = frame.watched_call
             self.backend.watched.pop(call)

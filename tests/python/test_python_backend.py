@@ -11,6 +11,14 @@ from pure_backend import PureTarget
 EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
 
 
+def example(name):
+    """example() is the path of a built example groutine library (groutines/examples/)."""
+    path = os.path.join(EXAMPLES, f"libgroutine_{name}.so")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is not built (set GROUTINES_EXAMPLES to build/groutines)")
+    return path
+
+
 @pytest.fixture
 def pure():
     """A pure-Python target; when the test ends, closing it must leave no hook, no watch and
@@ -181,10 +189,7 @@ def test_the_hosted_runtime_is_the_default_one_for_fire(pure):
 
 
 def test_a_cpp_groutine_library_runs_through_the_python_backend(pure):
-    library = os.path.join(EXAMPLES, "libgroutine_events.so")
-    if not os.path.exists(library):
-        pytest.skip(f"{library} not built")
-    pure.host.load_library(library)
+    pure.host.load_library(example("events"))
     assert list(pure.backend.hooks.values()) == ["add"]
     for _ in range(3):
         pure.call(1, "add", args=[1, 2])
@@ -235,3 +240,12 @@ def test_a_library_that_cannot_be_loaded_is_an_error_naming_it(pure):
     with pytest.raises(g.Error, match=r"defines no groutines \(no GROUTINE\(...\) in it\)"):
         pure.host.load_library(python_module)
     assert pure.runtime.groutines() == []
+
+
+def test_a_cpp_groutine_reads_returns_through_the_python_frame_and_rewrites_them(pure):
+    pure.host.load_library(example("rewrite"))
+    pure.call(1, "add", args=[1, 2])
+    assert pure.ret(1, 3) == 1003
+    pure.call(1, "scale", floats=[1.5, 2.0])
+    assert pure.ret(1, 3.0) == 30.0
+    assert pure.backend.errors == []
