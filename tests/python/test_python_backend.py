@@ -249,3 +249,41 @@ def test_a_cpp_groutine_reads_returns_through_the_python_frame_and_rewrites_them
     pure.call(1, "scale", floats=[1.5, 2.0])
     assert pure.ret(1, 3.0) == 30.0
     assert pure.backend.errors == []
+
+
+def test_threads_deliver_at_once_through_the_python_backend_and_every_call_gets_its_return(pure):
+    import threading
+
+    pairs = []
+
+    async def pair(call):
+        thread, arg = call.thread_id, call.arg(0)
+        ret = await call.returned()
+        pairs.append((thread, arg, ret.value))
+
+    async def every_call():
+        async for call in g.calls("work"):
+            g.spawn(pair(call))
+
+    pure.host.load(every_call)
+    errors = []
+
+    def run(thread):
+        try:
+            for i in range(200):
+                pure.call(thread, "work", args=[i])
+                pure.ret(thread, i * 10 + thread)
+        except Exception as e:  # reported below: a thread's exception would be lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "a delivering thread hangs"
+    assert errors == []
+    assert sorted(pairs) == sorted((n, i, i * 10 + n) for n in range(1, 5) for i in range(200))
+    [counter] = [x for x in pure.runtime.groutines() if x["name"] == "every_call"]
+    assert counter["missed"] == {}
+    assert pure.runtime.unload_python() == 1
