@@ -33,7 +33,7 @@ std::uint64_t as_u64(py::handle object, const char* method) {
   Value v = to_value(object);
   if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<std::uint64_t>(*i);
   if (auto* b = std::get_if<bool>(&v)) return *b;
-  throw Error(std::string(method) + "() returned " + to_text(py::repr(object)) +
+  throw Error("Frame." + std::string(method) + "() returned " + to_text(py::repr(object)) +
               ", not an int");
 }
 
@@ -41,7 +41,7 @@ double as_double(py::handle object, const char* method) {
   Value v = to_value(object);
   if (auto* d = std::get_if<double>(&v)) return *d;
   if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
-  throw Error(std::string(method) + "() returned " + to_text(py::repr(object)) +
+  throw Error("Frame." + std::string(method) + "() returned " + to_text(py::repr(object)) +
               ", not a float");
 }
 
@@ -65,8 +65,10 @@ class PyFrame final : public Frame {
           // A list of (name, type, value).
           std::vector<Argument> out;
           for (py::handle a : f()) {
+            if (!py::isinstance<py::tuple>(a) || py::len(a) != 3)
+              throw Error("Frame.arguments() returned " + to_text(py::repr(a)) +
+                          " in its list, not a (name, type, value) tuple");
             auto t = py::reinterpret_borrow<py::tuple>(a);
-            if (t.size() != 3) throw Error("arguments() returns (name, type, value) tuples");
             out.push_back(Argument{to_text(t[0]), to_text(t[1]), to_value(t[2])});
           }
           return out;
@@ -100,6 +102,9 @@ class PyFrame final : public Frame {
           // A list of dicts with any of pc, module, function, offset, file, line.
           std::vector<StackFrame> out;
           for (py::handle h : f(max_frames)) {
+            if (!py::isinstance<py::dict>(h))
+              throw Error("Frame.backtrace() returned " + to_text(py::repr(h)) +
+                          " in its list, not a dict (pc, module, function, offset, file, line)");
             auto d = py::reinterpret_borrow<py::dict>(h);
             StackFrame s;
             if (d.contains("pc")) s.pc = as_u64(d["pc"], "backtrace");

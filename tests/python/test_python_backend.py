@@ -6,7 +6,7 @@ import pytest
 
 import groutines as g
 from groutines import _native
-from pure_backend import PureTarget
+from pure_backend import PureFrame, PureTarget
 
 EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
 
@@ -287,3 +287,31 @@ def test_threads_deliver_at_once_through_the_python_backend_and_every_call_gets_
     [counter] = [x for x in pure.runtime.groutines() if x["name"] == "every_call"]
     assert counter["missed"] == {}
     assert pure.runtime.unload_python() == 1
+
+
+def test_a_python_frame_that_returns_the_wrong_shape_is_an_error_naming_it(pure):
+    seen = []
+
+    class BadFrame(PureFrame):
+        def arguments(self):
+            return [["len", "int", 1]]
+
+        def backtrace(self, max_frames):
+            return ["main"]
+
+    async def reader():
+        c = await g.call("f")
+        for read in (lambda: c.args, lambda: c.stack()):
+            try:
+                read()
+            except g.Error as e:
+                seen.append(str(e))
+
+    pure.host.load(reader)
+    [fid] = pure.backend.hooks
+    pure.host.deliver_call(fid, 1, BadFrame("f"))
+    assert seen == [
+        "Frame.arguments() returned ['len', 'int', 1] in its list, not a "
+        "(name, type, value) tuple",
+        "Frame.backtrace() returned 'main' in its list, not a dict (pc, module, "
+        "function, offset, file, line)"]
