@@ -55,6 +55,10 @@ def groutine_library(name):
     return str(path)
 
 
+# Where a groutine's log line ("[name] text") starts in the middle of another line.
+_GLUED_LOG = re.compile(r"(?<=[^\s\[(])(?=\[[A-Za-z][\w .#:/-]*\] )")
+
+
 class Session:
     """The output of one batch LLDB run, with helpers to check it."""
 
@@ -64,7 +68,12 @@ class Session:
         self.returncode = returncode
 
     def lines(self):
-        return self.output.splitlines()
+        """lines() is the output's lines, a groutine's log line glued to the end of a target
+        line taken apart again: the pty hands LLDB a target's line and its newline in two
+        reads (the tty's newline translation), and a log the agent's service thread prints
+        between them lands in the middle ('add(2,3)=5[check-add] ...')."""
+        return [part for line in self.output.splitlines()
+                for part in _GLUED_LOG.split(line)]
 
     def logged(self, groutine):
         """logged() is every line groutine wrote with groutines::log(), in order."""
