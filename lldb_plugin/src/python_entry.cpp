@@ -193,8 +193,8 @@ std::string python_package_dir() {
     plugin_dirs.push_back(parent_of(resolved));
   std::string looked;
   for (const std::string& dir : plugin_dirs)
-    for (const char* relative : {"/../python", "/../share/groutines/python"}) {
-      std::string candidate = dir + relative;
+    for (const char* relative : {"/python", "/share/groutines/python"}) {
+      std::string candidate = parent_of(dir) + relative;
       if (has_package(candidate)) return candidate;
       looked += (looked.empty() ? "" : ", ") + candidate;
     }

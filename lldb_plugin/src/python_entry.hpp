@@ -15,11 +15,12 @@ struct PythonReply {
 // python_package_dir() is the directory that holds the `groutines` Python package for this
 // plugin, searched in this order:
 //   1. $GROUTINES_PYTHON_DIR, when set (an error if it holds no groutines/ package);
-//   2. DIR/../python, DIR being the plugin's own directory (the build tree: build/lldb_plugin/
-//      beside build/python/);
-//   3. DIR/../share/groutines/python (an installed tree: PREFIX/lib/ beside PREFIX/share/);
-//   4. 2 and 3 again from the directory of the plugin with symlinks resolved, if it differs.
-// DIR is where the plugin was loaded from (dladdr), never a path compiled in. Throws Error
+//   2. UP/python, UP being the parent of the plugin's own directory (the build tree:
+//      build/lldb_plugin/libgroutines_lldb.so beside build/python/groutines/);
+//   3. UP/share/groutines/python (an installed tree: PREFIX/lib/ beside PREFIX/share/);
+//   4. 2 and 3 again from the plugin's path with symlinks resolved, if its directory differs.
+// The plugin's directory is the one it was loaded from (dladdr), as given to `plugin load`
+// (a symlink's, not its target's, comes first), never a path compiled in. Throws Error
 // naming the places searched when none holds groutines/_host.py.
 std::string python_package_dir();
 
