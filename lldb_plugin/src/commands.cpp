@@ -188,8 +188,9 @@ class Incomplete : public Error {
 
 // python_entry() calls groutines._host.<function>(path) (python_entry.hpp) and returns the
 // text it produced; throws Incomplete with the entry point's error text.
-std::string python_entry(const char* function, const std::string& path) {
-  PythonReply reply = call_python_entry(function, path);
+std::string python_entry(lldb::SBDebugger& debugger, const char* function,
+                         const std::string& path) {
+  PythonReply reply = call_python_entry(debugger, function, path);
   if (reply.error.empty()) return reply.output;
   throw Incomplete(reply.output, reply.error);
 }
@@ -325,7 +326,7 @@ class LoadCommand final : public Subcommand {
     };
     if (S_ISDIR(st.st_mode) || ends_with(path, ".py")) {
       try {
-        std::string out = python_entry("load_command", path);
+        std::string out = python_entry(debugger, "load_command", path);
         return out + warnings();
       } catch (const Incomplete& e) {
         throw Incomplete(e.output() + warnings(), e.what());
@@ -428,7 +429,7 @@ class UnloadCommand final : public Subcommand {
     }
     struct stat st {};
     if (stat(what.c_str(), &st) == 0 && (S_ISDIR(st.st_mode) || ends_with(what, ".py")))
-      return python_entry("unload_command", what);
+      return python_entry(debugger, "unload_command", what);
     char resolved[PATH_MAX];
     if (realpath(what.c_str(), resolved)) {
       std::size_t before = host.runtime().size();

@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <lldb/API/SBStructuredData.h>
+
 #include "groutines/error.hpp"
 
 namespace groutines::plugin {
@@ -203,7 +205,9 @@ std::string python_package_dir() {
               "that holds groutines/)");
 }
 
-PythonReply call_python_entry(const char* function, const std::string& path) {
+PythonReply call_python_entry(lldb::SBDebugger& debugger, const char* function,
+                              const std::string& path) {
+  debugger.GetScriptInterpreterInfo(lldb::eScriptLanguagePython);  // makes it if not yet made
   std::string missing;
   const PythonApi* py = python_api(missing);
   if (!py)

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include <lldb/API/SBDebugger.h>
+
 namespace groutines::plugin {
 
 // PythonReply is what an entry point of groutines._host answered: the text to print, and the
@@ -28,7 +30,10 @@ std::string python_package_dir();
 // through the Python C API under the GIL (looked up in the process: the plugin does not link
 // libpython), with path passed as a str decoded like os.fsdecode() (any bytes survive), and
 // returns its (output, error) reply from memory. python_package_dir() goes first on sys.path
-// unless already there. Throws Error when Python is not there or the call itself fails.
-PythonReply call_python_entry(const char* function, const std::string& path);
+// unless already there. The debugger's script interpreter is made first (LLDB may make it
+// lazily: it sets up sys.path for `import lldb`). Throws Error when Python is not there or the
+// call itself fails.
+PythonReply call_python_entry(lldb::SBDebugger& debugger, const char* function,
+                              const std::string& path);
 
 }  // namespace groutines::plugin
