@@ -316,19 +316,23 @@ def unload_path(runtime, path):
     directory; returns how many groutines."""
     real = os.path.realpath(os.path.expanduser(path))
     # The runtime keeps a source as UTF-8 text, bytes that are not UTF-8 escaped (\udcff).
-    escaped = {_as_text(real): real}
     prefix = _as_text(real + os.sep)
     chosen = [g for g in runtime.groutines() if g["python"]
-              and (g["source"] in escaped or g["source"].startswith(prefix))]
+              and (g["source"] == _as_text(real) or g["source"].startswith(prefix))]
     for g in chosen:  # all or nothing
         if g["state"] == "running":
             raise LoadError(f"groutine '{g['name']}' is running: it cannot be unloaded from a "
                             f"delivery (nothing was unloaded)")
     sources = {g["source"] for g in chosen}
+    # The scripts' modules, by the source the runtime keeps for them.
+    modules = {_as_text(os.path.realpath(m.__file__)): name
+               for name, m in list(sys.modules.items())
+               if name.startswith(_SCRIPTS) and isinstance(getattr(m, "__file__", None), str)}
     n = 0
     for source in sorted(sources):
         n += runtime.unload_source(source)
-        sys.modules.pop(_module_name(escaped.get(source, source)), None)
+        if source in modules:
+            sys.modules.pop(modules[source], None)
     return n
 
 

@@ -78,6 +78,18 @@ def test_a_script_at_a_path_with_quotes_blanks_and_non_utf8_bytes_loads_and_runs
     assert s.after(unload) == f"unloaded 1 groutine from {escaped(script)}", s
 
 
+def test_a_directory_at_an_odd_path_loads_and_unloads_with_its_scripts_modules(odd_dir):
+    (odd_dir / "groutine_adds.py").write_text(SCRIPT)
+    load, unload = f"groutine load {quoted(odd_dir)}", f"groutine unload {quoted(odd_dir)}"
+    modules = ("script import sys; print(sorted(n for n in sys.modules "
+               "if n.startswith('groutines.scripts.')))")
+    s = run_lldb(f"file {target('calls_O0')}", load, unload, modules)
+    assert s.after(load).startswith(
+        f"loaded 1 groutine from {escaped(odd_dir / 'groutine_adds.py')}"), s
+    assert s.after(unload) == f"unloaded 1 groutine from {escaped(odd_dir)}", s
+    assert s.after(modules) == "[]", s
+
+
 def test_an_error_in_a_script_at_an_odd_path_reaches_the_prompt_with_its_file_and_line(odd_dir):
     script = odd_dir / "broken one.py"
     script.write_text(SCRIPT.replace('g.log(', 'nope(') + "\nraise ValueError(\"bad 'x'\")\n")
