@@ -27,6 +27,7 @@
 #include "groutines/groutine.hpp"
 #include "groutines/value.hpp"
 #include "host.hpp"
+#include "python_entry.hpp"
 
 namespace groutines::plugin {
 
@@ -185,65 +186,13 @@ class Incomplete : public Error {
   std::string output_;
 };
 
-// python_entry() calls groutines._host.<function>(path) in LLDB's embedded Python, through
-// the `script` command (the plugin keeps no Python object of its own), and returns the text
-// it produced. The package is the build's python/ directory, put on sys.path first. The text
-// comes back through a temporary file, not stdout, which LLDB would also echo. Throws
-// Incomplete with the entry point's error text.
-std::string python_entry(lldb::SBDebugger& debugger, const char* function, const std::string& path) {
-  const std::string package_dir = GROUTINES_PYTHON_PACKAGE_DIR;
-  struct stat st {};
-  if (stat((package_dir + "/groutines/_host.py").c_str(), &st) != 0)
-    throw Error("Python groutines need the groutines Python module, which is not built (" +
-                package_dir + "/groutines)");
-  char reply_path[] = "/tmp/groutines-reply-XXXXXX";
-  int fd = mkstemp(reply_path);
-  if (fd < 0) throw Error("cannot make a temporary file for the Python entry point");
-  close(fd);
-  struct Unlink {
-    const char* path;
-    ~Unlink() { unlink(path); }
-  } unlink_reply{reply_path};
-  auto hex = [](const std::string& s) {
-    std::string out;
-    char b[3];
-    for (unsigned char c : s) {
-      std::snprintf(b, sizeof b, "%02x", c);
-      out += b;
-    }
-    return out;
-  };
-  // A path is any bytes: undecodable ones travel as surrogates, as os.fsdecode() makes them.
-  auto text = [&](const std::string& s) {
-    return "bytes.fromhex('" + hex(s) + "').decode(errors='surrogateescape')";
-  };
-  // Strings travel as hex: no quoting to get wrong.
-  std::string code = "script -l python -- import sys as _gs; _gp = " + text(package_dir) +
-                     "; _gs.path.insert(0, _gp) if _gp not in _gs.path else None; "
-                     "import groutines._host as _gh; "
-                     "_go, _ge = _gh." + function + "(" + text(path) + "); "
-                     "_gf = open(" + text(reply_path) +
-                     ", 'w', encoding='utf-8', errors='backslashreplace'); "
-                     "_gn = _gf.write(_go + '\\x1e' + _ge); _gf.close()";
-  lldb::SBCommandReturnObject result;
-  debugger.GetCommandInterpreter().HandleCommand(code.c_str(), result);
-  if (!result.Succeeded())
-    throw Error(std::string("the Python entry point failed: ") +
-                (result.GetError() ? result.GetError() : "(no message)"));
-  std::string reply;
-  if (FILE* f = std::fopen(reply_path, "r")) {
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) reply.append(buf, n);
-    std::fclose(f);
-  }
-  std::size_t at = reply.rfind('\x1e');
-  if (at == std::string::npos)
-    throw Error("the Python entry point did not answer" +
-                (result.GetOutput() ? std::string(": ") + result.GetOutput() : std::string()));
-  std::string message = reply.substr(at + 1);
-  if (message.empty()) return reply.substr(0, at);
-  throw Incomplete(reply.substr(0, at), message);
+// python_entry() calls groutines._host.<function>(path) (python_entry.hpp) and returns the
+// text it produced; throws Incomplete with the entry point's error text.
+std::string python_entry(lldb::SBDebugger& debugger, const char* function,
+                         const std::string& path) {
+  PythonReply reply = call_python_entry(debugger, function, path);
+  if (reply.error.empty()) return reply.output;
+  throw Incomplete(reply.output, reply.error);
 }
 
 // unresolved() lists the hooked functions whose breakpoint has no location, with that

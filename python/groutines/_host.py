@@ -1,12 +1,14 @@
-"""Entry points for the debugger plugin. The plugin puts the build's python/ directory on
-LLDB's sys.path at `plugin load`, calls set_default_runtime() with its runtime, and dispatches
-`groutine load PATH` (a .py file or a directory) and `groutine unload PATH` here:
+"""Entry points for the debugger plugin. The plugin puts the directory that holds this package
+(found beside the plugin: lldb_plugin/README.md) on sys.path at the first Python load, calls
+set_default_runtime() with its runtime, and dispatches `groutine load PATH` (a .py file or a
+directory) and `groutine unload PATH` here, PATH a str as os.fsdecode() makes it:
 
     import groutines._host
     text = groutines._host.load_path("/abs/or/relative/x.py")   # print text as the result
     # on groutines.LoadError as e: print e.output (may be empty), then "error: " + str(e)
 
-or, from C through the Python C API, the same without exceptions to handle:
+or, from C through the Python C API (what the LLDB plugin does), the same without exceptions
+to handle:
 
     output, error = groutines._host.load_command(path)    # error == "" on success
 

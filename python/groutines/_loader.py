@@ -118,6 +118,12 @@ def _def_line(fn):
 _SCRIPTS = "groutines.scripts."
 
 
+def _as_text(path):
+    """_as_text() is path as the runtime keeps it: bytes that are not UTF-8 (the lone
+    surrogates os.fsdecode() makes of them) escaped as \\udcXX."""
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _module_name(path):
     stem = os.path.splitext(os.path.basename(path))[0]
     stem = "".join(c if c.isalnum() else "_" for c in stem)
@@ -309,18 +315,24 @@ def unload_path(runtime, path):
     """unload_path() unloads what was loaded from a script, or from the scripts of a
     directory; returns how many groutines."""
     real = os.path.realpath(os.path.expanduser(path))
-    prefix = real + os.sep
+    # The runtime keeps a source as UTF-8 text, bytes that are not UTF-8 escaped (\udcff).
+    prefix = _as_text(real + os.sep)
     chosen = [g for g in runtime.groutines() if g["python"]
-              and (g["source"] == real or g["source"].startswith(prefix))]
+              and (g["source"] == _as_text(real) or g["source"].startswith(prefix))]
     for g in chosen:  # all or nothing
         if g["state"] == "running":
             raise LoadError(f"groutine '{g['name']}' is running: it cannot be unloaded from a "
                             f"delivery (nothing was unloaded)")
     sources = {g["source"] for g in chosen}
+    # The scripts' modules, by the source the runtime keeps for them.
+    modules = {_as_text(os.path.realpath(m.__file__)): name
+               for name, m in list(sys.modules.items())
+               if name.startswith(_SCRIPTS) and isinstance(getattr(m, "__file__", None), str)}
     n = 0
     for source in sorted(sources):
         n += runtime.unload_source(source)
-        sys.modules.pop(_module_name(source), None)
+        if source in modules:
+            sys.modules.pop(modules[source], None)
     return n
 
 

@@ -52,7 +52,9 @@ UNLOADER = """
 import lldb
 import groutines as g
 
-DEBUGGER = lldb.debugger  # set while the script loads (through the `script` command)
+# The plugin calls into Python directly, not through the `script` command: lldb.debugger is
+# not set while a script loads. lldb --batch made one debugger, the first.
+DEBUGGER = lldb.SBDebugger.FindDebuggerWithID(1)
 
 
 @g.groutine

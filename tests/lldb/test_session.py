@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN, PYTHON_BUILT, PYTHON_PACKAGE, TARGETS, driver, example, lldb, \
+from conftest import PLUGIN, PYTHON_BUILT, TARGETS, driver, example, lldb, \
     plugin_breakpoints, target
 
 
@@ -23,6 +23,13 @@ def test_help_documents_every_subcommand_with_examples():
             "[--clear]") in s.output, s
     # Prose is left for LLDB to wrap: no line of it ends in the middle of a sentence.
     assert "\nThey\n" not in s.output, s
+
+
+# What `groutine load x.py` says when the Python package is not built beside the plugin.
+NO_PACKAGE = ("error: groutine load: Python groutines need the groutines Python package, which "
+              f"is not beside the plugin (looked in {PLUGIN.parents[1]}/python, {PLUGIN.parents[1]}/"
+              "share/groutines/python; set GROUTINES_PYTHON_DIR to the directory that holds "
+              "groutines/)")
 
 
 def test_load_errors_name_what_was_wrong_and_lldb_goes_on(tmp_path):
@@ -50,12 +57,10 @@ def test_load_errors_name_what_was_wrong_and_lldb_goes_on(tmp_path):
         "groutine load /nonexistent/x.so": "error: groutine load: no such file '/nonexistent/x.so'",
         # Python files and directories go to the groutines Python module, which reports.
         f"groutine load {script}": f"error: groutine load: {script}:1: SyntaxError: invalid syntax"
-        if PYTHON_BUILT else "error: groutine load: Python groutines need the groutines Python "
-        f"module, which is not built ({PYTHON_PACKAGE})",
+        if PYTHON_BUILT else NO_PACKAGE,
         f"groutine load {tmp_path}":
             f"error: groutine load: no groutine scripts in '{tmp_path}' (files named groutine_*.py or *_groutines.py)"
-        if PYTHON_BUILT else "error: groutine load: Python groutines need the groutines Python "
-        f"module, which is not built ({PYTHON_PACKAGE})",
+        if PYTHON_BUILT else NO_PACKAGE,
         "groutine load": "error: groutine load: expected one path, got 0 arguments (groutine load <path>)",
         f"groutine load {TARGETS / 'libdl_target.so'}":
             f"error: groutine load: '{TARGETS / 'libdl_target.so'}' defines no groutines (no GROUTINE(...) in it)",
