@@ -123,6 +123,20 @@ CallId Return::call_id() const { return event().call; }
 std::uint64_t Return::thread_id() const { return event().thread_id; }
 bool Return::unwound() const { return event().unwound; }
 
+Value Return::result() const {
+  const Event& ev = event();
+  if (ev.unwound)
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
+                " was unwound without returning: it has no return value");
+  const Outcome& out = runtime_->outcome_of(seq_);
+  if (out.return_value) {
+    if (std::holds_alternative<double>(*out.return_value)) return *out.return_value;
+    return as_int(*out.return_value);
+  }
+  if (returns_float()) return frame().float_return_value();
+  return static_cast<std::int64_t>(frame().int_return_value());
+}
+
 std::int64_t Return::value() const {
   const Event& ev = event();
   if (ev.unwound)

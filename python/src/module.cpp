@@ -96,7 +96,7 @@ py::dict to_dict(const GroutineSnapshot& s) {
 
 py::list replies_to_list(const std::vector<Reply>& replies) {
   py::list out;
-  for (const Reply& r : replies) out.append(py::make_tuple(r.groutine, from_value(r.value)));
+  for (const Reply& r : replies) out.append(py::cast(r));  // groutines.Reply (handles.cpp)
   return out;
 }
 
@@ -166,7 +166,7 @@ void bind_runtime(py::module_& m) {
             return replies_to_list(fire_in(rt, name.value, to_data(data)));
           },
           py::arg("name"), py::arg("data") = py::dict(),
-          "fire(name, data) -> [(groutine, reply)]: fire a custom event, as from the prompt.")
+          "fire(name, data) -> [Reply]: fire a custom event, as from the prompt.")
       .def("hooks",
            [](Runtime& rt) {
              std::vector<HookInfo> hooks;
