@@ -5,8 +5,11 @@
 
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "fake_backend.hpp"
+#include "groutines/runtime_internals.hpp"
 
 using namespace groutines;
 
@@ -160,4 +163,41 @@ TEST_CASE("reading a missing key of event data throws Error naming the key and t
   });
   host.runtime.fire("cfg", {{"present", Value(true)}});
   CHECK(error == "event 'cfg' has no field 'missing'");
+}
+
+namespace {
+// Detects, from outside the runtime, whether Runtime's members are callable: a private member
+// makes the substitution fail, as a missing one does.
+template <typename R, typename = void>
+struct exposes_outcome_of : std::false_type {};
+template <typename R>
+struct exposes_outcome_of<R, std::void_t<decltype(std::declval<R&>().outcome_of(0))>>
+    : std::true_type {};
+template <typename R, typename = void>
+struct exposes_begin_wait : std::false_type {};
+template <typename R>
+struct exposes_begin_wait<R, std::void_t<decltype(std::declval<R&>().begin_wait(
+                                 std::declval<Groutine&>(), std::declval<const Wait&>()))>>
+    : std::true_type {};
+template <typename R, typename = void>
+struct exposes_fire : std::false_type {};
+template <typename R>
+struct exposes_fire<R, std::void_t<decltype(std::declval<R&>().fire("x", Data{}))>>
+    : std::true_type {};
+}  // namespace
+
+TEST_CASE("the runtime's internal entry points are not public: adapters reach them through "
+          "RuntimeInternals",
+          "[core][api]") {
+  STATIC_REQUIRE_FALSE(exposes_outcome_of<Runtime>::value);
+  STATIC_REQUIRE_FALSE(exposes_begin_wait<Runtime>::value);
+  STATIC_REQUIRE(exposes_fire<Runtime>::value);  // the detector sees public members
+  fake::Host host;
+  std::uint64_t thread = 99;
+  host.load("g", [&] {
+    wait_call("f");
+    thread = RuntimeInternals::current_thread(*Runtime::current());
+  });
+  host.backend.call(7, "f");
+  CHECK(thread == 7);
 }

@@ -286,7 +286,7 @@ class GROUTINES_API Calls {
   std::uint64_t missed() const { return subscription_.missed(); }
 
  private:
-  void next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }
+  void next();
   Runtime* runtime_;
   Subscription subscription_;
   Wait wait_;
@@ -330,6 +330,11 @@ GROUTINES_API void check_failed(const char* expression, std::string detail, cons
     if (!static_cast<bool>(expr))                                                    \
       ::groutines::detail::check_failed(#expr, (message), __FILE__, __LINE__);       \
   } while (false)
+
+// GROUTINE_ADD_FAILURE(message) records message (a std::string) with file:line as a failure,
+// and goes on (GROUTINE_CHECK_MSG without an expression: the message says it all).
+#define GROUTINE_ADD_FAILURE(message) \
+  ::groutines::detail::check_failed(nullptr, (message), __FILE__, __LINE__)
 
 // GROUTINE_REQUIRE(expr) ends the groutine as failed, with file:line, when expr is false.
 #define GROUTINE_REQUIRE(...)                                                      \
