@@ -37,7 +37,9 @@ std::function<bool(const Event&)> as_event_predicate(Runtime& rt,
 
 // --- EventHandle ---
 
-bool EventHandle::valid() const noexcept { return runtime_ && RuntimeInternals::is_current(*runtime_, seq_); }
+bool EventHandle::valid() const noexcept {
+  return runtime_ && RuntimeInternals::is_current(*runtime_, seq_);
+}
 
 const Event& EventHandle::event() const {
   if (!runtime_) throw Error("empty event handle");
@@ -276,7 +278,9 @@ Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)
   wait_.push_back(Matcher{EventKind::Call, fn, as_event_predicate(*runtime_, std::move(where))});
 }
 
-void Calls::next() { current_ = Call(*runtime_, *RuntimeInternals::wait(*runtime_, wait_).event); }
+void Calls::next() {
+  current_ = Call(*runtime_, *RuntimeInternals::wait(*runtime_, wait_).event);
+}
 
 Calls calls(std::string_view function, std::function<bool(const Call&)> where) {
   return Calls(function, std::move(where));
@@ -296,8 +300,9 @@ std::string message(const char* expression, const std::string& detail, const cha
 }  // namespace
 
 void check_failed(const char* expression, std::string detail, const char* file, unsigned line) {
-  RuntimeInternals::record_failure(inside("GROUTINE_CHECK"), message(expression, detail, "GROUTINE_CHECK"),
-                                          Location{file, line});
+  RuntimeInternals::record_failure(inside("GROUTINE_CHECK"),
+                                   message(expression, detail, "GROUTINE_CHECK"),
+                                   Location{file, line});
 }
 
 void require_failed(const char* expression, std::string detail, const char* file,

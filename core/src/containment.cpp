@@ -81,7 +81,8 @@ int g_fatal_exit = -1;
                                       : "SIGABRT (abort() or std::terminate)";
   Runtime* runtime = default_runtime();
   const Groutine* running =
-      runtime && RuntimeInternals::holds_lock(*runtime) ? runtime->current_groutine() : nullptr;
+      runtime && RuntimeInternals::holds_lock(*runtime) ? runtime->current_groutine()
+                                                        : nullptr;
   int n = std::snprintf(line, sizeof line, "error: groutines: the debugger died of %s", what);
   if (sig != SIGABRT && info->si_code > 0)
     n += std::snprintf(line + n, sizeof line - n, " at address %p", info->si_addr);

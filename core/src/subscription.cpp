@@ -8,7 +8,9 @@
 namespace groutines {
 
 Subscription::Subscription(Runtime& runtime, FunctionId function)
-    : runtime_(&runtime), function_(function), stream_(RuntimeInternals::open_stream(runtime, function)) {}
+    : runtime_(&runtime),
+      function_(function),
+      stream_(RuntimeInternals::open_stream(runtime, function)) {}
 
 Subscription::Subscription(Subscription&& other) noexcept
     : runtime_(std::exchange(other.runtime_, nullptr)),

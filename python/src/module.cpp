@@ -383,10 +383,13 @@ PYBIND11_MODULE(_native, m) {
       "being handled). name defaults to the async function's __name__.");
   m.def(
       "stop",
-      [](const Text& reason) { RuntimeInternals::request_stop(inside("stop").runtime(), reason.value); },
+      [](const Text& reason) {
+        RuntimeInternals::request_stop(inside("stop").runtime(), reason.value);
+      },
       py::arg("reason"));
   m.def(
-      "log", [](const Text& message) { RuntimeInternals::log(inside("log").runtime(), message.value); },
+      "log",
+      [](const Text& message) { RuntimeInternals::log(inside("log").runtime(), message.value); },
       py::arg("message"));
   m.def(
       "_record_failure",
