@@ -16,6 +16,7 @@
 #include <mutex>
 #include <typeinfo>
 
+#include "demangle.hpp"
 #include "fiber_driver.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines/runtime_internals.hpp"
@@ -129,14 +130,6 @@ void on_signal(int sig, siginfo_t* info, void* context) {
   if (g_fatal_exit >= 0 && !(g_previous[sig].sa_handler == SIG_IGN && info->si_code <= 0))
     die_with_report(sig, info);
   pass_on(sig, info, context);
-}
-
-std::string demangled(const char* mangled) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string s = status == 0 && out ? out : mangled;
-  std::free(out);
-  return s;
 }
 
 #if defined(__x86_64__) && defined(__linux__)

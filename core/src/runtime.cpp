@@ -12,6 +12,7 @@
 #include <typeinfo>
 
 #include "assert.hpp"
+#include "demangle.hpp"
 #include "fiber_driver.hpp"
 
 namespace groutines {
@@ -21,18 +22,8 @@ namespace {
 // the runtime's lock, and a fiber may be resumed on another thread than the one it left.
 Runtime* g_current_runtime = nullptr;
 
-std::string demangled(const char* mangled) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string s = status == 0 && out ? out : mangled;
-  std::free(out);
-  return s;
-}
-}  // namespace
-
-namespace {
 std::atomic<Runtime*> g_default_runtime{nullptr};
-}
+}  // namespace
 
 // Delivery is one event being delivered; they nest (fire from a listener), innermost first.
 struct Runtime::Delivery {

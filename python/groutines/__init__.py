@@ -44,11 +44,13 @@ import sys
 from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Reply, Return, any,
                        call, calls, current_name, event, log, spawn, stop)
 from . import _native
+from ._native import Backend, Frame, Outcome
+from ._native import HostedRuntime as Runtime
 from ._loader import LoadError, groutine
 
-__all__ = ["Awaitable", "Call", "CallStream", "CustomEvent", "Error", "LoadError", "Reply", "Return",
-           "any", "call", "calls", "check", "current_name", "event", "fire", "groutine", "log",
-           "spawn", "stop"]
+__all__ = ["Awaitable", "Backend", "Call", "CallStream", "CustomEvent", "Error", "Frame",
+           "LoadError", "Outcome", "Reply", "Return", "Runtime", "any", "call", "calls", "check",
+           "current_name", "event", "fire", "groutine", "log", "spawn", "stop"]
 
 
 def check(condition, message=None):

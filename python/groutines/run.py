@@ -1467,7 +1467,12 @@ class Runner:
                     stop_id = process.GetStopID()
                     self._interactive(process)
                     process = target.GetProcess()
-                    self._wait_stopped(process)
+                    if process.IsValid() and process.GetState() in (lldb.eStateRunning,
+                                                                    lldb.eStateStepping):
+                        outcome.error = ("the interactive session left the process "
+                                         f"{lldb.SBDebugger.StateAsCString(process.GetState())}")
+                        process.Kill()
+                        return
                     if not process.IsValid() or process.GetState() in (
                             lldb.eStateExited, lldb.eStateDetached, lldb.eStateInvalid):
                         if process.IsValid() and process.GetState() == lldb.eStateExited:
@@ -1545,18 +1550,6 @@ class Runner:
         kind, value = replies[-1]
         return int(value, 16) if kind == "X" else 0
 
-    def _wait_stopped(self, process):
-        """_wait_stopped() returns when process, which an interactive session may have left
-        running (`continue`, then `quit` at once), is stopped or over. The session's events
-        that say so are left on the debugger's listener, and the process's state changes as
-        they are taken: here."""
-        lldb = self.lldb
-        listener = self.debugger.sb.GetListener()
-        event = lldb.SBEvent()
-        while process.IsValid() and process.GetState() in (lldb.eStateRunning,
-                                                            lldb.eStateStepping):
-            listener.WaitForEvent(1, event)
-
     def _all_threads(self, process):
         lines = []
         for thread in process:
@@ -1585,14 +1578,18 @@ class Runner:
         # A stdin closed for the runner (sys.stdin None) gives the session an empty input.
         sb.SetInputFileHandle(sys.stdin or open(os.devnull), False)
         sb.SetOutputFileHandle(sys.stderr, False)
-        sb.SetAsync(True)
+        # The session stays synchronous, as the run is: a `continue` in it returns when the
+        # target stops for real or ends (LLDB takes, on the command's own listener, the stops
+        # of the hooks' breakpoints that it resumes at once). An asynchronous session would
+        # leave such a stop taken by its event thread at `quit`: the state reads "stopped"
+        # while the target runs on, and the run's next Continue() waits forever.
         options = self.lldb.SBCommandInterpreterRunOptions()
         options.SetStopOnError(False)
         try:
             sb.RunCommandInterpreter(True, False, options, 0, False, False)
         finally:
             self.interrupts.interactive = None
-            sb.SetAsync(False)
+            sb.SetAsync(False)  # whatever the session's commands made it
             sb.SetOutputFileHandle(self.report, False)
             if self.terminal is not None and process.IsValid() and process.GetState() not in (
                     self.lldb.eStateExited, self.lldb.eStateDetached, self.lldb.eStateInvalid):

@@ -103,6 +103,11 @@ class Target:
             loaded = [_loader.load_function(self.runtime, what)]
         return [name for l in loaded for name in l.names]
 
+    def load_library(self, path):
+        """load_library() starts the GROUTINE(...)s of a C++ groutine library (a .so); returns
+        their ids. The library is closed when the target is."""
+        return self._target.load_library(os.fspath(path))
+
     def unload(self, what):
         """unload() unloads a groutine by name, or what a script path loaded; returns how
         many."""

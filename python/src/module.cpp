@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "awaitables.hpp"
+#include "backend_binding.hpp"
 #include "bridge.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
@@ -271,45 +272,19 @@ void bind_target(py::module_& m) {
             t.write_memory(address, std::move(bytes));
           },
           py::arg("address"), py::arg("data"))
+      .def(
+          "load_library",
+          [](ScriptedTarget& t, const std::string& path) {
+            ReleaseGil release;
+            return t.load_library(path);
+          },
+          py::arg("path"))
       .def("depth", &ScriptedTarget::depth, py::arg("thread"))
       .def_property_readonly("hooked", &ScriptedTarget::hooked)
       .def_property_readonly("watched", &ScriptedTarget::watched)
       .def_readonly("journal", &ScriptedTarget::journal)
       .def_readonly("stops", &ScriptedTarget::stops)
       .def_readonly("logs", &ScriptedTarget::logs);
-}
-
-// load_cpp_groutine() loads one of the C++ groutines below into runtime, to test Python and
-// C++ groutines together without a debugger.
-GroutineId load_cpp_groutine(Runtime& runtime, const std::string& which) {
-  Definition d;
-  d.name = which;
-  d.source = "groutines._native (test groutines)";
-  d.location = Location{__FILE__, __LINE__};
-  if (which == "cpp-doubler") {
-    // Replies to every event "double" with twice its field n.
-    d.body = [] {
-      for (;;) {
-        CustomEvent ev = wait_event("double");
-        ev.reply(std::get<std::int64_t>(ev.get("n")) * 2);
-      }
-    };
-  } else if (which == "cpp-asker") {
-    // At every call of ask(), fires "question" and logs the replies.
-    d.body = [] {
-      for (;;) {
-        wait_call("ask");
-        std::string line;
-        for (const Reply& r : fire("question", {{"from", std::string("c++")}}))
-          line += (line.empty() ? "" : " ") + r.groutine + "=" + to_string(r.value);
-        log(line);
-      }
-    };
-  } else {
-    throw Error("no C++ test groutine called '" + which + "' (cpp-doubler, cpp-asker)");
-  }
-  ReleaseGil release;
-  return runtime.load(d).id();
 }
 
 }  // namespace
@@ -341,6 +316,7 @@ PYBIND11_MODULE(_native, m) {
   bind_awaitables(m);
   bind_runtime(m);
   bind_target(m);
+  bind_backend(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "
@@ -407,6 +383,4 @@ PYBIND11_MODULE(_native, m) {
         return g ? py::object(from_text(g->name())) : py::none();
       },
       "current_name() -> str or None: the name of the groutine running now.");
-  m.def("_load_cpp_groutine", &load_cpp_groutine, py::arg("runtime"), py::arg("which"),
-        "Test hook: load a C++ groutine (cpp-doubler, cpp-asker) built into this module.");
 }

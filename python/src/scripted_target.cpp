@@ -115,6 +115,11 @@ void ScriptedTarget::close() {
   closed_ = true;
   leave_default();
   runtime_->unload_all();
+  libraries_.close();
+}
+
+std::vector<GroutineId> ScriptedTarget::load_library(const std::string& path) {
+  return libraries_.load(open_runtime(), path);
 }
 
 std::deque<std::unique_ptr<ScriptedFrame>>& ScriptedTarget::stack(std::uint64_t thread) {

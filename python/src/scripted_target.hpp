@@ -14,6 +14,7 @@
 
 #include "groutines/backend.hpp"
 #include "groutines/runtime.hpp"
+#include "libraries.hpp"
 
 namespace groutines::python {
 
@@ -56,7 +57,10 @@ class ScriptedTarget final : public Backend {
   Runtime& runtime() noexcept { return *runtime_; }
   // closed() tells whether close() ran.
   bool closed() const noexcept { return closed_; }
-  // close() unloads every groutine (newest first); the target then refuses events. It stops
+  // load_library() loads the groutines of the C++ groutine library at path; their ids.
+  std::vector<GroutineId> load_library(const std::string& path);
+  // close() unloads every groutine (newest first) and closes the C++ groutine libraries; the
+  // target then refuses events. It stops
   // being the default runtime first (under the GIL when called from Python: see module.cpp).
   void close();
   // leave_default() makes its runtime no longer the default one, if it was.
@@ -105,6 +109,7 @@ class ScriptedTarget final : public Backend {
   std::map<std::uint64_t, std::vector<std::uint8_t>> memory_;
   unsigned watched_now_ = 0;
   bool closed_ = false;
+  GroutineLibraries libraries_;   // destroyed after the runtime: its groutines run their code
   std::unique_ptr<Runtime> runtime_;
 };
 

@@ -1,9 +1,19 @@
 """Custom events and replies between groutines (Python and C++), firing from the prompt,
 waiting for the first of several events, stop and log."""
+import os
+
 import pytest
 
 import groutines as g
-from groutines import _native
+
+
+def cpp_groutine(name):
+    """cpp_groutine() is the path of tests/python/cpp/<name>.cpp built as a groutine library."""
+    path = os.path.join(os.environ.get("GROUTINES_TEST_GROUTINES", ""),
+                        f"libgroutine_test_{name}.so")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is not built (set GROUTINES_TEST_GROUTINES to build/tests/python/cpp)")
+    return path
 
 
 def test_fire_returns_the_replies_of_the_listeners_in_load_order(target):
@@ -82,7 +92,7 @@ def test_a_python_groutine_asks_a_cpp_groutine_and_gets_its_reply(target):
         await g.call("f")
         replies.extend(g.fire("double", n=21))
 
-    _native._load_cpp_groutine(target.runtime, "cpp-doubler")
+    target.load_library(cpp_groutine("doubler"))
     target.load(asker)
     target.call(1, "f")
     assert replies == [42]
@@ -98,7 +108,7 @@ def test_a_cpp_groutine_asks_python_groutines_and_gets_their_replies(target):
         while True:
             (await g.event("question")).reply(7)
 
-    _native._load_cpp_groutine(target.runtime, "cpp-asker")
+    target.load_library(cpp_groutine("asker"))
     target.load(yes)
     target.load(number)
     target.call(1, "ask")

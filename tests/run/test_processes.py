@@ -3,6 +3,7 @@ standard streams a shell would give it, signals reach it as without the debugger
 death by a signal is reported as a kill (exit code 3). Each case runs tests/targets/
 process_cases under the runner and, where it compares, without it."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,6 +118,26 @@ def test_a_piped_stop_on_failure_session_that_continues_the_target_ends_at_quit(
     assert r.stdout == "add=5 fact=120\n", r
     assert "FAIL add_is_wrong" in r.stderr, r
     assert "runner_cases exited with status 0" in r.stderr, r
+
+
+@pytest.mark.parametrize("transport", ["agent", "breakpoint"])
+def test_a_piped_stop_on_failure_session_ends_at_quit_while_hooks_stop_the_target_often(
+        transport):
+    # After `continue` the hooks of add_adds stop the target at each of 200 calls, and LLDB
+    # resumes it at once: the session must not end on one of those stops, which read
+    # "stopped" while the target runs on (the run then waited forever).
+    r = run("--transport", transport, "--stop-on-failure", script("groutine_wrong.py"),
+            script("groutine_adds.py"), "--", target("runner_cases"), "threads",
+            stdin="continue\nquit\n")
+    assert r.code == 1, r
+    # The session's `continue` returns when the target has ended, before `quit` is read.
+    assert re.search(r"\(lldb\) continue\nProcess \d+ resuming\n"
+                     r"Process \d+ exited with status = 0 .*\n\(lldb\) quit\n", r.stderr), r
+    assert "FAIL add_is_wrong" in r.stderr, r
+    assert "PASS add_adds" in r.stderr, r
+    assert "stop requested" not in r.stderr, r
+    assert "runner_cases exited with status 0" in r.stderr, r
+    assert "internal error" not in r.stderr, r
 
 
 def test_a_target_killed_at_a_stop_on_failure_prompt_is_reported_killed_by_sigkill():

@@ -1,0 +1,50 @@
+#pragma once
+// HostedRuntime: a runtime over a Backend implemented in Python (groutines.Backend), which a
+// Python host (a debugger whose only API is Python) constructs and reports events to.
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "groutines/runtime.hpp"
+#include "libraries.hpp"
+
+namespace groutines::python {
+
+namespace py = pybind11;
+
+class HostedRuntime {
+ public:
+  // HostedRuntime() makes a runtime over backend (a groutines.Backend), the default runtime
+  // when make_default. It holds backend: the backend outlives the runtime.
+  HostedRuntime(py::object backend, bool make_default);
+  // ~HostedRuntime() closes it.
+  ~HostedRuntime();
+  HostedRuntime(const HostedRuntime&) = delete;
+  HostedRuntime& operator=(const HostedRuntime&) = delete;
+
+  // runtime() is the runtime; Error once closed.
+  Runtime& runtime();
+  // backend() is the Python backend.
+  py::object backend() const { return backend_object_; }
+  // closed() tells whether close() ran.
+  bool closed() const noexcept { return runtime_ == nullptr; }
+  // close() stops being the default runtime, unloads every groutine (newest first), closes
+  // the C++ libraries it loaded and destroys the runtime. Called with the GIL held; again
+  // does nothing.
+  void close();
+  // load_library() loads the groutines of the C++ groutine library at path; their ids.
+  std::vector<GroutineId> load_library(const std::string& path);
+
+ private:
+  py::object backend_object_;  // declared first: destroyed after the runtime
+  Backend& backend_;
+  std::unique_ptr<Runtime> runtime_;
+  GroutineLibraries libraries_;  // closed after its groutines are unloaded
+};
+
+// bind_backend() adds Backend, Frame, Outcome and HostedRuntime to the module.
+void bind_backend(py::module_& m);
+
+}  // namespace groutines::python
