@@ -1,12 +1,14 @@
 #include "groutines/api.hpp"
 
+#include "groutines/runtime_internals.hpp"
+
 namespace groutines {
 
 namespace {
 
 Runtime& inside(const char* what) {
   Runtime* rt = Runtime::current();
-  if (!rt || !rt->current_groutine() || !rt->holds_lock())
+  if (!rt || !rt->current_groutine() || !RuntimeInternals::holds_lock(*rt))
     throw Error(std::string("groutines::") + what + "() called outside a groutine");
   return *rt;
 }
@@ -35,11 +37,13 @@ std::function<bool(const Event&)> as_event_predicate(Runtime& rt,
 
 // --- EventHandle ---
 
-bool EventHandle::valid() const noexcept { return runtime_ && runtime_->is_current(seq_); }
+bool EventHandle::valid() const noexcept {
+  return runtime_ && RuntimeInternals::is_current(*runtime_, seq_);
+}
 
 const Event& EventHandle::event() const {
   if (!runtime_) throw Error("empty event handle");
-  if (!runtime_->is_current(seq_))
+  if (!RuntimeInternals::is_current(*runtime_, seq_))
     throw Error("event #" + std::to_string(seq_) +
                 " is no longer current: the target has resumed since it was delivered");
   return *event_;
@@ -101,18 +105,18 @@ Value Call::arg(std::string_view name) const {
 std::vector<Argument> Call::args() const { return frame().arguments(); }
 void Call::return_now(std::int64_t value) const {
   event();
-  runtime_->outcome_of(seq_).forced_return = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = value;
 }
 void Call::return_now(double value) const {
   event();
-  runtime_->outcome_of(seq_).forced_return = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = value;
 }
 
 Return Call::returned() const {
   if (!runtime_) throw Error("empty event handle");
   // The runtime refuses a call no longer current, as it does for Python's awaits.
   Wait wait{Matcher{EventKind::Return, seq_, {}}};
-  Delivered d = runtime_->wait(wait);
+  Delivered d = RuntimeInternals::wait(*runtime_, wait);
   return Return(*runtime_, *d.event);
 }
 
@@ -123,12 +127,26 @@ CallId Return::call_id() const { return event().call; }
 std::uint64_t Return::thread_id() const { return event().thread_id; }
 bool Return::unwound() const { return event().unwound; }
 
+Value Return::result() const {
+  const Event& ev = event();
+  if (ev.unwound)
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
+                " was unwound without returning: it has no return value");
+  const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
+  if (out.return_value) {
+    if (std::holds_alternative<double>(*out.return_value)) return *out.return_value;
+    return as_int(*out.return_value);
+  }
+  if (returns_float()) return frame().float_return_value();
+  return static_cast<std::int64_t>(frame().int_return_value());
+}
+
 std::int64_t Return::value() const {
   const Event& ev = event();
   if (ev.unwound)
     throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
                 " was unwound without returning: it has no return value");
-  const Outcome& out = runtime_->outcome_of(seq_);
+  const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
   if (out.return_value) return as_int(*out.return_value);
   return static_cast<std::int64_t>(frame().int_return_value());
 }
@@ -138,7 +156,7 @@ double Return::float_value() const {
   if (ev.unwound)
     throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
                 " was unwound without returning: it has no return value");
-  const Outcome& out = runtime_->outcome_of(seq_);
+  const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
   if (out.return_value) return as_double(*out.return_value);
   return frame().float_return_value();
 }
@@ -150,12 +168,12 @@ bool Return::returns_float() const {
 
 void Return::set_value(std::int64_t value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
-  runtime_->outcome_of(seq_).return_value = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = value;
 }
 
 void Return::set_value(double value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
-  runtime_->outcome_of(seq_).return_value = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = value;
 }
 
 // --- CustomEvent ---
@@ -170,7 +188,7 @@ const Value& CustomEvent::get(std::string_view key) const {
 
 void CustomEvent::reply(Value value) const {
   event();
-  runtime_->reply(seq_, std::move(value));
+  RuntimeInternals::reply(*runtime_, seq_, std::move(value));
 }
 
 // --- Occurrence ---
@@ -217,7 +235,7 @@ Call wait_call(std::string_view function, std::function<bool(const Call&)> where
   Runtime& rt = inside("wait_call");
   Wait wait{Matcher{EventKind::Call, rt.function_id(function),
                     as_event_predicate(rt, std::move(where))}};
-  return Call(rt, *rt.wait(wait).event);
+  return Call(rt, *RuntimeInternals::wait(rt, wait).event);
 }
 
 CustomEvent wait_event(std::string_view name, std::function<bool(const CustomEvent&)> where) {
@@ -234,13 +252,13 @@ Occurrence any_of(std::vector<On> alternatives) {
     if (on.kind == EventKind::Custom) key = rt.event_id(on.name);
     wait.push_back(Matcher{on.kind, key, std::move(on.where)});
   }
-  Delivered d = rt.wait(wait);
+  Delivered d = RuntimeInternals::wait(rt, wait);
   return Occurrence(rt, *d.event, d.index);
 }
 
 std::vector<Reply> fire(std::string_view name, Data data) {
   Runtime& rt = inside("fire");
-  return rt.fire(name, std::move(data), rt.current_thread());
+  return rt.fire(name, std::move(data), RuntimeInternals::current_thread(rt));
 }
 
 GroutineId spawn(std::string_view name, std::function<void()> body) {
@@ -248,8 +266,8 @@ GroutineId spawn(std::string_view name, std::function<void()> body) {
   return inside("spawn").spawn(std::string(name), std::move(body));
 }
 
-void stop(std::string_view reason) { inside("stop").request_stop(reason); }
-void log(std::string_view message) { inside("log").log(message); }
+void stop(std::string_view reason) { RuntimeInternals::request_stop(inside("stop"), reason); }
+void log(std::string_view message) { RuntimeInternals::log(inside("log"), message); }
 
 // --- Calls ---
 
@@ -258,6 +276,10 @@ Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)
   FunctionId fn = runtime_->function_id(function);
   subscription_ = Subscription(*runtime_, fn);
   wait_.push_back(Matcher{EventKind::Call, fn, as_event_predicate(*runtime_, std::move(where))});
+}
+
+void Calls::next() {
+  current_ = Call(*runtime_, *RuntimeInternals::wait(*runtime_, wait_).event);
 }
 
 Calls calls(std::string_view function, std::function<bool(const Call&)> where) {
@@ -278,8 +300,9 @@ std::string message(const char* expression, const std::string& detail, const cha
 }  // namespace
 
 void check_failed(const char* expression, std::string detail, const char* file, unsigned line) {
-  inside("GROUTINE_CHECK").record_failure(message(expression, detail, "GROUTINE_CHECK"),
-                                          Location{file, line});
+  RuntimeInternals::record_failure(inside("GROUTINE_CHECK"),
+                                   message(expression, detail, "GROUTINE_CHECK"),
+                                   Location{file, line});
 }
 
 void require_failed(const char* expression, std::string detail, const char* file,

@@ -19,6 +19,7 @@
 #include "demangle.hpp"
 #include "fiber_driver.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
 
 namespace groutines::containment {
 
@@ -81,7 +82,8 @@ int g_fatal_exit = -1;
                                       : "SIGABRT (abort() or std::terminate)";
   Runtime* runtime = default_runtime();
   const Groutine* running =
-      runtime && runtime->holds_lock() ? runtime->current_groutine() : nullptr;
+      runtime && RuntimeInternals::holds_lock(*runtime) ? runtime->current_groutine()
+                                                        : nullptr;
   int n = std::snprintf(line, sizeof line, "error: groutines: the debugger died of %s", what);
   if (sig != SIGABRT && info->si_code > 0)
     n += std::snprintf(line + n, sizeof line - n, " at address %p", info->si_addr);

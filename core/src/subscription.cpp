@@ -3,11 +3,14 @@
 #include <utility>
 
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
 
 namespace groutines {
 
 Subscription::Subscription(Runtime& runtime, FunctionId function)
-    : runtime_(&runtime), function_(function), stream_(runtime.open_stream(function)) {}
+    : runtime_(&runtime),
+      function_(function),
+      stream_(RuntimeInternals::open_stream(runtime, function)) {}
 
 Subscription::Subscription(Subscription&& other) noexcept
     : runtime_(std::exchange(other.runtime_, nullptr)),
@@ -27,11 +30,11 @@ Subscription& Subscription::operator=(Subscription&& other) noexcept {
 Subscription::~Subscription() { reset(); }
 
 void Subscription::reset() noexcept {
-  if (Runtime* rt = std::exchange(runtime_, nullptr)) rt->close_stream(stream_);
+  if (Runtime* rt = std::exchange(runtime_, nullptr)) RuntimeInternals::close_stream(*rt, stream_);
 }
 
 std::uint64_t Subscription::missed() const {
-  return runtime_ ? runtime_->stream_missed(stream_) : 0;
+  return runtime_ ? RuntimeInternals::stream_missed(*runtime_, stream_) : 0;
 }
 
 }  // namespace groutines

@@ -9,6 +9,7 @@
 
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
+#include "groutines/runtime_internals.hpp"
 #include "agent_frame.hpp"
 #include "lldb_frame.hpp"
 
@@ -801,7 +802,7 @@ void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
 void LldbBackend::log(const Groutine& by, std::string_view message) {
   LogEntry e;
   e.time_ns = time_ns(Clock::now());
-  e.thread = runtime_ ? runtime_->current_thread() : 0;
+  e.thread = runtime_ ? RuntimeInternals::current_thread(*runtime_) : 0;
   e.kind = "log";
   e.name = by.name();
   e.detail = std::string(message);

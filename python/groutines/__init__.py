@@ -41,15 +41,15 @@ they raise groutines.Error.
 import linecache
 import sys
 
-from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Return, any, call,
-                       calls, current_name, event, log, spawn, stop)
+from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Reply, Return, any,
+                       call, calls, current_name, event, log, spawn, stop)
 from . import _native
 from ._native import Backend, Frame, Outcome
 from ._native import HostedRuntime as Runtime
 from ._loader import LoadError, groutine
 
 __all__ = ["Awaitable", "Backend", "Call", "CallStream", "CustomEvent", "Error", "Frame",
-           "LoadError", "Outcome", "Return", "Runtime", "any", "call", "calls", "check",
+           "LoadError", "Outcome", "Reply", "Return", "Runtime", "any", "call", "calls", "check",
            "current_name", "event", "fire", "groutine", "log", "spawn", "stop"]
 
 
@@ -72,6 +72,7 @@ def check(condition, message=None):
 
 def fire(name, /, **data):
     """fire(name, **data) fires custom event name and returns the replies of the groutines
-    waiting for it, in load order. From a groutine, it runs them before it returns; outside
+    waiting for it, in load order: Reply objects (.value, .groutine, .id), as C++ fire() returns;
+    a Reply compares equal to its value. From a groutine, it runs them before it returns; outside
     one, it fires as from the debugger prompt."""
-    return [value for _, value in _native.fire(name, data)]
+    return _native.fire(name, data)

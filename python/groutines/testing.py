@@ -137,7 +137,7 @@ class Target:
 
     def fire(self, name, /, **data):
         """fire() fires a custom event as from the debugger prompt; returns the replies."""
-        return [value for _, value in self.runtime.fire(name, data)]
+        return self.runtime.fire(name, data)
 
     def write_memory(self, address, data):
         """write_memory() makes bytes readable at address (read_memory, read_cstring)."""

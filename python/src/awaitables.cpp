@@ -107,7 +107,7 @@ std::string WaitRequest::describe() const {
       case EventKind::Return: s = "return of call #" + std::to_string(a.call); break;
       case EventKind::Custom: s = "event '" + a.name + "'"; break;
     }
-    return a.where ? s + " (where ...)" : s;
+    return a.where ? s + " (with a condition)" : s;  // as Groutine::waiting_on()
   };
   if (!any_) return one(alternatives_.front());
   std::string s = "any of (";

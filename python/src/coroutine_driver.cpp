@@ -8,6 +8,7 @@
 #include "awaitables.hpp"
 #include "bridge.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
 
 namespace groutines::python {
 
@@ -186,7 +187,7 @@ Step CoroutineDriver::step(Groutine& groutine) {
     }
     auto& request = yielded.cast<WaitRequest&>();
     try {
-      runtime.begin_wait(groutine, request.wait_for(runtime));
+      RuntimeInternals::begin_wait(runtime, groutine, request.wait_for(runtime));
     } catch (const Error& e) {
       to_throw = exception(error_type(), e.what());
       continue;
@@ -225,8 +226,9 @@ void CoroutineDriver::cancel(Groutine& groutine) {
       std::rethrow_exception(failure);
     } catch (const Error& e) {
       auto* located = dynamic_cast<const RequireFailure*>(&e);
-      groutine.runtime().record_failure(std::string("while closing the coroutine: ") + e.what(),
-                                        located ? located->where() : groutine.location());
+      RuntimeInternals::record_failure(
+          groutine.runtime(), std::string("while closing the coroutine: ") + e.what(),
+          located ? located->where() : groutine.location());
     }
   }
   transition(Stage::Running, Stage::Done);

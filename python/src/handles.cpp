@@ -178,19 +178,7 @@ void bind_handles(py::module_& m) {
                              "returning: there is no value.")
       .def_property_readonly(
           "value",
-          [](const ReturnHandle& r) -> py::object {
-            const Event& ev = r.event();
-            if (!ev.unwound) {
-              const Outcome& out = r.runtime().outcome_of(r.seq());
-              if (out.return_value) {
-                if (std::holds_alternative<double>(*out.return_value))
-                  return py::float_(std::get<double>(*out.return_value));
-              } else if (r.returns_float()) {
-                return py::float_(r.float_value());
-              }
-            }
-            return py::int_(r.value());
-          },
+          [](const ReturnHandle& r) { return from_value(r.result()); },
           "The return value as the caller will see it: a float when the function returns a "
           "floating type (debug info: xmm0) or a groutine forced or rewrote it with a float; "
           "else an int (rax, signed). float_value always reads xmm0.")
@@ -218,7 +206,8 @@ void bind_handles(py::module_& m) {
           "__getitem__",
           [](const CustomEventHandle& e, const Text& key) {
             const Value* v = find(e.data(), key.value);
-            if (!v) throw py::key_error(key.value);
+            if (!v)
+              throw py::key_error("event '" + e.name() + "' has no field '" + key.value + "'");
             return from_value(*v);
           },
           py::arg("key"))
@@ -231,6 +220,27 @@ void bind_handles(py::module_& m) {
                                " (no longer current)>";
         return "<groutines.CustomEvent #" + std::to_string(e.seq()) + " '" + e.name() + "' " +
                to_string(e.data()) + ">";
+      });
+
+  py::class_<Reply>(m, "Reply",
+                    "One listener's reply to fire(): value, and who replied (groutine, its "
+                    "name; id). As C++ fire()'s groutines::Reply. For code written when fire() "
+                    "returned bare values, a Reply compares equal to its value.")
+      .def_property_readonly("value", [](const Reply& r) { return from_value(r.value); })
+      .def_readonly("groutine", &Reply::groutine, "The name of the groutine that replied.")
+      .def_readonly("id", &Reply::id, "The id of the groutine that replied.")
+      .def("__eq__",
+           [](const Reply& r, const py::object& other) -> bool {
+             if (py::isinstance<Reply>(other)) {
+               const Reply& o = other.cast<const Reply&>();
+               return r.id == o.id && r.groutine == o.groutine && r.value == o.value;
+             }
+             return from_value(r.value).equal(other);
+           })
+      .def("__hash__", [](const Reply& r) { return py::hash(from_value(r.value)); })
+      .def("__repr__", [](const Reply& r) {
+        return "<groutines.Reply " + to_string(r.value) + " from " + r.groutine + " #" +
+               std::to_string(r.id) + ">";
       });
 }
 

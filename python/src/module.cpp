@@ -9,6 +9,7 @@
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
 #include "handles.hpp"
 #include "scripted_target.hpp"
 
@@ -97,7 +98,7 @@ py::dict to_dict(const GroutineSnapshot& s) {
 
 py::list replies_to_list(const std::vector<Reply>& replies) {
   py::list out;
-  for (const Reply& r : replies) out.append(py::make_tuple(r.groutine, from_value(r.value)));
+  for (const Reply& r : replies) out.append(py::cast(r));  // groutines.Reply (handles.cpp)
   return out;
 }
 
@@ -167,7 +168,7 @@ void bind_runtime(py::module_& m) {
             return replies_to_list(fire_in(rt, name.value, to_data(data)));
           },
           py::arg("name"), py::arg("data") = py::dict(),
-          "fire(name, data) -> [(groutine, reply)]: fire a custom event, as from the prompt.")
+          "fire(name, data) -> [Reply]: fire a custom event, as from the prompt.")
       .def("hooks",
            [](Runtime& rt) {
              std::vector<HookInfo> hooks;
@@ -327,7 +328,7 @@ PYBIND11_MODULE(_native, m) {
         Data d = to_data(data);
         if (Groutine* g = CoroutineDriver::current_groutine()) {
           Runtime& rt = g->runtime();
-          return replies_to_list(rt.fire(name, std::move(d), rt.current_thread()));
+          return replies_to_list(rt.fire(name, std::move(d), RuntimeInternals::current_thread(rt)));
         }
         Runtime* rt = default_runtime();
         if (!rt)
@@ -358,15 +359,19 @@ PYBIND11_MODULE(_native, m) {
       "being handled). name defaults to the async function's __name__.");
   m.def(
       "stop",
-      [](const Text& reason) { inside("stop").runtime().request_stop(reason.value); },
+      [](const Text& reason) {
+        RuntimeInternals::request_stop(inside("stop").runtime(), reason.value);
+      },
       py::arg("reason"));
   m.def(
-      "log", [](const Text& message) { inside("log").runtime().log(message.value); },
+      "log",
+      [](const Text& message) { RuntimeInternals::log(inside("log").runtime(), message.value); },
       py::arg("message"));
   m.def(
       "_record_failure",
       [](const Text& message, const Text& file, unsigned line) {
-        inside("check").runtime().record_failure(message.value, Location{file.value, line});
+        RuntimeInternals::record_failure(inside("check").runtime(), message.value,
+                                         Location{file.value, line});
       },
       py::arg("message"), py::arg("file"), py::arg("line"),
       "_record_failure(message, file, line): a failure of the running groutine that does not "

@@ -167,6 +167,7 @@ Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
   if (!f->stack.empty()) f->stack.erase(f->stack.begin());
   if (auto* d = std::get_if<double>(&value)) {
     f->return_float = *d;
+    f->float_result = true;
   } else if (auto* i = std::get_if<std::int64_t>(&value)) {
     f->return_int = static_cast<std::uint64_t>(*i);
   } else if (auto* b = std::get_if<bool>(&value)) {

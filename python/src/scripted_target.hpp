@@ -29,6 +29,7 @@ struct ScriptedFrame final : Frame {
   std::optional<CallId> watched_call;  // set by watch_return
   std::uint64_t return_int = 0;
   double return_float = 0;
+  bool float_result = false;  // ret() was given a float: the function returns a floating type
   std::vector<std::string> stack;  // the thread's functions, innermost first (for backtrace)
   const std::map<std::uint64_t, std::vector<std::uint8_t>>* memory = nullptr;
 
@@ -41,6 +42,7 @@ struct ScriptedFrame final : Frame {
   std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
+  bool returns_float() override { return float_result; }
 };
 
 class ScriptedTarget final : public Backend {

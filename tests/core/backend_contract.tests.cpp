@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake_backend.hpp"
+#include "groutines/runtime_internals.hpp"
 
 using namespace groutines;
 using Journal = std::vector<std::string>;
@@ -51,7 +52,7 @@ TEST_CASE("unwatch_return comes as soon as nobody awaits the return, in the midd
     // The return of c, or "give-up", whichever comes first.
     Wait w{Matcher{EventKind::Return, c.id(), {}},
            Matcher{EventKind::Custom, host.runtime.event_id("give-up"), {}}};
-    host.runtime.wait(w);
+    RuntimeInternals::wait(host.runtime, w);
     wait_event("never");
   });
   host.load("gives-up", [&] {

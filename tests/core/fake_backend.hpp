@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct FakeFrame final : groutines::Frame {
   std::optional<CallId> watched_call;  // set by watch_return
   std::uint64_t return_int = 0;
   double return_float = 0;
+  bool float_result = false;  // the function returns a floating type (FakeBackend::floating)
 
   std::uint64_t int_argument(unsigned index) override {
     if (index >= ints.size())
@@ -54,6 +56,7 @@ struct FakeFrame final : groutines::Frame {
   }
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
+  bool returns_float() override { return float_result; }
 };
 
 class FakeBackend final : public groutines::Backend {
@@ -65,6 +68,8 @@ class FakeBackend final : public groutines::Backend {
   std::vector<std::string> logs;
   std::vector<std::uint64_t> observed;   // seq of every event delivered
   unsigned watched_now = 0;
+  // floating: the functions whose frames say they return a floating type (returns_float()).
+  std::set<std::string> floating;
   std::map<CallId, std::string> watched_functions;  // the function watch_return was told
 
   void install_call_hook(FunctionId id, std::string_view function) noexcept override {
@@ -115,6 +120,7 @@ class FakeBackend final : public groutines::Backend {
     frame->ints = std::move(ints);
     frame->floats = std::move(floats);
     frame->named = std::move(named);
+    frame->float_result = floating.count(function) > 0;
     FakeFrame& f = *frame;
     stacks_[thread].push_back(std::move(frame));
     if (!hooked(function)) return std::nullopt;

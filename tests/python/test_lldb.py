@@ -107,8 +107,8 @@ def test_python_and_cpp_groutines_fire_events_and_reply_to_each_other_in_lldb():
     output, status = lldb("calls_O2_g", script, "run 2", 'groutine fire question q="hi"',
                           "groutine fire ping n=41", before=(f"groutine load {events}",))
     got = lines(output)
-    for line in ["[asks_cpp] ping 0 -> [1], count -> [1]",
-                 "[asks_cpp] ping 1 -> [2], count -> [2]",
+    for line in ["[asks_cpp] ping 0 -> [('echo', 1, 1)], count -> [('add-counter', 1)]",
+                 "[asks_cpp] ping 1 -> [('echo', 1, 2)], count -> [('add-counter', 2)]",
                  'reply from answers (#4): "python heard hi"',
                  "reply from echo (#1): 42"]:
         assert line in got, f"{line!r} missing:\n{output}"

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "groutines/error.hpp"
@@ -23,6 +24,37 @@
 namespace groutines {
 
 class Return;
+
+namespace detail {
+
+// Number is the type a forced or rewritten return value of type T is stored as: an integer
+// (any integral type, bool, enum, pointer: the bits the caller finds in rax) or a double (any
+// floating type: xmm0). So return_now(-1), set_value(0u), set_value(nullptr) and
+// set_value(1.5f) all resolve, with no ambiguity between the int and double overloads.
+template <typename T>
+using Number = std::conditional_t<std::is_floating_point_v<T>, double, std::int64_t>;
+
+template <typename T>
+inline constexpr bool is_number_v =
+    std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_pointer_v<T> ||
+    std::is_null_pointer_v<T>;
+
+template <typename T>
+Number<T> to_number(T value) noexcept {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<double>(value);
+  } else if constexpr (std::is_enum_v<T>) {
+    return static_cast<std::int64_t>(static_cast<std::underlying_type_t<T>>(value));
+  } else if constexpr (std::is_pointer_v<T>) {
+    return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(value));
+  } else if constexpr (std::is_null_pointer_v<T>) {
+    return 0;
+  } else {
+    return static_cast<std::int64_t>(value);  // unsigned: the same 64 bits
+  }
+}
+
+}  // namespace detail
 
 // EventHandle is a cheap reference to an event being delivered. Its reads are valid only while
 // that event is current (the target has not resumed since); after that they throw Error.
@@ -91,9 +123,16 @@ class GROUTINES_API Call : public TargetEvent {
   Value arg(std::string_view name) const;
   // args() are the arguments the debug info names.
   std::vector<Argument> args() const;
-  // return_now() skips the call: the body does not run, the caller gets value.
+  // return_now() skips the call: the body does not run, the caller gets value. An integral,
+  // bool, enum or pointer value is an integer (rax; unsigned keeps its 64 bits), a float or
+  // double a floating value (xmm0): return_now(-1), return_now(0u), return_now(nullptr) and
+  // return_now(2.5f) all compile.
   void return_now(std::int64_t value) const;
   void return_now(double value) const;
+  template <typename T, typename = std::enable_if_t<detail::is_number_v<T>>>
+  void return_now(T value) const {
+    return_now(detail::to_number(value));
+  }
   // returned() waits for the return of exactly this call. Must be called while this call is
   // current (before waiting on anything else).
   Return returned() const;
@@ -112,6 +151,11 @@ class GROUTINES_API Return : public TargetEvent {
   std::uint64_t thread_id() const;
   // unwound() is true when the frame was unwound (longjmp, exception) without returning.
   bool unwound() const;
+  // result() is the return value as the caller will see it, typed: the value a groutine set
+  // (set_value()) when one did, else a double (xmm0) when the function returns a floating
+  // type (returns_float()), else the signed integer in rax. Python's Return.value is this.
+  // Error when unwound.
+  Value result() const;
   // value() is the integer/pointer return value, as rewritten so far; Error when unwound.
   std::int64_t value() const;
   // float_value() is the floating return value, as rewritten so far; Error when unwound.
@@ -119,9 +163,15 @@ class GROUTINES_API Return : public TargetEvent {
   // returns_float() tells that the function returns a float or double (debug info), so that
   // float_value() is the value to read; false when it does not or is not known.
   bool returns_float() const;
-  // set_value() rewrites the return value the caller will see.
+  // set_value() rewrites the return value the caller will see. Integral, bool, enum and
+  // pointer values are integers, float and double floating values (as for return_now()):
+  // set_value(-1), set_value(0u) and set_value(0.5f) all compile.
   void set_value(std::int64_t value) const;
   void set_value(double value) const;
+  template <typename T, typename = std::enable_if_t<detail::is_number_v<T>>>
+  void set_value(T value) const {
+    set_value(detail::to_number(value));
+  }
 };
 
 // CustomEvent is a fired custom event.
@@ -133,7 +183,8 @@ class GROUTINES_API CustomEvent : public EventHandle {
   std::string name() const;
   // data() is its payload.
   const Data& data() const;
-  // get() is the value of key; Error naming the key when the event has none.
+  // get() is the value of key; Error ("event 'name' has no field 'key'") when the event has
+  // none. Python's CustomEvent[key] raises KeyError with the same message.
   const Value& get(std::string_view key) const;
   // reply() answers the firer; a second reply replaces the first.
   void reply(Value value) const;
@@ -235,7 +286,7 @@ class GROUTINES_API Calls {
   std::uint64_t missed() const { return subscription_.missed(); }
 
  private:
-  void next() { current_ = Call(*runtime_, *runtime_->wait(wait_).event); }
+  void next();
   Runtime* runtime_;
   Subscription subscription_;
   Wait wait_;
@@ -279,6 +330,11 @@ GROUTINES_API void check_failed(const char* expression, std::string detail, cons
     if (!static_cast<bool>(expr))                                                    \
       ::groutines::detail::check_failed(#expr, (message), __FILE__, __LINE__);       \
   } while (false)
+
+// GROUTINE_ADD_FAILURE(message) records message (a std::string) with file:line as a failure,
+// and goes on (GROUTINE_CHECK_MSG without an expression: the message says it all).
+#define GROUTINE_ADD_FAILURE(message) \
+  ::groutines::detail::check_failed(nullptr, (message), __FILE__, __LINE__)
 
 // GROUTINE_REQUIRE(expr) ends the groutine as failed, with file:line, when expr is false.
 #define GROUTINE_REQUIRE(...)                                                      \

@@ -150,14 +150,22 @@ class GROUTINES_API Runtime {
   // may hold it) and without allocating. Best effort: the runtime may be mid-change.
   void write_last_report(int fd) const noexcept;
 
-  // --- Used from inside groutines (api.hpp) and by drivers. ---
+  // --- The running groutine ---
 
   // current() is the runtime switched into the running groutine, or nullptr.
   static Runtime* current() noexcept;
-  // holds_lock() tells whether the calling thread holds the runtime's lock (is delivering).
-  bool holds_lock() const noexcept { return mutex_.held(); }
   // current_groutine() is the groutine whose code is running now, or nullptr.
   Groutine* current_groutine() const noexcept { return current_; }
+
+ private:
+  // What only the runtime, the authoring API (api.cpp) and the adapters (drivers and
+  // backends: python/src, lldb_plugin) call is private, reached through RuntimeInternals
+  // (core/internal/groutines/runtime_internals.hpp, not an installed header). Groutine code
+  // uses api.hpp instead.
+  friend class RuntimeInternals;
+
+  // holds_lock() tells whether the calling thread holds the runtime's lock (is delivering).
+  bool holds_lock() const noexcept { return mutex_.held(); }
   // begin_wait() registers groutine's wait (kept alive by the caller until it ends) and marks
   // it Waiting. Throws Error for a Return matcher whose Call event is no longer current.
   // Called from inside the groutine, that is, inside a runtime entry.
@@ -189,7 +197,6 @@ class GROUTINES_API Runtime {
   // describe() renders an event for a failure or a log line: "call of f #3 (thread 12)".
   std::string describe(const Groutine& groutine) const;
 
- private:
   struct Delivery;
   struct Waiters;  // groutines waiting on one key, in load order
   struct Hook {

@@ -47,8 +47,7 @@ std::string hex(std::uint64_t v) {
 
 // HEAP_PROBLEM(message) records a failure of the running groutine, which goes on (GROUTINE_CHECK_MSG
 // without an expression to show: the message says it all).
-#define HEAP_PROBLEM(message) \
-  ::groutines::Runtime::current()->record_failure((message), {__FILE__, __LINE__})
+#define HEAP_PROBLEM(message) GROUTINE_ADD_FAILURE(message)
 
 // chain() renders a call stack (without its innermost frame, the allocator) on one line, each
 // frame as "function at file:line".

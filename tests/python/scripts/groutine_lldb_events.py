@@ -8,7 +8,9 @@ async def asks_cpp():
         a = c.arg(0)
         echoed = g.fire("ping", n=a)            # the C++ "echo" replies n + 1
         counted = g.fire("count")               # the C++ "add-counter" replies its count
-        g.log(f"ping {a} -> {echoed}, count -> {counted}")
+        assert echoed == [a + 1]                # a Reply compares equal to its value
+        g.log(f"ping {a} -> {[(r.groutine, r.id, r.value) for r in echoed]}, "
+              f"count -> {[(r.groutine, r.value) for r in counted]}")
 
 @g.groutine
 async def answers():
