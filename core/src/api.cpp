@@ -251,6 +251,11 @@ GroutineId spawn(std::string_view name, std::function<void()> body) {
 void stop(std::string_view reason) { inside("stop").request_stop(reason); }
 void log(std::string_view message) { inside("log").log(message); }
 
+std::vector<std::string> functions(std::string_view pattern,
+                                   const std::vector<std::string>& modules) {
+  return inside("functions").functions(pattern, modules);
+}
+
 // --- Calls ---
 
 Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)
