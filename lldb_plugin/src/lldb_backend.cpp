@@ -876,8 +876,11 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
         found = true;
       }
       if (!found)
-        throw Error(what + ": the target has no module '" + name +
-                    "' (name a loaded module by its file name, as `image list -b` shows it)");
+        throw Error(what + ": the target has no module '" + name + "' (" +
+                    (target.GetProcess().IsValid()
+                         ? "name a loaded module by its file name, as `image list -b` shows it"
+                         : "the process has not started: shared libraries load when it runs") +
+                    ")");
     }
   }
   std::string p(pattern);

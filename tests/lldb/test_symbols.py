@@ -44,3 +44,11 @@ def test_a_python_groutine_expands_patterns_in_the_executable_and_in_libc(tmp_pa
         "by its file name, as `image list -b` shows it)",
         "in delivery: ['kv_parse_line', 'parse_port'] ['malloc']"], s
     assert "1 passed, 0 failed" in s.after("groutine report"), s
+
+
+def test_a_module_asked_for_before_the_process_starts_is_an_error_saying_so(tmp_path):
+    script = tmp_path / "groutine_early.py"
+    script.write_text('import groutines as g\n\nNAMES = g.functions("mallo?", ["libc.so.6"])\n')
+    s = lldb(f"file {target('kvparse')}", f"groutine load {script}")
+    assert ("groutines.Error: functions('mallo?'): the target has no module 'libc.so.6' (the "
+            "process has not started: shared libraries load when it runs)") in s.output, s
