@@ -52,3 +52,14 @@ def test_a_module_asked_for_before_the_process_starts_is_an_error_saying_so(tmp_
     s = lldb(f"file {target('kvparse')}", f"groutine load {script}")
     assert ("groutines.Error: functions('mallo?'): the target has no module 'libc.so.6' (the "
             "process has not started: shared libraries load when it runs)") in s.output, s
+
+
+def test_a_cpp_groutine_hooks_the_functions_a_pattern_finds():
+    from conftest import groutine_library
+    s = lldb(f"file {target('kvparse')}", f"groutine load {groutine_library('symbols')}", "run",
+             "groutine unload cpp-symbols")
+    found = s.logged("cpp-symbols")[0]
+    assert sorted(found.split()[1:]) == ["kv_parse_line", "kv_strdup"], s
+    calls = [line for name in ("cpp-symbols-kv_parse_line", "cpp-symbols-kv_strdup")
+             for line in s.logged(name)]
+    assert "call of kv_parse_line" in calls and "call of kv_strdup" in calls, s
