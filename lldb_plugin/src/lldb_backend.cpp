@@ -861,9 +861,9 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
       return it->second;
     };
     if (modules.empty()) {
+      // Kept under "" too: the service thread finds the executable without asking LLDB.
       const std::vector<std::string>& main = read(target.GetModuleAtIndex(0));
-      symbol_names_[""] = main;
-      lists.push_back(&symbol_names_.at(""));
+      lists.push_back(&symbol_names_.try_emplace("", main).first->second);
     }
     for (const std::string& name : modules) {
       bool found = false;
