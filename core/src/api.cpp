@@ -269,6 +269,11 @@ GroutineId spawn(std::string_view name, std::function<void()> body) {
 void stop(std::string_view reason) { RuntimeInternals::request_stop(inside("stop"), reason); }
 void log(std::string_view message) { RuntimeInternals::log(inside("log"), message); }
 
+std::vector<std::string> functions(std::string_view pattern,
+                                   const std::vector<std::string>& modules) {
+  return inside("functions").functions(pattern, modules);
+}
+
 // --- Calls ---
 
 Calls::Calls(std::string_view function, std::function<bool(const Call&)> where)

@@ -40,5 +40,8 @@ Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 Backend::~Backend() = default;
 void Backend::observe(const Event&) noexcept {}
 void Backend::log(const Groutine&, std::string_view) {}
+std::vector<std::string> Backend::functions(std::string_view, const std::vector<std::string>&) {
+  return {};
+}
 
 }  // namespace groutines

@@ -868,6 +868,12 @@ void Runtime::request_stop(std::string_view reason) {
   backend_.request_stop(*current_, reason);
 }
 
+std::vector<std::string> Runtime::functions(std::string_view pattern,
+                                            const std::vector<std::string>& modules) {
+  auto held = lock();
+  return backend_.functions(pattern, modules);
+}
+
 void Runtime::log(std::string_view message) {
   if (!current_) throw Error("log outside a groutine");
   backend_.log(*current_, message);

@@ -1,4 +1,4 @@
-"""_stock: what the stock groutines share (options, following calls, the target).
+"""_stock: what the stock groutines share (options, following calls, matching functions).
 
 Options come from environment variables GROUTINES_<GROUTINE>_<KEY>, which
 `groutines run --set heap.frames=4` sets (or export them before starting lldb).
@@ -8,7 +8,6 @@ child per function (follow()), which spawns a child per call: the child awaits t
 return while its parent takes the next call, so calls that overlap (recursion, other threads)
 are all followed, none missed.
 """
-import fnmatch
 import os
 
 import groutines as g
@@ -62,25 +61,6 @@ async def _follower(name, function, handle):
         g.spawn(handle(call), name=name)
 
 
-# --- The target, through LLDB's Python module (the groutines run in LLDB's process) ---
-
-def target():
-    """target() is the selected lldb.SBTarget (exists before the process runs), or None. Only
-    while groutines load: from a delivery served by the agent, LLDB may be busy waiting for the
-    target, and asking it would wait forever."""
-    try:
-        import lldb
-    except ImportError:
-        return None
-    if not hasattr(lldb, "SBDebugger"):
-        return None
-    for i in range(1, 16):
-        d = lldb.SBDebugger.FindDebuggerWithID(i)
-        if d.IsValid() and d.GetSelectedTarget().IsValid():
-            return d.GetSelectedTarget()
-    return None
-
-
 def set_errno(call, value):
     """set_errno() sets errno of the thread that made call (stopped at its entry), by
     evaluating `*__errno_location() = value` in it. Raises groutines.Error."""
@@ -88,27 +68,16 @@ def set_errno(call, value):
 
 
 def functions_matching(patterns, modules=None):
-    """functions_matching() expands shell patterns (parse_*) into the code symbols of the
-    target that match them, in the main executable (or the modules named in modules);
-    names without wildcards are kept as they are."""
-    plain = [p for p in patterns if not any(c in p for c in "*?[")]
-    wild = [p for p in patterns if p not in plain]
-    found = list(plain)
-    if not wild:
-        return found
-    t = target()
-    if t is None:
-        return found
-    import lldb
-    chosen = [t.GetModuleAtIndex(0)] if not modules else [
-        m for m in t.module_iter() if m.GetFileSpec().GetFilename() in modules]
-    for module in chosen:
-        for symbol in module:
-            if symbol.GetType() != lldb.eSymbolTypeCode:
-                continue
-            name = symbol.GetName()
-            if name and name not in found and any(fnmatch.fnmatchcase(name, p) for p in wild):
-                found.append(name)
+    """functions_matching() expands shell patterns (parse_*) into the functions of the target
+    that match them (groutines.functions()), in the main executable (or the modules named in
+    modules); names without wildcards are kept as they are."""
+    found = []
+    for pattern in patterns:
+        if not any(c in pattern for c in "*?["):
+            names = [pattern]
+        else:
+            names = g.functions(pattern, modules or None)
+        found.extend(name for name in names if name not in found)
     return found
 
 

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
+#include <fnmatch.h>
 #include <optional>
 #include <set>
 
@@ -127,6 +128,7 @@ void LldbBackend::use_target(lldb::SBTarget target) {
   retired_.clear();
   hook_by_breakpoint_.clear();
   target_ = std::move(target);
+  symbol_names_.clear();
   process_id_ = 0;
   for (auto& [id, hook] : hooks_)
     if (!hook.breakpoint.IsValid()) plant(id, hook);
@@ -797,6 +799,99 @@ void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
   if (!e.args.empty()) return;
   for (const auto& [reg, v] : frame.cached_registers())
     if (reg != "rsp") e.args.emplace_back(reg, static_cast<std::int64_t>(v));
+}
+
+namespace {
+
+// code_symbols() are the names of module's code symbols, each once, in symbol table order.
+std::vector<std::string> code_symbols(lldb::SBModule module) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (std::size_t i = 0, n = module.GetNumSymbols(); i < n; ++i) {
+    lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
+    if (symbol.GetType() != lldb::eSymbolTypeCode) continue;
+    const char* name = symbol.GetName();
+    if (name && *name && seen.insert(name).second) names.emplace_back(name);
+  }
+  return names;
+}
+
+std::string module_path(lldb::SBModule module) {
+  lldb::SBFileSpec file = module.GetFileSpec();
+  std::string dir = file.GetDirectory() ? file.GetDirectory() : "";
+  std::string name = file.GetFilename() ? file.GetFilename() : "";
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+}  // namespace
+
+std::vector<std::string> LldbBackend::functions(std::string_view pattern,
+                                                const std::vector<std::string>& modules) {
+  std::string what = "functions('" + std::string(pattern) + "')";
+  // The kept names of each module asked for (by path), read from LLDB unless on the agent's
+  // service thread.
+  std::vector<const std::vector<std::string>*> lists;
+  if (agent_frame_) {
+    auto unread = [&](const std::string& shown) {
+      return Error(what + ": the symbols of " + shown + " cannot be read while the target "
+                   "runs (a delivery served by the agent); call functions() while the "
+                   "groutine loads, or from a stop");
+    };
+    if (modules.empty()) {
+      auto it = symbol_names_.find("");
+      if (it == symbol_names_.end()) throw unread("the main executable");
+      lists.push_back(&it->second);
+    }
+    for (const std::string& name : modules) {
+      bool found = false;
+      for (auto& [path, names] : symbol_names_) {
+        if (path.empty()) continue;
+        std::string_view file = std::string_view(path).substr(path.rfind('/') + 1);
+        if (file == name) lists.push_back(&names), found = true;
+      }
+      if (!found) throw unread("'" + name + "'");
+    }
+  } else {
+    lldb::SBTarget target = target_.IsValid() ? target_ : debugger_.GetSelectedTarget();
+    if (!target.IsValid() || target.GetNumModules() == 0)
+      throw Error(what + ": there is no target (create one with `target create PROGRAM`)");
+    auto read = [&](lldb::SBModule module) -> const std::vector<std::string>& {
+      std::string path = module_path(module);
+      auto it = symbol_names_.find(path);
+      if (it == symbol_names_.end()) it = symbol_names_.emplace(path, code_symbols(module)).first;
+      return it->second;
+    };
+    if (modules.empty()) {
+      // Kept under "" too: the service thread finds the executable without asking LLDB.
+      const std::vector<std::string>& main = read(target.GetModuleAtIndex(0));
+      lists.push_back(&symbol_names_.try_emplace("", main).first->second);
+    }
+    for (const std::string& name : modules) {
+      bool found = false;
+      for (std::uint32_t i = 0, n = target.GetNumModules(); i < n; ++i) {
+        lldb::SBModule module = target.GetModuleAtIndex(i);
+        const char* file = module.GetFileSpec().GetFilename();
+        if (!file || name != file) continue;
+        read(module);
+        lists.push_back(&symbol_names_.at(module_path(module)));
+        found = true;
+      }
+      if (!found)
+        throw Error(what + ": the target has no module '" + name + "' (" +
+                    (target.GetProcess().IsValid()
+                         ? "name a loaded module by its file name, as `image list -b` shows it"
+                         : "the process has not started: shared libraries load when it runs") +
+                    ")");
+    }
+  }
+  std::string p(pattern);
+  std::vector<std::string> found;
+  std::set<std::string> seen;
+  for (const std::vector<std::string>* names : lists)
+    for (const std::string& name : *names)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0 && seen.insert(name).second)
+        found.push_back(name);
+  return found;
 }
 
 void LldbBackend::log(const Groutine& by, std::string_view message) {

@@ -66,6 +66,13 @@ class LldbBackend final : public Backend {
   // on_failure() stops the target at a groutine's failure, when stop_on_failure() is on,
   // with a reason naming the groutine, the failure's file:line and its message.
   void on_failure(const Groutine& by, const Failure& failure) noexcept override;
+  // functions() matches the code symbols (eSymbolTypeCode) of the target's main executable
+  // (module 0) or of the modules named by file name. Each module's names are read once and
+  // kept: on the agent's service thread, where a synchronous continue may hold LLDB, it asks
+  // LLDB nothing and answers from those kept names, or throws Error when a module was never
+  // read (a groutine that calls functions() while it loads has them read).
+  std::vector<std::string> functions(std::string_view pattern,
+                                     const std::vector<std::string>& modules) override;
 
   // stop_on_failure() tells whether a groutine's failure stops the target (default off).
   bool stop_on_failure() const noexcept { return stop_on_failure_; }
@@ -333,6 +340,9 @@ class LldbBackend final : public Backend {
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;
+  // symbol_names_ are the code symbol names of each module read by functions(), by the
+  // module's full path (the main executable also under ""), in symbol table order, once each.
+  std::unordered_map<std::string, std::vector<std::string>> symbol_names_;
   std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
   std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
   lldb::addr_t pending_entry_ = 0;     // its first instruction (breakpoint transport)

@@ -42,7 +42,7 @@ import linecache
 import sys
 
 from ._native import (Awaitable, Call, CallStream, CustomEvent, Error, Reply, Return, any,
-                       call, calls, current_name, event, log, spawn, stop)
+                       call, calls, current_name, event, functions, log, spawn, stop)
 from . import _native
 from ._native import Backend, Frame, Outcome
 from ._native import HostedRuntime as Runtime
@@ -50,7 +50,7 @@ from ._loader import LoadError, groutine
 
 __all__ = ["Awaitable", "Backend", "Call", "CallStream", "CustomEvent", "Error", "Frame",
            "LoadError", "Outcome", "Reply", "Return", "Runtime", "any", "call", "calls", "check",
-           "current_name", "event", "fire", "groutine", "log", "spawn", "stop"]
+           "current_name", "event", "fire", "functions", "groutine", "log", "spawn", "stop"]
 
 
 def check(condition, message=None):

@@ -143,6 +143,11 @@ class Target:
         """write_memory() makes bytes readable at address (read_memory, read_cstring)."""
         self._target.write_memory(address, bytes(data))
 
+    def symbols(self, *names, module=""):
+        """symbols() declares code symbols of the target, for groutines.functions(): of the
+        main executable, or of module (a file name such as 'libc.so.6')."""
+        self._target.declare_symbols(module, list(names))
+
     def depth(self, thread):
         """depth() counts the frames on thread's stack."""
         return self._target.depth(thread)

@@ -217,6 +217,27 @@ class PyBackend final : public Backend {
         }))
       Backend::log(by, message);
   }
+  std::vector<std::string> functions(std::string_view pattern,
+                                     const std::vector<std::string>& modules) override {
+    std::vector<std::string> names;
+    if (!ask("functions", [&](py::function f) {
+          py::list mods;
+          for (const std::string& m : modules) mods.append(from_text(m));
+          py::object got = f(from_text(std::string(pattern)), mods);
+          if (!py::isinstance<py::list>(got) && !py::isinstance<py::tuple>(got))
+            throw Error("Backend.functions() returned " + to_text(py::repr(got)) +
+                        ", not a list of names");
+          for (py::handle name : got) {
+            if (!py::isinstance<py::str>(name))
+              throw Error("Backend.functions() returned a name that is not a str: " +
+                          to_text(py::repr(name)));
+            names.push_back(to_text(name));
+          }
+          return true;
+        }))
+      return Backend::functions(pattern, modules);
+    return names;
+  }
   void on_failure(const Groutine& by, const Failure& failure) noexcept override {
     notify("on_failure", false, [&](py::function f) {
       f(from_text(by.name()), from_text(failure.message), failure.fatal);
@@ -262,7 +283,9 @@ class PyBackend final : public Backend {
     try {
       py::function f = py::get_override(static_cast<const Backend*>(this), method);
       if (!f) {
-        if (std::string_view(method) == "log") return false;
+        // Optional methods: the caller falls back to Backend's.
+        if (std::string_view(method) == "log" || std::string_view(method) == "functions")
+          return false;
         throw Error(std::string("Backend.") + method +
                     "() is not implemented by this Python backend");
       }

@@ -280,6 +280,8 @@ void bind_target(py::module_& m) {
           },
           py::arg("path"))
       .def("depth", &ScriptedTarget::depth, py::arg("thread"))
+      .def("declare_symbols", &ScriptedTarget::declare_symbols, py::arg("module"),
+           py::arg("names"))
       .def_property_readonly("hooked", &ScriptedTarget::hooked)
       .def_property_readonly("watched", &ScriptedTarget::watched)
       .def_readonly("journal", &ScriptedTarget::journal)
@@ -367,6 +369,31 @@ PYBIND11_MODULE(_native, m) {
       "log",
       [](const Text& message) { RuntimeInternals::log(inside("log").runtime(), message.value); },
       py::arg("message"));
+  m.def(
+      "functions",
+      [](const Text& pattern, py::object modules) {
+        std::vector<std::string> names;
+        if (!modules.is_none()) {
+          if (py::isinstance<py::str>(modules))
+            throw py::type_error("groutines.functions(pattern, modules): modules is a list of "
+                                 "module file names (['libc.so.6']), not the str " +
+                                 to_text(py::repr(modules)));
+          for (py::handle name : modules) names.push_back(to_text(name));
+        }
+        Runtime* rt = nullptr;
+        if (Groutine* g = CoroutineDriver::current_groutine()) rt = &g->runtime();
+        else rt = default_runtime();
+        if (!rt)
+          throw Error("functions('" + pattern.value + "') outside a groutine needs a debugger "
+                      "with the groutines plugin, or a groutines.testing.Target");
+        ReleaseGil release;
+        return rt->functions(pattern.value, names);
+      },
+      py::arg("pattern"), py::arg("modules") = py::none(),
+      "functions(pattern, modules=None) -> [str]: the names of the target's functions that "
+      "match the shell pattern (parse_*), in the main executable or in the modules named by "
+      "file name (['libc.so.6']), each once. Works while a groutine module loads and from "
+      "a groutine.");
   m.def(
       "_record_failure",
       [](const Text& message, const Text& file, unsigned line) {

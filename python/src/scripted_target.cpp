@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fnmatch.h>
+#include <set>
 
 namespace groutines::python {
 
@@ -244,6 +246,31 @@ void ScriptedTarget::unwatch_return(CallId call) noexcept {
 
 void ScriptedTarget::request_stop(const Groutine& by, std::string_view reason) {
   stops.push_back(by.name() + ": " + std::string(reason));
+}
+
+void ScriptedTarget::declare_symbols(const std::string& module,
+                                     const std::vector<std::string>& names) {
+  std::vector<std::string>& known = symbols_[module];
+  known.insert(known.end(), names.begin(), names.end());
+}
+
+std::vector<std::string> ScriptedTarget::functions(std::string_view pattern,
+                                                   const std::vector<std::string>& modules) {
+  std::vector<std::string> in = modules.empty() ? std::vector<std::string>{""} : modules;
+  std::string p(pattern);
+  std::vector<std::string> found;
+  std::set<std::string> seen;
+  for (const std::string& module : in) {
+    auto it = symbols_.find(module);
+    if (it == symbols_.end()) {
+      if (module.empty()) continue;  // an executable without symbols matches nothing
+      throw Error("functions('" + p + "'): the target has no module '" + module + "'");
+    }
+    for (const std::string& name : it->second)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0 && seen.insert(name).second)
+        found.push_back(name);
+  }
+  return found;
 }
 
 void ScriptedTarget::log(const Groutine& by, std::string_view message) {

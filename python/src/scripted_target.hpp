@@ -79,6 +79,9 @@ class ScriptedTarget final : public Backend {
   void unwind(std::uint64_t thread, unsigned n);
   // write_memory() makes bytes readable at address (Call.read_memory, read_cstring).
   void write_memory(std::uint64_t address, std::vector<std::uint8_t> bytes);
+  // declare_symbols() adds names to the code symbols of module ("" is the main executable),
+  // for functions().
+  void declare_symbols(const std::string& module, const std::vector<std::string>& names);
   // depth() is the number of frames on thread's stack.
   std::size_t depth(std::uint64_t thread) const;
   // hooked() lists the functions hooked now.
@@ -98,6 +101,10 @@ class ScriptedTarget final : public Backend {
   void unwatch_return(CallId call) noexcept override;
   void request_stop(const Groutine& by, std::string_view reason) override;
   void log(const Groutine& by, std::string_view message) override;
+  // functions() matches the declared symbols (declare_symbols()); Error for a module that has
+  // none declared.
+  std::vector<std::string> functions(std::string_view pattern,
+                                     const std::vector<std::string>& modules) override;
 
  private:
   std::deque<std::unique_ptr<ScriptedFrame>>& stack(std::uint64_t thread);
@@ -107,6 +114,7 @@ class ScriptedTarget final : public Backend {
   std::map<FunctionId, std::string> hooks_;
   std::map<std::uint64_t, std::deque<std::unique_ptr<ScriptedFrame>>> stacks_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> memory_;
+  std::map<std::string, std::vector<std::string>> symbols_;  // by module, "" the executable
   unsigned watched_now_ = 0;
   bool closed_ = false;
   GroutineLibraries libraries_;   // destroyed after the runtime: its groutines run their code

@@ -64,3 +64,24 @@ TEST_CASE("unwatch_return comes as soon as nobody awaits the return, in the midd
   host.backend.call(1, "g");
   CHECK(seen_inside == Journal{"install f", "install g", "watch #1", "remove f", "unwatch #1"});
 }
+
+TEST_CASE("functions() asks the backend for the main executable's or the named modules' "
+          "functions, and a backend that knows no symbols has none",
+          "[core][backend][functions]") {
+  fake::Host host;
+  host.backend.symbols = {{"", {"parse_header", "main", "parse_body"}},
+                          {"libc.so.6", {"malloc", "free"}}};
+  std::vector<std::string> in_executable, in_libc, none;
+  host.load("g", [&] {
+    in_executable = functions("parse_*");
+    in_libc = functions("mallo?", {"libc.so.6"});
+    none = functions("nothing_*");
+    wait_call("f");
+  });
+  CHECK(in_executable == std::vector<std::string>{"parse_header", "parse_body"});
+  CHECK(in_libc == std::vector<std::string>{"malloc"});
+  CHECK(none.empty());
+  CHECK(host.backend.Backend::functions("*", {}).empty());
+  CHECK_THROWS_WITH(functions("parse_*"), "groutines::functions() called outside a groutine");
+  host.runtime.unload_all();
+}

@@ -6,6 +6,7 @@
 // backend request is written to journal, so tests can check what would be planted.
 #include <cstdint>
 #include <deque>
+#include <fnmatch.h>
 #include <map>
 #include <memory>
 #include <optional>
@@ -100,6 +101,16 @@ class FakeBackend final : public groutines::Backend {
   void observe(const groutines::Event& event) noexcept override { observed.push_back(event.seq); }
   void log(const groutines::Groutine& by, std::string_view message) override {
     logs.push_back(by.name() + ": " + std::string(message));
+  }
+  // symbols are the code symbols by module file name ("" the main executable).
+  std::map<std::string, std::vector<std::string>> symbols;
+  std::vector<std::string> functions(std::string_view pattern,
+                                     const std::vector<std::string>& modules) override {
+    std::vector<std::string> found;
+    for (const std::string& module : modules.empty() ? std::vector<std::string>{""} : modules)
+      for (const std::string& name : symbols[module])
+        if (fnmatch(std::string(pattern).c_str(), name.c_str(), 0) == 0) found.push_back(name);
+    return found;
   }
 
   bool hooked(const std::string& function) const {

@@ -1,6 +1,8 @@
 """A debugger written in Python, in miniature: a groutines.Backend and groutines Frames
 implemented in pure Python over a scripted target (threads with call stacks), hosting the
 runtime with groutines.Runtime as a debugger whose only API is Python (GDB) would."""
+import fnmatch
+
 import groutines
 
 
@@ -61,6 +63,12 @@ class PureBackend(groutines.Backend):
         self.journal = []    # install/remove/watch/unwatch, in order
         self.stops, self.logs, self.failures, self.observed = [], [], [], []
         self.fail_on = None
+        self.symbols = {}    # module file name ("" the main executable) -> function names
+
+    def functions(self, pattern, modules):
+        self._maybe_fail("functions")
+        return [name for module in (modules or [""]) for name in self.symbols.get(module, [])
+                if fnmatch.fnmatchcase(name, pattern)]
 
     def _maybe_fail(self, method):
         if self.fail_on == method:

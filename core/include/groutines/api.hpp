@@ -252,6 +252,14 @@ GROUTINES_API GroutineId spawn(std::string_view name, std::function<void()> body
 GROUTINES_API void stop(std::string_view reason);
 // log() writes message to the debugger's event log.
 GROUTINES_API void log(std::string_view message);
+// functions() are the target's functions whose names match the shell pattern (`parse_*`), in
+// the main executable, or in the modules named by file name (`{"libc.so.6"}`): each name once,
+// as the debugger shows it, ready for calls() or wait_call(). Empty when none matches (or the
+// backend knows no symbols). Works while the groutine loads and from a delivery; throws Error
+// when the debugger cannot tell (see Backend::functions()).
+//   for (const std::string& f : groutines::functions("parse_*")) ...
+GROUTINES_API std::vector<std::string> functions(std::string_view pattern,
+                                                 const std::vector<std::string>& modules = {});
 
 // Calls is an endless range over the calls of a function: each step waits for the next call.
 // It keeps the function hooked for as long as it lives, so calls made while the loop body

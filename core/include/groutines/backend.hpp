@@ -1,5 +1,7 @@
 #pragma once
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "groutines/event.hpp"
 #include "groutines/export.hpp"
@@ -69,6 +71,18 @@ class GROUTINES_API Backend {
   // the event by was handling is being delivered (or as it starts, or at unload), so a
   // backend may stop the target there as request_stop() would; optional.
   virtual void on_failure(const Groutine& /*by*/, const Failure& /*failure*/) noexcept {}
+  // functions() are the names of the target's code symbols (functions) that match the shell
+  // pattern (fnmatch: `parse_*`, `kv_?et`, `[a-c]*`), each once, in the main executable, or,
+  // when modules is not empty, in the loaded modules whose file name is one of modules
+  // (`libc.so.6`). Names are as the debugger shows them (demangled C++ names). Called from a
+  // groutine while it loads (where the target exists, before or after it runs) and from a
+  // delivery; a backend that cannot ask its debugger from the thread delivering (LLDB while
+  // a synchronous continue holds it) answers from what it saw at the last stop or module load,
+  // or throws Error saying so, and never waits for the debugger. May throw Error (a module
+  // that is not loaded, no target), which the calling groutine sees. Optional: the default
+  // knows no symbols and returns nothing.
+  virtual std::vector<std::string> functions(std::string_view pattern,
+                                             const std::vector<std::string>& modules);
 };
 
 }  // namespace groutines

@@ -113,6 +113,11 @@ class GROUTINES_API Runtime {
   // Throws Error when nested deeper than max_fire_depth.
   std::vector<Reply> fire(std::string_view name, Data data, std::uint64_t thread = 0);
 
+  // functions() asks the backend for the target's functions matching a shell pattern, in the
+  // main executable or in modules (Backend::functions()). Throws Error from the backend.
+  std::vector<std::string> functions(std::string_view pattern,
+                                     const std::vector<std::string>& modules = {});
+
   // function_id() is the number of a function name (interned; ids are stable).
   FunctionId function_id(std::string_view function);
   // function_name() is the name of function id.

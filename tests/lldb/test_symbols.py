@@ -1,0 +1,65 @@
+"""groutines.functions(pattern, modules): a groutine asks for the target's functions matching
+a shell pattern, from LLDB's symbols: while it loads, inside the groutine, and from a delivery
+(on the agent's service thread, answered from the symbols kept when they were first read)."""
+import pytest
+
+from conftest import PYTHON_BUILT, lldb, target
+
+pytestmark = pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
+
+SCRIPT = '''
+import groutines as g
+
+AT_LOAD = sorted(g.functions("kv_*"))
+
+
+@g.groutine(name="symbols")
+async def symbols():
+    g.log(f"at load: {AT_LOAD}")
+    g.log(f"in groutine: {g.functions('parse_*')}")
+    g.log(f"libc: {sorted(set(g.functions('mallo?', ['libc.so.6'])))}")
+    g.log(f"none: {g.functions('no_such_*')}")
+    try:
+        g.functions("f*", ["libnope.so"])
+    except g.Error as e:
+        g.log(f"error: {e}")
+    call = await g.call("parse_port")
+    g.log(f"in delivery: {sorted(g.functions('*parse*'))} "
+          f"{sorted(set(g.functions('mallo?', ['libc.so.6'])))}")
+'''
+
+
+def test_a_python_groutine_expands_patterns_in_the_executable_and_in_libc(tmp_path):
+    script = tmp_path / "groutine_symbols.py"
+    script.write_text(SCRIPT)
+    # Loaded at main, where libc is loaded (before the launch, only the executable is).
+    s = lldb(f"file {target('kvparse')}", "breakpoint set -n main", "run",
+             f"groutine load {script}", "continue", "groutine report")
+    assert s.logged("symbols") == [
+        "at load: ['kv_parse_line', 'kv_strdup']",
+        "in groutine: ['parse_port']",
+        "libc: ['malloc']",
+        "none: []",
+        "error: functions('f*'): the target has no module 'libnope.so' (name a loaded module "
+        "by its file name, as `image list -b` shows it)",
+        "in delivery: ['kv_parse_line', 'parse_port'] ['malloc']"], s
+    assert "1 passed, 0 failed" in s.after("groutine report"), s
+
+
+def test_a_module_asked_for_before_the_process_starts_is_an_error_saying_so(tmp_path):
+    script = tmp_path / "groutine_early.py"
+    script.write_text('import groutines as g\n\nNAMES = g.functions("mallo?", ["libc.so.6"])\n')
+    s = lldb(f"file {target('kvparse')}", f"groutine load {script}")
+    assert ("groutines.Error: functions('mallo?'): the target has no module 'libc.so.6' (the "
+            "process has not started: shared libraries load when it runs)") in s.output, s
+
+
+def test_a_cpp_groutine_hooks_the_functions_a_pattern_finds():
+    from conftest import groutine_library
+    s = lldb(f"file {target('kvparse')}", f"groutine load {groutine_library('symbols')}", "run",
+             "groutine unload cpp-symbols")
+    found = s.logged("cpp-symbols")[0]
+    assert sorted(found.split()[1:]) == ["kv_parse_line", "kv_strdup"], s
+    calls = [line for name in ("cpp-symbols-kv_parse_line", "cpp-symbols-kv_strdup")
+             for line in s.logged(name)]
+    assert "call of kv_parse_line" in calls and "call of kv_strdup" in calls, s
