@@ -31,6 +31,7 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DGROUTINES_BUILD_TESTS=OFF >/dev/null
 	@cmake --build build-bench -j$(JOBS)
 	@build-bench/bench/groutines_core_bench
+	@PYTHONPATH=build-bench/python GROUTINES_EXAMPLES=build-bench/groutines /usr/bin/python3 bench/python_backend_bench.py
 	@if [ -x build-bench/bench/lldb/plugin_bench ]; then build-bench/bench/lldb/plugin_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then build-bench/bench/lldb/python_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then /usr/bin/python3 bench/lldb/instructions.py build-bench; fi
