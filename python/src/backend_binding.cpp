@@ -23,9 +23,20 @@
 namespace groutines::python {
 namespace {
 
-// describe() is a Python exception as "ValueError: message" (with the GIL held).
-std::string describe(py::error_already_set& e) {
-  return to_text(e.type().attr("__name__")) + ": " + to_text(py::str(e.value()));
+// describe() is a Python exception as "ValueError: message" (with the GIL held). It never
+// throws: it runs inside the catch handlers of noexcept methods, and an exception whose
+// __str__ raises must not end the process there.
+std::string describe(py::error_already_set& e) noexcept {
+  std::string type = "exception";
+  try {
+    type = to_text(e.type().attr("__name__"));
+    return type + ": " + to_text(py::str(e.value()));
+  } catch (py::error_already_set& inner) {
+    inner.restore();
+    PyErr_Clear();
+  } catch (...) {
+  }
+  return type + ": (its message cannot be shown)";
 }
 
 // as_u64() is an int returned by Python as the 64 bits the target holds (negative ints too).

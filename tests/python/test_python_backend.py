@@ -141,6 +141,25 @@ def test_a_backend_method_that_raises_is_reported_and_never_reaches_the_runtime(
     assert pure.runtime.unload_python() == 1
 
 
+def test_a_backend_exception_whose_message_raises_is_still_reported(pure):
+    class Unprintable(Exception):
+        def __str__(self):
+            raise ValueError("no message")
+
+    def refuse(function_id, function):
+        raise Unprintable()
+
+    async def waiter():
+        await g.call("f")
+
+    pure.backend.install_call_hook = refuse
+    load(pure, waiter)
+    assert pure.backend.errors == [
+        "install_call_hook: Unprintable: (its message cannot be shown)"]
+    del pure.backend.install_call_hook
+    assert pure.runtime.unload_python() == 1
+
+
 def test_a_request_stop_that_raises_is_a_groutines_error_in_the_groutine(pure):
     seen = []
 
