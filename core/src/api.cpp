@@ -122,16 +122,22 @@ Return Call::returned() const {
 
 // --- Return ---
 
+namespace {
+// require_returned() throws Error when the Return event ev is an unwinding: it has no value.
+void require_returned(const Event& ev) {
+  if (ev.unwound)
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
+                " was unwound without returning: it has no return value");
+}
+}  // namespace
+
 std::string Return::function() const { return std::string(event().name); }
 CallId Return::call_id() const { return event().call; }
 std::uint64_t Return::thread_id() const { return event().thread_id; }
 bool Return::unwound() const { return event().unwound; }
 
 Value Return::result() const {
-  const Event& ev = event();
-  if (ev.unwound)
-    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
-                " was unwound without returning: it has no return value");
+  require_returned(event());
   const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
   if (out.return_value) {
     if (std::holds_alternative<double>(*out.return_value)) return *out.return_value;
@@ -142,20 +148,14 @@ Value Return::result() const {
 }
 
 std::int64_t Return::value() const {
-  const Event& ev = event();
-  if (ev.unwound)
-    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
-                " was unwound without returning: it has no return value");
+  require_returned(event());
   const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
   if (out.return_value) return as_int(*out.return_value);
   return static_cast<std::int64_t>(frame().int_return_value());
 }
 
 double Return::float_value() const {
-  const Event& ev = event();
-  if (ev.unwound)
-    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) +
-                " was unwound without returning: it has no return value");
+  require_returned(event());
   const Outcome& out = RuntimeInternals::outcome_of(*runtime_, seq_);
   if (out.return_value) return as_double(*out.return_value);
   return frame().float_return_value();

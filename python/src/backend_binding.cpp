@@ -331,24 +331,23 @@ HostedRuntime::HostedRuntime(py::object backend, bool make_default)
   live_hosts().insert(this);
 }
 
-HostedRuntime::~HostedRuntime() { close(); }
+HostedRuntime::~HostedRuntime() { close(); }  // the runtime, empty now, goes with it
 
 Runtime& HostedRuntime::runtime() {
-  if (!runtime_) throw Error("this groutines.Runtime is closed");
+  if (closed_) throw Error("this groutines.Runtime is closed");
   return *runtime_;
 }
 
 void HostedRuntime::close() {
   live_hosts().erase(this);
-  if (!runtime_) return;
+  if (closed_) return;
+  closed_ = true;
   if (default_runtime() == runtime_.get()) set_default_runtime(nullptr);
   {
     ReleaseGil release;  // unloading runs Python groutines' finally blocks and the backend
     runtime_->unload_all();
   }
   libraries_.close();
-  ReleaseGil release;
-  runtime_.reset();
 }
 
 std::vector<GroutineId> HostedRuntime::load_library(const std::string& path) {

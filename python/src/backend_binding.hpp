@@ -29,10 +29,12 @@ class HostedRuntime {
   // backend() is the Python backend.
   py::object backend() const { return backend_object_; }
   // closed() tells whether close() ran.
-  bool closed() const noexcept { return runtime_ == nullptr; }
-  // close() stops being the default runtime, unloads every groutine (newest first), closes
-  // the C++ libraries it loaded and destroys the runtime. Called with the GIL held; again
-  // does nothing.
+  bool closed() const noexcept { return closed_; }
+  // close() stops being the default runtime, unloads every groutine (newest first) and
+  // closes the C++ libraries it loaded. The Runtime object itself lives until the host is
+  // destroyed, so that a Python handle on it (`.runtime`) never dangles. Called with the GIL
+  // held; marks it closed before releasing the GIL, so a second close() or a delivery from
+  // another thread meanwhile finds it closed; again does nothing.
   void close();
   // load_library() loads the groutines of the C++ groutine library at path; their ids.
   std::vector<GroutineId> load_library(const std::string& path);
@@ -41,6 +43,7 @@ class HostedRuntime {
   py::object backend_object_;  // declared first: destroyed after the runtime
   Backend& backend_;
   std::unique_ptr<Runtime> runtime_;
+  bool closed_ = false;
   GroutineLibraries libraries_;  // closed after its groutines are unloaded
 };
 

@@ -226,6 +226,17 @@ def test_a_closed_hosted_runtime_says_so():
     t.close()  # again: nothing
 
 
+def test_a_handle_on_the_runtime_taken_before_close_stays_valid(pure):
+    async def waiter():
+        await g.call("f")
+
+    load(pure, waiter)
+    core = pure.host.runtime
+    assert len(core.groutines()) == 1
+    pure.host.close()
+    assert core.groutines() == []  # unloaded, not freed
+
+
 def test_a_backend_that_is_not_one_is_refused():
     with pytest.raises(TypeError, match=r"takes a groutines.Backend, not <object object"):
         g.Runtime(object())
