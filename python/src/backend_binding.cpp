@@ -168,6 +168,9 @@ class PyFrame final : public Frame {
         if (py::function f = py::get_override(static_cast<const Frame*>(this), method))
           return call(f);
       } catch (py::error_already_set& e) {
+        // groutines.Error is the frame's own message for the groutine (an unknown register,
+        // an expression that failed): it goes through as it is.
+        if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
         throw Error(std::string("Frame.") + method + "(): " + describe(e));
       } catch (const Error&) {
         throw;

@@ -5,6 +5,7 @@
 
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
+#include "layout_binding.hpp"
 #include "bridge.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
@@ -319,6 +320,7 @@ PYBIND11_MODULE(_native, m) {
   bind_runtime(m);
   bind_target(m);
   bind_backend(m);
+  bind_layout(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "

@@ -1,0 +1,486 @@
+"""GdbBackend: what GDB provides to the groutines runtime, on GDB's Python breakpoints.
+
+- A hook is an internal breakpoint on the function's first instruction (`*F`: plain `F`
+  would skip the prologue), planted again when a module loads while the function is not yet
+  defined. Its stop() delivers the call and returns False (the target goes on) unless a
+  groutine asked to stop.
+- A watched return is a breakpoint at the call's return address, shared by every call
+  returning there, matched by thread and stack pointer (after `ret`, rsp is the entry rsp + 8):
+  not gdb.FinishBreakpoint, which matched the wrong call across longjmp. A watched call whose
+  frame is gone without a return (longjmp, an exception) is delivered as unwound when its
+  thread is seen above it.
+- GDB crashes when a breakpoint is deleted inside its own stop(), so a breakpoint nobody needs
+  any more is retired (its stop() does nothing) and deleted later: at the next stop() of
+  another breakpoint, at the prompt, or when the process ends.
+"""
+import gdb
+
+import groutines
+
+from .frame import ENTRY, GONE, RETURN, GdbFrame, layout_at
+
+
+class _Pending:
+    """_Pending is one watched call: where its return will be seen."""
+    __slots__ = ("call", "function", "thread", "entry", "entry_sp", "return_address")
+
+    def __init__(self, call, function, thread, entry, entry_sp, return_address):
+        self.call, self.function, self.thread = call, function, thread
+        self.entry, self.entry_sp, self.return_address = entry, entry_sp, return_address
+
+
+class _Hook:
+    """_Hook is one hooked function: its breakpoint once the function is defined."""
+    __slots__ = ("id", "function", "breakpoint", "hits")
+
+    def __init__(self, function_id, function):
+        self.id, self.function = function_id, function
+        self.breakpoint = None
+        self.hits = 0
+
+
+class _Site:
+    """_Site is a return address with a breakpoint and the calls returning there."""
+    __slots__ = ("address", "breakpoint", "calls")
+
+    def __init__(self, address, breakpoint):
+        self.address, self.breakpoint, self.calls = address, breakpoint, []
+
+
+class _CallBreakpoint(gdb.Breakpoint):
+    def __init__(self, backend, function):
+        super().__init__(f"*{function}", type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+        self.backend = backend
+
+    def stop(self):
+        return self.backend.call_hit(self)
+
+
+class _ReturnBreakpoint(gdb.Breakpoint):
+    def __init__(self, backend, address):
+        super().__init__(f"*{address:#x}", type=gdb.BP_BREAKPOINT, internal=True)
+        self.silent = True
+        self.backend = backend
+
+    def stop(self):
+        return self.backend.return_hit(self)
+
+
+def _innermost_first(p):
+    return (p.entry_sp, -p.call)
+
+
+class GdbBackend(groutines.Backend):
+    """The runtime's Backend in GDB. Owns every breakpoint it plants."""
+
+    def __init__(self):
+        super().__init__()
+        self.host = None  # the groutines.Runtime over this backend (set by the frontend)
+        self.hooks = {}         # function id -> _Hook
+        self.hook_by_bp = {}    # breakpoint number -> function id
+        self.sites = {}         # return address -> _Site
+        self.site_by_bp = {}    # breakpoint number -> return address
+        self.pending = {}       # call id -> _Pending
+        self.retired = []       # breakpoints to delete once outside their stop()
+        self.layouts = {}       # entry pc -> ArgumentLayout
+        self.stop_reasons = []  # asked for during the stop() running now
+        self.last_stop = ""
+        self.in_hit = False
+        self.evaluating = 0
+        self.exiting = False
+        self.pid = 0
+
+    # --- groutines.Backend ---
+
+    def install_call_hook(self, function_id, function):
+        hook = _Hook(function_id, function)
+        self.hooks[function_id] = hook
+        self._plant(hook)
+
+    def remove_call_hook(self, function_id):
+        hook = self.hooks.pop(function_id, None)
+        if hook is None or hook.breakpoint is None:
+            return
+        self.hook_by_bp.pop(hook.breakpoint.number, None)
+        self._retire(hook.breakpoint)
+
+    def watch_return(self, call, function_id, function, frame):
+        sp = frame.stack_pointer()
+        return_address = frame.read_u64(sp)
+        entry = frame.register_value("rip")
+        self.pending[call] = _Pending(call, function, frame.thread, entry, sp, return_address)
+        site = self.sites.get(return_address)
+        if site is None:
+            site = _Site(return_address, _ReturnBreakpoint(self, return_address))
+            self.sites[return_address] = site
+            self.site_by_bp[site.breakpoint.number] = return_address
+        site.calls.append(call)
+
+    def unwatch_return(self, call):
+        self._forget(call)
+
+    def request_stop(self, groutine, reason):
+        text = f"groutine '{groutine}' stopped the target: {reason}"
+        if self.in_hit:
+            self.stop_reasons.append(text)
+            self.last_stop = text
+        else:
+            gdb.write(f"groutine '{groutine}' asked to stop the target, which is not running: "
+                      f"{reason}\n")
+
+    def log(self, groutine, message):
+        gdb.write(f"[{groutine}] {message}\n")
+        gdb.flush()
+
+    def functions(self, pattern, modules):
+        return _functions(pattern, modules)
+
+    # --- breakpoints ---
+
+    def _plant(self, hook):
+        """_plant() puts hook's breakpoint on its function's first instruction, when some
+        loaded module (or the executable) defines it; else it waits for a module."""
+        if self.exiting or hook.breakpoint is not None:
+            return
+        if not _defined(hook.function):
+            return
+        try:
+            bp = _CallBreakpoint(self, hook.function)
+        except (gdb.error, RuntimeError):
+            return
+        hook.breakpoint = bp
+        self.hook_by_bp[bp.number] = hook.id
+
+    def plant_unresolved(self):
+        """plant_unresolved() plants the hooks whose function a module just loaded defines."""
+        for hook in list(self.hooks.values()):
+            if hook.breakpoint is None:
+                self._plant(hook)
+
+    def unresolved(self):
+        """unresolved() are the hooked functions no loaded module defines yet."""
+        return [h.function for h in self.hooks.values() if h.breakpoint is None]
+
+    def _retire(self, bp):
+        if self.exiting:
+            return
+        self.retired.append(bp)
+
+    def sweep(self, current=None):
+        """sweep() deletes the retired breakpoints but current (whose stop() runs)."""
+        if not self.retired or self.exiting:
+            return
+        keep = []
+        for bp in self.retired:
+            if bp is current:
+                keep.append(bp)
+                continue
+            try:
+                if bp.is_valid():
+                    bp.delete()
+            except RuntimeError:
+                pass
+        self.retired = keep
+
+    def _forget(self, call):
+        p = self.pending.pop(call, None)
+        if p is None:
+            return
+        site = self.sites.get(p.return_address)
+        if site is None:
+            return
+        if call in site.calls:
+            site.calls.remove(call)
+        if not site.calls:
+            del self.sites[p.return_address]
+            self.site_by_bp.pop(site.breakpoint.number, None)
+            self._retire(site.breakpoint)
+
+    # --- hits ---
+
+    def _follow_process(self):
+        pid = gdb.selected_inferior().pid
+        if pid != self.pid:
+            if self.pid:
+                self.end_process("the process was replaced by a new one")
+            self.pid = pid
+
+    def call_hit(self, bp):
+        function_id = self.hook_by_bp.get(bp.number)
+        if function_id is None or self.evaluating or self.host is None or self.host.closed:
+            return False
+        hook = self.hooks[function_id]
+        frame = None
+        self.in_hit = True
+        try:
+            self._follow_process()
+            self.sweep(current=bp)
+            hook.hits += 1
+            tid = gdb.selected_thread().ptid[1]
+            entry = int(gdb.parse_and_eval("$pc"))
+            frame = GdbFrame(self, ENTRY, tid, layout=lambda: self._layout(entry))
+            if self.pending:
+                self._unwound_at_call(frame, tid, entry)
+            outcome = self.host.deliver_call(function_id, tid, frame)
+            if outcome.skip:
+                frame.force_return(outcome.forced_return)
+        except Exception as e:  # never out of stop(): GDB would stop the target
+            gdb.write(f"groutines: error at a call of {hook.function}: {e}\n", gdb.STDERR)
+        finally:
+            self.in_hit = False
+            if frame is not None:
+                frame.where = GONE
+                frame.why = "the call's event was delivered"
+        self.sweep(current=bp)
+        return self._take_stop()
+
+    def _unwound_at_call(self, frame, tid, entry):
+        """A watched call on this thread whose entry rsp is below ours has lost its frame
+        without returning (longjmp, an exception): a live caller's frame is always above.
+        At our own rsp it is gone too, unless [rsp] is its return address and it is not this
+        function again (a tail call from it to us)."""
+        sp = frame.stack_pointer()
+        gone = []
+        for p in self.pending.values():
+            if p.thread != tid or p.entry_sp > sp:
+                continue
+            if p.entry_sp == sp and p.entry != entry and frame.read_u64(sp) == p.return_address:
+                continue
+            gone.append(p)
+        if gone:
+            self._deliver_unwound(gone, frame)
+
+    def _deliver_unwound(self, gone, frame):
+        gone = sorted(gone, key=_innermost_first)
+        for p in gone:
+            self._forget(p.call)
+        for p in gone:
+            self.host.deliver_return(p.call, p.thread, frame, True)
+
+    def return_hit(self, bp):
+        address = self.site_by_bp.get(bp.number)
+        if address is None or self.evaluating or self.host is None or self.host.closed:
+            return False
+        self.in_hit = True
+        frame = None
+        try:
+            self._follow_process()
+            self.sweep(current=bp)
+            tid = gdb.selected_thread().ptid[1]
+            frame = GdbFrame(self, RETURN, tid)
+            sp = frame.stack_pointer()
+            # After `ret`, rsp is the entry rsp + 8 of the calls returning here. Pending calls
+            # of this thread with a lower entry rsp were inside them: their frames are gone.
+            returning, gone = [], []
+            for p in self.pending.values():
+                if p.thread != tid:
+                    continue
+                if p.entry_sp + 8 == sp and p.return_address == address:
+                    returning.append(p)
+                elif p.entry_sp + 8 < sp:
+                    gone.append(p)
+            if gone:
+                self._deliver_unwound(gone, frame)
+            returning = sorted((p for p in returning if p.call in self.pending),
+                               key=_innermost_first)
+            for p in returning:
+                self._forget(p.call)
+            for p in returning:
+                frame = GdbFrame(self, RETURN, tid, layout=lambda e=p.entry: self._layout(e))
+                outcome = self.host.deliver_return(p.call, tid, frame)
+                if outcome.rewritten:
+                    frame.set_return_value(outcome.return_value)
+        except Exception as e:
+            gdb.write(f"groutines: error at a return: {e}\n", gdb.STDERR)
+        finally:
+            self.in_hit = False
+            if frame is not None:
+                frame.where = GONE
+                frame.why = "the return's event was delivered"
+        self.sweep(current=bp)
+        return self._take_stop()
+
+    def _take_stop(self):
+        if not self.stop_reasons:
+            return False
+        for reason in self.stop_reasons:
+            gdb.write(reason + "\n")
+        self.stop_reasons = []
+        return True
+
+    def _layout(self, entry):
+        layout = self.layouts.get(entry)
+        if layout is None:
+            layout = self.layouts[entry] = layout_at(entry)
+        return layout
+
+    # --- the process ---
+
+    def end_process(self, why):
+        """end_process() releases what was planted for the process that ended: each watched
+        call is delivered as unwound and every return breakpoint goes. Hooks stay: they are
+        the program's, and resolve again in the next process."""
+        self.pid = 0
+        gone = list(self.pending.values())
+        if gone and self.host is not None and not self.host.closed:
+            self._deliver_unwound(gone, GdbFrame(self, GONE, why=why))
+        for call in list(self.pending):
+            self._forget(call)
+        self.layouts.clear()  # addresses may move in the next process
+        self.sweep()
+
+    def at_prompt(self):
+        """at_prompt() is called before each prompt: deletes the retired breakpoints."""
+        if gdb.selected_inferior().pid == 0 and self.pid:
+            self.end_process("the process exited")
+        self.sweep()
+
+    def evaluate(self, expression):
+        """evaluate() evaluates expression in the stopped thread, the other threads held and the
+        groutines' own breakpoints passing through meanwhile."""
+        self.evaluating += 1
+        restore = []
+        try:
+            for name, value in (("scheduler-locking", "on"), ("unwindonsignal", "on")):
+                try:
+                    old = gdb.parameter(name)
+                    gdb.execute(f"set {name} {value}", to_string=True)
+                    restore.append((name, old))
+                except gdb.error:
+                    pass
+            signals = []
+
+            def on_stop(event):
+                if isinstance(event, gdb.SignalEvent):
+                    signals.append(event.stop_signal)
+
+            gdb.events.stop.connect(on_stop)
+            try:
+                v = gdb.parse_and_eval(expression)
+                v.fetch_lazy()
+            except gdb.error as e:
+                why = _one_line(e)
+                if signals and "signaled while in a function called from GDB" in why:
+                    why = f"Execution was interrupted, reason: signal {signals[-1]}."
+                raise groutines.Error(f"cannot evaluate '{expression}': {why}")
+            finally:
+                gdb.events.stop.disconnect(on_stop)
+            return _number(expression, v)
+        finally:
+            for name, old in reversed(restore):
+                if isinstance(old, bool):
+                    old = "on" if old else "off"
+                try:
+                    gdb.execute(f"set {name} {old}", to_string=True)
+                except gdb.error:
+                    pass
+            self.evaluating -= 1
+
+    def close(self):
+        """close() deletes every breakpoint planted (the runtime is closing)."""
+        self.sweep()
+        for hook in self.hooks.values():
+            if hook.breakpoint is not None and hook.breakpoint.is_valid():
+                hook.breakpoint.delete()
+        for site in self.sites.values():
+            if site.breakpoint.is_valid():
+                site.breakpoint.delete()
+        self.hooks.clear()
+        self.hook_by_bp.clear()
+        self.sites.clear()
+        self.site_by_bp.clear()
+
+
+def _one_line(error):
+    text = " ".join(str(error).split("\n")).strip()
+    return text[7:] if text.startswith("error: ") else text
+
+
+def _number(expression, v):
+    t = v.type.strip_typedefs()
+    code = t.code
+    if code == gdb.TYPE_CODE_VOID:
+        return None
+    if code == gdb.TYPE_CODE_FLT and t.sizeof in (4, 8):
+        return float(v)
+    if code == gdb.TYPE_CODE_BOOL:
+        return bool(v)
+    if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_PTR):
+        n = int(v)
+        if code == gdb.TYPE_CODE_PTR or (not getattr(t, "is_signed", True)):
+            n &= (1 << (8 * t.sizeof)) - 1
+        return n
+    raise groutines.Error(f"the value of '{expression}' is a {v.type}, not a number (evaluate "
+                          "an expression of one of its fields)")
+
+
+def _defined(function):
+    """_defined() tells whether a loaded module (or the executable) defines function: a
+    symbol with debug info or a minimal symbol."""
+    try:
+        if gdb.lookup_global_symbol(function) is not None:
+            return True
+    except gdb.error:
+        pass
+    try:
+        if gdb.lookup_static_symbol(function) is not None:
+            return True
+    except gdb.error:
+        pass
+    try:
+        gdb.parse_and_eval(f"(void (*)()) &'{function}'" if "(" in function or ":" in function
+                           else f"(void (*)()) &{function}")
+        return True
+    except gdb.error:
+        return False
+
+
+def _functions(pattern, modules):
+    """_functions() are the names of the functions matching a shell pattern, in the main
+    executable or in the modules named by file name."""
+    import fnmatch
+    import os
+    import re
+    wanted = set(modules or [])
+    main = gdb.current_progspace().filename
+    regex = "^" + fnmatch.translate(pattern).replace(r"\Z", "").rstrip("$")
+    names = []
+    seen = set()
+    try:
+        text = gdb.execute(f"info functions -q -n {regex}", to_string=True)
+    except gdb.error:
+        text = ""
+    current = None
+    for line in text.splitlines():
+        if line.startswith("File ") or line.startswith("Non-debugging symbols"):
+            current = line
+            continue
+        m = re.match(r"^(?:\d+:\s+)?(?:0x[0-9a-f]+\s+)?(.*?);?$", line.strip())
+        if not line.strip() or not m:
+            continue
+        text_line = m.group(1)
+        name = _name_in_declaration(text_line)
+        if not name or not fnmatch.fnmatchcase(name, pattern) or name in seen:
+            continue
+        address = re.match(r"^\s*(0x[0-9a-f]+)", line)
+        module = gdb.solib_name(int(address.group(1), 16)) if address else None
+        base = os.path.basename(module) if module else ""
+        if wanted and base not in wanted:
+            continue
+        if not wanted and module is not None:
+            continue
+        seen.add(name)
+        names.append(name)
+    del main
+    return names
+
+
+def _name_in_declaration(text):
+    """The function name in `int add(int, int)` or a bare minimal symbol name."""
+    import re
+    if "(" not in text:
+        return text.strip()
+    head = text[:text.index("(")]
+    m = re.search(r"([A-Za-z_][\w:~<>,]*)\s*$", head)
+    return m.group(1) if m else None
