@@ -109,6 +109,10 @@ class GdbBackend(groutines.Backend):
         sp = frame.stack_pointer()
         return_address = frame.read_u64(sp)
         entry = frame.register_value("rip")
+        # The return value's type is read here, in the function's own scope: at the return
+        # its debug info is not in scope, and a GDB command that fails inside a stop() of a
+        # multi-threaded target ends GDB's wait for it (`run` returns with threads running).
+        frame.layout()
         self.pending[call] = _Pending(call, function, frame.thread, entry, sp, return_address)
         site = self.sites.get(return_address)
         if site is None:
