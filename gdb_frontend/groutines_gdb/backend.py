@@ -381,6 +381,13 @@ class GdbBackend(groutines.Backend):
                     pass
             self.evaluating -= 1
 
+    def planted(self):
+        """planted() are the numbers of the breakpoints of ours that GDB still has (hooks,
+        return sites, and retired ones not yet deleted), in order."""
+        bps = [h.breakpoint for h in self.hooks.values() if h.breakpoint is not None]
+        bps += [site.breakpoint for site in self.sites.values()] + self.retired
+        return sorted(bp.number for bp in bps if bp.is_valid())
+
     def close(self):
         """close() deletes every breakpoint planted (the runtime is closing)."""
         self.sweep()

@@ -99,11 +99,13 @@ class Session:
 
 def _run(debugger, args, commands, timeout, env=None):
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, env=env, errors="surrogateescape")
+        # One pipe for both: errors land after the command that made them.
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, env=env,
+                              errors="surrogateescape")
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{debugger} did not finish within {timeout}s: {commands}\n{e.stdout}")
-    session = Session(debugger, commands, proc.stdout + proc.stderr, proc.returncode)
+    session = Session(debugger, commands, proc.stdout, proc.returncode)
     # (The target's own "Program received signal SIGSEGV, Segmentation fault." is no crash.)
     assert proc.returncode >= 0, f"{debugger} died of signal {-proc.returncode}:\n{session}"
     for crash in ("Fatal signal", "PLEASE submit a bug report", "internal-error",

@@ -1,0 +1,146 @@
+"""GDB-only behaviours of the frontend: loading it, the commands' errors, a process that
+ends or is started again, breakpoints nobody needs any more, libraries loaded later, and
+GDB's exit."""
+import re
+import shutil
+
+from conftest import FRONTEND, example, gdb, target
+
+# A groutine that stops at each call of mix and awaits its return (held across a stop), and
+# one that logs every call of add.
+HELD = """import groutines as g
+
+@g.groutine
+async def held():
+    while True:
+        c = await g.call("mix")
+        g.stop(f"at mix a={c.arg(0)}")
+        r = await c.returned()
+        g.log(f"mix returned unwound={r.unwound}")
+
+@g.groutine
+async def adds():
+    async for c in g.calls("add"):
+        g.log(f"add({c.arg(0)},{c.arg(1)})")
+"""
+
+# One call of add, then the groutine ends: nobody waits on add any more.
+ONCE = """import groutines as g
+
+@g.groutine
+async def once():
+    c = await g.call("add")
+    r = await c.returned()
+    g.log(f"add returned {r.value}")
+"""
+
+PLANTED = ("python import groutines_gdb; "
+           "print('planted', groutines_gdb.frontend().backend.planted())")
+
+
+def test_the_commands_report_bad_input_with_the_subcommand_and_what_was_wrong():
+    s = gdb("groutine load /no/such.so", "groutine load", "groutine list",
+            "groutine load " + example("watch"), f"file {target('calls_O0')}",
+            "groutine unload nobody", "groutine fire", "groutine fire ev x", "groutine report")
+    errors = [line for line in s.lines() if line.startswith("error: ")]
+    assert errors == [
+        "error: groutine load: no such file '/no/such.so'",
+        "error: groutine load: expected one path, got 0 arguments (groutine load <path>)",
+        "error: groutine load: no target: create one first (file PROGRAM), then load groutines",
+        "error: groutine unload: no groutine or library called 'nobody'",
+        "error: groutine fire: expected an event name (groutine fire <event> [key=value ...])",
+        "error: groutine fire: 'x' is not key=value"], s
+    assert s.after("groutine list") == "no groutines loaded", s
+    assert s.after("groutine report") == "no groutines loaded", s
+    assert s.returncode == 0, s
+
+
+def test_help_shows_each_subcommand_with_its_syntax_and_examples():
+    s = gdb("help groutine", "help groutine unload")
+    assert "groutine load -- Load groutines from a C++ shared library." in s.after("help groutine"), s
+    unload = s.after("help groutine unload")
+    assert unload.startswith("Unload groutines by name, by library, or all of them.\n"
+                             "Syntax: groutine unload <name> | <path> | --all"), s
+    assert "(gdb) groutine unload --all" in unload, s
+
+
+def test_a_return_awaited_when_the_process_is_killed_is_unwound_and_a_new_run_is_served(tmp_path):
+    held = tmp_path / "held.py"
+    held.write_text(HELD)
+    s = gdb(f"file {target('calls_O0')}", f"groutine load {held}", "run 1",
+            "groutine subscriptions", "kill", "groutine subscriptions", "run 2", "continue",
+            "groutine list", PLANTED)
+    assert "groutine 'held' stopped the target: at mix a=0" in s.after("run 1"), s
+    assert "returns awaited: 1 call at 1 return address" in s.after("groutine subscriptions"), s
+    assert "[held] mix returned unwound=True" in s.after("kill"), s
+    # The next run: hooks resolve again, calls and returns are delivered.
+    assert s.logged("adds") == ["add(0,1)", "add(0,1)", "add(1,2)"], s
+    assert s.logged("held") == ["mix returned unwound=True", "mix returned unwound=False"], s
+    assert "groutine 'held' stopped the target: at mix a=1" in s.after("continue"), s
+    assert re.search(r"^1\s+held\s+waiting on return of call #\d+\s+5\s", s.after("groutine list"),
+                     re.M), s
+
+
+def test_quit_with_groutines_waiting_and_the_target_stopped_by_one_exits_cleanly(tmp_path):
+    held = tmp_path / "held.py"
+    held.write_text(HELD)
+    s = gdb(f"file {target('calls_O0')}", f"groutine load {held}",
+            f"groutine load {example('calls_checks')}", "run 1", "quit")
+    assert "groutine 'held' stopped the target: at mix a=0" in s.lines(), s
+    assert s.returncode == 0, s
+
+
+def test_a_hook_nobody_waits_on_is_deleted_and_the_process_end_releases_every_breakpoint(tmp_path):
+    once = tmp_path / "once.py"
+    once.write_text(ONCE)
+    s = gdb(f"file {target('calls_O0')}", f"groutine load {once}", PLANTED, "run 3",
+            "groutine subscriptions", PLANTED)
+    assert re.fullmatch(r"planted \[-\d+\]", s.after(PLANTED)), s
+    assert s.logged("once") == ["add returned 1"], s
+    assert s.after("groutine subscriptions") == (
+        "no subscriptions\nreturns awaited: 0 calls at 0 return addresses"), s
+    assert s.lines().count("planted []") == 1, s
+    assert [line for line in s.lines() if re.fullmatch(r"add\(\d,\d\)=\d", line)] == [
+        "add(0,1)=1", "add(1,2)=3", "add(2,3)=5"], s
+
+
+def test_a_hook_on_a_dlopened_function_is_planted_when_the_library_loads():
+    s = gdb(f"file {target('dlopen_main')}", f"groutine load {example('watch')}",
+            "groutine fire watch slot=a function=dl_func", "groutine subscriptions", "run 3",
+            "groutine subscriptions")
+    assert re.search(r"^dl_func\s+-\s+0\s+", s.after("groutine subscriptions"), re.M), s
+    assert [line.rsplit(" thread ", 1)[0] for line in s.logged("watch-a")] == [
+        "dl_func(0)=1", "dl_func(1)=4", "dl_func(2)=7"], s
+    assert s.output.index("dlopen libdl_target.so") < s.output.index("[watch-a]"), s
+    after = s.output[s.output.rindex("+groutine subscriptions"):]
+    assert re.search(r"^dl_func\s+-\d+\s+1\s+\d+\s+3\s+breakpoint$", after, re.M), s
+
+
+def test_a_cpp_library_unloads_by_path_and_loads_again():
+    lib = example("calls_checks")
+    s = gdb(f"file {target('calls_O0')}", f"groutine load {lib}", f"groutine unload {lib}",
+            "groutine subscriptions", f"groutine load {lib}", "run 1", "groutine report")
+    assert s.after(f"groutine unload {lib}") == f"unloaded 5 groutines and closed {lib}", s
+    assert s.after("groutine subscriptions").startswith("no subscriptions"), s
+    assert s.logged("check-add") == ["add(0,1)=1 (no debug info)"], s
+    assert "5 passed, 0 failed" in s.after("groutine report"), s
+
+
+def test_sourcing_the_frontend_twice_adds_nothing_and_a_wrong_python_dir_is_named(tmp_path):
+    s = gdb(f"source {FRONTEND}", "groutine list")
+    assert s.after("groutine list") == "no groutines loaded", s
+    bad = gdb("groutine list", env={"GROUTINES_PYTHON_DIR": str(tmp_path)})
+    assert (f"error: groutines: GROUTINES_PYTHON_DIR is '{tmp_path}', which holds no groutines "
+            "Python package (groutines/_host.py)") in bad.lines(), bad
+    # A copy of the frontend with no package beside it says where it looked.
+    copy = tmp_path / "gdb"
+    shutil.copytree(FRONTEND.parent, copy)
+    alone = gdb("groutine list", frontend=copy / "groutines.py",
+                env={"GROUTINES_PYTHON_DIR": ""})
+    assert any(line.startswith("error: groutines: the GDB frontend needs the groutines Python "
+                               f"package, which is not beside it (looked in {tmp_path}/python")
+               for line in alone.lines()), alone
+    # With the package pointed at, the copy works.
+    moved = gdb("groutine list", frontend=copy / "groutines.py",
+                env={"GROUTINES_PYTHON_DIR": str(FRONTEND.parents[1] / "python")})
+    assert moved.after("groutine list") == "no groutines loaded", moved
