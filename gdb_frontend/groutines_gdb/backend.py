@@ -222,10 +222,9 @@ class GdbBackend(groutines.Backend):
             self.sweep(current=bp)
             hook.hits += 1
             tid = gdb.selected_thread().ptid[1]
-            entry = int(gdb.parse_and_eval("$pc"))
-            frame = GdbFrame(self, ENTRY, tid, layout=lambda: self._layout(entry))
+            frame = GdbFrame(self, ENTRY, tid)
             if self.pending:
-                self._unwound_at_call(frame, tid, entry)
+                self._unwound_at_call(frame, tid, frame.register_value("rip"))
             outcome = self.host.deliver_call(function_id, tid, frame)
             if outcome.skip:
                 frame.force_return(outcome.forced_return)
@@ -291,7 +290,7 @@ class GdbBackend(groutines.Backend):
             for p in returning:
                 self._forget(p.call)
             for p in returning:
-                frame = GdbFrame(self, RETURN, tid, layout=lambda e=p.entry: self._layout(e))
+                frame = GdbFrame(self, RETURN, tid, layout=self.layout(p.entry))
                 outcome = self.host.deliver_return(p.call, tid, frame)
                 if outcome.rewritten:
                     frame.set_return_value(outcome.return_value)
@@ -313,7 +312,7 @@ class GdbBackend(groutines.Backend):
         self.stop_reasons = []
         return True
 
-    def _layout(self, entry):
+    def layout(self, entry):
         layout = self.layouts.get(entry)
         if layout is None:
             layout = self.layouts[entry] = layout_at(entry)

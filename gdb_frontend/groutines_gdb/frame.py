@@ -197,7 +197,7 @@ class GdbFrame(groutines.Frame):
         self.where = where
         self.thread = thread
         self.why = why
-        self._layout = layout  # an ArgumentLayout, or a callable making one
+        self._layout = layout  # an ArgumentLayout; at an entry, found when first needed
         self._registers = {}
 
     # --- helpers ---
@@ -215,8 +215,9 @@ class GdbFrame(groutines.Frame):
             raise groutines.Error(f"no target to read: {self.why}")
 
     def layout(self):
-        if callable(self._layout):
-            self._layout = self._layout()
+        """layout() is the function's ArgumentLayout (the backend keeps one per entry)."""
+        if self._layout is None and self.where == ENTRY:
+            self._layout = self.backend.layout(self.register_value("rip"))
         return self._layout
 
     def stack_pointer(self):
