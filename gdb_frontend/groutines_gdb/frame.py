@@ -391,7 +391,8 @@ def _stack_frame(frame):
             text = gdb.execute(f"info symbol {pc:#x}", to_string=True)
         except gdb.error:
             text = ""
-        m = re.match(r"(\S+)(?: \+ (\d+))? in section", text)
+        # (With `set trace-commands on` the text starts with the command's echo.)
+        m = re.search(r"^(\S+)(?: \+ (\d+))? in section", text, re.M)
         if m:
             d.setdefault("function", m.group(1))
             if m.group(2):
