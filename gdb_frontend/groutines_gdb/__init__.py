@@ -4,6 +4,8 @@ start() makes one groutines.Runtime over a GdbBackend (the default runtime, whic
 load x.py` and groutines.fire() use), adds the `groutine` commands, and follows GDB's events:
 a module loaded plants the hooks waiting for it, a process that ends releases every watched
 return, and GDB's exit closes the runtime while GDB can still delete breakpoints."""
+import os
+
 import gdb
 
 import groutines
@@ -22,7 +24,7 @@ class Frontend:
 
     def __init__(self):
         self.backend = GdbBackend()
-        self.host = groutines.Runtime(self.backend)
+        self.host = _runtime_over(self.backend)
         self.backend.host = self.host
         self.closed = False
         self._handlers = [
@@ -80,6 +82,24 @@ class Frontend:
         self.host.close()
         self.backend.close()
         self.backend.host = None
+
+
+# C++ groutines read the target from their fiber stacks through this frontend's Python and
+# GDB's expression code: their stacks are as large as under the LLDB plugin (1 MiB) unless
+# GROUTINES_STACK_SIZE says otherwise.
+_STACK_SIZE = "1M"
+
+
+def _runtime_over(backend):
+    """_runtime_over() is a groutines.Runtime over backend with 1 MiB fiber stacks, the
+    environment left as it was (the runtime reads GROUTINES_STACK_SIZE when it is made)."""
+    if os.environ.get("GROUTINES_STACK_SIZE"):
+        return groutines.Runtime(backend)
+    os.environ["GROUTINES_STACK_SIZE"] = _STACK_SIZE
+    try:
+        return groutines.Runtime(backend)
+    finally:
+        del os.environ["GROUTINES_STACK_SIZE"]
 
 
 def frontend():

@@ -136,3 +136,10 @@ def lldb(*commands, timeout=TIMEOUT):
 def debug(debugger, *commands, timeout=TIMEOUT):
     """debug() runs commands under debugger ("gdb" or "lldb")."""
     return (gdb if debugger == "gdb" else lldb)(*commands, timeout=timeout)
+
+
+def groutine_library(name):
+    """groutine_library() is the path of a groutine library of tests/lldb/groutines/NAME.cpp."""
+    path = TEST_LIBRARIES / f"libgroutine_{name}.so"
+    assert path.exists(), f"groutine library {path} is not built"
+    return str(path)

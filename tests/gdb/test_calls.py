@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import DEBUGGERS, debug, example, script, target
+from conftest import DEBUGGERS, debug, example, groutine_library, script, target
 
 
 @pytest.mark.parametrize("debugger", DEBUGGERS)
@@ -95,3 +95,38 @@ def test_python_groutines_follow_every_thread_and_rewrite_the_returns_of_one(deb
     assert s.target_lines(r"work_sum\(\d\)=\d+") == [
         f"work_sum({t})={base[t] + (n if t == 2 else 0)}" for t in range(4)], s
     assert "4 passed, 0 failed" in s.after("groutine report"), s
+
+
+EVALUATES = """import groutines as g
+
+@g.groutine
+async def evaluates():
+    async for c in g.calls("add"):
+        v = c.evaluate("add(40, 2)")
+        g.log(f"add({c.arg(0)},{c.arg(1)}) evaluated add(40, 2)={v}")
+
+@g.groutine
+async def counts():
+    async for c in g.calls("add"):
+        g.log(f"add({c.arg(0)},{c.arg(1)})")
+"""
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_an_expression_calling_a_hooked_function_does_not_deliver_its_call(debugger, tmp_path):
+    path = tmp_path / "groutine_evaluates.py"
+    path.write_text(EVALUATES)
+    s = debug(debugger, f"file {target('calls_O0_g')}", f"groutine load {path}", "run 2",
+              "groutine report")
+    assert s.logged("evaluates") == ["add(0,1) evaluated add(40, 2)=42",
+                                     "add(1,2) evaluated add(40, 2)=42"], s
+    assert s.logged("counts") == ["add(0,1)", "add(1,2)"], s
+    assert "2 passed, 0 failed" in s.after("groutine report"), s
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_an_expression_evaluated_deep_in_a_cpp_groutines_stack_works(debugger):
+    s = debug(debugger, f"file {target('calls_O2')}",
+              f"groutine load {groutine_library('deep_evaluate')}", "run 2", "groutine report")
+    assert s.logged("deep-evaluate") == ["add(0,1) evaluated 1", "add(1,2) evaluated 12"], s
+    assert "1 passed, 0 failed" in s.after("groutine report"), s
