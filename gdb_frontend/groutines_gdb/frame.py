@@ -160,8 +160,9 @@ def layout_at(pc):
         return _native.ArgumentLayout({"parameters": [], "return_type": {"class": "unknown"}})
     function = block.function
     parameters = []
-    for symbol in block:
-        if not symbol.is_argument:
+    for symbol in _parameters(block, function.type):
+        if isinstance(symbol, gdb.Type):  # an unnamed parameter: its type alone
+            parameters.append({"name": "", "type": describe(symbol)})
             continue
         p = {"name": symbol.name, "type": describe(symbol.type)}
         if symbol.name == "this":
@@ -176,9 +177,47 @@ def layout_at(pc):
     if ftype is not None and ftype.code in (gdb.TYPE_CODE_FUNC, gdb.TYPE_CODE_METHOD):
         target = ftype.target()
         return_type = describe(target) if target is not None else {"class": "void"}
-    linkage = function.linkage_name or function.name or ""
     return _native.ArgumentLayout({"parameters": parameters, "return_type": return_type,
-                                   "clone": "." in linkage})
+                                   "clone": _is_clone(pc)})
+
+
+def _is_clone(pc):
+    """_is_clone() tells whether the code at pc is a compiler's clone of a function (GCC's
+    f.isra.0, f.part.1), which may take fewer parameters than declared: the debug info names
+    the function, the minimal symbol the clone ("L::ac(int, long, int) const [clone .isra.0]")."""
+    try:
+        text = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+    except gdb.error:
+        return False
+    return bool(re.search(r"^\S.*\[clone \.[^\]]*\] in section", text, re.M)) or \
+        bool(re.search(r"^[\w:]+\.(isra|part|constprop|cold)\.\d+ in section", text, re.M))
+
+
+def _parameters(block, function_type):
+    """_parameters() are the function's parameter symbols in the order the debug info lists
+    them, with the type (a gdb.Type) in place of each unnamed parameter: GDB makes no symbol
+    for those, but the function's type lists them. GDB does not say where an unnamed one was
+    among the named: each named parameter is matched to the last declared one of its type
+    not yet taken, so unnamed parameters come first among those of one type."""
+    named = [symbol for symbol in block if symbol.is_argument]
+    if function_type is None or function_type.code not in (gdb.TYPE_CODE_FUNC,
+                                                           gdb.TYPE_CODE_METHOD):
+        return named
+    declared = [f.type for f in function_type.fields() if not f.artificial and f.type is not None]
+    others = [s for s in named if s.name != "this"]
+    if len(declared) <= len(others):
+        return named
+    placed = [None] * len(declared)
+    j = len(others) - 1
+    for i in range(len(declared) - 1, -1, -1):
+        if j >= 0 and str(declared[i].strip_typedefs()) == str(others[j].type.strip_typedefs()):
+            placed[i] = others[j]
+            j -= 1
+    if j >= 0:  # the names and the types do not line up: the named ones alone
+        return named
+    this = [s for s in named if s.name == "this"]
+    return this + [symbol if symbol is not None else declared[i]
+                   for i, symbol in enumerate(placed)]
 
 
 _ARGUMENT_REGISTER_NAMES = {

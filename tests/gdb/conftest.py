@@ -143,3 +143,21 @@ def groutine_library(name):
     path = TEST_LIBRARIES / f"libgroutine_{name}.so"
     assert path.exists(), f"groutine library {path} is not built"
     return str(path)
+
+
+def from_lldb_test(module, *names):
+    """from_lldb_test() are the top-level constants and functions called names of
+    tests/lldb/MODULE.py (its groutine scripts and expectations), taken from its source so the
+    two suites share one copy without importing the LLDB suite's conftest."""
+    import ast
+    path = Path(__file__).resolve().parents[1] / "lldb" / f"{module}.py"
+    tree = ast.parse(path.read_text(), str(path))
+    wanted = [node for node in tree.body
+              if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) in names
+                                                        for t in node.targets))
+              or (isinstance(node, ast.FunctionDef) and node.name in names)]
+    namespace = {}
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(path), "exec"), namespace)
+    missing = [n for n in names if n not in namespace]
+    assert not missing, f"{path} has no {missing}"
+    return [namespace[n] for n in names] if len(names) > 1 else namespace[names[0]]
