@@ -17,6 +17,7 @@ import gdb
 
 import groutines
 
+from .events import EventLog, new_entry, value_text
 from .frame import ENTRY, GONE, RETURN, GdbFrame, layout_at
 
 
@@ -87,9 +88,12 @@ class GdbBackend(groutines.Backend):
         self.stop_reasons = []  # asked for during the stop() running now
         self.last_stop = ""
         self.in_hit = False
+        self._thread = 0  # the target thread of the hit being served
         self.evaluating = 0
         self.exiting = False
         self.pid = 0
+        self.events = EventLog()
+        self._entries = {}  # kind -> the log entry of the call or return being delivered
 
     # --- groutines.Backend ---
 
@@ -124,7 +128,28 @@ class GdbBackend(groutines.Backend):
     def unwatch_return(self, call):
         self._forget(call)
 
+    def observe(self, event):
+        if self.events.capacity == 0:
+            return
+        kind = event["kind"]
+        e = new_entry(kind, event["name"], event["seq"], event["thread"], event["call"])
+        if kind == "custom":
+            e["detail"] = ""
+        else:
+            e["detail"] = f"call #{event['call']}"
+            if event["unwound"]:
+                e["unwound"] = True
+                e["detail"] += " unwound"
+            self._entries[kind] = e
+        self.events.add(e)
+
+    def _log_line(self, kind, groutine, text):
+        e = new_entry(kind, groutine, detail=text)
+        e["thread"] = self._thread
+        self.events.add(e)
+
     def request_stop(self, groutine, reason):
+        self._log_line("stop", groutine, reason)
         text = f"groutine '{groutine}' stopped the target: {reason}"
         if self.in_hit:
             self.stop_reasons.append(text)
@@ -134,6 +159,7 @@ class GdbBackend(groutines.Backend):
                       f"{reason}\n")
 
     def log(self, groutine, message):
+        self._log_line("log", groutine, message)
         gdb.write(f"[{groutine}] {message}\n")
         gdb.flush()
 
@@ -221,11 +247,13 @@ class GdbBackend(groutines.Backend):
             self._follow_process()
             self.sweep(current=bp)
             hook.hits += 1
-            tid = gdb.selected_thread().ptid[1]
+            tid = self._thread = gdb.selected_thread().ptid[1]
             frame = GdbFrame(self, ENTRY, tid)
             if self.pending:
                 self._unwound_at_call(frame, tid, frame.register_value("rip"))
+            self._entries.clear()
             outcome = self.host.deliver_call(function_id, tid, frame)
+            self._log_call(frame, outcome)
             if outcome.skip:
                 frame.force_return(outcome.forced_return)
         except Exception as e:  # never out of stop(): GDB would stop the target
@@ -270,7 +298,7 @@ class GdbBackend(groutines.Backend):
         try:
             self._follow_process()
             self.sweep(current=bp)
-            tid = gdb.selected_thread().ptid[1]
+            tid = self._thread = gdb.selected_thread().ptid[1]
             frame = GdbFrame(self, RETURN, tid)
             sp = frame.stack_pointer()
             # After `ret`, rsp is the entry rsp + 8 of the calls returning here. Pending calls
@@ -291,7 +319,9 @@ class GdbBackend(groutines.Backend):
                 self._forget(p.call)
             for p in returning:
                 frame = GdbFrame(self, RETURN, tid, layout=self.layout(p.entry))
+                self._entries.clear()
                 outcome = self.host.deliver_return(p.call, tid, frame)
+                self._log_return(frame, outcome)
                 if outcome.rewritten:
                     frame.set_return_value(outcome.return_value)
         except Exception as e:
@@ -303,6 +333,50 @@ class GdbBackend(groutines.Backend):
                 frame.why = "the return's event was delivered"
         self.sweep(current=bp)
         return self._take_stop()
+
+    def _log_call(self, frame, outcome):
+        """_log_call() completes the log entry of the call just delivered: the registers the
+        groutines read, and a skip."""
+        e = self._entries.pop("call", None)
+        returned = self._entries.pop("return", None)
+        if returned is not None and outcome.skip and not returned["unwound"]:
+            # A groutine awaiting the skipped call's return had it delivered at the entry.
+            returned["skipped"] = True
+            returned["value"] = outcome.forced_return
+            returned["detail"] += " skipped"
+        if e is None:
+            return
+        for reg, value in frame.registers().items():
+            if reg in ("rsp", "rip"):
+                continue
+            signed = value - (1 << 64) if value >> 63 else value
+            e["args"][reg] = signed
+            e["detail"] += f" {reg}={signed}"
+        if outcome.skip:
+            e["skipped"] = True
+            e["value"] = outcome.forced_return
+            e["detail"] += f" skipped: returns {value_text(outcome.forced_return)}"
+
+    def _log_return(self, frame, outcome):
+        """_log_return() completes the log entry of the return just delivered: its value as
+        the caller sees it."""
+        e = self._entries.pop("return", None)
+        if e is None or e["unwound"]:
+            return
+        try:
+            if frame.returns_float():
+                e["value"] = frame.float_return_value()
+                e["detail"] += f" xmm0={value_text(e['value'])}"
+            else:
+                raw = frame.int_return_value()
+                e["value"] = raw - (1 << 64) if raw >> 63 else raw
+                e["detail"] += f" rax={e['value']}"
+        except groutines.Error as error:
+            e["detail"] += f" ({error})"
+        if outcome.rewritten:
+            e["value"] = outcome.return_value
+            e["rewritten"] = True
+            e["detail"] += f" rewritten to {value_text(outcome.return_value)}"
 
     def _take_stop(self):
         if not self.stop_reasons:

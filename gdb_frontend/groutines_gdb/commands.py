@@ -4,12 +4,15 @@ the arguments, help and output of the LLDB plugin's.
 Every subcommand goes through one function, run_command(frontend, argv) -> (output, error),
 so that the day the core owns the commands' parsing and text (one command set for every
 debugger) this is the one place to change."""
+import errno
 import os
 
 import gdb
 
 import groutines
 from groutines import _host
+
+from .events import to_json
 
 
 class CommandError(Exception):
@@ -162,6 +165,72 @@ def _value_text(value):
     return str(value)
 
 
+def _count(option, text):
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise CommandError(f"'{text}' is not a count for {option}")
+    return n
+
+
+def _events(frontend, args):
+    log = frontend.backend.events
+    n, as_json, output, out = 20, False, None, ""
+    i = 0
+    while i < len(args):
+        a = args[i]
+
+        def value(option):
+            if i + 1 >= len(args):
+                raise CommandError(f"{option} needs a count")
+            return _count(option, args[i + 1])
+        if a in ("-n", "--count"):
+            n = value("-n")
+            i += 1
+        elif a == "--json":
+            as_json = True
+        elif a == "--output":
+            if i + 1 >= len(args):
+                raise CommandError("--output needs a file")
+            output = args[i + 1]
+            i += 1
+        elif a == "--capacity":
+            log.set_capacity(value("--capacity"))
+            out += f"event log capacity: {log.capacity}\n"
+            i += 1
+        elif a == "--clear":
+            log.clear()
+            out += "event log cleared\n"
+        else:
+            raise CommandError(f"unknown option '{a}'")
+        i += 1
+    entries = log.last(n)
+    if output is not None:
+        if not as_json:
+            raise CommandError("--output writes the --json lines: add --json")
+        try:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o666)
+        except OSError as e:
+            why = "a FIFO nobody reads" if e.errno == errno.ENXIO else e.strerror
+            raise CommandError(f"cannot write '{output}': {why}")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            for e in entries:
+                f.write(to_json(e) + "\n")
+        return out + f"wrote {len(entries)} event{'' if len(entries) == 1 else 's'} to {output}\n"
+    if as_json:
+        return out + "".join(to_json(e) + "\n" for e in entries)
+    if not entries:
+        return out + "no events logged\n"
+    rows = [["SEQ", "THREAD", "KIND", "NAME", "DETAIL"]]
+    for e in entries:
+        rows.append([str(e["seq"]) if e["seq"] else "-", str(e["thread"]), e["kind"], e["name"],
+                     e["detail"]])
+    return out + _table(rows)
+
+
 def _report(frontend, args):
     if args:
         raise CommandError("takes no arguments")
@@ -263,6 +332,24 @@ SUBCOMMANDS = {
              "\n"
              "(gdb) groutine fire ping n=41\n"
              "reply from echo (#3): 42\n"),
+    "events": (_events, "Show the last events delivered to groutines.",
+               "groutine events [-n <count>] [--json [--output <file>]] [--capacity <count>] "
+               "[--clear]",
+               "Show the newest events (default 20) from a bounded log: sequence number, target\n"
+               "thread, kind (call, return, custom; log and stop lines from groutines), function\n"
+               "or event name, and a short view of the registers the groutines read or the\n"
+               "return value. --capacity sets how many entries the log keeps (default 1000; 0\n"
+               "turns it off); --clear empties it. --json prints one JSON object per line and\n"
+               "entry instead (seq, time_ns, thread, kind, name, call, args, value, skipped,\n"
+               "unwound, rewritten, data, detail); --output <file> writes them to the file.\n"
+               "\n"
+               "Examples:\n"
+               "\n"
+               "(gdb) groutine events -n 3\n"
+               "SEQ   THREAD   KIND     NAME          DETAIL\n"
+               "7     4242     call     add           call #7 rdi=2 rsi=3\n"
+               "8     4242     return   add           call #7 rax=5\n"
+               "(gdb) groutine events --json -n 100000 --output /tmp/events.jsonl\n"),
     "report": (_report, "Report pass/fail of every groutine.", "groutine report",
                "Report every groutine as PASS or FAIL; under a failing one, each failed check or\n"
                "the exception that ended it, with its file:line and the event it was handling.\n"

@@ -259,6 +259,10 @@ class GdbFrame(groutines.Frame):
             self._layout = self.backend.layout(self.register_value("rip"))
         return self._layout
 
+    def registers(self):
+        """registers() are the registers read so far at this stop, by name."""
+        return dict(self._registers)
+
     def stack_pointer(self):
         return self.register_value("rsp")
 

@@ -1,10 +1,11 @@
 """GDB-only behaviours of the frontend: loading it, the commands' errors, a process that
 ends or is started again, breakpoints nobody needs any more, libraries loaded later, and
 GDB's exit."""
+import json
 import re
 import shutil
 
-from conftest import FRONTEND, example, gdb, target
+from conftest import FRONTEND, SCRIPTS, example, gdb, target
 
 # A groutine that stops at each call of mix and awaits its return (held across a stop), and
 # one that logs every call of add.
@@ -144,3 +145,38 @@ def test_sourcing_the_frontend_twice_adds_nothing_and_a_wrong_python_dir_is_name
     moved = gdb("groutine list", frontend=copy / "groutines.py",
                 env={"GROUTINES_PYTHON_DIR": str(FRONTEND.parents[1] / "python")})
     assert moved.after("groutine list") == "no groutines loaded", moved
+
+
+def test_events_shows_calls_returns_skips_rewrites_and_logs_as_a_table_and_as_json(tmp_path):
+    out = tmp_path / "events.jsonl"
+    calls = SCRIPTS / "groutine_lldb_calls.py"
+    s = gdb(f"file {target('calls_O0_g')}", "groutine events", f"groutine load {calls}", "run 1",
+            "groutine events -n 8", "groutine events --json -n 2",
+            f"groutine events --json --output {out}", "groutine events --capacity 0 --clear",
+            "groutine events -n x", "groutine events --output /tmp/x", "groutine events --bogus")
+    assert s.after("groutine events") == "no events logged", s
+    table = s.after("groutine events -n 8").splitlines()
+    assert table[0].split() == ["SEQ", "THREAD", "KIND", "NAME", "DETAIL"], s
+    rows = [re.sub(r"^(\S+)\s+\d+\s+", r"\1 T ", line) for line in table[1:]]
+    assert [re.sub(r"\s+", " ", r) for r in rows] == [
+        "1 T call add call #1 rdi=0 rsi=1",
+        "2 T return add call #1 rax=1 rewritten to 1001",
+        "3 T call scale call #3",
+        "4 T return scale call #3 xmm0=3.0",
+        "5 T call parse_header call #5 skipped: returns -7",
+        "- T log skip_parse skipped parse_header",
+        f"6 T call greet call #6 rdi={rows[6].rsplit('=', 1)[1]}",
+        f"7 T return greet call #6 rax={rows[7].rsplit('=', 1)[1]}"], s
+    last = [json.loads(line) for line in s.after("groutine events --json -n 2").splitlines()]
+    assert [(e["seq"], e["kind"], e["name"], e["call"]) for e in last] == [
+        (6, "call", "greet", 6), (7, "return", "greet", 6)], s
+    assert s.after(f"groutine events --json --output {out}") == f"wrote 8 events to {out}", s
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert written[1]["rewritten"] and written[1]["value"] == 1001, written
+    assert written[4]["skipped"] and written[4]["value"] == -7, written
+    assert s.after("groutine events --capacity 0 --clear") == (
+        "event log capacity: 0\nevent log cleared\nno events logged"), s
+    assert s.after("groutine events -n x") == "error: groutine events: 'x' is not a count for -n", s
+    assert s.after("groutine events --output /tmp/x") == (
+        "error: groutine events: --output writes the --json lines: add --json"), s
+    assert s.after("groutine events --bogus") == "error: groutine events: unknown option '--bogus'", s
