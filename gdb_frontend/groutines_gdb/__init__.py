@@ -30,6 +30,7 @@ class Frontend:
         self._handlers = [
             (gdb.events.new_objfile, self._new_objfile),
             (gdb.events.exited, self._exited),
+            (gdb.events.stop, self._stopped),
             (gdb.events.before_prompt, self._before_prompt),
             (gdb.events.gdb_exiting, self._exiting),
         ]
@@ -61,6 +62,10 @@ class Frontend:
     def _exited(self, event):
         if not self.closed:
             self.backend.end_process("the process exited")
+
+    def _stopped(self, event):
+        if not self.closed:
+            self.backend.stopped()
 
     def _before_prompt(self):
         self.at_prompt()

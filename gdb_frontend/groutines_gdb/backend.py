@@ -88,6 +88,7 @@ class GdbBackend(groutines.Backend):
         self.stop_reasons = []  # asked for during the stop() running now
         self.last_stop = ""
         self.in_hit = False
+        self.show_frame = False
         self._thread = 0  # the target thread of the hit being served
         self.evaluating = 0
         self.exiting = False
@@ -384,7 +385,21 @@ class GdbBackend(groutines.Backend):
         for reason in self.stop_reasons:
             gdb.write(reason + "\n")
         self.stop_reasons = []
+        self.show_frame = True  # once stopped (the breakpoint is silent): where
         return True
+
+    def stopped(self):
+        """stopped() runs when the target stopped: after a groutine's stop, it shows where
+        (our breakpoints are silent, so GDB does not)."""
+        if not self.show_frame:
+            return
+        self.show_frame = False
+        try:
+            text = gdb.execute("frame", to_string=True)
+        except gdb.error:
+            return
+        gdb.write("".join(line + "\n" for line in text.splitlines()
+                          if line.strip("+") != "frame"))  # the trace-commands echo
 
     def layout(self, entry):
         layout = self.layouts.get(entry)

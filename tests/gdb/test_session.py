@@ -4,6 +4,7 @@ GDB's exit."""
 import json
 import re
 import shutil
+from pathlib import Path
 
 from conftest import FRONTEND, SCRIPTS, example, gdb, target
 
@@ -180,3 +181,20 @@ def test_events_shows_calls_returns_skips_rewrites_and_logs_as_a_table_and_as_js
     assert s.after("groutine events --output /tmp/x") == (
         "error: groutine events: --output writes the --json lines: add --json"), s
     assert s.after("groutine events --bogus") == "error: groutine events: unknown option '--bogus'", s
+
+
+def test_the_readme_tour_runs_in_gdb_as_in_lldb():
+    tour = Path(__file__).resolve().parents[2] / "groutines" / "examples" / "tour.py"
+    s = gdb(f"file {target('calls_O0_g')}", f"groutine load {tour}", "run 2",
+            "groutine fire how-many", "continue", "groutine report")
+    run = s.after("run 2")
+    for line in ["scale(1.5,2)=6", "scale(2.5,3)=15",
+                 "[reject_headers] skipping parse_header('XX header 1', 11)",
+                 'parse_header("XX header 1",11)=-1',
+                 "groutine 'stop_at_bob' stopped the target: greet called with 'bob'"]:
+        assert line in run.splitlines(), f"{line!r} missing:\n{s}"
+    # Where it stopped: GDB's frame line, our breakpoints being silent.
+    assert re.search(r"^#0  greet \(name=.*\) at .*calls\.c:\d+$", run, re.M), s
+    assert 'greet("bob")="hello, bob"' not in run, s
+    assert s.after("groutine fire how-many") == "reply from counter (#4): 2", s
+    assert "5 passed, 0 failed" in s.after("groutine report"), s
