@@ -13,6 +13,8 @@
   any more is retired (its stop() does nothing) and deleted later: at the next stop() of
   another breakpoint, at the prompt, or when the process ends.
 """
+import re
+
 import gdb
 
 import groutines
@@ -32,11 +34,16 @@ class _Pending:
 
 class _Hook:
     """_Hook is one hooked function: its breakpoint once the function is defined."""
-    __slots__ = ("id", "function", "breakpoint", "hits")
+    __slots__ = ("id", "function", "breakpoint", "address", "by_address", "hits")
 
     def __init__(self, function_id, function):
         self.id, self.function = function_id, function
         self.breakpoint = None
+        self.address = None
+        # by_address: planted at an address of this process (`*0x...`), not by name: the
+        # name means something else to GDB's expressions (see _plant); planted again in
+        # the next process.
+        self.by_address = False
         self.hits = 0
 
 
@@ -49,8 +56,8 @@ class _Site:
 
 
 class _CallBreakpoint(gdb.Breakpoint):
-    def __init__(self, backend, function):
-        super().__init__(f"*{function}", type=gdb.BP_BREAKPOINT, internal=True)
+    def __init__(self, backend, spec):
+        super().__init__(spec, type=gdb.BP_BREAKPOINT, internal=True)
         self.silent = True
         self.backend = backend
 
@@ -79,7 +86,7 @@ class GdbBackend(groutines.Backend):
         super().__init__()
         self.host = None  # the groutines.Runtime over this backend (set by the frontend)
         self.hooks = {}         # function id -> _Hook
-        self.hook_by_bp = {}    # breakpoint number -> function id
+        self.hook_by_bp = {}    # breakpoint number -> the function ids it serves
         self.sites = {}         # return address -> _Site
         self.site_by_bp = {}    # breakpoint number -> return address
         self.pending = {}       # call id -> _Pending
@@ -105,10 +112,8 @@ class GdbBackend(groutines.Backend):
 
     def remove_call_hook(self, function_id):
         hook = self.hooks.pop(function_id, None)
-        if hook is None or hook.breakpoint is None:
-            return
-        self.hook_by_bp.pop(hook.breakpoint.number, None)
-        self._retire(hook.breakpoint)
+        if hook is not None:
+            self._unplant(hook)
 
     def watch_return(self, call, function_id, function, frame):
         sp = frame.stack_pointer()
@@ -174,24 +179,67 @@ class GdbBackend(groutines.Backend):
         loaded module (or the executable) defines it; else it waits for a module."""
         if self.exiting or hook.breakpoint is not None:
             return
-        if not _defined(hook.function):
+        address = _entry(hook.function)
+        if address is None:
             return
+        # In a live process the hook is planted at the function's address (`*0x...`), planted
+        # again when a module load moves what the name means (a PLT stub, then the library's
+        # function). Before the program runs, its addresses are not final (PIE): the hook is
+        # `*F`, an expression GDB evaluates again as the program is relocated, and which the
+        # first module load of the process turns into an address: a name without debug info
+        # that a library's debug info uses for something else (libc's enum constant `leaf`)
+        # would otherwise move the breakpoint there.
+        if gdb.selected_inferior().pid:
+            spec, by_address = f"*{address:#x}", True
+        elif _address(hook.function) == address:
+            spec, by_address = f"*{hook.function}", False
+        else:
+            return
+        # Two names of one address (an alias, a C++ function and its C name) are one
+        # breakpoint: each call is delivered to every name once.
+        for other in self.hooks.values():
+            if other.breakpoint is not None and other.address == address and \
+                    other.breakpoint.number in self.hook_by_bp:
+                hook.breakpoint, hook.address = other.breakpoint, address
+                self.hook_by_bp[other.breakpoint.number].append(hook.id)
+                return
         try:
-            bp = _CallBreakpoint(self, hook.function)
+            bp = _CallBreakpoint(self, spec)
         except (gdb.error, RuntimeError):
             return
-        hook.breakpoint = bp
-        self.hook_by_bp[bp.number] = hook.id
+        hook.breakpoint, hook.address, hook.by_address = bp, address, by_address
+        self.hook_by_bp[bp.number] = [hook.id]
+
+    def _unplant(self, hook):
+        """_unplant() takes hook off its breakpoint (retired when no other name is on it)."""
+        bp, hook.breakpoint, hook.address, hook.by_address = hook.breakpoint, None, None, False
+        if bp is None:
+            return
+        names = self.hook_by_bp.get(bp.number, [])
+        if hook.id in names:
+            names.remove(hook.id)
+        if not names:
+            self.hook_by_bp.pop(bp.number, None)
+            self._retire(bp)
 
     def plant_unresolved(self):
-        """plant_unresolved() plants the hooks whose function a module just loaded defines."""
+        """plant_unresolved() plants the hooks whose function a module just loaded defines,
+        and moves to its address a hook planted by a name that a module just loaded gives
+        another meaning."""
+        live = gdb.selected_inferior().pid != 0
         for hook in list(self.hooks.values()):
+            if hook.breakpoint is not None and \
+                    (hook.by_address != live or _entry(hook.function) != hook.address):
+                self._unplant(hook)
             if hook.breakpoint is None:
                 self._plant(hook)
+        # Not inside a stop(): a retired `*F` must not be evaluated again by GDB.
+        self.sweep()
 
     def unresolved(self):
         """unresolved() are the hooked functions no loaded module defines yet."""
-        return [h.function for h in self.hooks.values() if h.breakpoint is None]
+        return [h.function for h in self.hooks.values()
+                if h.breakpoint is None and _entry(h.function) is None]
 
     def _retire(self, bp):
         if self.exiting:
@@ -199,12 +247,16 @@ class GdbBackend(groutines.Backend):
         self.retired.append(bp)
 
     def sweep(self, current=None):
-        """sweep() deletes the retired breakpoints but current (whose stop() runs)."""
+        """sweep() deletes the retired breakpoints, but, from the stop() of current, those at
+        the address where the target stopped: GDB is going through the breakpoints hit there
+        (deleting one of them, current or another, crashes GDB)."""
         if not self.retired or self.exiting:
             return
+        pc = int(gdb.parse_and_eval("$pc")) if current is not None else None
         keep = []
         for bp in self.retired:
-            if bp is current:
+            if bp is current or (pc is not None and bp.is_valid() and
+                                 any(loc.address == pc for loc in bp.locations)):
                 keep.append(bp)
                 continue
             try:
@@ -238,27 +290,33 @@ class GdbBackend(groutines.Backend):
             self.pid = pid
 
     def call_hit(self, bp):
-        function_id = self.hook_by_bp.get(bp.number)
-        if function_id is None or self.evaluating or self.host is None or self.host.closed:
+        names = self.hook_by_bp.get(bp.number)
+        if not names or self.evaluating or self.host is None or self.host.closed:
             return False
-        hook = self.hooks[function_id]
         frame = None
+        function = "?"
         self.in_hit = True
         try:
             self._follow_process()
             self.sweep(current=bp)
-            hook.hits += 1
             tid = self._thread = gdb.selected_thread().ptid[1]
             frame = GdbFrame(self, ENTRY, tid)
             if self.pending:
                 self._unwound_at_call(frame, tid, frame.register_value("rip"))
-            self._entries.clear()
-            outcome = self.host.deliver_call(function_id, tid, frame)
-            self._log_call(frame, outcome)
-            if outcome.skip:
-                frame.force_return(outcome.forced_return)
+            for function_id in list(names):
+                hook = self.hooks.get(function_id)
+                if hook is None:  # dropped by a groutine of an earlier name
+                    continue
+                function = hook.function
+                hook.hits += 1
+                self._entries.clear()
+                outcome = self.host.deliver_call(function_id, tid, frame)
+                self._log_call(frame, outcome)
+                if outcome.skip:
+                    frame.force_return(outcome.forced_return)
+                    break  # skipped: no more call, for any name
         except Exception as e:  # never out of stop(): GDB would stop the target
-            gdb.write(f"groutines: error at a call of {hook.function}: {e}\n", gdb.STDERR)
+            gdb.write(f"groutines: error at a call of {function}: {e}\n", gdb.STDERR)
         finally:
             self.in_hit = False
             if frame is not None:
@@ -273,11 +331,17 @@ class GdbBackend(groutines.Backend):
         At our own rsp it is gone too, unless [rsp] is its return address and it is not this
         function again (a tail call from it to us)."""
         sp = frame.stack_pointer()
+        # At our rsp, [rsp] is its return address again either because it jumped here as its
+        # last act (a tail call: it lives, and returns with this one) or because a new call
+        # reuses the slot of lost frames: a tail call is to a function not already called
+        # there.
+        reused = any(p.thread == tid and p.entry_sp == sp and p.entry == entry
+                     for p in self.pending.values())
         gone = []
         for p in self.pending.values():
             if p.thread != tid or p.entry_sp > sp:
                 continue
-            if p.entry_sp == sp and p.entry != entry and frame.read_u64(sp) == p.return_address:
+            if p.entry_sp == sp and not reused and frame.read_u64(sp) == p.return_address:
                 continue
             gone.append(p)
         if gone:
@@ -419,7 +483,13 @@ class GdbBackend(groutines.Backend):
             self._deliver_unwound(gone, GdbFrame(self, GONE, why=why))
         for call in list(self.pending):
             self._forget(call)
+        for hook in self.hooks.values():
+            if hook.by_address:
+                self._unplant(hook)
         self.layouts.clear()  # addresses may move in the next process
+        if gdb.selected_inferior().pid == 0:
+            for hook in self.hooks.values():
+                self._plant(hook)  # by name, for the next run
         self.sweep()
 
     def at_prompt(self):
@@ -514,25 +584,42 @@ def _number(expression, v):
                           "an expression of one of its fields)")
 
 
-def _defined(function):
-    """_defined() tells whether a loaded module (or the executable) defines function: a
-    symbol with debug info or a minimal symbol."""
+def _entry(function):
+    """_entry() is the first instruction of function as GDB's linespecs find functions (debug
+    info or minimal symbols, the prologue not skipped), or None when no loaded module (nor
+    the executable) defines it."""
     try:
-        if gdb.lookup_global_symbol(function) is not None:
-            return True
+        sals = gdb.decode_line(function)[1] or ()
     except gdb.error:
-        pass
-    try:
-        if gdb.lookup_static_symbol(function) is not None:
-            return True
-    except gdb.error:
-        pass
-    try:
-        gdb.parse_and_eval(f"(void (*)()) &'{function}'" if "(" in function or ":" in function
-                           else f"(void (*)()) &{function}")
-        return True
-    except gdb.error:
-        return False
+        return None
+    pcs = list(dict.fromkeys(sal.pc for sal in sals))
+    if len(pcs) <= 1:
+        return pcs[0] if pcs else None
+    # Several places (malloc: the copies ld.so inlines, and libc's): the function itself is
+    # the one the expression &F names, or else the one a symbol of that name starts at.
+    address = _address(function)
+    if address in pcs:
+        return address
+    for pc in pcs:
+        try:
+            text = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+        except gdb.error:
+            continue
+        if re.search(rf"^{re.escape(function)} in section", text, re.M):
+            return pc
+    return pcs[0]
+
+
+def _address(function):
+    """_address() is the value of the expression &function, as `*function` breakpoints
+    evaluate it, or None. (parse_and_eval's errors are harmless inside a stop(), unlike a
+    failing command's.)"""
+    for text in (f"(long) &{function}", f"(long) &'{function}'"):
+        try:
+            return int(gdb.parse_and_eval(text)) & ((1 << 64) - 1)
+        except gdb.error:
+            continue
+    return None
 
 
 def _functions(pattern, modules):

@@ -117,8 +117,9 @@ def _run(debugger, args, commands, timeout, env=None):
 def gdb(*commands, timeout=TIMEOUT, env=None, frontend=FRONTEND):
     """gdb() runs GDB in batch mode: the frontend sourced, then commands, one -ex each,
     each echoed as "+COMMAND" (set trace-commands on)."""
+    # GDB's thread notices would land in the middle of the target's lines (one pipe).
     args = [GDB, "-nx", "-batch", "-ex", f"source {frontend}", "-ex", "set trace-commands on",
-            "-ex", "set confirm off"]
+            "-ex", "set confirm off", "-ex", "set print thread-events off"]
     for c in commands:
         args += ["-ex", c]
     return _run("gdb", args, commands, timeout, env=dict(os.environ, **(env or {})))

@@ -114,8 +114,9 @@ def test_a_hook_on_a_dlopened_function_is_planted_when_the_library_loads():
     assert [line.rsplit(" thread ", 1)[0] for line in s.logged("watch-a")] == [
         "dl_func(0)=1", "dl_func(1)=4", "dl_func(2)=7"], s
     assert s.output.index("dlopen libdl_target.so") < s.output.index("[watch-a]"), s
+    # Three hits; the target dlclosed the library before it ended: no function (yet) again.
     after = s.output[s.output.rindex("+groutine subscriptions"):]
-    assert re.search(r"^dl_func\s+-\d+\s+1\s+\d+\s+3\s+breakpoint$", after, re.M), s
+    assert re.search(r"^dl_func\s+-\s+0\s+\d+\s+3\s+breakpoint$", after, re.M), s
 
 
 def test_a_cpp_library_unloads_by_path_and_loads_again():
