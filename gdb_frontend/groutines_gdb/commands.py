@@ -79,16 +79,51 @@ def _load(frontend, args):
     return out + _warnings(frontend, before)
 
 
+def _rows(runtime):
+    """_rows() is every loaded groutine (a snapshot dict), each spawned child right below its
+    parent with its "depth", and "passed" telling whether it and its live descendants
+    passed, as the LLDB plugin's rows()."""
+    all_rows = []
+    for g in runtime.groutines():
+        r = dict(g)
+        r["own_failures"] = [f for f in g["failures"] if not f["groutine"]]
+        r["child_failures"] = [f for f in g["failures"] if f["groutine"]]
+        r["passed"] = not r["own_failures"] and g["children"]["failed"] == 0
+        r["depth"] = 0
+        all_rows.append(r)
+    index = {r["id"]: i for i, r in enumerate(all_rows)}
+    for r in reversed(all_rows):  # a child's verdict goes up to its ancestors
+        if r["parent"] and not r["passed"] and r["parent"] in index:
+            all_rows[index[r["parent"]]]["passed"] = False
+    ordered, taken = [], set()
+
+    def below(parent, depth):
+        for r in all_rows:
+            if r["parent"] == parent and r["id"] not in taken:
+                taken.add(r["id"])
+                r["depth"] = depth
+                ordered.append(r)
+                below(r["id"], depth + 1)
+    below(0, 0)
+    ordered += [r for r in all_rows if r["id"] not in taken]  # a parent gone (not expected)
+    return ordered
+
+
 def _list(frontend, args):
     if args:
         raise CommandError("takes no arguments")
-    all_groutines = frontend.host.runtime.groutines()
-    if not all_groutines:
+    rows = _rows(frontend.host.runtime)
+    if not rows:
         return "no groutines loaded\n"
-    rows = [["ID", "NAME", "STATE", "EVENTS", "SOURCE"]]
-    for g in all_groutines:
-        rows.append([str(g["id"]), g["name"], _state(g), str(g["events_handled"]), g["source"]])
-    out = _table(rows)
+    spawned = any(r["children"]["spawned"] > 0 for r in rows)
+    table = [["ID", "NAME", "STATE", "EVENTS"] + (["CHILDREN"] if spawned else []) + ["SOURCE"]]
+    for r in rows:
+        row = [str(r["id"]), "  " * r["depth"] + r["name"], _state(r), str(r["events_handled"])]
+        if spawned:
+            c = r["children"]
+            row.append("-" if c["spawned"] == 0 else f"{c['live']} live, {c['ended']} ended")
+        table.append(row + [r["source"]])
+    out = _table(table)
     if frontend.backend.last_stop:
         out += f"last stop: {frontend.backend.last_stop}\n"
     return out
@@ -234,22 +269,36 @@ def _events(frontend, args):
 def _report(frontend, args):
     if args:
         raise CommandError("takes no arguments")
-    all_groutines = frontend.host.runtime.groutines()
-    if not all_groutines:
+    rows = _rows(frontend.host.runtime)
+    if not rows:
         return "no groutines loaded\n"
     out, passed, failed = "", 0, 0
-    for g in all_groutines:
-        ok = not g["failures"]
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-        n = g["events_handled"]
-        out += f"{'PASS' if ok else 'FAIL'} {g['name']} ({_state(g)}, {n} event{'' if n == 1 else 's'})\n"
-        for f in g["failures"]:
-            ended = (" (ended it)" if f["fatal"] else "") if not f["groutine"] else \
-                (f" (ended child {f['groutine']})" if f["fatal"] else f" (in child {f['groutine']})")
-            out += f"  {f['file']}:{f['line']}: {f['message']} [{f['event']}]{ended}\n"
+    for r in rows:
+        if r["depth"] == 0:
+            if r["passed"]:
+                passed += 1
+            else:
+                failed += 1
+        indent = "  " * r["depth"]
+        n = r["events_handled"]
+        out += (f"{indent}{'PASS' if r['passed'] else 'FAIL'} {r['name']} ({_state(r)}, "
+                f"{n} event{'' if n == 1 else 's'})\n")
+        c = r["children"]
+        if c["spawned"] > 0:
+            out += (f"{indent}  children: {c['spawned']} spawned, {c['live']} live, "
+                    f"{c['ended']} ended ({c['failed']} failed)\n")
+        for function, count in r["missed"].items():
+            out += (f"{indent}  missed {count} call{'' if count == 1 else 's'} of {function} "
+                    f"(busy when {'it' if count == 1 else 'they'} came)\n")
+        for f in r["own_failures"] + r["child_failures"]:
+            if not f["groutine"]:
+                ended = " (ended it)" if f["fatal"] else ""
+            else:
+                ended = (f" (ended child {f['groutine']})" if f["fatal"]
+                         else f" (in child {f['groutine']})")
+            out += f"{indent}  {f['file']}:{f['line']}: {f['message']} [{f['event']}]{ended}\n"
+        if c["failures_dropped"] > 0:
+            out += f"{indent}  ... and {c['failures_dropped']} more failures of its children\n"
     return out + f"{passed} passed, {failed} failed\n"
 
 
