@@ -13,6 +13,8 @@
   any more is retired (its stop() does nothing) and deleted later: at the next stop() of
   another breakpoint, at the prompt, or when the process ends.
 """
+import fnmatch
+import os
 import re
 
 import gdb
@@ -101,6 +103,7 @@ class GdbBackend(groutines.Backend):
         self.exiting = False
         self.pid = 0
         self.events = EventLog()
+        self.symbols = {}  # module path -> its code symbols' names (functions())
         self._entries = {}  # kind -> the log entry of the call or return being delivered
 
     # --- groutines.Backend ---
@@ -170,7 +173,7 @@ class GdbBackend(groutines.Backend):
         gdb.flush()
 
     def functions(self, pattern, modules):
-        return _functions(pattern, modules)
+        return _functions(pattern, modules, self.symbols)
 
     # --- breakpoints ---
 
@@ -226,6 +229,7 @@ class GdbBackend(groutines.Backend):
         """plant_unresolved() plants the hooks whose function a module just loaded defines,
         and moves to its address a hook planted by a name that a module just loaded gives
         another meaning."""
+        self.symbols.clear()
         live = gdb.selected_inferior().pid != 0
         for hook in list(self.hooks.values()):
             if hook.breakpoint is not None and \
@@ -487,6 +491,7 @@ class GdbBackend(groutines.Backend):
             if hook.by_address:
                 self._unplant(hook)
         self.layouts.clear()  # addresses may move in the next process
+        self.symbols.clear()
         if gdb.selected_inferior().pid == 0:
             for hook in self.hooks.values():
                 self._plant(hook)  # by name, for the next run
@@ -622,51 +627,51 @@ def _address(function):
     return None
 
 
-def _functions(pattern, modules):
-    """_functions() are the names of the functions matching a shell pattern, in the main
-    executable or in the modules named by file name."""
-    import fnmatch
-    import os
-    import re
-    wanted = set(modules or [])
-    main = gdb.current_progspace().filename
-    regex = "^" + fnmatch.translate(pattern).replace(r"\Z", "").rstrip("$")
-    names = []
-    seen = set()
-    try:
-        text = gdb.execute(f"info functions -q -n {regex}", to_string=True)
-    except gdb.error:
-        text = ""
-    current = None
+# Code symbols in `maint print msymbols`: text, file-static text, GNU ifunc.
+_CODE_SYMBOL = re.compile(r"^\[\s*\d+\] [Tti] 0x[0-9a-f]+ (.+?) section \S+")
+
+
+def _code_symbols(path):
+    """_code_symbols() are the names of the code symbols of the module at path (its minimal
+    symbols: a library's dynamic ones when stripped), each once, in symbol table order."""
+    text = gdb.execute(f"maint print msymbols -objfile {path}", to_string=True)
+    names, seen = [], set()
     for line in text.splitlines():
-        if line.startswith("File ") or line.startswith("Non-debugging symbols"):
-            current = line
-            continue
-        m = re.match(r"^(?:\d+:\s+)?(?:0x[0-9a-f]+\s+)?(.*?);?$", line.strip())
-        if not line.strip() or not m:
-            continue
-        text_line = m.group(1)
-        name = _name_in_declaration(text_line)
-        if not name or not fnmatch.fnmatchcase(name, pattern) or name in seen:
-            continue
-        address = re.match(r"^\s*(0x[0-9a-f]+)", line)
-        module = gdb.solib_name(int(address.group(1), 16)) if address else None
-        base = os.path.basename(module) if module else ""
-        if wanted and base not in wanted:
-            continue
-        if not wanted and module is not None:
-            continue
-        seen.add(name)
-        names.append(name)
-    del main
+        m = _CODE_SYMBOL.match(line)
+        if m and "@" not in m.group(1) and m.group(1) not in seen:
+            seen.add(m.group(1))
+            names.append(m.group(1))
     return names
 
 
-def _name_in_declaration(text):
-    """The function name in `int add(int, int)` or a bare minimal symbol name."""
-    import re
-    if "(" not in text:
-        return text.strip()
-    head = text[:text.index("(")]
-    m = re.search(r"([A-Za-z_][\w:~<>,]*)\s*$", head)
-    return m.group(1) if m else None
+def _functions(pattern, modules, cache):
+    """_functions() are the names of the functions matching shell pattern, each once, in the
+    main executable or in the loaded modules named by file name, as the groutines API's
+    functions() asks. cache keeps each module's names (emptied when modules change)."""
+    paths = {}
+    for objfile in gdb.objfiles():
+        if getattr(objfile, "owner", None) is None and objfile.filename:
+            paths.setdefault(os.path.basename(objfile.filename), objfile.filename)
+    main = gdb.current_progspace().filename
+    wanted = []
+    for module in modules or []:
+        if module not in paths:
+            why = ("the process has not started: shared libraries load when it runs"
+                   if gdb.selected_inferior().pid == 0 else
+                   "name a loaded module by its file name, as `info sharedlibrary` shows it")
+            raise groutines.Error(f"functions('{pattern}'): the target has no module "
+                                  f"'{module}' ({why})")
+        wanted.append(paths[module])
+    if not modules:
+        if not main:
+            raise groutines.Error(f"functions('{pattern}'): no program: load one first (file)")
+        wanted.append(main)
+    names, seen = [], set()
+    for path in wanted:
+        if path not in cache:
+            cache[path] = _code_symbols(path)
+        for name in cache[path]:
+            if name not in seen and fnmatch.fnmatchcase(name, pattern):
+                seen.add(name)
+                names.append(name)
+    return names

@@ -305,6 +305,8 @@ class PyBackend final : public Backend {
       }
       return call(f);
     } catch (py::error_already_set& e) {
+      // groutines.Error is the backend's own message for the groutine (no such module).
+      if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
       throw Error(std::string("Backend.") + method + "(): " + describe(e));
     }
   }
