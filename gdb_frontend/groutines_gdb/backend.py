@@ -16,12 +16,13 @@
 import fnmatch
 import os
 import re
+import time
 
 import gdb
 
 import groutines
 
-from .events import EventLog, new_entry, value_text
+from .events import EventLog, new_entry
 from .frame import ENTRY, GONE, RETURN, GdbFrame, layout_at
 
 
@@ -141,21 +142,17 @@ class GdbBackend(groutines.Backend):
         if self.events.capacity == 0:
             return
         kind = event["kind"]
-        e = new_entry(kind, event["name"], event["seq"], event["thread"], event["call"])
-        if kind == "custom":
-            e["detail"] = ""
-        else:
-            e["detail"] = f"call #{event['call']}"
-            if event["unwound"]:
-                e["unwound"] = True
-                e["detail"] += " unwound"
+        # The entry's text is made when `groutine events` shows it (events.render()).
+        e = {"seq": event["seq"], "time_ns": time.monotonic_ns(), "thread": event["thread"],
+             "kind": kind, "name": event["name"], "call": event["call"], "regs": None,
+             "read": None, "value": None, "skipped": False, "unwound": event["unwound"],
+             "rewritten": False, "data": {}, "note": ""}
+        if kind != "custom":
             self._entries[kind] = e
         self.events.add(e)
 
     def _log_line(self, kind, groutine, text):
-        e = new_entry(kind, groutine, detail=text)
-        e["thread"] = self._thread
-        self.events.add(e)
+        self.events.add(new_entry(kind, groutine, self._thread, text))
 
     def request_stop(self, groutine, reason):
         self._log_line("stop", groutine, reason)
@@ -412,19 +409,12 @@ class GdbBackend(groutines.Backend):
             # A groutine awaiting the skipped call's return had it delivered at the entry.
             returned["skipped"] = True
             returned["value"] = outcome.forced_return
-            returned["detail"] += " skipped"
         if e is None:
             return
-        for reg, value in frame.registers().items():
-            if reg in ("rsp", "rip"):
-                continue
-            signed = value - (1 << 64) if value >> 63 else value
-            e["args"][reg] = signed
-            e["detail"] += f" {reg}={signed}"
+        e["regs"] = frame.registers()
         if outcome.skip:
             e["skipped"] = True
             e["value"] = outcome.forced_return
-            e["detail"] += f" skipped: returns {value_text(outcome.forced_return)}"
 
     def _log_return(self, frame, outcome):
         """_log_return() completes the log entry of the return just delivered: its value as
@@ -434,18 +424,16 @@ class GdbBackend(groutines.Backend):
             return
         try:
             if frame.returns_float():
-                e["value"] = frame.float_return_value()
-                e["detail"] += f" xmm0={value_text(e['value'])}"
+                e["read"] = ("xmm0", frame.float_return_value())
             else:
                 raw = frame.int_return_value()
-                e["value"] = raw - (1 << 64) if raw >> 63 else raw
-                e["detail"] += f" rax={e['value']}"
+                e["read"] = ("rax", raw - (1 << 64) if raw >> 63 else raw)
+            e["value"] = e["read"][1]
         except groutines.Error as error:
-            e["detail"] += f" ({error})"
+            e["note"] = f" ({error})"
         if outcome.rewritten:
             e["value"] = outcome.return_value
             e["rewritten"] = True
-            e["detail"] += f" rewritten to {value_text(outcome.return_value)}"
 
     def _take_stop(self):
         if not self.stop_reasons:

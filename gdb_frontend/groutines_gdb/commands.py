@@ -12,7 +12,7 @@ import gdb
 import groutines
 from groutines import _host
 
-from .events import to_json
+from .events import render, to_json
 
 
 class CommandError(Exception):
@@ -260,7 +260,7 @@ def _events(frontend, args):
     if not entries:
         return out + "no events logged\n"
     rows = [["SEQ", "THREAD", "KIND", "NAME", "DETAIL"]]
-    for e in entries:
+    for e in map(render, entries):
         rows.append([str(e["seq"]) if e["seq"] else "-", str(e["thread"]), e["kind"], e["name"],
                      e["detail"]])
     return out + _table(rows)

@@ -24,18 +24,58 @@ def value_text(value):
     return str(value)
 
 
-def new_entry(kind, name, seq=0, thread=0, call=0, detail=""):
-    return {"seq": seq, "time_ns": time.monotonic_ns(), "thread": thread, "kind": kind,
-            "name": name, "call": call, "args": {}, "value": None, "skipped": False,
-            "unwound": False, "rewritten": False, "data": {}, "detail": detail}
+def new_entry(kind, name, thread, text):
+    """new_entry() is a log or stop line of groutine name."""
+    return {"seq": 0, "time_ns": time.monotonic_ns(), "thread": thread, "kind": kind,
+            "name": name, "call": 0, "regs": None, "read": None, "value": None,
+            "skipped": False, "unwound": False, "rewritten": False, "data": {}, "note": text}
+
+
+def _signed(value):
+    return value - (1 << 64) if value >> 63 else value
+
+
+def render(entry):
+    """render() is entry as shown: its args (the registers the groutines read, but rsp and
+    rip) and its detail text, added to a copy."""
+    e = dict(entry)
+    e["args"] = {reg: _signed(v) for reg, v in (e["regs"] or {}).items()
+                 if reg not in ("rsp", "rip")}
+    kind = e["kind"]
+    if kind in ("log", "stop"):
+        e["detail"] = e["note"]
+    elif kind == "custom":
+        e["detail"] = ""
+    else:
+        detail = f"call #{e['call']}"
+        if kind == "call":
+            detail += "".join(f" {reg}={v}" for reg, v in e["args"].items())
+            if e["skipped"]:
+                detail += f" skipped: returns {value_text(e['value'])}"
+        elif e["unwound"]:
+            detail += " unwound"
+        elif e["skipped"]:
+            detail += " skipped"
+        else:
+            if e["read"] is not None:
+                reg, v = e["read"]
+                detail += f" {reg}={value_text(v)}"
+            detail += e["note"]
+            if e["rewritten"]:
+                detail += f" rewritten to {value_text(e['value'])}"
+        e["detail"] = detail
+    return e
 
 
 def to_json(entry):
-    """to_json() is entry as one line of JSON (no newline)."""
-    e = dict(entry)
-    e["seq"] = e["seq"] or None
-    e["call"] = e["call"] or None
-    return json.dumps(e, separators=(",", ":"), ensure_ascii=False)
+    """to_json() is entry as one line of JSON (no newline), with the LLDB plugin's keys."""
+    e = render(entry)
+    out = {key: e[key] for key in ("seq", "time_ns", "thread", "kind", "name", "call", "args",
+                                   "value", "skipped", "unwound", "rewritten", "data",
+                                   "detail")}
+    out["seq"] = out["seq"] or None
+    out["call"] = out["call"] or None
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
 
 
 class EventLog:

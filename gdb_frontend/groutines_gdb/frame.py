@@ -275,15 +275,17 @@ class GdbFrame(groutines.Frame):
         value = self._registers.get(name)
         if value is not None:
             return value
-        self._live()
-        if not name.isidentifier():
+        v = None
+        if self.where == GONE or not name.isidentifier():
+            self._live()
             raise groutines.Error(f"unknown register '{name}'")
         try:
             v = gdb.parse_and_eval("$" + name)
-            if v.type.code == gdb.TYPE_CODE_VOID:
-                raise groutines.Error(f"unknown register '{name}'")
             value = int(v) & _U64
         except gdb.error as e:
+            # An unknown $name is an empty convenience variable, of type void.
+            if v is not None and v.type.code == gdb.TYPE_CODE_VOID:
+                raise groutines.Error(f"unknown register '{name}'")
             raise groutines.Error(f"register '{name}' cannot be read as an integer: {e}")
         self._registers[name] = value
         return value
