@@ -62,6 +62,7 @@ inject faults, log, or debug. This package has the LLDB plugin, the in-target ag
 package, the stock groutines, the C++ headers with a CMake package, and the `groutines` command.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
+set(CPACK_STRIP_FILES ON)  # the build keeps its debug info; the package does not
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
