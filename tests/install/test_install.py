@@ -59,7 +59,8 @@ groutines_add_library(add_checks add_checks.cpp)
 
 class Ran:
     def __init__(self, args, proc):
-        self.args, self.code, self.stdout, self.stderr = args, proc.returncode, proc.stdout, proc.stderr
+        self.args, self.code = args, proc.returncode
+        self.stdout, self.stderr = proc.stdout, proc.stderr
 
     def __repr__(self):
         return (f"{' '.join(map(str, self.args))}\nexit {self.code}\n--- stdout\n{self.stdout}"
@@ -208,3 +209,41 @@ def test_groutines_gdb_starts_gdb_with_the_frontend_or_says_it_is_not_installed(
         assert r.code == 2, r
         assert r.stderr == (f"error: groutines gdb: the GDB frontend is not installed "
                             f"(no {frontend}); groutines lldb works without it\n"), r
+
+
+# The same command from the checkout: scripts/groutines over the build (tests/run runs its
+# `run` through every runner test).
+LAUNCHER = SOURCE / "scripts" / "groutines"
+
+
+def run_checkout(cwd, *args, env=None):
+    args = ["/usr/bin/python3", str(LAUNCHER), *map(str, args)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd,
+                          env={**os.environ, "GROUTINES_BUILD_DIR": str(BUILD), **(env or {})},
+                          stdin=subprocess.DEVNULL)
+    return Ran(args, proc)
+
+
+def test_scripts_groutines_in_the_checkout_uses_the_build(work):
+    r = run_checkout(work, "--version")
+    assert r.code == 0, r
+    assert r.stdout == f"groutines 0.1.0 (source checkout {SOURCE}, build {BUILD})\n", r
+    tour = SOURCE / "groutines" / "examples" / "tour.py"
+    r = run_checkout(work, "lldb", "-b", "-o", f"groutine load {tour}", "-o", "run 1",
+                     "-o", "groutine report", "--", "./calls_O0_g")
+    assert r.code == 0, r
+    assert f"(lldb) plugin load {BUILD}/lldb_plugin/libgroutines_lldb.so" in r.stdout, r
+    assert "5 passed, 0 failed" in r.stdout, r
+
+
+def test_scripts_groutines_without_a_build_says_where_it_looked(work):
+    missing = work / "no-build"
+    r = run_checkout(work, "run", "x.py", "--", "./calls_O0_g",
+                     env={"GROUTINES_BUILD_DIR": str(missing)})
+    assert r.code == 2, r
+    assert r.stderr == (f"error: groutines run: no build at {missing} (cmake --build build first, "
+                        f"or set GROUTINES_BUILD_DIR): no groutines Python package in "
+                        f"{missing}/python\n"), r
+    r = run_checkout(work, "lldb", "./calls_O0_g", env={"GROUTINES_BUILD_DIR": str(missing)})
+    assert r.code == 2, r
+    assert r.stderr.startswith(f"error: groutines lldb: no build at {missing} "), r
