@@ -1,4 +1,5 @@
-# GroutinesInstall: where `cmake --install` puts each piece, relative to the prefix (docs/install.md).
+# GroutinesInstall: where `cmake --install` puts each piece, relative to the prefix
+# (docs/install.md).
 # The pieces find each other by these relative paths (RUNPATHs with $ORIGIN, the plugin's search
 # for its Python package, the `groutines` command's layout), never by an absolute path, so an
 # installed tree works wherever it is put.
