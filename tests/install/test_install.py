@@ -199,12 +199,16 @@ def test_groutines_add_library_without_sources_is_a_clear_cmake_error(prefix, wo
     assert "groutines_add_library(add_checks): no source files" in r.stderr, r
 
 
-def test_groutines_gdb_starts_gdb_with_the_frontend_or_says_it_is_not_installed(prefix, work):
+def test_groutines_gdb_runs_the_tour_in_gdb_or_says_the_frontend_is_not_installed(prefix, work):
     frontend = prefix / "share" / "groutines" / "gdb" / "groutines.py"
-    r = run(prefix, work, "groutines", "gdb", "-nx", "-batch", "-ex", "help groutine",
-            "--", "./calls_O0_g")
+    tour = prefix / "share" / "groutines" / "examples" / "tour.py"
+    r = run(prefix, work, "groutines", "gdb", "-nx", "-batch", "-ex", f"groutine load {tour}",
+            "-ex", "run 2", "-ex", "groutine fire how-many", "-ex", "continue",
+            "-ex", "groutine report", "--", "./calls_O0_g")
     if frontend.exists():
-        assert r.code == 0 and "groutine" in r.stdout, r
+        assert r.code == 0, r
+        assert "reply from counter (#4): 2" in r.stdout, r
+        assert "5 passed, 0 failed" in r.stdout, r
     else:
         assert r.code == 2, r
         assert r.stderr == (f"error: groutines gdb: the GDB frontend is not installed "
