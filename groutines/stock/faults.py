@@ -176,8 +176,10 @@ def chosen(function, call, n):
 
 def describe(function, call, n):
     """describe() is the log line of a fault injected at call."""
-    text = f"fault: call {n} of {function} (#{call.id}) on thread {call.thread_id} returns " \
-           f"{RETURN}"
+    text = f"fault: call {n} of {function} (#{call.id})"
+    if THREADS:
+        text += f" on thread {call.thread_id} ('{thread_name(call.thread_id)}')"
+    text += f" returns {RETURN}"
     if ERRNO is not None:
         text += f" with errno {ERRNO} ({_stock.errno_name(ERRNO)})"
     if PROBABILITY is not None:
