@@ -108,3 +108,22 @@ def test_explore_with_a_bad_option_is_a_load_error_that_names_it(tmp_path):
     assert "stock explore: no option explore.frame (GROUTINES_EXPLORE_FRAME); its options: " \
            "function, return, errno, file, frames, max" in r.stderr, r
     assert not (tmp_path / ".groutines-explore-malloc").exists()
+
+
+def test_explore_blames_an_abort_on_the_stack_it_failed_at_each_call_site(tmp_path):
+    # xacquire() aborts when acquire() fails, as xmalloc does; main calls it twice.
+    options = ["--set", "explore.function=acquire", "stock:explore", "--",
+               target("faults_cases_O2"), "abort"]
+    runs = [run(*options, cwd=tmp_path) for _ in range(3)]
+    sites = []
+    for r in runs[:2]:
+        assert r.code == 3 and "faults_cases_O2 was killed by SIGABRT" in r.stderr, r
+        found = re.search(r"AssertionError: acquire failing at (faults_cases_O2`xacquire\+\d+ "
+                          r"<- faults_cases_O2`main\+\d+) <- .* was not handled: the program "
+                          r"was killed by SIGABRT", r.stderr)
+        assert found, r
+        sites.append(found[1])
+    assert sites[0] != sites[1], sites
+    assert runs[2].code == 0 and runs[2].stdout == "both acquired\n", runs[2]
+    assert "done; 2 of them unchecked" in runs[2].stderr, runs[2]
+    assert runs[2].stderr.count("[explore#exit]   killed by SIGABRT: acquire at ") == 2, runs[2]

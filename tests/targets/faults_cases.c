@@ -12,6 +12,8 @@
  *                           the main thread make N calls of acquire() each, at the same time; once
  *                           all are done, prints a line per thread in that order, "main ....",
  *                           "worker-1 ..x.", ... ('.' and 'x' as for calls)
+ *   faults_cases abort      gets two buffers with xacquire(), which aborts when acquire()
+ *                           fails (as xmalloc does), then prints "both acquired"
  *
  * acquire() and every caller named above stay real frames at -O2 (HOOKED, and each caller uses
  * the result after the call: none ends in a tail call). */
@@ -55,6 +57,14 @@ HOOKED int read_file(size_t n) {
 HOOKED int load_config(void) { return read_file(64) < 0 ? errno : 0; }
 
 HOOKED int load_cache(void) { return read_file(128) < 0 ? errno : 0; }
+
+/* xacquire() is acquire() or abort(), at two call sites. */
+HOOKED void *xacquire(size_t n) {
+  void *p = acquire(n);
+  if (p == NULL)
+    abort();
+  return p;
+}
 
 struct worker {
   pthread_t thread;
@@ -104,8 +114,14 @@ int main(int argc, char **argv) {
       pthread_join(workers[i].thread, NULL);
     for (int i = 0; i < 4; ++i)
       printf("%s %s\n", workers[i].name, workers[i].results);
+  } else if (strcmp(mode, "abort") == 0) {
+    void *a = xacquire(8);
+    void *b = xacquire(16);
+    printf("both acquired\n");
+    free(a);
+    free(b);
   } else {
-    fprintf(stderr, "usage: faults_cases calls N | callers | threads N\n");
+    fprintf(stderr, "usage: faults_cases calls N | callers | threads N | abort\n");
     return 2;
   }
   return 0;
