@@ -12,11 +12,14 @@ from conftest import run, target
 BUILDS = ["faults_cases", "faults_cases_O2"]
 
 
-def faults(*options, program="faults_cases", args=("calls", "20")):
+TRANSPORTS = ["agent", "breakpoint"]
+
+
+def faults(*options, program="faults_cases", args=("calls", "20"), transport="auto"):
     """faults() runs stock:faults on acquire() of program with options (KEY=VALUE)."""
     sets = [arg for option in ("function=acquire", *options)
             for arg in ("--set", f"faults.{option}")]
-    return run(*sets, "stock:faults", "--", target(program), *args)
+    return run("--transport", transport, *sets, "stock:faults", "--", target(program), *args)
 
 
 def failed_calls(r):
@@ -56,36 +59,45 @@ def test_probability_0_fails_no_call_and_1_every_call():
     assert pattern(faults("probability=1")) == "x" * 20
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("program", BUILDS)
-def test_a_caller_anywhere_in_the_backtrace_chooses_the_calls(program):
+def test_a_caller_anywhere_in_the_backtrace_chooses_the_calls(program, transport):
+    def faults_in(*options):
+        return faults(*options, program=program, args=("callers",), transport=transport)
+
     # acquire()'s direct caller is read_file() for both; load_cache() is one frame further.
-    r = faults("caller=load_cache", "errno=ENOSPC", program=program, args=("callers",))
+    r = faults_in("caller=load_cache", "errno=ENOSPC")
     assert r.code == 0, r
     assert r.stdout == "config ok\ncache failed: No space left on device\n", r
     assert "from read_file" in r.stderr and "<- load_cache" in r.stderr, r
-    r = faults("caller=read_file", "errno=ENOSPC", program=program, args=("callers",))
+    r = faults_in("caller=read_file", "errno=ENOSPC")
     assert r.stdout == ("config failed: No space left on device\n"
                         "cache failed: No space left on device\n"), r
-    r = faults("caller=load_c*", "nth=2", "errno=ENOSPC", program=program, args=("callers",))
+    r = faults_in("caller=load_c*", "nth=2", "errno=ENOSPC")
     assert r.stdout == "config ok\ncache failed: No space left on device\n", r
-    r = faults("caller=load_nothing,parse_*", program=program, args=("callers",))
+    r = faults_in("caller=load_nothing,parse_*")
     assert r.stdout == "config ok\ncache ok\n", r
     assert "fault:" not in r.stderr, r
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("program", BUILDS)
-def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls(program):
-    r = faults("thread=worker-2", program=program, args=("threads", "5"))
+def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls(program,
+                                                                                transport):
+    def faults_in(*options, calls="5"):
+        return faults(*options, program=program, args=("threads", calls), transport=transport)
+
+    r = faults_in("thread=worker-2")
     assert r.code == 0, r
     assert r.stdout == "main .....\nworker-1 .....\nworker-2 xxxxx\nworker-3 .....\n", r
     assert len(re.findall(r"on thread \d+ \('worker-2'\) returns 0, from ", r.stderr)) == 5, r
-    r = faults("thread=worker-[3]", "nth=2..3", program=program, args=("threads", "5"))
+    r = faults_in("thread=worker-[3]", "nth=2..3")
     assert r.stdout == "main .....\nworker-1 .....\nworker-2 .....\nworker-3 .xx..\n", r
-    r = faults("thread=main", program=program, args=("threads", "5"))
+    r = faults_in("thread=main")
     assert r.stdout == "main xxxxx\nworker-1 .....\nworker-2 .....\nworker-3 .....\n", r
     main_thread = re.findall(r"on thread (\d+) \('faults_cases(?:_O2)?'\) returns", r.stderr)
     assert len(main_thread) == 5 and len(set(main_thread)) == 1, r
-    r = faults("thread=1", program=program, args=("threads", "2"))  # an id: no such thread
+    r = faults_in("thread=1", calls="2")  # an id: no such thread
     assert "x" not in r.stdout and "fault:" not in r.stderr, r
 
 
