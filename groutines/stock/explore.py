@@ -6,11 +6,15 @@ that function has then been walked once, and the last run lists each stack with 
 ended. A run that a signal ends (a crash, an abort) after a failure fails explore, naming the
 stack it failed: an unchecked failure.
 
-    [explore#malloc] explore: failing malloc (ENOMEM) at a new stack, 1 failed so far: kvparse`kv_strdup+26 <- ...
-    ... malloc failing (ENOMEM) at kvparse`kv_strdup+26 <- ... was not handled: the program was killed by SIGSEGV
+    [explore#malloc] explore: failing malloc (ENOMEM) at a new stack, 1 failed so far:
+        kvparse`kv_strdup+26 <- ...
+    FAIL explore ... malloc failing (ENOMEM) at kvparse`kv_strdup+26 <- ... was not handled:
+        the program was killed by SIGSEGV
+    ... (the next runs)
+    [explore#exit] explore: no new stack of malloc this run (3 seen in ...): done; 2 of them
+        unchecked (a signal ended the run that failed it):
+    [explore#exit]   killed by SIGSEGV: malloc at kvparse`kv_strdup+26 <- ...
     ...
-    [explore#exit] explore: no new stack of malloc this run (3 seen in .../.groutines-explore-malloc): done; 2 of them unchecked (a signal ended the run that failed it):
-    [explore#exit]   killed by SIGSEGV: malloc at kvparse`kv_strdup+26 <- kvparse`kv_parse_line+182 <- ...
 
 Options (groutines run --set explore.KEY=VALUE, or GROUTINES_EXPLORE_KEY):
   explore.function=F[,G] the functions to fail (required): malloc,calloc,realloc for the

@@ -6,8 +6,8 @@
  *                           "errno: <strerror(errno)>" of the last failure (none: "errno: -")
  *   faults_cases callers    load_config() and load_cache() both get their buffer from
  *                           read_file(), which calls acquire(): acquire()'s direct caller is
- *                           read_file() for both; prints "config ok" or "config failed: <strerror>",
- *                           then the same for cache
+ *                           read_file() for both; prints "config ok" or
+ *                           "config failed: <strerror>", then the same for cache
  *   faults_cases threads N  threads named worker-1, worker-2, worker-3 (pthread_setname_np) and
  *                           the main thread make N calls of acquire() each, at the same time; once
  *                           all are done, prints a line per thread in that order, "main ....",
