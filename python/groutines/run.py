@@ -30,15 +30,15 @@ import threading
 import time
 
 from ._driver import Driver, State, ThreadStop, UsageError, find_driver, quote
-from ._files import (_AT_HARD_EXIT, EventLog, OutputFile, discard_outputs, first_time,
-                     hard_exit, open_outputs, open_report, preload_path, read_events,
-                     remove_run_dir, run_dir, trace_events, write_events, write_output,
+from ._files import (_AT_HARD_EXIT, discard_outputs, open_outputs, open_report, preload_path,
+                     read_events, remove_run_dir, run_dir, write_events, write_output,
                      write_trace)
 from ._native import render_stack
 from ._report import (EXIT_CRASHED, EXIT_FAILED, EXIT_OK, EXIT_STATUS, EXIT_TIMEOUT,
-                      EXIT_USAGE, Outcome, Result, check_started, collect, exit_code,
-                      junit_xml, logical_name, render_report, shown_path, write_junit,
-                      write_usage_junit)
+                      EXIT_USAGE, Outcome, check_started, collect, exit_code, junit_xml,
+                      render_report, shown_path, write_junit, write_usage_junit)
+# The readers and writers of the event log, as run.NAME too (tests/run/test_reports.py).
+from ._files import EventLog, first_time, trace_events  # noqa: F401
 from ._session import (Interrupts, StatusLine, Stdio, Watchdog, foreground_of, reserve_stdio,
                        target_environment)
 
@@ -62,7 +62,8 @@ def _parser():
     p = argparse.ArgumentParser(
         prog="groutines run",
         usage="groutines run [options] GROUTINES... -- PROGRAM [ARGS...]",
-        description="Run PROGRAM to its end under a debugger (LLDB) with GROUTINES loaded (.py files, "
+        description="Run PROGRAM to its end under a debugger (LLDB unless --debugger says "
+                    "otherwise) with GROUTINES loaded (.py files, "
                     "directories, C++ groutine libraries, stock:NAME), then report each "
                     "groutine as passed, failed or never triggered.",
         epilog="exit codes: 0 ok, 1 a groutine failed, 2 usage/load/launch error, 3 target "
