@@ -74,11 +74,13 @@ class ThreadStop:
         self.signo = signo    # SIGNAL: the signal's number
         self.signal = signal  # SIGNAL: the signal's name (SIGSEGV)
         # stack(max_frames) -> [groutines.StackFrame]: the thread's call stack, innermost
-        # first, read when the runner asks (the runner renders it with render_stack()).
+        # first, read when the runner asks, before the target resumes (the runner renders
+        # it with render_stack()).
         self._stack = stack
 
     def stack(self, max_frames=64):
-        """stack() is the thread's call stack, innermost first, at most max_frames frames."""
+        """stack() is the thread's call stack, innermost first, at most max_frames frames
+        (groutines.StackFrame objects). Only while the target is stopped at this stop."""
         return self._stack(max_frames) if self._stack else []
 
 
@@ -129,7 +131,7 @@ class Driver:
         from . import _native
         runtime = _native.default_runtime()
         if runtime is None:
-            raise UsageError("the plugin made no groutines runtime")
+            raise UsageError(f"the {self.name} adapter made no groutines runtime")
         return runtime
 
     def launch(self, argv, env, stdio, closed):

@@ -24,6 +24,16 @@ def test_an_unknown_debugger_is_a_usage_error_naming_it():
     assert r.stdout == "", r  # the program never ran
 
 
+def test_groutines_debugger_in_the_environment_chooses_the_debugger_as_the_option_does():
+    r = run(script("groutine_adds.py"), "--", target(CASES), "ok",
+            env={"GROUTINES_DEBUGGER": "nosuch"})
+    assert r.code == 2, r
+    assert "--debugger nosuch: no driver for this debugger" in r.stderr, r
+    r = run("--debugger", "lldb", script("groutine_adds.py"), "--", target(CASES), "ok",
+            env={"GROUTINES_DEBUGGER": "nosuch"})
+    assert r.code == 0, r
+
+
 def test_a_debugger_name_that_is_not_a_name_is_a_usage_error():
     r = run("--debugger", "../lldb", script("groutine_adds.py"), "--", target(CASES), "ok")
     assert r.code == 2, r
