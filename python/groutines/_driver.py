@@ -73,14 +73,15 @@ class ThreadStop:
         self.name = name      # the thread's name, "" when it has none
         self.signo = signo    # SIGNAL: the signal's number
         self.signal = signal  # SIGNAL: the signal's name (SIGSEGV)
-        # stack(max_frames) -> [groutines.StackFrame]: the thread's call stack, innermost
-        # first, read when the runner asks, before the target resumes (the runner renders
-        # it with render_stack()).
+        # stack(max_frames) -> [groutines._native.StackFrame]: the thread's call stack,
+        # innermost first, read when the runner asks, before the target resumes (the runner
+        # renders it with render_stack()).
         self._stack = stack
 
     def stack(self, max_frames=64):
         """stack() is the thread's call stack, innermost first, at most max_frames frames
-        (groutines.StackFrame objects). Only while the target is stopped at this stop."""
+        (groutines._native.StackFrame objects). Only while the target is stopped at this
+        stop."""
         return self._stack(max_frames) if self._stack else []
 
 

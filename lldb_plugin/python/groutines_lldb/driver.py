@@ -47,8 +47,8 @@ def import_lldb():
 
 
 def stack(thread, max_frames=64):
-    """stack() is an SBThread's call stack, innermost first, as groutines.StackFrames named
-    as the plugin names them (LldbFrame::backtrace), for the core's one rendering
+    """stack() is an SBThread's call stack, innermost first, as groutines._native.StackFrames
+    named as the plugin names them (LldbFrame::backtrace), for the core's one rendering
     (groutines._native.render_stack())."""
     out = []
     for i in range(min(thread.GetNumFrames(), max_frames)):
