@@ -223,10 +223,10 @@ def write_events(f, events):
 
 def trace_events(events, program):
     """trace_events() yields the Chrome trace events of events (an iterable it goes through
-    twice: first_time()): a track (tid) per target thread, each call whose return was seen as a complete
-    slice ("X") from call to return, given at its return; other calls, custom events, logs
-    and stops as instants ("i"); times in microseconds since the first event. It keeps only
-    the calls not returned yet."""
+    twice: first_time()): a track (tid) per target thread, each call whose return was seen as
+    a complete slice ("X") from call to return, given at its return; other calls, custom
+    events, logs and stops as instants ("i"); times in microseconds since the first event. It
+    keeps only the calls not returned yet."""
     t0 = first_time(events)
 
     def ts(e):
