@@ -3,8 +3,10 @@
 The runner (groutines.run) is debugger-neutral: it parses the options, resolves the groutines,
 watches the clock and the signals, and writes the report and the files. Everything it asks of
 the debugger goes through one Driver object, whose methods are documented here. A driver lives
-beside its debugger's adapter, as a package `groutines_NAME` importable next to `groutines`
-(the LLDB one is lldb_plugin/python/groutines_lldb/), and `--debugger NAME` chooses it.
+beside its debugger's adapter, as a package `groutines_NAME_driver` importable next to
+`groutines` (the LLDB one is lldb_plugin/python/groutines_lldb_driver/), and `--debugger NAME`
+chooses it. (Not `groutines_NAME`: that may be the debugger's own frontend package, GDB's
+groutines_gdb, which imports gdb and so imports only inside GDB.)
 
 A driver package offers one of two entry points (find_driver() looks for them):
 
@@ -213,11 +215,11 @@ class Driver:
 
 
 def find_driver(name):
-    """find_driver() is the driver package of --debugger name (groutines_NAME), which has
+    """find_driver() is the driver package of --debugger name (groutines_NAME_driver), which has
     driver() or run_elsewhere(). Raises UsageError naming it when there is none."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise UsageError(f"--debugger {name}: not a debugger name")
-    module_name = f"groutines_{name}"
+    module_name = f"groutines_{name}_driver"
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:

@@ -12,10 +12,10 @@ failed; 2 usage, load or launch error; 3 the target crashed (killed by a signal)
 5 the target exited with a non-zero status and no groutine failed (see --expect-status).
 When several apply, the first of 2, 4, 3, 1, 5 wins. See docs/run.md.
 
-The runner is debugger-neutral: the debugger is a Driver (groutines/_driver.py) that
---debugger NAME chooses (default lldb): the package groutines_NAME beside this one (LLDB's,
-lldb_plugin/python/groutines_lldb/, drives LLDB in this process). A debugger whose Python is
-its own runs main(argv, driver=...) inside it. The report, the files and the terminal are
+The runner is debugger-neutral: the debugger is a Driver (groutines/_driver.py) that --debugger
+NAME chooses (default lldb): the package groutines_NAME_driver beside this one (LLDB's,
+lldb_plugin/python/groutines_lldb_driver/, drives LLDB in this process). A debugger whose Python
+is its own runs main(argv, driver=...) inside it. The report, the files and the terminal are
 _report.py, _files.py and _session.py.
 """
 import argparse
@@ -85,7 +85,7 @@ def _parser():
     p.add_argument("--debugger", metavar="NAME",
                    default=os.environ.get("GROUTINES_DEBUGGER") or "lldb",
                    help="the debugger that runs PROGRAM (default lldb): its driver is the "
-                        "package groutines_NAME beside groutines")
+                        "package groutines_NAME_driver beside groutines")
     p.add_argument("--plugin", metavar="SO", help="the debugger's groutines adapter (lldb: the "
                    "plugin, default the build's lldb_plugin/libgroutines_lldb.so)")
     p.add_argument("--transport", choices=("auto", "agent", "breakpoint"),

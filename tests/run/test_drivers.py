@@ -1,5 +1,5 @@
 """`groutines run --debugger NAME`: the runner is debugger-neutral and drives the debugger
-through a driver package, groutines_NAME (docs/run.md, "Drivers")."""
+through a driver package, groutines_NAME_driver (docs/run.md, "Drivers")."""
 import re
 import sys
 from pathlib import Path
@@ -20,7 +20,7 @@ def test_an_unknown_debugger_is_a_usage_error_naming_it():
     r = run("--debugger", "nosuch", script("groutine_adds.py"), "--", target(CASES), "ok")
     assert r.code == 2, r
     assert r.stderr == ("error: groutines run: --debugger nosuch: no driver for this debugger "
-                        "(no package groutines_nosuch beside groutines)\n"), r
+                        "(no package groutines_nosuch_driver beside groutines)\n"), r
     assert r.stdout == "", r  # the program never ran
 
 

@@ -1,8 +1,8 @@
-"""groutines_elsewhere: a driver package for the tests (`--debugger elsewhere`) that runs the
-runner in another process, as the driver of a debugger whose Python is its own must (GDB's:
+"""groutines_elsewhere_driver: a driver package for the tests (`--debugger elsewhere`) that runs
+the runner in another process, as the driver of a debugger whose Python is its own must (GDB's:
 `import gdb` works only inside GDB). run_elsewhere() starts /usr/bin/python3 on bootstrap.py,
-which runs groutines.run.main(argv, driver=...) there with the LLDB driver, and returns the
-exit status of that process."""
+which runs groutines.run.main(argv, driver=...) there with the LLDB driver, and returns the exit
+status of that process."""
 import os
 import subprocess
 import sys

@@ -17,7 +17,7 @@ from groutines._driver import Driver, State, ThreadStop, UsageError, quote
 
 __all__ = ["LldbDriver", "import_lldb", "stack"]
 
-# build/python/groutines_lldb/driver.py -> build/
+# build/python/groutines_lldb_driver/lldb_driver.py -> build/
 _BUILD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _DEBUGSERVER = "/usr/lib/llvm-19/bin/lldb-server"
 
