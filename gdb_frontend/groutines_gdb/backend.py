@@ -98,6 +98,7 @@ class GdbBackend(groutines.Backend):
         self.stop_reasons = []  # asked for during the stop() running now
         self.last_stop = ""
         self.in_hit = False
+        self.stop_on_failure = False
         self.show_frame = False
         self._thread = 0  # the target thread of the hit being served
         self.evaluating = 0
@@ -153,6 +154,22 @@ class GdbBackend(groutines.Backend):
 
     def _log_line(self, kind, groutine, text):
         self.events.add(new_entry(kind, groutine, self._thread, text))
+
+    def on_failure(self, groutine, message, fatal):
+        """on_failure() stops the target at the failure of a groutine handling a call or a
+        return, when `groutine stop-on-failure on` asked for it."""
+        if not self.stop_on_failure or not self.in_hit:
+            return
+        where = ""
+        for g in self.host.runtime.groutines():
+            if g["name"] == groutine and g["failures"]:
+                f = g["failures"][-1]
+                where = f"{f['file']}:{f['line']}: "
+        reason = where + message
+        self._log_line("stop", groutine, "failed: " + reason)
+        text = f"groutine '{groutine}' failed, stopping the target: {reason}"
+        self.stop_reasons.append(text)
+        self.last_stop = text
 
     def request_stop(self, groutine, reason):
         self._log_line("stop", groutine, reason)

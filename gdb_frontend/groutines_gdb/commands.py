@@ -302,6 +302,16 @@ def _report(frontend, args):
     return out + f"{passed} passed, {failed} failed\n"
 
 
+def _stop_on_failure(frontend, args):
+    if len(args) > 1:
+        raise CommandError("expected on or off")
+    if args:
+        if args[0] not in ("on", "off"):
+            raise CommandError(f"expected on or off, not '{args[0]}'")
+        frontend.backend.stop_on_failure = args[0] == "on"
+    return f"stop on failure: {'on' if frontend.backend.stop_on_failure else 'off'}\n"
+
+
 def _subscriptions(frontend, args):
     if args:
         raise CommandError("takes no arguments")
@@ -408,6 +418,23 @@ SUBCOMMANDS = {
                "(gdb) groutine report\n"
                "PASS check-add (finished, 6 events)\n"
                "1 passed, 0 failed\n"),
+    "stop-on-failure": (_stop_on_failure, "Stop the target when a groutine fails (on|off).",
+                        "groutine stop-on-failure [on | off]",
+                        "With on, every failure of a groutine while it handles a call or a return\n"
+                        "(a failed GROUTINE_CHECK, a failed REQUIRE, an exception, a Python\n"
+                        "assert) stops the target at the prompt, at that call or return, with a\n"
+                        "reason naming the groutine, the file:line and the message, as if the\n"
+                        "groutine had called stop(). The failure is recorded as always: `groutine\n"
+                        "report` shows it. Off (the default) lets the target run on. Without an\n"
+                        "argument, shows the setting.\n"
+                        "\n"
+                        "Examples:\n"
+                        "\n"
+                        "(gdb) groutine stop-on-failure on\n"
+                        "stop on failure: on\n"
+                        "(gdb) run\n"
+                        "groutine 'check-add' failed, stopping the target: add_checks.cpp:21: "
+                        "GROUTINE_CHECK_EQ(result, a + b) failed: 5 != 4\n"),
     "subscriptions": (_subscriptions, "Show the functions groutines subscribe to.",
                       "groutine subscriptions",
                       "Show each hooked function with its breakpoint, how many waits and streams\n"
