@@ -191,7 +191,7 @@ class GdbBackend(groutines.Backend):
 
     # --- breakpoints ---
 
-    def _plant(self, hook):
+    def _plant(self, hook, live=None):
         """_plant() puts hook's breakpoint on its function's first instruction, when some
         loaded module (or the executable) defines it; else it waits for a module."""
         if self.exiting or hook.breakpoint is not None:
@@ -206,7 +206,9 @@ class GdbBackend(groutines.Backend):
         # first module load of the process turns into an address: a name without debug info
         # that a library's debug info uses for something else (libc's enum constant `leaf`)
         # would otherwise move the breakpoint there.
-        if gdb.selected_inferior().pid:
+        if live is None:
+            live = gdb.selected_inferior().pid != 0
+        if live:
             spec, by_address = f"*{address:#x}", True
         elif _address(hook.function) == address:
             spec, by_address = f"*{hook.function}", False
@@ -497,9 +499,10 @@ class GdbBackend(groutines.Backend):
                 self._unplant(hook)
         self.layouts.clear()  # addresses may move in the next process
         self.symbols.clear()
-        if gdb.selected_inferior().pid == 0:
-            for hook in self.hooks.values():
-                self._plant(hook)  # by name, for the next run
+        # By name, for the next run (GDB's exited event comes before a detached or exited
+        # inferior's pid is cleared).
+        for hook in self.hooks.values():
+            self._plant(hook, live=False)
         self.sweep()
 
     def at_prompt(self):

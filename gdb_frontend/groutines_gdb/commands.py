@@ -324,13 +324,14 @@ def _subscriptions(frontend, args):
         rows = [["FUNCTION", "BREAKPOINT", "LOCATIONS", "HOLDERS", "HITS", "TRANSPORT"]]
         notes = ""
         by_name = {h.function: h for h in backend.hooks.values()}
+        unresolved = backend.unresolved()
         for function, holders, installed in hooks:
             hook = by_name.get(function)
             bp = hook.breakpoint if hook is not None else None
             rows.append([function, str(bp.number) if bp is not None else "-",
                          "1" if bp is not None else "0", str(holders),
                          str(hook.hits if hook is not None else 0), "breakpoint"])
-            if installed and bp is None:
+            if function in unresolved:
                 notes += f"  {_no_such_function(function)}\n"
         out += _table(rows) + notes
     calls = sum(len(s.calls) for s in backend.sites.values())
