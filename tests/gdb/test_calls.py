@@ -130,3 +130,43 @@ def test_an_expression_evaluated_deep_in_a_cpp_groutines_stack_works(debugger):
               f"groutine load {groutine_library('deep_evaluate')}", "run 2", "groutine report")
     assert s.logged("deep-evaluate") == ["add(0,1) evaluated 1", "add(1,2) evaluated 12"], s
     assert "1 passed, 0 failed" in s.after("groutine report"), s
+
+
+READS = """import groutines as g
+
+@g.groutine
+async def reads():
+    c = await g.call("greet")
+    for name in ("nope", "rip+1"):
+        try:
+            c.reg(name)
+        except g.Error as e:
+            g.log(f"reg: {e}")
+    g.log(f"rsp aligned: {c.reg('rsp') % 16 == 8}, rip: {c.reg('rip') > 0}")
+    g.log(f"name: {c.read_cstring(c.arg(0))!r}, 2 bytes: {c.read_cstring(c.arg(0), 2)!r}")
+    try:
+        c.read_cstring(0)
+    except g.Error as e:
+        g.log("a C string at 0: error")
+    r = await c.returned()
+    try:
+        c.arg(0)
+    except g.Error as e:
+        g.log("an argument after the return: error")
+    g.log(f"returned {r.read_cstring(r.value)!r}")
+"""
+
+
+@pytest.mark.parametrize("debugger", DEBUGGERS)
+def test_registers_and_c_strings_read_and_bad_reads_are_errors_naming_what_was_wrong(
+        debugger, tmp_path):
+    path = tmp_path / "groutine_reads.py"
+    path.write_text(READS)
+    s = debug(debugger, f"file {target('calls_O2_g')}", f"groutine load {path}", "run 1",
+              "groutine report")
+    assert s.logged("reads") == [
+        "reg: unknown register 'nope'", "reg: unknown register 'rip+1'",
+        "rsp aligned: True, rip: True", "name: 'ada', 2 bytes: 'ad'",
+        "a C string at 0: error", "an argument after the return: error",
+        "returned 'hello, ada'"], s
+    assert "1 passed, 0 failed" in s.after("groutine report"), s
