@@ -1,17 +1,19 @@
-"""GdbBackend: what GDB provides to the groutines runtime, on GDB's Python breakpoints.
+"""GdbBackend: what GDB provides to the groutines runtime, on GDB's Python breakpoints
+(gdb_frontend/README.md tells why each is so).
 
-- A hook is an internal breakpoint on the function's first instruction (`*F`: plain `F`
-  would skip the prologue), planted again when a module loads while the function is not yet
-  defined. Its stop() delivers the call and returns False (the target goes on) unless a
-  groutine asked to stop.
+- A hook is an internal breakpoint on the function's first instruction: `*F` before the
+  program runs, `*0xADDRESS` in a live process (found as GDB's linespecs find functions, and
+  moved when a module load moves it), planted when a module that defines the function loads.
+  Two names of one address share it. Its stop() delivers the call to every name and returns
+  False (the target goes on) unless a groutine asked to stop.
 - A watched return is a breakpoint at the call's return address, shared by every call
   returning there, matched by thread and stack pointer (after `ret`, rsp is the entry rsp + 8):
   not gdb.FinishBreakpoint, which matched the wrong call across longjmp. A watched call whose
   frame is gone without a return (longjmp, an exception) is delivered as unwound when its
-  thread is seen above it.
-- GDB crashes when a breakpoint is deleted inside its own stop(), so a breakpoint nobody needs
-  any more is retired (its stop() does nothing) and deleted later: at the next stop() of
-  another breakpoint, at the prompt, or when the process ends.
+  thread is seen above it, or when the process ends.
+- GDB crashes when a breakpoint at the address being served is deleted inside a stop(), so a
+  breakpoint nobody needs any more is retired (its stop() does nothing) and deleted later: at
+  a stop() elsewhere, at a module load, at the prompt, or when the process ends.
 """
 import fnmatch
 import os
@@ -102,7 +104,7 @@ class GdbBackend(groutines.Backend):
         self.show_frame = False
         self._thread = 0  # the target thread of the hit being served
         self.evaluating = 0
-        self.exiting = False
+        self.exiting = False  # closed: plants and deletes nothing more
         self.pid = 0
         self.events = EventLog()
         self.symbols = {}  # module path -> its code symbols' names (functions())
@@ -253,8 +255,10 @@ class GdbBackend(groutines.Backend):
                 self._unplant(hook)
             if hook.breakpoint is None:
                 self._plant(hook)
-        # Not inside a stop(): a retired `*F` must not be evaluated again by GDB.
-        self.sweep()
+        # A retired `*F` must not be evaluated again by GDB; but not from inside a stop()
+        # (a library an evaluated expression loads), where the next one deletes them.
+        if not self.in_hit:
+            self.sweep()
 
     def unresolved(self):
         """unresolved() are the hooked functions no loaded module defines yet."""
@@ -572,6 +576,7 @@ class GdbBackend(groutines.Backend):
         self.hook_by_bp.clear()
         self.sites.clear()
         self.site_by_bp.clear()
+        self.exiting = True  # nothing is planted any more
 
 
 def _one_line(error):

@@ -411,11 +411,7 @@ def _stack_frame(frame):
     name = frame.name()
     if name:
         d["function"] = name
-    module = gdb.solib_name(pc)
-    if module is None:
-        objfile = gdb.current_progspace().objfile_for_address(pc) \
-            if hasattr(gdb.current_progspace(), "objfile_for_address") else None
-        module = objfile.filename if objfile else gdb.current_progspace().filename
+    module = gdb.solib_name(pc) or gdb.current_progspace().filename
     if module:
         d["module"] = os.path.basename(module)
     start = None
