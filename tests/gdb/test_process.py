@@ -1,12 +1,14 @@
-"""A process GDB attaches to: hooked like a launched one, and detaching from it delivers the
-awaited returns as unwound, takes every return breakpoint away, leaves the process running,
-and puts the hooks back by name for the next process."""
+"""Processes GDB did not launch itself: one it attaches to, hooked like a launched one, whose
+detach delivers the awaited returns as unwound, takes every return breakpoint away, leaves the
+process running and puts the hooks back by name for the next process; and a remote one that
+gdbserver serves."""
 import re
+import shutil
 import subprocess
 
 import pytest
 
-from conftest import example, gdb, target
+from conftest import example, gdb, script, target
 
 PLANTED = ("python import groutines_gdb; "
            "print('planted', groutines_gdb.frontend().backend.planted())")
@@ -45,3 +47,15 @@ def test_an_attached_process_is_hooked_and_detaching_releases_its_return_breakpo
     assert re.fullmatch(r"planted \[-\d+\]", s.after(PLANTED)), s
     assert "3 passed, 0 failed" in s.after("groutine report"), s
     assert running_calls.poll() is None  # detached, not killed
+
+
+@pytest.mark.skipif(shutil.which("gdbserver") is None, reason="gdbserver is not installed")
+def test_a_remote_process_served_by_gdbserver_is_hooked_as_a_local_one():
+    program = target("calls_O0_g")
+    s = gdb(f"file {program}", f"groutine load {script('groutine_lldb_calls.py')}",
+            f"target remote | gdbserver - {program} 2", "continue", "groutine report")
+    for line in ["py: add(0,1) named={'a': 0, 'b': 1} evaluated=1 -> 1", "add(0,1)=1001",
+                 "py: scale(2.5,3.0) -> 7.5", 'parse_header("GR header 0",11)=-7',
+                 "py: greet bob -> hello, bob"]:
+        assert line in s.lines(), f"{line!r} missing:\n{s}"
+    assert "4 passed, 0 failed" in s.after("groutine report"), s
