@@ -647,6 +647,8 @@ _CODE_SYMBOL = re.compile(r"^\[\s*\d+\] [Tti] 0x[0-9a-f]+ (.+?) section \S+")
 def _code_symbols(path):
     """_code_symbols() are the names of the code symbols of the module at path (its minimal
     symbols: a library's dynamic ones when stripped), each once, in symbol table order."""
+    if any(c.isspace() for c in path):
+        raise groutines.Error(f"cannot list the symbols of '{path}' (a blank in its path)")
     text = gdb.execute(f"maint print msymbols -objfile {path}", to_string=True)
     names, seen = [], set()
     for line in text.splitlines():

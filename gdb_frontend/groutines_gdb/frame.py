@@ -92,10 +92,14 @@ def _non_trivial_for_calls(t, depth=0):
         t = t.target().strip_typedefs()
     if t.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION) or depth > 32:
         return False
-    try:
-        text = gdb.execute(f"ptype {t}", to_string=True)
-    except gdb.error:
-        text = ""
+    # Only a named type is looked up: a command that fails inside a stop() can upset GDB
+    # (gdb_frontend/README.md, "Traps"), and `ptype struct {...}` would.
+    text = ""
+    if t.tag or t.name:
+        try:
+            text = gdb.execute(f"ptype {t}", to_string=True)
+        except gdb.error:
+            text = ""
     short = re.sub(r"<.*>$", "", (t.tag or t.name or "").rsplit("::", 1)[-1])
     if (short and f"~{short}(" in text) or "virtual " in text or "_vptr." in text:
         return True
