@@ -149,7 +149,7 @@ class GdbBackend(groutines.Backend):
         e = {"seq": event["seq"], "time_ns": time.monotonic_ns(), "thread": event["thread"],
              "kind": kind, "name": event["name"], "call": event["call"], "regs": None,
              "read": None, "value": None, "skipped": False, "unwound": event["unwound"],
-             "rewritten": False, "data": {}, "note": ""}
+             "rewritten": False, "data": event.get("data") or {}, "note": ""}
         if kind != "custom":
             self._entries[kind] = e
         self.events.add(e)

@@ -12,7 +12,7 @@ import gdb
 import groutines
 from groutines import _host
 
-from .events import render, to_json
+from .events import render, to_json, value_text
 
 
 class CommandError(Exception):
@@ -186,18 +186,8 @@ def _fire(frontend, args):
     replies = frontend.host.runtime.fire(args[0], data)
     if not replies:
         return "no replies\n"
-    return "".join(f"reply from {r.groutine} (#{r.id}): {_value_text(r.value)}\n"
+    return "".join(f"reply from {r.groutine} (#{r.id}): {value_text(r.value)}\n"
                    for r in replies)
-
-
-def _value_text(value):
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return str(value)
 
 
 def _count(option, text):

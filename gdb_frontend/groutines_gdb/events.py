@@ -5,7 +5,6 @@ groutines read (rdi=...), not every argument by DWARF name, which would cost a r
 argument at every call."""
 import collections
 import json
-import math
 import time
 
 DEFAULT_CAPACITY = 1000
@@ -18,10 +17,16 @@ def value_text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)
+        text = f"{value:.17g}"
+        return text if any(c in text for c in ".eEn") else text + ".0"
     return str(value)
+
+
+def data_text(data):
+    """data_text() is a custom event's data as the core's to_string() shows it."""
+    return " ".join(f"{key}={value_text(value)}" for key, value in data.items())
 
 
 def new_entry(kind, name, thread, text):
@@ -45,7 +50,7 @@ def render(entry):
     if kind in ("log", "stop"):
         e["detail"] = e["note"]
     elif kind == "custom":
-        e["detail"] = ""
+        e["detail"] = data_text(e["data"])
     else:
         detail = f"call #{e['call']}"
         if kind == "call":

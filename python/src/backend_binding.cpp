@@ -221,6 +221,7 @@ class PyBackend final : public Backend {
       d["name"] = from_text(std::string(event.name));
       d["call"] = event.call;
       d["unwound"] = event.unwound;
+      d["data"] = event.data ? from_data(*event.data) : py::dict();  // a custom event's
       f(d);
     });
   }

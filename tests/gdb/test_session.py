@@ -154,6 +154,7 @@ def test_events_shows_calls_returns_skips_rewrites_and_logs_as_a_table_and_as_js
     calls = SCRIPTS / "groutine_lldb_calls.py"
     s = gdb(f"file {target('calls_O0_g')}", "groutine events", f"groutine load {calls}", "run 1",
             "groutine events -n 8", "groutine events --json -n 2",
+            'groutine fire ping n=41 s="a b" f=0.1', "groutine events -n 1",
             f"groutine events --json --output {out}", "groutine events --capacity 0 --clear",
             "groutine events -n x", "groutine events --output /tmp/x", "groutine events --bogus")
     assert s.after("groutine events") == "no events logged", s
@@ -172,7 +173,9 @@ def test_events_shows_calls_returns_skips_rewrites_and_logs_as_a_table_and_as_js
     last = [json.loads(line) for line in s.after("groutine events --json -n 2").splitlines()]
     assert [(e["seq"], e["kind"], e["name"], e["call"]) for e in last] == [
         (6, "call", "greet", 6), (7, "return", "greet", 6)], s
-    assert s.after(f"groutine events --json --output {out}") == f"wrote 8 events to {out}", s
+    assert re.sub(r"\s+", " ", s.after("groutine events -n 1").splitlines()[1]) == \
+        '8 0 custom ping n=41 s="a b" f=0.10000000000000001', s
+    assert s.after(f"groutine events --json --output {out}") == f"wrote 9 events to {out}", s
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert written[1]["rewritten"] and written[1]["value"] == 1001, written
     assert written[4]["skipped"] and written[4]["value"] == -7, written
