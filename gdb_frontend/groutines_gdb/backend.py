@@ -343,6 +343,7 @@ class GdbBackend(groutines.Backend):
             gdb.write(f"groutines: error at a call of {function}: {e}\n", gdb.STDERR)
         finally:
             self.in_hit = False
+            self._thread = 0  # log lines from the prompt are the debugger's (thread 0)
             if frame is not None:
                 frame.where = GONE
                 frame.why = "the call's event was delivered"
@@ -417,6 +418,7 @@ class GdbBackend(groutines.Backend):
             gdb.write(f"groutines: error at a return: {e}\n", gdb.STDERR)
         finally:
             self.in_hit = False
+            self._thread = 0  # log lines from the prompt are the debugger's (thread 0)
             if frame is not None:
                 frame.where = GONE
                 frame.why = "the return's event was delivered"
