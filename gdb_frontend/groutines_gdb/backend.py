@@ -436,7 +436,7 @@ class GdbBackend(groutines.Backend):
             returned["value"] = outcome.forced_return
         if e is None:
             return
-        e["regs"] = frame.registers()
+        e["regs"] = frame._registers  # the frame is done with them
         if outcome.skip:
             e["skipped"] = True
             e["value"] = outcome.forced_return

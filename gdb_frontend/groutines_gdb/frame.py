@@ -295,9 +295,12 @@ class GdbFrame(groutines.Frame):
         return value
 
     def int_argument(self, index):
-        self._require(ENTRY, "an argument")
-        if index < len(INT_ARGUMENT_REGISTERS):
-            return self.register_value(INT_ARGUMENT_REGISTERS[index])
+        if self.where is not ENTRY:
+            self._require(ENTRY, "an argument")
+        if index < 6:
+            name = INT_ARGUMENT_REGISTERS[index]
+            value = self._registers.get(name)
+            return value if value is not None else self.register_value(name)
         # At the first instruction [rsp] is the return address; stack arguments follow it.
         return self.read_u64(self.stack_pointer() + 8 + 8 * (index - 6))
 
