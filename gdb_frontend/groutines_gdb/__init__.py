@@ -42,9 +42,20 @@ class Frontend:
             self.backend.at_prompt()
 
     def unload_everything(self):
-        self.host.runtime.unload_python()
-        for g in reversed(self.host.runtime.groutines()):
-            self.host.runtime.unload(g["id"])
+        """unload_everything() unloads every groutine, newest first; all or nothing: from a
+        delivery (a groutine running the command) it unloads none and says why."""
+        runtime = self.host.runtime
+        loaded = runtime.groutines()
+        for g in loaded:
+            if g["state"] == "running":
+                raise groutines.Error(f"groutine '{g['name']}' is running: it cannot be "
+                                      "unloaded from a delivery (nothing was unloaded)")
+        if loaded and self.backend.in_hit:
+            raise groutines.Error("an event is being delivered: groutines cannot be unloaded "
+                                  "from a delivery (nothing was unloaded)")
+        for g in reversed(loaded):
+            if g["parent"] == 0:  # its children go with it
+                runtime.unload(g["id"])
 
     def unload_library(self, path):
         return self.host.runtime.unload_source(path) > 0

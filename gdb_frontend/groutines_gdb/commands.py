@@ -494,9 +494,16 @@ class _Subcommand(gdb.Command):
         output, error = run_command(self.frontend, [self.name, *gdb.string_to_argv(argument)])
         if output:
             gdb.write(output)
-        if error:
-            gdb.flush()
-            raise gdb.GdbError(f"error: {error}")
+        if not error:
+            return
+        if self.frontend.backend.in_hit:
+            # Run by a groutine from a delivery (inside a breakpoint's stop()): a command that
+            # fails there ends GDB's wait for the target (`run` returns with it stopped), so
+            # the error is printed, not raised.
+            gdb.write(f"error: {error}\n")
+            return
+        gdb.flush()
+        raise gdb.GdbError(f"error: {error}")
 
 
 def register(frontend):
