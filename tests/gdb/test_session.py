@@ -235,3 +235,14 @@ def test_unload_all_from_inside_a_delivery_fails_unloads_nothing_and_the_target_
     assert s.after("groutine unload --all") == "unloaded 6 groutines", s
     assert s.output.rsplit("+groutine list", 1)[1].splitlines()[1] == "no groutines loaded", s
     assert s.after("groutine subscriptions").startswith("no subscriptions"), s
+
+
+def test_a_second_run_right_after_the_first_delivers_every_call_again():
+    s = gdb(f"file {target('calls_O0_g')}", f"groutine load {example('calls_checks')}", "run 2",
+            "run 2", "groutine list", PLANTED)
+    assert s.logged("check-add") == [
+        "add(0,1)=1 named a=0 b=1 type int", "add(1,2)=3 named a=1 b=2 type int"] * 2, s
+    assert re.search(r"^\d+\s+check-add\s+waiting on call of add\s+8\s", s.after("groutine list"),
+                     re.M), s
+    # The five hooks, by name again for a next run; no return breakpoint left.
+    assert len(s.after(PLANTED).split(",")) == 5, s
