@@ -246,3 +246,11 @@ def test_a_second_run_right_after_the_first_delivers_every_call_again():
                      re.M), s
     # The five hooks, by name again for a next run; no return breakpoint left.
     assert len(s.after(PLANTED).split(",")) == 5, s
+
+
+def test_hooks_follow_a_new_program_loaded_with_file():
+    s = gdb(f"file {target('calls_O0')}", f"groutine load {example('calls_checks')}",
+            f"file {target('calls_O2_g')}", "run 1", "groutine report")
+    # The new program's functions, with its debug info (the first had none).
+    assert s.logged("check-add") == ["add(0,1)=1 named a=0 b=1 type int"], s
+    assert "5 passed, 0 failed" in s.after("groutine report"), s
