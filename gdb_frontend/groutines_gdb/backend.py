@@ -512,7 +512,11 @@ class GdbBackend(groutines.Backend):
         self.sweep()
 
     def at_prompt(self):
-        """at_prompt() is called before each prompt: deletes the retired breakpoints."""
+        """at_prompt() is called before each prompt and around each `groutine` command:
+        notices a process gone and deletes the retired breakpoints; nothing from a delivery
+        (a groutine running a command inside a stop(), where deleting could crash GDB)."""
+        if self.in_hit:
+            return
         if gdb.selected_inferior().pid == 0 and self.pid:
             self.end_process("the process exited")
         self.sweep()

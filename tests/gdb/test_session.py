@@ -254,3 +254,26 @@ def test_hooks_follow_a_new_program_loaded_with_file():
     # The new program's functions, with its debug info (the first had none).
     assert s.logged("check-add") == ["add(0,1)=1 named a=0 b=1 type int"], s
     assert "5 passed, 0 failed" in s.after("groutine report"), s
+
+
+LISTER = """import gdb
+import groutines as g
+
+
+@g.groutine
+async def lister():
+    c = await g.call("add")
+    r = await c.returned()       # its return breakpoint is retired as it is delivered
+    gdb.execute("groutine list", to_string=True)   # from inside that breakpoint's stop()
+    g.log(f"listed at the return of add: {r.value}")
+"""
+
+
+def test_a_groutine_command_run_from_a_delivery_deletes_no_breakpoint_there(tmp_path):
+    # Deleting the return breakpoint whose stop() runs (the command's clean-up) crashed GDB.
+    script = tmp_path / "lister.py"
+    script.write_text(LISTER)
+    s = gdb(f"file {target('calls_O0_g')}", f"groutine load {script}", "run 2", PLANTED)
+    assert s.logged("lister") == ["listed at the return of add: 1"], s
+    assert s.target_lines(r"add\(.*") == ["add(0,1)=1", "add(1,2)=3"], s
+    assert s.after(PLANTED) == "planted []", s
