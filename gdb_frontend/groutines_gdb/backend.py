@@ -310,7 +310,7 @@ class GdbBackend(groutines.Backend):
         pid = gdb.selected_inferior().pid
         if pid != self.pid:
             if self.pid:
-                self.end_process("the process was replaced by a new one")
+                self.end_process("the process was replaced by a new one", next_live=True)
             self.pid = pid
 
     def call_hit(self, bp):
@@ -490,7 +490,7 @@ class GdbBackend(groutines.Backend):
 
     # --- the process ---
 
-    def end_process(self, why):
+    def end_process(self, why, next_live=False):
         """end_process() releases what was planted for the process that ended: each watched
         call is delivered as unwound and every return breakpoint goes. Hooks stay: they are
         the program's, and resolve again in the next process."""
@@ -506,10 +506,11 @@ class GdbBackend(groutines.Backend):
         self.layouts.clear()  # addresses may move in the next process
         self.symbols.clear()
         # By name, for the next run (GDB's exited event comes before a detached or exited
-        # inferior's pid is cleared).
+        # inferior's pid is cleared); at an address when a new process already runs.
         for hook in self.hooks.values():
-            self._plant(hook, live=False)
-        self.sweep()
+            self._plant(hook, live=next_live)
+        if not self.in_hit:  # else the next stop() elsewhere or the prompt deletes them
+            self.sweep()
 
     def at_prompt(self):
         """at_prompt() is called before each prompt and around each `groutine` command:
