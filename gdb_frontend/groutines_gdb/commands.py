@@ -203,34 +203,29 @@ def _count(option, text):
 def _events(frontend, args):
     log = frontend.backend.events
     n, as_json, output, out = 20, False, None, ""
-    i = 0
-    while i < len(args):
-        a = args[i]
+    rest = list(args)
 
-        def value(option):
-            if i + 1 >= len(args):
-                raise CommandError(f"{option} needs a count")
-            return _count(option, args[i + 1])
+    def operand(option, what):
+        if not rest:
+            raise CommandError(f"{option} needs {what}")
+        return rest.pop(0)
+
+    while rest:
+        a = rest.pop(0)
         if a in ("-n", "--count"):
-            n = value("-n")
-            i += 1
+            n = _count("-n", operand("-n", "a count"))
         elif a == "--json":
             as_json = True
         elif a == "--output":
-            if i + 1 >= len(args):
-                raise CommandError("--output needs a file")
-            output = args[i + 1]
-            i += 1
+            output = operand("--output", "a file")
         elif a == "--capacity":
-            log.set_capacity(value("--capacity"))
+            log.set_capacity(_count("--capacity", operand("--capacity", "a count")))
             out += f"event log capacity: {log.capacity}\n"
-            i += 1
         elif a == "--clear":
             log.clear()
             out += "event log cleared\n"
         else:
             raise CommandError(f"unknown option '{a}'")
-        i += 1
     entries = log.last(n)
     if output is not None:
         if not as_json:
