@@ -10,7 +10,8 @@ bare Python breakpoint that reads the same two arguments.
 
   bare            gdb.Breakpoint("*hot").stop() returning False
   bare+2 args     the same, reading $rdi and $rsi (what a groutine reading two arguments does)
-  python          a Python groutine reading call.arg(0) + call.arg(1) (bench/lldb/bench_groutines.py)
+  python          a Python groutine reading call.arg(0) + call.arg(1)
+                  (bench/lldb/bench_groutines.py)
   c++             a C++ groutine doing the same (groutines/examples/bench.cpp)
 
 Usage: /usr/bin/python3 bench/gdb/gdb_bench.py [BUILD_DIR=build] [ROUNDS=3]"""
@@ -110,8 +111,9 @@ def main():
     print(f"  {'':<12} {'hit (CPU)':>10} {'stop()':>8} {'bare hit + stop()':>18}  ratio")
     for name in scenarios:
         estimate = bare_hit + callback[name]
+        whole = hit[name] / hit["bare+2 args"]
         print(f"  {name:<12} {hit[name]:10.1f} {callback[name]:8.1f} {estimate:18.1f}  "
-              f"{estimate / base:5.2f}x bare+2 args (whole hits: {hit[name] / hit['bare+2 args']:.2f}x)")
+              f"{estimate / base:5.2f}x bare+2 args (whole hits: {whole:.2f}x)")
 
 
 def timed_run(target, setup, n):

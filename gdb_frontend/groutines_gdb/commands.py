@@ -355,7 +355,8 @@ SUBCOMMANDS = {
              "\n"
              "(gdb) groutine list\n"
              "ID  NAME        STATE                     EVENTS  SOURCE\n"
-             "1   check-add   waiting on call of add    6       /.../libgroutine_calls_checks.so\n"),
+             "1   check-add   waiting on call of add    6       /.../libgroutine_calls_checks.so"
+             "\n"),
     "unload": (_unload, "Unload groutines by name, by library, or all of them.",
                "groutine unload <name> | <path> | --all",
                "Unload groutines. A suspended groutine is unwound (its destructors run) and the\n"

@@ -129,7 +129,8 @@ void bind_layout(py::module_& m) {
       .def_property_readonly("names",
                              [](const Layout& l) {
                                py::list out;
-                               for (const auto& slot : l.arguments) out.append(from_text(slot.name));
+                               for (const auto& slot : l.arguments)
+                                 out.append(from_text(slot.name));
                                return out;
                              })
       .def(

@@ -14,7 +14,8 @@ async def stack():
     frames = c.stack(2)
     for f in frames:
         g.log(f"{f.function}|{f.module}|{f.offset > 0}|{f.pc > 0}|{f.file}|{f.line > 0}")
-    g.log(f"rendered {[str(f) for f in frames] == [line.split(' ', 1)[1] for line in c.backtrace(2)]}")
+    rendered = [line.split(' ', 1)[1] for line in c.backtrace(2)]
+    g.log(f"rendered {[str(f) for f in frames] == rendered}")
 '''
 
 PLANTED = ("python import groutines_gdb; "

@@ -59,7 +59,8 @@ def test_the_commands_report_bad_input_with_the_subcommand_and_what_was_wrong():
 
 def test_help_shows_each_subcommand_with_its_syntax_and_examples():
     s = gdb("help groutine", "help groutine unload")
-    assert "groutine load -- Load groutines from a C++ shared library." in s.after("help groutine"), s
+    assert "groutine load -- Load groutines from a C++ shared library." in \
+        s.after("help groutine"), s
     unload = s.after("help groutine unload")
     assert unload.startswith("Unload groutines by name, by library, or all of them.\n"
                              "Syntax: groutine unload <name> | <path> | --all"), s
@@ -184,7 +185,8 @@ def test_events_shows_calls_returns_skips_rewrites_and_logs_as_a_table_and_as_js
     assert s.after("groutine events -n x") == "error: groutine events: 'x' is not a count for -n", s
     assert s.after("groutine events --output /tmp/x") == (
         "error: groutine events: --output writes the --json lines: add --json"), s
-    assert s.after("groutine events --bogus") == "error: groutine events: unknown option '--bogus'", s
+    assert s.after("groutine events --bogus") == \
+        "error: groutine events: unknown option '--bogus'", s
 
 
 def test_the_readme_tour_runs_in_gdb_as_in_lldb():
