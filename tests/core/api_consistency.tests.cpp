@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 #include "groutines/runtime_internals.hpp"
 
 using namespace groutines;
@@ -21,7 +21,7 @@ enum class Scoped : short { Minus = -3 };
 // forced() is the value a groutine forces with return_now(value), as the caller gets it.
 template <typename T>
 Value forced(T value) {
-  fake::Host host;
+  scripted::Host host;
   host.load("skip", [value] { wait_call("f").return_now(value); });
   auto out = host.backend.call(1, "f");
   REQUIRE(out.has_value());
@@ -31,10 +31,10 @@ Value forced(T value) {
 // rewritten() is the value a groutine rewrites with set_value(value), as the caller gets it.
 template <typename T>
 Value rewritten(T value) {
-  fake::Host host;
+  scripted::Host host;
   host.load("rewrite", [value] { wait_call("f").returned().set_value(value); });
   host.backend.call(1, "f");
-  return host.backend.ret(1, 99, 9.5);
+  return host.backend.ret(1, 99);
 }
 
 }  // namespace
@@ -80,8 +80,7 @@ TEST_CASE("return_now and set_value take any number: integers, unsigned, bool, e
 TEST_CASE("Return::result is the typed return value: the integer in rax, the double in xmm0 "
           "when the function returns a floating type, or what a groutine set",
           "[core][api]") {
-  fake::Host host;
-  host.backend.floating.insert("scale");
+  scripted::Host host;
   std::vector<Value> seen;
   host.load("watch", [&] {
     for (;;) {
@@ -98,15 +97,15 @@ TEST_CASE("Return::result is the typed return value: the integer in rax, the dou
     }
   });
   host.backend.call(1, "count");
-  CHECK(host.backend.ret(1, -7, 1.0) == Value(2.5));
+  CHECK(host.backend.ret(1, -7) == Value(2.5));
   host.backend.call(1, "scale");
-  CHECK(host.backend.ret(1, 3, 0.75) == Value(std::int64_t{-4}));
+  CHECK(host.backend.ret(1, 0.75) == Value(std::int64_t{-4}));
   CHECK(seen == std::vector<Value>{Value(std::int64_t{-7}), Value(2.5), Value(0.75),
                                    Value(std::int64_t{-4})});
 }
 
 TEST_CASE("Return::result of an unwound call is an Error naming the call", "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("watch", [&] {
     Return r = wait_call("f").returned();
@@ -123,7 +122,7 @@ TEST_CASE("Return::result of an unwound call is an Error naming the call", "[cor
 
 TEST_CASE("fire returns who replied: the groutine's name and id with each value",
           "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& echo = host.load("echo", [] {
     for (;;) {
       CustomEvent ev = wait_event("ping");
@@ -138,7 +137,7 @@ TEST_CASE("fire returns who replied: the groutine's name and id with each value"
 }
 
 TEST_CASE("a wait with a condition is shown as '(with a condition)'", "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     any_of({on_call("f", [](const Call&) { return true; }),
             on_event("x", [](const CustomEvent&) { return false; })});
@@ -151,7 +150,7 @@ TEST_CASE("a wait with a condition is shown as '(with a condition)'", "[core][ap
 
 TEST_CASE("reading a missing key of event data throws Error naming the key and the event",
           "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("g", [&] {
     CustomEvent ev = wait_event("cfg");
@@ -192,7 +191,7 @@ TEST_CASE("the runtime's internal entry points are not public: adapters reach th
   STATIC_REQUIRE_FALSE(exposes_outcome_of<Runtime>::value);
   STATIC_REQUIRE_FALSE(exposes_begin_wait<Runtime>::value);
   STATIC_REQUIRE(exposes_fire<Runtime>::value);  // the detector sees public members
-  fake::Host host;
+  scripted::Host host;
   std::uint64_t thread = 99;
   host.load("g", [&] {
     wait_call("f");
