@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "groutines/argument_layout.hpp"
 #include "scripted_host.hpp"
 #include "groutines/runtime_internals.hpp"
 
@@ -88,7 +89,7 @@ TEST_CASE("Return::result is the typed return value: the integer in rax, the dou
       Return r = o.call().returned();
       seen.push_back(r.result());
       if (r.function() == "count") {
-        r.set_value(2.5);  // a float set on an int function is what the caller sees
+        r.set_value(2.5);  // without a declared return type, the caller sees it as given
         seen.push_back(r.result());
       } else {
         r.set_value(-4);
@@ -199,4 +200,46 @@ TEST_CASE("the runtime's internal entry points are not public: adapters reach th
   });
   host.backend.call(7, "f");
   CHECK(thread == 7);
+}
+
+TEST_CASE("a forced or rewritten value is converted to the function's return type as a C "
+          "return converts it, and a struct return refuses it with an Error in the groutine",
+          "[core][api][return]") {
+  using sysv::TypeClass;
+  scripted::Host host;
+  host.backend.declare_return_type("count", {TypeClass::Integer, "int", 4, 0, true, {}});
+  host.backend.declare_return_type("ratio", {TypeClass::Float, "float", 4, 0, false, {}});
+  host.backend.declare_return_type("scale", {TypeClass::Float, "double", 8, 0, false, {}});
+  host.backend.declare_return_type("pair", {TypeClass::Aggregate, "struct pair", 16, 0, false, {}});
+  std::vector<std::string> errors;
+  Groutine& g = host.load("convert", [&] {
+    wait_call("count").return_now(2.75);
+    wait_call("ratio").return_now(0.1);
+    wait_call("scale").returned().set_value(-3);
+    Call pair = wait_call("pair");
+    try {
+      pair.return_now(1);
+    } catch (const Error& e) {
+      errors.push_back(e.what());
+    }
+    try {
+      pair.returned().set_value(1.5);
+    } catch (const Error& e) {
+      errors.push_back(e.what());
+    }
+  });
+  CHECK(host.backend.call(1, "count") == Value(std::int64_t{2}));
+  CHECK(host.backend.call(1, "ratio") == Value(static_cast<double>(0.1f)));
+  host.backend.call(1, "scale");
+  CHECK(host.backend.ret(1, 0.5) == Value(-3.0));
+  CHECK_FALSE(host.backend.call(1, "pair").has_value());  // not skipped: the body runs
+  host.backend.ret(1, 7);
+  CHECK(errors == std::vector<std::string>{
+                      "call #5 of pair: cannot return 1 from a function that returns a struct, "
+                      "union or class by value: a forced or rewritten return value is one "
+                      "number",
+                      "call #5 of pair: cannot return 1.5 from a function that returns a "
+                      "struct, union or class by value: a forced or rewritten return value is "
+                      "one number"});
+  CHECK(g.state() == State::Finished);
 }

@@ -133,6 +133,8 @@ std::optional<Value> ScriptedTarget::call(
   frame->registers = std::move(registers);
   frame->memory = &memory_;
   frame->places = &places_;
+  if (auto type = return_types_.find(function); type != return_types_.end())
+    frame->return_type = type->second;
   frame->stack.push_back(function);
   for (auto it = frames.rbegin(); it != frames.rend(); ++it)
     frame->stack.push_back((*it)->function);
@@ -193,6 +195,11 @@ void ScriptedTarget::unwind(std::uint64_t thread, unsigned n) {
 void ScriptedTarget::write_memory(std::uint64_t address, std::vector<std::uint8_t> bytes) {
   auto lock = open_runtime().lock();
   memory_[address] = std::move(bytes);
+}
+
+void ScriptedTarget::declare_return_type(const std::string& function,
+                                         const sysv::TypeDescription& type) {
+  return_types_[function] = sysv::return_layout(type);
 }
 
 void ScriptedTarget::place(const std::string& function, StackFrame where) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "groutines/api.hpp"
+#include "groutines/argument_layout.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/backtrace.hpp"
 #include "groutines/event.hpp"
@@ -38,6 +39,7 @@ struct ScriptedFrame final : Frame {
   std::uint64_t return_int = 0;
   double return_float = 0;
   bool float_result = false;  // ret() was given a float: the function returns a floating type
+  sysv::ReturnLayout return_type;  // declare_return_type(); Unknown when never declared
   std::vector<std::string> stack;  // the thread's functions, innermost first (for backtrace)
   const std::map<std::string, StackFrame, std::less<>>* places = nullptr;  // place()
   const std::map<std::uint64_t, std::vector<std::uint8_t>>* memory = nullptr;
@@ -57,6 +59,7 @@ struct ScriptedFrame final : Frame {
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
   bool returns_float() override { return float_result; }
+  sysv::ReturnLayout return_layout() override { return return_type; }
 };
 
 class ScriptedTarget final : public Backend {
@@ -99,6 +102,10 @@ class ScriptedTarget final : public Backend {
   // declare_symbols() adds names to the code symbols of module ("" is the main executable),
   // for functions().
   void declare_symbols(const std::string& module, const std::vector<std::string>& names);
+  // declare_return_type() gives function a return type, as debug info would: forced and
+  // rewritten values are converted to it (or refused). Without one, a value reaches the caller
+  // as given.
+  void declare_return_type(const std::string& function, const sysv::TypeDescription& type);
   // place() says where the frames of function are in the program (pc, module, offset, file,
   // line) for backtraces; the frames of a function never placed have only its name.
   void place(const std::string& function, StackFrame where);
@@ -140,6 +147,7 @@ class ScriptedTarget final : public Backend {
   std::map<std::uint64_t, std::deque<std::unique_ptr<ScriptedFrame>>> stacks_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> memory_;
   std::map<std::string, StackFrame, std::less<>> places_;
+  std::map<std::string, sysv::ReturnLayout, std::less<>> return_types_;
   std::map<std::string, std::vector<std::string>> symbols_;  // by module, "" the executable
   unsigned watched_now_ = 0;
   bool closed_ = false;
