@@ -8,6 +8,7 @@
 #include "bridge.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
+#include "groutines/argument_layout.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines/runtime_internals.hpp"
 #include "handles.hpp"
@@ -282,6 +283,27 @@ void bind_target(py::module_& m) {
       .def(
           "depth", [](Target& t, std::uint64_t thread) { return t.scripted().depth(thread); },
           py::arg("thread"))
+      .def(
+          "declare_return_type",
+          [](Target& t, const std::string& function, const std::string& type_class,
+             std::uint64_t size, bool is_signed) {
+            static const std::pair<const char*, sysv::TypeClass> kClasses[] = {
+                {"integer", sysv::TypeClass::Integer}, {"bool", sysv::TypeClass::Bool},
+                {"pointer", sysv::TypeClass::Pointer}, {"float", sysv::TypeClass::Float},
+                {"x87", sysv::TypeClass::X87},         {"aggregate", sysv::TypeClass::Aggregate},
+                {"void", sysv::TypeClass::Void}};
+            for (const auto& [name, cls] : kClasses)
+              if (type_class == name) {
+                sysv::TypeDescription type;
+                type.type = cls;
+                type.size = size;
+                type.is_signed = is_signed;
+                t.scripted().declare_return_type(function, type);
+                return;
+              }
+            throw py::value_error("no type class '" + type_class + "'");
+          },
+          py::arg("function"), py::arg("type_class"), py::arg("size"), py::arg("is_signed"))
       .def(
           "declare_symbols",
           [](Target& t, const std::string& module, const std::vector<std::string>& names) {
