@@ -446,9 +446,16 @@ std::uint64_t LldbFrame::int_return_value() {
   return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
 }
 
-// float_return_value() is xmm0 as a double, or as a float widened when DWARF says float.
+// float_return_value() is xmm0 as a double, or as a float widened when DWARF says float; for a
+// long double, st0 (the top of the x87 stack) rounded to a double.
 double LldbFrame::float_return_value() {
   require(Where::Return, "a return value");
+  if (return_type_.type == sysv::TypeClass::X87) {
+    std::vector<std::uint8_t> x87 = register_bytes("st0");
+    long double l = 0;
+    std::memcpy(&l, x87.data(), std::min<std::size_t>(x87.size(), 10));
+    return static_cast<double>(l);
+  }
   std::vector<std::uint8_t> b = register_bytes("xmm0");
   if (return_type_.known && return_type_.floating && return_type_.size == 4) {
     float f = 0;

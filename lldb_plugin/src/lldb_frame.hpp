@@ -78,7 +78,12 @@ class LldbFrame final : public Frame {
   ReturnType return_type();
   // set_return_type() says how to read the return value at a Return.
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
-  bool returns_float() override { return return_type_.known && return_type_.floating; }
+  // returns_float() tells that the return type is a float or a double (xmm0), or a long
+  // double (st0, read as a double).
+  bool returns_float() override {
+    return (return_type_.known && return_type_.floating) ||
+           return_type_.type == sysv::TypeClass::X87;
+  }
   // return_layout() is the return type from DWARF: at a Call return_type(), at a Return what
   // set_return_type() said.
   ReturnType return_layout() override;

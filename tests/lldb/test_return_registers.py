@@ -2,7 +2,8 @@
 the function's return type returns in, encoded as that type: an int in eax, a float in the low
 4 bytes of xmm0, a double in xmm0, a long double pushed onto (or written at the top of) the x87
 stack; a number of the other kind converted as a C return statement converts it. A function
-returning a struct refuses a number with an error naming the call. From a C++ and a Python
+returning a struct refuses a number with an error naming the call. Return.value reads each
+type from its register (a long double from st0). From a C++ and a Python
 groutine, at -O0 and -O2, on both transports (tests/targets/returns.c, groutines/returns.*)."""
 import os
 import re
@@ -24,6 +25,10 @@ REWRITTEN = {"ret_int": "-7",                      # -7.9 as an int
              "ret_float": "0x1.8p+1",              # the integer 3 as a float
              "ret_double": "0x1.999999999999ap-4",  # 0.1
              "ret_long_double": "-0xcp-2"}         # the integer -3 in st0
+# What the even calls return before their rewrite, as Return.value / result() reads it (the
+# long double from st0).
+READ = {"ret_int": lambda n: n * 10 + 1, "ret_float": lambda n: n + 0.25,
+        "ret_double": lambda n: n + 0.5, "ret_long_double": lambda n: n + 0.125}
 STRUCT_ERROR = ("call #N of ret_pair: cannot return 1 from a function that returns a struct, "
                 "union or class by value: a forced or rewritten return value is one number")
 
@@ -47,10 +52,14 @@ def test_forced_and_rewritten_returns_reach_the_caller_in_the_register_of_the_re
         assert s.target_lines(rf"{function}\(\d\)=.*") == [
             f"{function}({n})={FORCED[function] if n % 2 else REWRITTEN[function]}"
             for n in range(1, 5)], s
+    # What each groutine read before rewriting: every return type from its own register.
+    prefix = "py" if kind == "python" else "cpp"
+    for function, real in READ.items():
+        assert s.logged(f"{prefix}-{function}") == [f"{function} returned {real(n)}"
+                                                   for n in (2, 4)], s
     # A struct return: each call's return_now and set_value raise, and the body's value stands.
     assert s.target_lines(r"ret_pair\(\d\)=.*") == [f"ret_pair({n})={{{n},-{n}}}"
                                                      for n in range(1, 5)], s
-    prefix = "py" if kind == "python" else "cpp"
     errors = [re.sub(r"#\d+", "#N", line) for line in s.logged(f"{prefix}-ret_pair")]
     assert errors == [STRUCT_ERROR] * 8, s
     assert "5 passed, 0 failed" in s.after("groutine report"), s

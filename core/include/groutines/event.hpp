@@ -86,10 +86,12 @@ class GROUTINES_API Frame {
   virtual std::vector<StackFrame> backtrace(std::size_t max_frames);
   // int_return_value() is the integer/pointer return value (rax) at a Return event.
   virtual std::uint64_t int_return_value();
-  // float_return_value() is the floating return value (xmm0) at a Return event.
+  // float_return_value() is the floating return value (xmm0; st0 for a long double, rounded
+  // to a double) at a Return event.
   virtual double float_return_value();
   // returns_float() tells, at a Return event, that the function returns a float or a double
-  // (in xmm0), when the debug info says so; false when it does not or is not known.
+  // (in xmm0), or a long double (st0), when the debug info says so; false when it does not or
+  // is not known.
   virtual bool returns_float();
   // return_layout() is how the function returns its value (its return type's class, size and
   // sign, from the debug info), at a Call and at a Return. The default, for a frame that

@@ -2,7 +2,8 @@
 // calls (return_now) and rewrites that of its even ones (set_value), with values of the other
 // kind where C converts them (test_return_registers.py; groutines/returns.py does the same in
 // Python). The first call comes through a breakpoint, the others through the agent when it
-// serves the function. ret_pair returns a struct: its groutine logs the errors it gets.
+// serves the function. Each logs the value it read before rewriting it. ret_pair returns a
+// struct: its groutine logs the errors it gets.
 #include <string>
 
 #include <groutines/api.hpp>
@@ -17,8 +18,11 @@ void force_and_rewrite(const std::string& function, Forced forced, Rewritten rew
   for (Call call : calls(function)) {
     if (++n % 2)
       call.return_now(forced);
-    else
-      call.returned().set_value(rewritten);
+    else {
+      Return r = call.returned();
+      log(function + " returned " + to_string(r.result()));
+      r.set_value(rewritten);
+    }
   }
 }
 

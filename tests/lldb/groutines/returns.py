@@ -1,6 +1,7 @@
 """returns: for each ret_* function of tests/targets/returns.c, forces the return of its odd
 calls (return_now) and rewrites that of its even ones (set_value), with values of the other
-kind where C converts them (test_return_registers.py; returns.cpp does the same in C++).
+kind where C converts them (test_return_registers.py; returns.cpp does the same in C++). Each logs the value
+it read before rewriting it.
 ret_pair returns a struct: its groutine logs the errors it gets."""
 import groutines as g
 
@@ -17,7 +18,9 @@ def force_and_rewrite(function, forced, rewritten):
             if n % 2:
                 call.return_now(forced)
             else:
-                (await call.returned()).set_value(rewritten)
+                ret = await call.returned()
+                g.log(f"{function} returned {ret.value!r}")
+                ret.set_value(rewritten)
     return body
 
 
