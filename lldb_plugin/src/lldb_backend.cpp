@@ -774,7 +774,8 @@ void LldbBackend::observe(const Event& event) noexcept {
         e.detail += " skipped";
       } else if (event.frame->returns_float()) {
         e.value = event.frame->float_return_value();
-        e.detail += " xmm0=" + to_string(e.value);
+        const bool x87 = event.frame->return_layout().type == sysv::TypeClass::X87;
+        e.detail += (x87 ? " st0=" : " xmm0=") + to_string(e.value);
       } else {
         e.value = static_cast<std::int64_t>(event.frame->int_return_value());
         e.detail += " rax=" + to_string(e.value);
