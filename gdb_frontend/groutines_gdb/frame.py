@@ -374,6 +374,8 @@ class GdbFrame(groutines.Frame):
     def float_return_value(self):
         self._require(RETURN, "a return value")
         layout = self.layout()
+        if layout is not None and layout.return_class == "x87":
+            return float(gdb.parse_and_eval("$st0"))  # a long double, rounded to a double
         if layout is not None and layout.return_known and layout.return_floating and \
                 layout.return_size == 4:
             bits = int(gdb.parse_and_eval("$xmm0.v4_int32[0]")) & 0xffffffff
@@ -382,7 +384,13 @@ class GdbFrame(groutines.Frame):
 
     def returns_float(self):
         layout = self.layout()
-        return bool(layout is not None and layout.return_known and layout.return_floating)
+        return bool(layout is not None and (layout.return_known and layout.return_floating or
+                                            layout.return_class == "x87"))
+
+    def return_layout(self):
+        """return_layout() is the function's ArgumentLayout, whose return type says where a
+        forced or rewritten value goes (None: not known)."""
+        return None if self.where == GONE else self.layout()
 
     def evaluate(self, expression):
         self._live()
@@ -394,20 +402,48 @@ class GdbFrame(groutines.Frame):
         gdb.parse_and_eval(f"${name} = {value & _U64:#x}")
         self._registers.pop(name, None)
 
+    def _return_registers(self, value):
+        """_return_registers() is (register, bits) for value as the function returns it."""
+        layout = self.layout()
+        if layout is not None:
+            reg, bits, _ = layout.return_registers(value)
+            return reg, bits
+        if isinstance(value, float):  # no type known: the value's own kind decides
+            return "xmm0_double", struct.unpack("<Q", struct.pack("<d", value))[0]
+        if isinstance(value, (bool, int)):
+            return "rax", int(value) & _U64
+        raise groutines.Error(f"a return value must be a number or a bool, not {value!r}")
+
+    def _write_return(self, reg, bits, value, push):
+        if reg == "rax":
+            self.write_register("rax", bits)
+        elif reg == "xmm0_float":
+            signed = bits - (1 << 32) if bits >> 31 else bits
+            gdb.parse_and_eval(f"$xmm0.v4_int32[0] = {signed}")
+        elif reg == "xmm0_double":
+            signed = bits - (1 << 64) if bits >> 63 else bits
+            gdb.parse_and_eval(f"$xmm0.v2_int64[0] = {signed}")
+        else:  # st0: a long double, pushed onto the x87 stack at a forced return
+            if push:
+                fstat = self.register_value("fstat")
+                ftag = self.register_value("ftag")
+                top = ((fstat >> 11) - 1) & 7
+                self.write_register("fstat", (fstat & ~0x3800) | (top << 11))
+                self.write_register("ftag", ftag & ~(3 << (2 * top)))
+            number = float(value) if not isinstance(value, bool) else float(int(value))
+            gdb.parse_and_eval(f"$st0 = {number!r}")
+
     def set_return_value(self, value):
-        if isinstance(value, float):
-            bits = struct.unpack("<q", struct.pack("<d", value))[0]
-            gdb.parse_and_eval(f"$xmm0.v2_int64[0] = {bits}")
-        elif isinstance(value, (bool, int)):
-            self.write_register("rax", int(value))
-        else:
-            raise groutines.Error(f"a return value must be a number or a bool, not {value!r}")
+        """set_return_value() is what the caller of the returning function will see."""
+        reg, bits = self._return_registers(value)
+        self._write_return(reg, bits, value, push=False)
 
     def force_return(self, value):
         """force_return() returns value from the function at its entry without running it."""
+        reg, bits = self._return_registers(value)  # before any write
         sp = self.stack_pointer()
         return_address = self.read_u64(sp)
-        self.set_return_value(value)
+        self._write_return(reg, bits, value, push=True)
         self.write_register("rsp", sp + 8)
         self.write_register("rip", return_address)
 

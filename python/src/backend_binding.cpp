@@ -19,6 +19,7 @@
 #include "groutines/backend.hpp"
 #include "groutines/groutine.hpp"
 #include "groutines/runtime.hpp"
+#include "layout_binding.hpp"
 
 namespace groutines::python {
 namespace {
@@ -145,6 +146,21 @@ class PyFrame final : public Frame {
     return read(
         "returns_float", [&](py::function f) { return f().cast<bool>(); },
         [&] { return Frame::returns_float(); });
+  }
+  // return_layout() is the groutines._native.ArgumentLayout the Python frame's
+  // return_layout() returns (None: not known).
+  sysv::ReturnLayout return_layout() override {
+    return read(
+        "return_layout",
+        [&](py::function f) {
+          py::object got = f();
+          if (got.is_none()) return Frame::return_layout();
+          if (!py::isinstance<Layout>(got))
+            throw Error("Frame.return_layout() returned " + to_text(py::repr(got)) +
+                        ", not a groutines._native.ArgumentLayout or None");
+          return got.cast<const Layout&>().returns;
+        },
+        [&] { return Frame::return_layout(); });
   }
   Value evaluate(std::string_view expression) override {
     return read(

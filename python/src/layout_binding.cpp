@@ -99,12 +99,26 @@ py::tuple argument_tuple(const Argument& a) {
   return py::make_tuple(from_text(a.name), from_text(a.type), from_value(a.value));
 }
 
-// Layout is one function's classified arguments and return value.
-struct Layout {
-  sysv::ArgumentLayout arguments;
-  sysv::ReturnLayout returns;
-  sysv::TypeDescription return_type;
-};
+const char* register_name(sysv::ReturnRegisters::Register reg) {
+  using Reg = sysv::ReturnRegisters::Register;
+  switch (reg) {
+    case Reg::Rax:
+      return "rax";
+    case Reg::Xmm0Float:
+      return "xmm0_float";
+    case Reg::Xmm0Double:
+      return "xmm0_double";
+    case Reg::St0:
+      return "st0";
+  }
+  return "?";
+}
+
+const char* class_name(sysv::TypeClass type) {
+  for (const auto& [name, value] : type_classes())
+    if (value == type) return name.c_str();
+  return "unknown";
+}
 
 }  // namespace
 
@@ -155,6 +169,22 @@ void bind_layout(py::module_& m) {
       .def_property_readonly("return_floating", [](const Layout& l) { return l.returns.floating; })
       .def_property_readonly("return_signed", [](const Layout& l) { return l.returns.is_signed; })
       .def_property_readonly("return_size", [](const Layout& l) { return l.returns.size; })
+      .def_property_readonly(
+          "return_class", [](const Layout& l) { return class_name(l.returns.type); },
+          "the return type's class (integer, float, x87, aggregate, void, unknown...)")
+      .def(
+          "return_registers",
+          [](const Layout& l, py::handle value) {
+            const sysv::ReturnRegisters r = sysv::return_registers(l.returns, to_value(value));
+            return py::make_tuple(register_name(r.reg), r.bits,
+                                  py::bytes(reinterpret_cast<const char*>(r.x87), sizeof r.x87));
+          },
+          py::arg("value"),
+          "return_registers(value) -> (register, bits, x87): where and how a forced or "
+          "rewritten return value goes for this function's return type (register rax, "
+          "xmm0_float, xmm0_double or st0; bits of rax or xmm0's low bytes; st0's 10 bytes), "
+          "converted as a C return statement converts it; groutines.Error when the function "
+          "cannot return it (a struct).")
       .def(
           "return_value",
           [](const Layout& l, std::uint64_t raw) {

@@ -128,3 +128,39 @@ def test_a_groutines_error_of_a_python_frame_or_backend_reaches_the_groutine_as_
         target.close()
     assert seen == ["unknown register 'xyz'",
                     "functions('f*'): the target has no module 'libnope.so'"]
+
+
+def test_return_registers_say_where_a_value_goes_and_convert_it_as_c_does():
+    int_function = _native.ArgumentLayout({"parameters": [], "return_type": INT})
+    assert int_function.return_class == "integer"
+    assert int_function.return_registers(2.75)[:2] == ("rax", 2)
+    float_function = _native.ArgumentLayout({"parameters": [],
+                                             "return_type": {"class": "float", "size": 4}})
+    reg, bits, _ = float_function.return_registers(3)
+    assert (reg, struct.unpack("<f", struct.pack("<I", bits))[0]) == ("xmm0_float", 3.0)
+    x87 = _native.ArgumentLayout({"parameters": [],
+                                  "return_type": {"class": "x87", "size": 16}})
+    assert x87.return_class == "x87" and x87.return_registers(-3)[0] == "st0"
+    pair = _native.ArgumentLayout({"parameters": [], "return_type": PAIR})
+    with pytest.raises(g.Error, match="returns a struct, union or class by value"):
+        pair.return_registers(1)
+
+
+class IntReturningFrame(PureFrame):
+    def return_layout(self):
+        return _native.ArgumentLayout({"parameters": [], "return_type": INT})
+
+
+def test_a_python_frames_return_layout_converts_a_forced_value_to_the_return_type():
+    target = PureTarget()
+    try:
+        async def forces():
+            c = await g.call("f")
+            c.return_now(2.75)
+
+        target.host.load(forces)
+        outcome = target.host.deliver_call(target.host.function_id("f"), 1,
+                                           IntReturningFrame("f"))
+    finally:
+        target.close()
+    assert outcome.skip and outcome.forced_return == 2
