@@ -449,7 +449,9 @@ class GdbBackend(groutines.Backend):
             return
         try:
             if frame.returns_float():
-                e["read"] = ("xmm0", frame.float_return_value())
+                layout = frame.layout()
+                reg = "st0" if layout is not None and layout.return_class == "x87" else "xmm0"
+                e["read"] = (reg, frame.float_return_value())
             else:
                 raw = frame.int_return_value()
                 e["read"] = ("rax", raw - (1 << 64) if raw >> 63 else raw)
