@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
 #include "groutines/runtime.hpp"
 #include <memory>
 

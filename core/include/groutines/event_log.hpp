@@ -1,7 +1,9 @@
 #pragma once
 // EventLog: the last events the runtime delivered (and groutines' log lines), in a ring of
-// bounded size, for `groutine events`.
+// bounded size, for `groutine events`. A frontend's backend fills it (Backend::observe(),
+// log(), request_stop()); the command set (groutines/commands.hpp) shows it.
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -9,9 +11,10 @@
 #include <vector>
 
 #include "groutines/event.hpp"
+#include "groutines/export.hpp"
 #include "groutines/value.hpp"
 
-namespace groutines::plugin {
+namespace groutines {
 
 // LogEntry is one line of the log: the event's fields as values (for `groutine events
 // --json`) and a short text view of them (detail, for the table).
@@ -41,9 +44,9 @@ inline std::int64_t time_ns(Clock::time_point t) {
 // to_json() is entry as one line of JSON (no newline): seq, time_ns, thread, kind, name,
 // call, args, value, skipped, unwound, rewritten, data, detail. Absent seq, call and value
 // are null; text that is not UTF-8 has its bad bytes replaced.
-std::string to_json(const LogEntry& entry);
+GROUTINES_API std::string to_json(const LogEntry& entry);
 
-class EventLog {
+class GROUTINES_API EventLog {
  public:
   // kDefaultCapacity is how many entries a new log keeps.
   static constexpr std::size_t kDefaultCapacity = 1000;
@@ -77,4 +80,4 @@ class EventLog {
   std::uint64_t total_ = 0;
 };
 
-}  // namespace groutines::plugin
+}  // namespace groutines

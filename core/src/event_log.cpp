@@ -1,11 +1,11 @@
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
 
 #include <type_traits>
 #include <variant>
 
 #include <nlohmann/json.hpp>
 
-namespace groutines::plugin {
+namespace groutines {
 
 namespace {
 
@@ -73,4 +73,4 @@ std::vector<LogEntry> EventLog::last(std::size_t n) const {
                                entries_.end());
 }
 
-}  // namespace groutines::plugin
+}  // namespace groutines
