@@ -6,6 +6,7 @@
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
 #include "bridge.hpp"
+#include "commands_binding.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
 #include "groutines/runtime.hpp"
@@ -319,6 +320,7 @@ PYBIND11_MODULE(_native, m) {
   bind_runtime(m);
   bind_target(m);
   bind_backend(m);
+  bind_commands(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "

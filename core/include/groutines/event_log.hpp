@@ -69,6 +69,8 @@ class GROUTINES_API EventLog {
     for (auto it = entries_.begin() + static_cast<std::ptrdiff_t>(skip); it != entries_.end(); ++it)
       f(*it);
   }
+  // size() counts the entries it holds.
+  std::size_t size() const noexcept { return entries_.size(); }
   // total() counts every entry ever added (also those dropped since).
   std::uint64_t total() const noexcept { return total_; }
   // clear() empties it.
