@@ -254,3 +254,18 @@ def test_the_help_is_the_lldb_plugins_at_the_frontends_prompt():
     assert help["fire"][1] == "groutine fire <event> [<key>=<value> ...]"
     assert "(gdb) groutine fire ping n=41\nreply from echo (#3): 42\n" in help["fire"][2]
     assert "(lldb)" not in "".join(long for _, _, long in help.values())
+
+
+def test_a_wait_reads_the_same_in_the_list_and_in_the_awaitables_repr(run, pure):
+    seen = {}
+
+    async def chooser():
+        awaitable = g.any(g.call("f", where=lambda c: True))
+        seen["repr"] = repr(awaitable)
+        await awaitable
+
+    pure.host.load(g.groutine(chooser))
+    listed = [line for line in run("list")[0].splitlines() if "chooser" in line][0]
+    assert seen["repr"] == "<groutines awaitable: call of f (with a condition)>"
+    assert "  waiting on call of f (with a condition)  " in listed
+    run("unload", "--all")
