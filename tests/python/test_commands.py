@@ -4,6 +4,8 @@ from Python (tests/python/pure_backend.py), with a CommandHost subclass doing wh
 frontend can: load Python scripts, keep the event log, describe its hooks."""
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -269,3 +271,60 @@ def test_a_wait_reads_the_same_in_the_list_and_in_the_awaitables_repr(run, pure)
     assert seen["repr"] == "<groutines awaitable: call of f (with a condition)>"
     assert "  waiting on call of f (with a condition)  " in listed
     run("unload", "--all")
+
+
+# --- The same text in real LLDB ---
+
+LLDB = os.environ.get("GROUTINES_LLDB", "lldb-19")
+PLUGIN = os.environ.get("GROUTINES_PLUGIN", "")
+TARGETS = os.environ.get("GROUTINES_TARGETS", "")
+EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(g.__file__)))
+
+
+def python_command(*argv):
+    """python_command() is an LLDB `script` line that prints what groutines._native.command()
+    answers for argv against the plugin's runtime (the default one), between markers."""
+    return ("script import sys; sys.path.insert(0, %r); from groutines import _native as n; "
+            "o, e = n.command(n.default_runtime(), %r, n.CommandHost()); "
+            "print('@@BEGIN@@' + o + e + '@@END@@')" % (PYTHON_DIR, list(argv)))
+
+
+@pytest.mark.skipif(
+    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
+        os.path.join(TARGETS, "calls_O0"))),
+    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+def test_python_frontends_print_the_lldb_plugins_tables_byte_for_byte_on_a_real_target():
+    library = os.path.join(EXAMPLES, "libgroutine_calls_checks.so")
+    assert os.path.exists(library), library
+    commands = [f"plugin load {PLUGIN}", f"file {os.path.join(TARGETS, 'calls_O0')}",
+                f"groutine load {library}", "run 2"]
+    compared = [["list"], ["report"], ["fire", "nobody", "n=1"], ["unload", "nobody"]]
+    for argv in compared:
+        commands += ["groutine " + " ".join(argv), python_command(*argv)]
+    # An error ends LLDB's batch: the failing command goes last, after its Python twin.
+    commands[-2:] = reversed(commands[-2:])
+    args = [LLDB, "--batch", "--no-lldbinit"]
+    for c in commands:
+        args += ["-o", c]
+    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
+        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
+    env.pop("PYTHONPATH", None)
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"lldb did not finish within 120s: {e.stdout}")
+    output = proc.stdout + proc.stderr
+    python = re.findall(r"^@@BEGIN@@(.*?)@@END@@$", proc.stdout, re.S | re.M)
+    assert len(python) == len(compared), output
+    for argv, text in zip(compared, python):
+        # What LLDB printed for the command: its lines up to the next command.
+        echoed = f"(lldb) groutine {' '.join(argv)}\n"
+        assert echoed in proc.stdout, output
+        plugin = proc.stdout.split(echoed, 1)[1].split("(lldb) ", 1)[0]
+        if argv[0] == "unload":  # an error, which LLDB prints on stderr as "error: ..."
+            assert plugin == "" and f"error: {text}\n" in proc.stderr, output
+            continue
+        assert text == plugin, output
+    assert re.search(r"^1\s+check-add\s+waiting on call of add\s+\d+\s", python[0], re.M), output
