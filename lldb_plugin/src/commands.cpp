@@ -50,13 +50,13 @@ class LldbCommandHost final : public commands::CommandHost {
     return python_entry("unload_command", path);
   }
 
-  std::vector<GroutineId> load_library(Runtime&, const std::string& path) override {
-    return host_.load_library(path);
+  std::vector<GroutineId> load_library(Runtime& runtime, const std::string& path) override {
+    return host_.libraries().load(runtime, path);
   }
-  bool unload_library(Runtime&, const std::string& path) override {
-    return host_.unload_library(path);
+  bool unload_library(Runtime& runtime, const std::string& path) override {
+    return host_.libraries().unload(runtime, path);
   }
-  void unload_everything(Runtime&) override { host_.unload_everything(); }
+  void unload_everything(Runtime& runtime) override { host_.libraries().unload_all(runtime); }
 
   commands::HookView hook_view(const HookInfo& hook) override {
     LldbBackend::HookView v = host_.backend().hook_view(hook.id);

@@ -11,6 +11,7 @@
 #include "bridge.hpp"
 #include "groutines/commands.hpp"
 #include "groutines/event_log.hpp"
+#include "groutines/libraries.hpp"
 
 namespace groutines::python {
 namespace {
@@ -52,6 +53,10 @@ class PyCommandHost : public commands::CommandHost {
   std::vector<GroutineId> load_library(Runtime& runtime, const std::string& path) override {
     py::gil_scoped_acquire gil;
     py::function f = override("load_library");
+    if (!f && libraries_) {
+      py::gil_scoped_release release;
+      return libraries_->load(runtime, path);
+    }
     if (!f) return CommandHost::load_library(runtime, path);
     std::vector<GroutineId> ids;
     call([&] {
@@ -63,11 +68,19 @@ class PyCommandHost : public commands::CommandHost {
   bool unload_library(Runtime& runtime, const std::string& path) override {
     py::gil_scoped_acquire gil;
     py::function f = override("unload_library");
+    if (!f && libraries_) {
+      py::gil_scoped_release release;
+      return libraries_->unload(runtime, path);
+    }
     if (!f) return CommandHost::unload_library(runtime, path);
     return py::bool_(call([&] { return f(from_text(path)); }));
   }
   void unload_everything(Runtime& runtime) override {
-    if (!forward("unload_everything")) CommandHost::unload_everything(runtime);
+    if (forward("unload_everything")) return;
+    if (libraries_)
+      libraries_->unload_all(runtime);
+    else
+      CommandHost::unload_everything(runtime);
   }
   commands::HookView hook_view(const HookInfo& hook) override {
     py::gil_scoped_acquire gil;
@@ -130,8 +143,14 @@ class PyCommandHost : public commands::CommandHost {
     return text("transport_status", [&] { return CommandHost::transport_status(); });
   }
 
+  // begin() readies it for one command whose runtime keeps libraries (nullptr: none), which
+  // load_library() and the unloads use when the Python subclass does not define them;
   // done() lets go of what the command kept (with the GIL held).
-  void done() { log_ = py::object(); }
+  void begin(Libraries* libraries) { libraries_ = libraries; }
+  void done() {
+    log_ = py::object();
+    libraries_ = nullptr;
+  }
 
  private:
   // override() is the Python subclass's method called name, or null (the GIL held).
@@ -195,18 +214,21 @@ class PyCommandHost : public commands::CommandHost {
   }
 
   py::object log_;
+  Libraries* libraries_ = nullptr;
 };
 
 py::tuple command(Runtime& runtime, const std::vector<py::handle>& argv,
-                  commands::CommandHost& host) {
+                  commands::CommandHost& host, Libraries* libraries) {
   std::vector<std::string> words;
   for (py::handle a : argv) words.push_back(to_text(a));
+  auto* py_host = dynamic_cast<PyCommandHost*>(&host);
+  if (py_host) py_host->begin(libraries);
   commands::Result result;
   {
     ReleaseGil release;
     result = commands::run(runtime, host, words);
   }
-  if (auto* py_host = dynamic_cast<PyCommandHost*>(&host)) py_host->done();
+  if (py_host) py_host->done();
   return py::make_tuple(from_text(result.output), from_text(result.error));
 }
 
@@ -280,7 +302,7 @@ void bind_commands(py::module_& m) {
   m.def(
       "command",
       [](Runtime& runtime, const std::vector<py::handle>& argv, commands::CommandHost& host) {
-        return command(runtime, argv, host);
+        return command(runtime, argv, host, nullptr);
       },
       py::arg("runtime"), py::arg("argv"), py::arg("host"),
       "command(runtime, argv, host) -> (output, error): run `groutine ARGV...` (argv[0] the "
@@ -291,8 +313,13 @@ void bind_commands(py::module_& m) {
   m.def(
       "command",
       [](HostedRuntime& hosted, const std::vector<py::handle>& argv,
-         commands::CommandHost& host) { return command(hosted.runtime(), argv, host); },
-      py::arg("runtime"), py::arg("argv"), py::arg("host"));
+         commands::CommandHost& host) {
+        return command(hosted.runtime(), argv, host, &hosted.libraries());
+      },
+      py::arg("runtime"), py::arg("argv"), py::arg("host"),
+      "command(runtime, argv, host) with a groutines.Runtime: as above; a C++ groutine library "
+      "that `load` and `unload` name is loaded into (and closed by) that runtime unless host "
+      "defines load_library() and unload_library().");
   m.def(
       "command_help",
       [](const Text& prompt) {

@@ -200,6 +200,27 @@ def test_bad_input_is_an_error_naming_what_was_wrong(run, pure, tmp_path):
         "", "groutine events: this debugger keeps no event log")
 
 
+def test_a_hosted_runtime_loads_reloads_and_closes_cpp_libraries_for_the_commands(pure):
+    library = os.path.realpath(os.path.join(os.environ.get("GROUTINES_EXAMPLES", ""),
+                                            "libgroutine_calls_checks.so"))
+    if not os.path.exists(library):
+        pytest.fail(f"{library} is not built (set GROUTINES_EXAMPLES to build/groutines)")
+    host = Host(pure)
+    out, err = _native.command(pure.host, ["load", library], host)
+    assert err == ""
+    assert out.startswith(f"loaded 5 groutines from {library}\n"
+                          "  1 check-add            waiting on call of add\n"), out
+    out, err = _native.command(pure.host, ["load", library], host)  # a reload
+    assert out.startswith(f"loaded 5 groutines from {library}\n"
+                          "  6 check-add            waiting on call of add\n"), out
+    assert len(pure.runtime.groutines()) == 5
+    assert _native.command(pure.host, ["unload", library], host) == (
+        f"unloaded 5 groutines and closed {library}\n", "")
+    assert _native.command(pure.host, ["load", library], host)[1] == ""
+    assert _native.command(pure.host, ["unload", "--all"], host) == ("unloaded 5 groutines\n", "")
+    assert pure.runtime.groutines() == []
+
+
 def test_a_failing_script_load_prints_what_loaded_then_the_error(run, script, tmp_path):
     good = os.path.realpath(script("scripts/groutine_good.py", ADDER))
     script("scripts/groutine_bad.py", "raise ValueError('broken')\n")
