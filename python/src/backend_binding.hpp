@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "groutines/runtime.hpp"
+#include "groutines/event_log.hpp"
 #include "groutines/libraries.hpp"
 
 namespace groutines::python {
@@ -42,10 +43,14 @@ class HostedRuntime {
   // libraries() are the C++ groutine libraries it loaded (also by `groutine load` through
   // groutines._native.command()).
   Libraries& libraries() noexcept { return libraries_; }
+  // event_log() is the log of the events its backend observed and of its groutines' log and
+  // stop lines, which `groutine events` shows (groutines._native.command()).
+  EventLog& event_log() noexcept { return log_; }
 
  private:
   py::object backend_object_;  // declared first: destroyed after the runtime
   Backend& backend_;
+  EventLog log_;  // filled by the backend (a groutines.Backend): outlives the runtime
   std::unique_ptr<Runtime> runtime_;
   bool closed_ = false;
   Libraries libraries_;  // closed after its groutines are unloaded

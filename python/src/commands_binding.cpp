@@ -29,7 +29,7 @@ class PyCommandHost : public commands::CommandHost {
   EventLog* event_log() override {
     py::gil_scoped_acquire gil;
     py::function f = override("event_log");
-    if (!f) return CommandHost::event_log();
+    if (!f) return default_log_ ? default_log_ : CommandHost::event_log();
     py::object log = call([&] { return f(); });
     if (log.is_none()) return nullptr;
     if (!py::isinstance<EventLog>(log))
@@ -143,13 +143,17 @@ class PyCommandHost : public commands::CommandHost {
     return text("transport_status", [&] { return CommandHost::transport_status(); });
   }
 
-  // begin() readies it for one command whose runtime keeps libraries (nullptr: none), which
-  // load_library() and the unloads use when the Python subclass does not define them;
-  // done() lets go of what the command kept (with the GIL held).
-  void begin(Libraries* libraries) { libraries_ = libraries; }
+  // begin() readies it for one command whose runtime keeps libraries and an event log
+  // (nullptr: none), which load_library(), the unloads and event_log() use when the Python
+  // subclass does not define them; done() lets go of what the command kept (GIL held).
+  void begin(Libraries* libraries, EventLog* log) {
+    libraries_ = libraries;
+    default_log_ = log;
+  }
   void done() {
     log_ = py::object();
     libraries_ = nullptr;
+    default_log_ = nullptr;
   }
 
  private:
@@ -215,14 +219,15 @@ class PyCommandHost : public commands::CommandHost {
 
   py::object log_;
   Libraries* libraries_ = nullptr;
+  EventLog* default_log_ = nullptr;
 };
 
 py::tuple command(Runtime& runtime, const std::vector<py::handle>& argv,
-                  commands::CommandHost& host, Libraries* libraries) {
+                  commands::CommandHost& host, Libraries* libraries, EventLog* log) {
   std::vector<std::string> words;
   for (py::handle a : argv) words.push_back(to_text(a));
   auto* py_host = dynamic_cast<PyCommandHost*>(&host);
-  if (py_host) py_host->begin(libraries);
+  if (py_host) py_host->begin(libraries, log);
   commands::Result result;
   {
     ReleaseGil release;
@@ -297,12 +302,12 @@ void bind_commands(py::module_& m) {
       "transport, fallback, unresolved) or None; return_sites() -> [(address, by, [call])]; "
       "last_stop() -> str; stop_on_failure() -> bool; set_stop_on_failure(on); "
       "set_transport(name); transport_status() -> str.")
-      .def(py::init<>());
+      .def(py::init_alias<>());
 
   m.def(
       "command",
       [](Runtime& runtime, const std::vector<py::handle>& argv, commands::CommandHost& host) {
-        return command(runtime, argv, host, nullptr);
+        return command(runtime, argv, host, nullptr, nullptr);
       },
       py::arg("runtime"), py::arg("argv"), py::arg("host"),
       "command(runtime, argv, host) -> (output, error): run `groutine ARGV...` (argv[0] the "
@@ -314,12 +319,13 @@ void bind_commands(py::module_& m) {
       "command",
       [](HostedRuntime& hosted, const std::vector<py::handle>& argv,
          commands::CommandHost& host) {
-        return command(hosted.runtime(), argv, host, &hosted.libraries());
+        return command(hosted.runtime(), argv, host, &hosted.libraries(), &hosted.event_log());
       },
       py::arg("runtime"), py::arg("argv"), py::arg("host"),
       "command(runtime, argv, host) with a groutines.Runtime: as above; a C++ groutine library "
-      "that `load` and `unload` name is loaded into (and closed by) that runtime unless host "
-      "defines load_library() and unload_library().");
+      "that `load` and `unload` name is loaded into (and closed by) that runtime, and "
+      "`events` shows its event_log, unless host defines load_library(), unload_library() "
+      "and event_log().");
   m.def(
       "command_help",
       [](const Text& prompt) {

@@ -397,3 +397,39 @@ TEST_CASE("a wait reads the same in Groutine::waiting_on() and in describe()",
   CHECK(describe({WaitText{EventKind::Return, "", 7, false}}) == "return of call #7");
   host.runtime.unload_all();
 }
+
+TEST_CASE("entry_of() logs an event as a frontend without more knowledge sees it",
+          "[core][commands]") {
+  Data data{Field{"who", Value{std::string("you")}}};
+  Event custom;
+  custom.kind = EventKind::Custom;
+  custom.seq = 1;
+  custom.name = "hello";
+  custom.data = &data;
+  LogEntry c = entry_of(custom);
+  CHECK(c.kind == "custom");
+  CHECK(c.detail == "who=\"you\"");
+  CHECK(c.call == 0);
+  fake::FakeFrame frame;
+  frame.return_int = 5;
+  Event ret;
+  ret.kind = EventKind::Return;
+  ret.seq = 3;
+  ret.call = 2;
+  ret.thread_id = 9;
+  ret.name = "add";
+  ret.frame = &frame;
+  LogEntry r = entry_of(ret);
+  CHECK(r.detail == "call #2 rax=5");
+  CHECK(std::get<std::int64_t>(r.value) == 5);
+  CHECK(to_json(r).find("\"value\":5") != std::string::npos);
+  ret.unwound = true;
+  CHECK(entry_of(ret).detail == "call #2 unwound");
+  LogEntry line = line_of("log", "watcher", "saw add", 9);
+  CHECK(line.seq == 0);
+  CHECK(to_json(line).rfind("{\"seq\":null,", 0) == 0);
+  frame.float_result = true;
+  frame.return_float = 1.5;
+  ret.unwound = false;
+  CHECK(entry_of(ret).detail == "call #2 xmm0=1.5");
+}

@@ -137,6 +137,36 @@ def test_events_shows_what_the_frontends_backend_logged(run, pure, script):
     assert pure.log.capacity == 5
 
 
+def test_a_hosted_runtime_logs_its_events_for_groutine_events_by_itself(script):
+    t = PureTarget()
+    try:
+        t.host.load(script("groutine_logger.py", """
+            import groutines as g
+
+            @g.groutine
+            async def logger():
+                call = await g.call("add")
+                g.log("saw add")
+                ret = await call.returned()
+                g.stop(f"add returned {ret.value}")
+                await g.event("never")
+        """))
+        g.fire("hello", who="you")
+        t.call(9, "add", args=[2, 3])
+        t.ret(9, 5)
+        out, err = _native.command(t.host, ["events"], _native.CommandHost())
+        assert err == ""
+        assert out == ("SEQ  THREAD  KIND    NAME    DETAIL\n"
+                       "1    0       custom  hello   who=\"you\"\n"
+                       "2    9       call    add     call #2\n"
+                       "-    9       log     logger  saw add\n"
+                       "3    9       return  add     call #2 rax=5\n"
+                       "-    9       stop    logger  add returned 5\n")
+        assert t.host.event_log.total == 5
+    finally:
+        t.close()
+
+
 def test_subscriptions_show_what_the_frontend_knows_of_its_hooks(run, pure, script):
     run("load", script("groutine_adder.py", ADDER))
     assert run("subscriptions") == (

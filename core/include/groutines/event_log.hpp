@@ -46,6 +46,16 @@ inline std::int64_t time_ns(Clock::time_point t) {
 // are null; text that is not UTF-8 has its bad bytes replaced.
 GROUTINES_API std::string to_json(const LogEntry& entry);
 
+// entry_of() is event as a frontend without more knowledge logs it: seq, time, thread, kind,
+// name, call ("call #N" in detail), a custom event's data, a return unwound, or its value
+// read from its frame (xmm0 when returns_float(), else rax); a read that fails is noted in
+// detail. (The LLDB backend adds what only it knows: arguments, skipped calls, rewrites.)
+GROUTINES_API LogEntry entry_of(const Event& event);
+// line_of() is a line of groutine's own: kind "log" (a message it logged) or "stop" (the
+// reason it stopped the target), on thread (0: the debugger), timed now.
+GROUTINES_API LogEntry line_of(std::string kind, std::string groutine, std::string text,
+                               std::uint64_t thread = 0);
+
 class GROUTINES_API EventLog {
  public:
   // kDefaultCapacity is how many entries a new log keeps.
