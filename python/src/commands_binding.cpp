@@ -94,7 +94,8 @@ class PyCommandHost : public commands::CommandHost {
                   to_text(py::repr(view)));
     py::dict d = view.cast<py::dict>();
     try {
-      if (d.contains("breakpoint")) out.breakpoint = to_text(py::str(d["breakpoint"]));
+      if (d.contains("breakpoint") && !d["breakpoint"].is_none())
+        out.breakpoint = to_text(py::str(d["breakpoint"]));
       if (d.contains("locations")) out.locations = d["locations"].cast<std::uint64_t>();
       if (d.contains("hits")) out.hits = d["hits"].cast<std::uint64_t>();
       if (d.contains("transport")) out.transport = to_text(d["transport"]);
