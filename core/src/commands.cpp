@@ -771,16 +771,14 @@ std::string with_prompt(std::string_view text, std::string_view prompt) {
 // --- run ---
 
 Result run(Runtime& runtime, CommandHost& host, const std::vector<std::string>& argv) {
-  if (argv.empty()) return {"", "groutine: expected a subcommand (groutine help)"};
+  std::string known;
+  for (const Entry& e : kEntries) known += std::string(known.empty() ? "" : ", ") + e.name;
+  if (argv.empty()) return {"", "groutine: expected a subcommand (one of " + known + ")"};
   const std::string& sub = argv[0];
   const Entry* entry = nullptr;
   for (const Entry& e : kEntries)
     if (sub == e.name) entry = &e;
-  if (!entry) {
-    std::string known;
-    for (const Entry& e : kEntries) known += std::string(known.empty() ? "" : ", ") + e.name;
-    return {"", "groutine: no subcommand '" + sub + "' (one of " + known + ")"};
-  }
+  if (!entry) return {"", "groutine: no subcommand '" + sub + "' (one of " + known + ")"};
   Args args(argv.begin() + 1, argv.end());
   try {
     auto lock = runtime.lock();

@@ -370,7 +370,9 @@ TEST_CASE("an unknown subcommand names the known ones; the help is at the fronte
           "[core][commands]") {
   fake::Host host;
   TestHost frontend;
-  CHECK(run(host, frontend, {}).error == "groutine: expected a subcommand (groutine help)");
+  CHECK(run(host, frontend, {}).error ==
+        "groutine: expected a subcommand (one of load, list, unload, fire, events, report, "
+        "stop-on-failure, subscriptions, transport)");
   CHECK(run(host, frontend, {"lsit"}).error ==
         "groutine: no subcommand 'lsit' (one of load, list, unload, fire, events, report, "
         "stop-on-failure, subscriptions, transport)");

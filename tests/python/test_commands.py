@@ -202,7 +202,8 @@ def test_unload_by_name_by_script_and_everything(run, script):
 
 
 def test_bad_input_is_an_error_naming_what_was_wrong(run, pure, tmp_path):
-    assert run() == ("", "groutine: expected a subcommand (groutine help)")
+    assert run() == ("", "groutine: expected a subcommand (one of load, list, unload, fire, "
+                         "events, report, stop-on-failure, subscriptions, transport)")
     assert run("lsit") == ("", "groutine: no subcommand 'lsit' (one of load, list, unload, fire, "
                                "events, report, stop-on-failure, subscriptions, transport)")
     assert run("list", "x") == ("", "groutine list: takes no arguments")
