@@ -380,3 +380,30 @@ def test_python_frontends_print_the_lldb_plugins_tables_byte_for_byte_on_a_real_
             continue
         assert text == plugin, output
     assert re.search(r"^1\s+check-add\s+waiting on call of add\s+\d+\s", python[0], re.M), output
+
+
+@pytest.mark.skipif(
+    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
+        os.path.join(TARGETS, "calls_O0"))),
+    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+def test_in_lldb_a_wait_reads_the_same_in_groutine_list_and_in_the_awaitables_repr(tmp_path):
+    script = tmp_path / "groutine_chooser.py"
+    script.write_text(
+        "import groutines as g\n\n"
+        "@g.groutine\n"
+        "async def chooser():\n"
+        "    awaitable = g.any(g.call('add', where=lambda c: True))\n"
+        "    g.log(repr(awaitable))\n"
+        "    await awaitable\n")
+    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
+            "-o", f"file {os.path.join(TARGETS, 'calls_O0')}", "-o", f"groutine load {script}",
+            "-o", "groutine list"]
+    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
+        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
+                          stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    assert "[chooser] <groutines awaitable: call of add (with a condition)>" in output, output
+    assert re.search(r"^1\s+chooser\s+waiting on call of add \(with a condition\)\s+0\s",
+                     proc.stdout.split("(lldb) groutine list\n", 1)[1], re.M), output
