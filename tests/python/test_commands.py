@@ -407,3 +407,41 @@ def test_in_lldb_a_wait_reads_the_same_in_groutine_list_and_in_the_awaitables_re
     assert "[chooser] <groutines awaitable: call of add (with a condition)>" in output, output
     assert re.search(r"^1\s+chooser\s+waiting on call of add \(with a condition\)\s+0\s",
                      proc.stdout.split("(lldb) groutine list\n", 1)[1], re.M), output
+
+
+@pytest.mark.skipif(
+    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
+        os.path.join(TARGETS, "calls_O0"))),
+    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+def test_in_lldb_groutine_list_nests_grandchildren_below_their_parents(tmp_path):
+    script = tmp_path / "groutine_family.py"
+    script.write_text(
+        "import groutines as g\n\n"
+        "async def idle():\n"
+        "    await g.event('never')\n\n"
+        "async def child():\n"
+        "    g.spawn(idle(), name='grandchild')\n"
+        "    await g.event('never')\n\n"
+        "@g.groutine\n"
+        "async def parent():\n"
+        "    await g.call('add')\n"
+        "    g.spawn(child(), name='first')\n"
+        "    g.spawn(idle(), name='second')\n"
+        "    await g.event('never')\n\n"
+        "@g.groutine\n"
+        "async def other():\n"
+        "    await g.event('never')\n")
+    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
+            "-o", f"file {os.path.join(TARGETS, 'calls_O0')}", "-o", f"groutine load {script}",
+            "-o", "run 1", "-o", "groutine list"]
+    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
+        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
+                          stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    assert "(lldb) groutine list\n" in proc.stdout, output
+    listed = proc.stdout.split("(lldb) groutine list\n", 1)[1].splitlines()
+    start, end = listed[0].index("NAME"), listed[0].index("STATE")
+    names = [line[start:end].rstrip() for line in listed[1:6]]
+    assert names == ["parent", "  first", "    grandchild", "  second", "other"], output
