@@ -3,10 +3,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
 #include "layout_binding.hpp"
 #include "bridge.hpp"
+#include "commands_binding.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
 #include "groutines/argument_layout.hpp"
@@ -140,6 +143,19 @@ void bind_runtime(py::module_& m) {
             return rt.unload_source(source.value);
           },
           py::arg("source"), "unload_source(source) -> n: unload every groutine loaded from it.")
+      .def(
+          "unload_sources",
+          [](Runtime& rt, const std::vector<Text>& sources) {
+            std::vector<std::string> chosen;
+            for (const Text& s : sources) chosen.push_back(s.value);
+            ReleaseGil release;
+            return rt.unload_where([&](const Groutine& g) {
+              return std::find(chosen.begin(), chosen.end(), g.source()) != chosen.end();
+            });
+          },
+          py::arg("sources"),
+          "unload_sources(sources) -> n: unload every groutine loaded from any of sources. All "
+          "or nothing: groutines.Error, unloading none, from a delivery.")
       .def(
           "unload_python",
           [](Runtime& rt) {
@@ -349,6 +365,7 @@ PYBIND11_MODULE(_native, m) {
   bind_target(m);
   bind_backend(m);
   bind_layout(m);
+  bind_commands(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "
