@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "groutines/argument_layout.hpp"
+
 namespace groutines {
 
 namespace {
@@ -48,7 +50,7 @@ std::string to_json(const LogEntry& e) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-LogEntry entry_of(const Event& event) {
+LogEntry entry_of(const Event& event, bool read_value) {
   LogEntry e;
   e.seq = event.seq;
   e.time_ns = time_ns(event.time);
@@ -67,10 +69,11 @@ LogEntry entry_of(const Event& event) {
       if (event.kind == EventKind::Return && event.unwound) {
         e.unwound = true;
         e.detail += " unwound";
-      } else if (event.kind == EventKind::Return && event.frame) {
+      } else if (event.kind == EventKind::Return && event.frame && read_value) {
         if (event.frame->returns_float()) {
           e.value = event.frame->float_return_value();
-          e.detail += " xmm0=" + to_string(e.value);
+          const bool x87 = event.frame->return_layout().type == sysv::TypeClass::X87;
+          e.detail += (x87 ? " st0=" : " xmm0=") + to_string(e.value);
         } else {
           e.value = static_cast<std::int64_t>(event.frame->int_return_value());
           e.detail += " rax=" + to_string(e.value);

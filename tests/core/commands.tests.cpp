@@ -1,4 +1,4 @@
-// The `groutine` command set (groutines/commands.hpp) against a runtime over the fake
+// The `groutine` command set (groutines/commands.hpp) against a runtime over the scripted
 // backend, with a CommandHost that records what the commands asked of the frontend.
 #include <catch2/catch.hpp>
 
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 #include "groutines/api.hpp"
 #include "groutines/commands.hpp"
 
@@ -82,7 +82,7 @@ struct TempFile {
   }
 };
 
-Result run(fake::Host& host, TestHost& frontend, std::vector<std::string> argv) {
+Result run(scripted::Host& host, TestHost& frontend, std::vector<std::string> argv) {
   return commands::run(host.runtime, frontend, argv);
 }
 
@@ -93,7 +93,7 @@ void wait_forever() { wait_event("never"); }
 
 TEST_CASE("groutine list shows each spawned child below its parent, indented, in load order",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   host.load("parent", [] {
     wait_call("f");
@@ -121,7 +121,7 @@ TEST_CASE("groutine list shows each spawned child below its parent, indented, in
 
 TEST_CASE("groutine list handles a deep chain of children, each one level further in",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   constexpr int depth = 100;
   std::function<void(int)> nest = [&](int level) {
@@ -153,7 +153,7 @@ TEST_CASE("groutine list handles a deep chain of children, each one level furthe
 
 TEST_CASE("groutine report fails the verdict of the ancestors of a failing live child",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   host.load("parent", [] {
     wait_call("f");
@@ -186,7 +186,7 @@ TEST_CASE("groutine report fails the verdict of the ancestors of a failing live 
 
 TEST_CASE("groutine unload by name is all or nothing, refused from a delivery in the runtime's "
           "words", "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   Result inside;
   host.load("twin", wait_forever);
@@ -211,7 +211,7 @@ TEST_CASE("groutine unload by name is all or nothing, refused from a delivery in
 
 TEST_CASE("groutine load hands scripts to the frontend and renders a library's groutines",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   SECTION("a script") {
     TempFile script("x.py");
@@ -232,8 +232,8 @@ TEST_CASE("groutine load hands scripts to the frontend and renders a library's g
     TempFile library("libx.so");
     char resolved[PATH_MAX];
     REQUIRE(realpath(library.path.c_str(), resolved));
-    frontend.library = {fake::definition("checker", [] { wait_call("plugin_init"); }),
-                        fake::definition("done", [] {})};
+    frontend.library = {scripted::definition("checker", [] { wait_call("plugin_init"); }),
+                        scripted::definition("done", [] {})};
     frontend.views["plugin_init"].breakpoint = "3";
     frontend.views["plugin_init"].unresolved = true;
     Result r = run(host, frontend, {"load", library.path});
@@ -262,7 +262,7 @@ TEST_CASE("groutine load hands scripts to the frontend and renders a library's g
 }
 
 TEST_CASE("groutine fire parses key=value data and prints the replies", "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   host.load("echo", [] {
     for (;;) {
@@ -281,7 +281,7 @@ TEST_CASE("groutine fire parses key=value data and prints the replies", "[core][
 
 TEST_CASE("groutine events shows, writes and bounds the frontend's event log",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   for (std::uint64_t seq = 1; seq <= 3; ++seq) {
     LogEntry e;
@@ -340,7 +340,7 @@ TEST_CASE("groutine events shows, writes and bounds the frontend's event log",
 
 TEST_CASE("groutine subscriptions shows the hooks as the frontend describes them",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   CHECK(run(host, frontend, {"subscriptions"}).output ==
         "no subscriptions\nreturns awaited: 0 calls at 0 return addresses\n");
@@ -368,7 +368,7 @@ TEST_CASE("groutine subscriptions shows the hooks as the frontend describes them
 
 TEST_CASE("an unknown subcommand names the known ones; the help is at the frontend's prompt",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   TestHost frontend;
   CHECK(run(host, frontend, {}).error ==
         "groutine: expected a subcommand (one of load, list, unload, fire, events, report, "
@@ -389,7 +389,7 @@ TEST_CASE("an unknown subcommand names the known ones; the help is at the fronte
 
 TEST_CASE("a wait reads the same in Groutine::waiting_on() and in describe()",
           "[core][commands]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     any_of({on_call("malloc", [](const Call&) { return true; }), on_event("x")});
   });
@@ -412,7 +412,7 @@ TEST_CASE("entry_of() logs an event as a frontend without more knowledge sees it
   CHECK(c.kind == "custom");
   CHECK(c.detail == "who=\"you\"");
   CHECK(c.call == 0);
-  fake::FakeFrame frame;
+  scripted::ScriptedFrame frame;
   frame.return_int = 5;
   Event ret;
   ret.kind = EventKind::Return;
@@ -434,4 +434,7 @@ TEST_CASE("entry_of() logs an event as a frontend without more knowledge sees it
   frame.return_float = 1.5;
   ret.unwound = false;
   CHECK(entry_of(ret).detail == "call #2 xmm0=1.5");
+  frame.return_type.type = groutines::sysv::TypeClass::X87;  // a long double comes in st0
+  CHECK(entry_of(ret).detail == "call #2 st0=1.5");
+  CHECK(entry_of(ret, false).detail == "call #2");  // a skipped call: its value is not read
 }

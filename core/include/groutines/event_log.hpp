@@ -47,10 +47,11 @@ inline std::int64_t time_ns(Clock::time_point t) {
 GROUTINES_API std::string to_json(const LogEntry& entry);
 
 // entry_of() is event as a frontend without more knowledge logs it: seq, time, thread, kind,
-// name, call ("call #N" in detail), a custom event's data, a return unwound, or its value
-// read from its frame (xmm0 when returns_float(), else rax); a read that fails is noted in
-// detail. (The LLDB backend adds what only it knows: arguments, skipped calls, rewrites.)
-GROUTINES_API LogEntry entry_of(const Event& event);
+// name, call ("call #N" in detail), a custom event's data, a return unwound, or (when
+// read_value) its value read from its frame (st0 for a long double, xmm0 when
+// returns_float(), else rax); a read that fails is noted in detail. (The LLDB backend adds
+// what only it knows: arguments, skipped calls, rewrites.)
+GROUTINES_API LogEntry entry_of(const Event& event, bool read_value = true);
 // line_of() is a line of groutine's own: kind "log" (a message it logged) or "stop" (the
 // reason it stopped the target), on thread (0: the debugger), timed now.
 GROUTINES_API LogEntry line_of(std::string kind, std::string groutine, std::string text,
