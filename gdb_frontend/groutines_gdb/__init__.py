@@ -26,6 +26,9 @@ class Frontend:
         self.backend = GdbBackend()
         self.host = _runtime_over(self.backend)
         self.backend.host = self.host
+        # The backend keeps the event log `groutine events` shows (commands.GdbCommandHost);
+        # the runtime's own would read every return value again.
+        self.host.event_log.capacity = 0
         self.closed = False
         self._handlers = [
             (gdb.events.new_objfile, self._new_objfile),
@@ -40,29 +43,6 @@ class Frontend:
     def at_prompt(self):
         if not self.closed:
             self.backend.at_prompt()
-
-    def unload_everything(self):
-        """unload_everything() unloads every groutine, newest first; all or nothing: from a
-        delivery (a groutine running the command) it unloads none and says why."""
-        runtime = self.host.runtime
-        loaded = runtime.groutines()
-        for g in loaded:
-            if g["state"] == "running":
-                raise groutines.Error(f"groutine '{g['name']}' is running: it cannot be "
-                                      "unloaded from a delivery (nothing was unloaded)")
-        if loaded and self.backend.in_hit:
-            raise groutines.Error("an event is being delivered: groutines cannot be unloaded "
-                                  "from a delivery (nothing was unloaded)")
-        for g in reversed(loaded):
-            if g["parent"] == 0:  # its children go with it
-                runtime.unload(g["id"])
-
-    def unload_library(self, path):
-        return self.host.runtime.unload_source(path) > 0
-
-    def load_library(self, path):
-        self.host.runtime.unload_source(path)  # loading again reloads it
-        return self.host.load_library(path)
 
     # --- GDB's events ---
 
