@@ -41,6 +41,7 @@ bench: deps
 	@if [ -x build-bench/bench/lldb/python_bench ]; then build-bench/bench/lldb/python_bench; fi
 	@if [ -x build-bench/bench/lldb/python_bench ]; then /usr/bin/python3 bench/lldb/instructions.py build-bench; fi
 	@if [ -x build-bench/bench/lldb/agent_bench ]; then build-bench/bench/lldb/agent_bench; fi
+	@if [ -x build-bench/bench/lldb/bench_target ] && [ -f build-bench/gdb/groutines.py ] && command -v gdb >/dev/null; then /usr/bin/python3 bench/gdb/gdb_bench.py build-bench; fi
 	@if [ -x build-bench/bench/lldb/agent_bench ]; then /usr/bin/python3 bench/lldb/real_program.py build-bench; fi
 
 clean:

@@ -20,6 +20,7 @@
 #include "groutines/groutine.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines/runtime_internals.hpp"
+#include "layout_binding.hpp"
 
 namespace groutines::python {
 namespace {
@@ -147,6 +148,21 @@ class PyFrame final : public Frame {
         "returns_float", [&](py::function f) { return f().cast<bool>(); },
         [&] { return Frame::returns_float(); });
   }
+  // return_layout() is the groutines._native.ArgumentLayout the Python frame's
+  // return_layout() returns (None: not known).
+  sysv::ReturnLayout return_layout() override {
+    return read(
+        "return_layout",
+        [&](py::function f) {
+          py::object got = f();
+          if (got.is_none()) return Frame::return_layout();
+          if (!py::isinstance<Layout>(got))
+            throw Error("Frame.return_layout() returned " + to_text(py::repr(got)) +
+                        ", not a groutines._native.ArgumentLayout or None");
+          return got.cast<const Layout&>().returns;
+        },
+        [&] { return Frame::return_layout(); });
+  }
   Value evaluate(std::string_view expression) override {
     return read(
         "evaluate",
@@ -169,6 +185,9 @@ class PyFrame final : public Frame {
         if (py::function f = py::get_override(static_cast<const Frame*>(this), method))
           return call(f);
       } catch (py::error_already_set& e) {
+        // groutines.Error is the frame's own message for the groutine (an unknown register,
+        // an expression that failed): it goes through as it is.
+        if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
         throw Error(std::string("Frame.") + method + "(): " + describe(e));
       } catch (const Error&) {
         throw;
@@ -230,6 +249,7 @@ class PyBackend final : public Backend {
       d["name"] = from_text(std::string(event.name));
       d["call"] = event.call;
       d["unwound"] = event.unwound;
+      d["data"] = event.data ? from_data(*event.data) : py::dict();  // a custom event's
       f(d);
     });
   }
@@ -322,6 +342,8 @@ class PyBackend final : public Backend {
       }
       return call(f);
     } catch (py::error_already_set& e) {
+      // groutines.Error is the backend's own message for the groutine (no such module).
+      if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
       throw Error(std::string("Backend.") + method + "(): " + describe(e));
     }
   }

@@ -7,6 +7,7 @@
 
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
+#include "layout_binding.hpp"
 #include "bridge.hpp"
 #include "commands_binding.hpp"
 #include "coroutine_driver.hpp"
@@ -363,6 +364,7 @@ PYBIND11_MODULE(_native, m) {
   bind_runtime(m);
   bind_target(m);
   bind_backend(m);
+  bind_layout(m);
   bind_commands(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
