@@ -1,7 +1,9 @@
-"""real_program: a real program under the stock heap groutine, against valgrind memcheck and
+"""real_program: real programs under the stock heap groutine, against valgrind memcheck and
 natively, in wall time.
 
-Each repetition runs, one after the other (so that drift of the machine hits all alike):
+Without a PROGRAM, four: `ls -l /usr/bin`, `sort /etc/passwd`, `python3 -c pass` (Debian's) and
+tests/targets/heapbugs leak, each measured in turn as below (the breakpoint transport only for
+a PROGRAM given: it takes a minute on ls). For each program, each repetition runs, one after the other (so that drift of the machine hits all alike):
 
   native                  PROGRAM alone
   memcheck                valgrind --tool=memcheck --leak-check=full PROGRAM
@@ -26,7 +28,7 @@ PROGRAM's stdout goes to /dev/null; every run has a deadline (--timeout), past w
 process group is killed with SIGKILL (a runner stuck inside LLDB does not act on SIGTERM).
 
 Usage: /usr/bin/python3 bench/lldb/real_program.py BUILD_DIR [--reps N] [--timeout S]
-           [--breakpoint-limit S] [--verbose] [-- PROGRAM ARGS...]
+           [--breakpoint-limit S] [--verbose] [--no-transports] [-- PROGRAM ARGS...]
 """
 import argparse
 import os
@@ -91,9 +93,12 @@ def outcome(kind, run):
         return f"exit {run.code}"
     if kind == "memcheck":
         errors = first(r"ERROR SUMMARY: .*", run.stderr, "no ERROR SUMMARY")
-        lost = first(r"definitely lost: .*", run.stderr, "no leak summary")
+        lost = first(r"definitely lost: .*", run.stderr, "definitely lost: 0 (all freed)")
         return f"exit {run.code}; {errors}; {lost}"
     summary = first(r"^\d+ passed, .*", run.stderr, "no summary line")
+    leaks = first(r"\[heap\] leak summary: definitely lost: [^;]*", run.stderr)
+    if leaks:
+        summary += "; " + leaks[len("[heap] leak summary: "):]
     failure = first(r"^  \S+:\d+: .*", run.stderr)
     text = f"exit {run.code} ({RUNNER_CODES.get(run.code, '?')}); {summary}"
     if failure:
@@ -132,16 +137,33 @@ def main():
     parser.add_argument("--breakpoint-limit", type=float, default=90,
                         help="the breakpoint transport runs only while a run takes less (s)")
     parser.add_argument("--verbose", action="store_true", help="print each run's stderr")
-    parser.add_argument("program", nargs="*", help="-- PROGRAM ARGS (default: ls -l /usr/bin)")
+    parser.add_argument("--no-transports", action="store_true",
+                        help="skip the untimed lldb session showing each function's transport")
+    parser.add_argument("program", nargs="*", help="-- PROGRAM ARGS (default: four programs)")
     args = parser.parse_args()
-    program = args.program or ["ls", "-l", "/usr/bin"]
     build = os.path.abspath(args.build)
-    for tool in ("valgrind", LLDB, program[0]):
+    programs = [args.program] if args.program else [
+        ["ls", "-l", "/usr/bin"], ["sort", "/etc/passwd"], ["/usr/bin/python3", "-c", "pass"],
+        [os.path.join(build, "tests", "targets", "heapbugs"), "leak"]]
+    for tool in ("valgrind", LLDB, *(p[0] for p in programs)):
         if not shutil.which(tool):
             raise RuntimeError(f"{tool} is not installed (scripts/install-deps.sh installs valgrind "
                                "and LLDB)")
     env = dict(os.environ, GROUTINES_BUILD_DIR=build)
     env.setdefault("LLDB_DEBUGSERVER_PATH", SERVER)
+    ratios = []
+    for number, program in enumerate(programs):
+        ratios.append(measure(args, build, env, program, number + 3,
+                              breakpoint=bool(args.program)))
+    if len(programs) > 1:
+        for program, value in zip(programs, ratios):
+            shown = f"{value:.2f}" if value is not None else "?"
+            print(f"groutines_agent_over_memcheck {shown}: {' '.join(program)}")
+
+
+def measure(args, build, env, program, number, breakpoint):
+    """measure() times program as the docstring says and returns the agent's ratio over
+    memcheck (None without samples)."""
     runs = {
         "native": program,
         "memcheck": ["valgrind", "--tool=memcheck", "--leak-check=full"] + program,
@@ -150,7 +172,9 @@ def main():
         "groutines_breakpoint": [PYTHON, LAUNCHER, "run", "--transport", "breakpoint",
                                  "stock:heap", "--"] + program,
     }
-    print(f"# 3. a real program: {' '.join(program)}")
+    if not breakpoint:
+        del runs["groutines_breakpoint"]
+    print(f"# {number}. a real program: {' '.join(program)}")
     samples = {name: [] for name in runs}
     skipped = None
     for rep in range(args.reps):
@@ -189,8 +213,11 @@ def main():
         value = ratio(a, b)
         if value is not None:
             print(f"{a}_over_{b} {value:.2f}")
-    print("transports in an lldb-19 session with stock heap on the agent transport (untimed):")
-    print("  " + transports(build, program, env, args.timeout).replace("\n", "\n  "))
+    if not args.no_transports:
+        print("transports in an lldb-19 session with stock heap on the agent transport "
+              "(untimed):")
+        print("  " + transports(build, program, env, args.timeout).replace("\n", "\n  "))
+    return agent_over_memcheck
 
 
 if __name__ == "__main__":

@@ -58,6 +58,11 @@ struct FakeFrame final : groutines::Frame {
   std::uint64_t int_return_value() override { return return_int; }
   double float_return_value() override { return return_float; }
   bool returns_float() override { return float_result; }
+  // regions and thread_states are the target's when the frame was made (FakeBackend::call()).
+  std::vector<groutines::MemoryRegion> regions;
+  std::vector<groutines::ThreadState> thread_states;
+  std::vector<groutines::MemoryRegion> memory_regions() override { return regions; }
+  std::vector<groutines::ThreadState> threads() override { return thread_states; }
 };
 
 class FakeBackend final : public groutines::Backend {
@@ -113,6 +118,23 @@ class FakeBackend final : public groutines::Backend {
     return found;
   }
 
+  // regions is the fake target's memory map (Frame::memory_regions()).
+  std::vector<groutines::MemoryRegion> regions;
+  // threads_now() are the threads with frames, first's first, each with a stack pointer
+  // below 0x7ff000000000 by 0x100 a frame, in rsp.
+  std::vector<groutines::ThreadState> threads_now(std::uint64_t first) const {
+    std::vector<groutines::ThreadState> out;
+    for (const auto& [thread, stack] : stacks_) {
+      std::uint64_t sp = 0x7ff000000000 - 0x100 * stack.size();
+      groutines::ThreadState t{thread, sp, {{"rsp", sp}}};
+      if (thread == first)
+        out.insert(out.begin(), t);
+      else
+        out.push_back(t);
+    }
+    return out;
+  }
+
   bool hooked(const std::string& function) const {
     for (auto& [id, name] : hooks)
       if (name == function) return true;
@@ -134,6 +156,8 @@ class FakeBackend final : public groutines::Backend {
     frame->float_result = floating.count(function) > 0;
     FakeFrame& f = *frame;
     stacks_[thread].push_back(std::move(frame));
+    f.regions = regions;
+    f.thread_states = threads_now(thread);
     if (!hooked(function)) return std::nullopt;
     groutines::Outcome out =
         runtime->deliver_call(runtime->function_id(function), thread, groutines::Clock::now(), f);
