@@ -57,6 +57,10 @@ __attribute__((noinline)) void clear_stack() {
   memset(const_cast<char*>(junk), 0, sizeof junk);
 }
 
+// halfway() marks the middle of whole_family(): heap.start=halfway follows from there, with
+// blocks allocated before and freed after.
+__attribute__((noinline)) void halfway() { asm volatile(""); }
+
 __attribute__((noinline)) void whole_family() {
   void* a = malloc(10);
   a = realloc(a, 100);
@@ -69,6 +73,7 @@ __attribute__((noinline)) void whole_family() {
   if (posix_memalign(&e, 64, 50) != 0) return;
   void* f = aligned_alloc(64, 128);
   void* g = memalign(32, 40);
+  halfway();
   char* h = strdup("hello");
   char* i = strndup("hello world", 5);
   int* j = new int(1);

@@ -160,10 +160,11 @@ void allocated(std::uint64_t address, Block block) {
   live[address] = std::move(block);
 }
 
-void release(std::uint64_t address, Family family, const std::string& what, const Call& call) {
+// release() forgets address, released by what (of family) at where (the call's stack).
+void release(std::uint64_t address, Family family, const std::string& what,
+             const std::string& where) {
   auto it = live.find(address);
   if (it != live.end()) {
-    std::string where = chain(call.stack(kFrames + 1));
     if (it->second.family != family)
       HEAP_PROBLEM("mismatched " + what + " of " + hex(address) + " (" +
                    std::to_string(it->second.size) + " bytes from " + it->second.how +
@@ -176,12 +177,11 @@ void release(std::uint64_t address, Family family, const std::string& what, cons
   auto f = freed.find(address);
   if (f != freed.end())
     HEAP_PROBLEM("double " + what + " of " + hex(address) + "; first freed at " + f->second +
-                 "; again at " + chain(call.stack(kFrames + 1)));
+                 "; again at " + where);
   else if (late.value_or(false))
     ++unknown_frees;
   else
-    HEAP_PROBLEM(what + " of " + hex(address) + ", which was never allocated, at " +
-                 chain(call.stack(kFrames + 1)));
+    HEAP_PROBLEM(what + " of " + hex(address) + ", which was never allocated, at " + where);
 }
 
 // --- The leak check ---
@@ -427,7 +427,7 @@ void handle(const std::string& function, const Call& c) {
       return;
     }
     if (function != "free") releasing[c.thread_id()] = address;
-    release(address, family, function, c);
+    release(address, family, function, chain(c.stack(kFrames + 1)));
     return;
   }
   std::string where = chain(c.stack(kFrames + 1));
@@ -445,11 +445,11 @@ void handle(const std::string& function, const Call& c) {
   if (function == "realloc" || function == "reallocarray") {
     std::uint64_t old = c.arg(0);
     std::uint64_t size = function == "realloc" ? c.arg(1) : c.arg(1) * c.arg(2);
-    if (old != 0 && !live.count(old)) release(old, Family::Malloc, function, c);
+    if (old != 0 && !live.count(old)) release(old, Family::Malloc, function, where);
     Return r = awaiting(c);
     auto address = static_cast<std::uint64_t>(r.value());
     if (r.unwound() || (address == 0 && size != 0)) return;  // failed: old is still allocated
-    if (old != 0 && live.count(old)) release(old, Family::Malloc, function, c);
+    if (old != 0 && live.count(old)) release(old, Family::Malloc, function, where);
     allocated(address, Block{size, Family::Malloc,
                              function + "(" + hex(old) + ", " + std::to_string(size) + ")", where});
     return;
