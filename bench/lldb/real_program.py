@@ -8,6 +8,7 @@ a PROGRAM given: it takes a minute on ls). For each program, each repetition run
   native                  PROGRAM alone
   memcheck                valgrind --tool=memcheck --leak-check=full PROGRAM
   groutines_agent         scripts/groutines run --transport agent stock:heap -- PROGRAM
+  groutines_cpp_agent     the same with the C++ heap, stock:cpp/heap
   groutines_breakpoint    the same with --transport breakpoint, only while its runs take less
                           than --breakpoint-limit seconds: the first that takes longer is
                           killed there and the rest are skipped (it took 61 s once)
@@ -17,7 +18,8 @@ and first failure; memcheck's error and leak summaries), then the medians and th
 the median of the ratios taken within one repetition:
 
   groutines_agent_over_memcheck X (target <= 2)
-  groutines_agent_over_native X, memcheck_over_native X, groutines_breakpoint_over_agent X
+  groutines_cpp_agent_over_memcheck X, groutines_agent_over_native X, memcheck_over_native X,
+  groutines_breakpoint_over_agent X
 
 The figures are printed whatever the runs' outcomes: a groutine failing (exit 1) is an outcome,
 not an error. Last, untimed, one lldb-19 batch session with the same groutine over PROGRAM prints
@@ -169,6 +171,8 @@ def measure(args, build, env, program, number, breakpoint):
         "memcheck": ["valgrind", "--tool=memcheck", "--leak-check=full"] + program,
         "groutines_agent": [PYTHON, LAUNCHER, "run", "--transport", "agent", "stock:heap", "--"]
         + program,
+        "groutines_cpp_agent": [PYTHON, LAUNCHER, "run", "--transport", "agent", "stock:cpp/heap",
+                                "--"] + program,
         "groutines_breakpoint": [PYTHON, LAUNCHER, "run", "--transport", "breakpoint",
                                  "stock:heap", "--"] + program,
     }
@@ -201,14 +205,15 @@ def measure(args, build, env, program, number, breakpoint):
         print(skipped)
 
     def ratio(a, b):
-        pairs = [x / y for x, y in zip(samples[a], samples[b]) if y > 0]
+        pairs = [x / y for x, y in zip(samples.get(a, []), samples.get(b, [])) if y > 0]
         return statistics.median(pairs) if pairs else None
 
     agent_over_memcheck = ratio("groutines_agent", "memcheck")
     if agent_over_memcheck is not None:
         print(f"groutines_agent_over_memcheck {agent_over_memcheck:.2f} (target <= 2): "
               f"{'met' if agent_over_memcheck <= 2 else 'NOT met'}")
-    for a, b in (("groutines_agent", "native"), ("memcheck", "native"),
+    for a, b in (("groutines_cpp_agent", "memcheck"), ("groutines_agent", "native"),
+                 ("memcheck", "native"),
                  ("groutines_breakpoint", "groutines_agent")):
         value = ratio(a, b)
         if value is not None:

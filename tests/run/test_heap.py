@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import run, target
+from conftest import BUILD, SOURCE, TIMEOUT, run, target
 
 HEAPS = ["stock:heap", "stock:cpp/heap"]
 KINDS = {"definite": "definitely lost", "indirect": "indirectly lost",
@@ -61,6 +61,15 @@ def test_leak_kinds_are_memchecks_with_loss_records_grouped_by_stack_biggest_fir
                       ("40", "", "", "1", "definitely", "lose_one")], r
 
 
+def test_leak_kinds_are_the_same_on_the_breakpoint_transport():
+    # Frame.memory_regions() and Frame.threads() from LLDB's stopped process, not the agent.
+    expected, _ = memcheck(target("leakkinds"), "kinds")
+    r, found = heap("stock:heap", target("leakkinds"), "kinds",
+                    options=("--transport", "breakpoint"))
+    for kind in ("definite", "indirect", "possible"):
+        assert found[kind] == expected[kind], (kind, found, expected, r)
+
+
 @pytest.mark.parametrize("which", HEAPS)
 def test_which_kinds_fail_and_which_are_listed_are_options(which):
     r, _ = heap(which, target("leakkinds"), "kinds",
@@ -106,6 +115,31 @@ def test_frees_of_blocks_allocated_before_following_began_are_not_errors(which):
     assert "the blocks allocated before the heap started following are unknown" in r.stderr, r
     assert re.search(r"\[heap\] [1-9]\d* frees of blocks allocated before the heap started "
                      r"following", r.stderr), r
+
+
+@pytest.mark.parametrize("which", ["heap.py", "libgroutine_stock_heap.so"])
+def test_on_attach_the_blocks_allocated_before_are_unknown_and_their_frees_not_errors(which):
+    path = SOURCE / "groutines" / "stock" / "heap.py" if which == "heap.py" else \
+        BUILD / "groutines" / "stock" / which
+    proc = subprocess.Popen([target("leakkinds"), "attach"], stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"  # its 3 blocks are allocated
+        out = subprocess.run(
+            ["lldb-19", "--batch", "--no-lldbinit",
+             "-o", f"plugin load {BUILD / 'lldb_plugin' / 'libgroutines_lldb.so'}",
+             "-o", f"process attach --pid {proc.pid}", "-o", f"groutine load {path}",
+             "-o", "expr go = 1", "-o", "continue", "-o", "groutine fire exit",
+             "-o", "groutine report"],
+            capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    finally:
+        proc.kill()
+        proc.wait()
+    text = out.stdout + out.stderr
+    assert "exited with status = 0" in text, text
+    assert "the blocks allocated before the heap started following are unknown" in text, text
+    assert "3 frees of blocks allocated before the heap started following" in text, text
+    assert "PASS heap (finished, 1 event)" in text and "FAIL heap" not in text, text
 
 
 @pytest.mark.parametrize("which", HEAPS)

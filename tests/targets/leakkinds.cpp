@@ -10,6 +10,8 @@
 //   leakkinds mismatch  allocates with new[] and releases with delete
 //   leakkinds thread    a block (48 bytes) whose only pointer is on a thread's stack, the
 //                       thread blocked while main exits: still reachable
+//   leakkinds attach    allocates 3 blocks, prints "ready", waits until a debugger sets `go`
+//                       (attached to meanwhile), then frees them and allocates and frees one
 //
 // Prints "leakkinds MODE done" at the end.
 #include <malloc.h>
@@ -102,6 +104,8 @@ __attribute__((noinline)) void whole_family() {
   delete[] o;
 }
 
+volatile int go = 0;  // set by the debugger that attached (leakkinds attach)
+
 pthread_barrier_t started;
 
 void* hold(void*) {
@@ -129,6 +133,14 @@ int main(int argc, char** argv) {
     pthread_barrier_init(&started, nullptr, 2);
     pthread_create(&t, nullptr, hold, nullptr);
     pthread_barrier_wait(&started);
+  } else if (strcmp(mode, "attach") == 0) {
+    void* before[3];
+    for (void*& p : before) p = malloc(24);
+    printf("ready\n");
+    fflush(stdout);
+    while (!go) usleep(1000);
+    for (void* p : before) free(p);
+    free(malloc(8));
   }
   fprintf(stderr, "leakkinds %s done\n", mode);
   return 0;
