@@ -10,6 +10,9 @@
 //   leakkinds mismatch  allocates with new[] and releases with delete
 //   leakkinds thread    a block (48 bytes) whose only pointer is on a thread's stack, the
 //                       thread blocked while main exits: still reachable
+//   leakkinds calls     the same thread started, then main calls halfway() 200 times (a
+//                       hooked function called on one thread while another one waits:
+//                       tests/lldb/test_target_state.py)
 //   leakkinds attach    allocates 3 blocks, prints "ready", waits until a debugger sets `go`
 //                       (attached to meanwhile), then frees them and allocates and frees one
 //
@@ -128,11 +131,13 @@ int main(int argc, char** argv) {
   } else if (strcmp(mode, "mismatch") == 0) {
     int* p = new int[4];
     delete reinterpret_cast<int*>(p);
-  } else if (strcmp(mode, "thread") == 0) {
+  } else if (strcmp(mode, "thread") == 0 || strcmp(mode, "calls") == 0) {
     pthread_t t;
     pthread_barrier_init(&started, nullptr, 2);
     pthread_create(&t, nullptr, hold, nullptr);
     pthread_barrier_wait(&started);
+    if (mode[0] == 'c')
+      for (int i = 0; i < 200; ++i) halfway();
   } else if (strcmp(mode, "attach") == 0) {
     void* before[3];
     for (void*& p : before) p = malloc(24);
