@@ -1,13 +1,15 @@
 # The two commands a newcomer runs: `make demo` and `make test`.
 # Each installs what is missing (Debian 12 packages), configures, builds with -j2 and runs.
+# `make install PREFIX=~/.local` builds and installs under PREFIX (docs/install.md).
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test demo install bench clean
 
 all: build
 
@@ -25,6 +27,9 @@ test: build
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
+
+install: build
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 # Benchmarks build apart, in Release, without internal asserts.
 bench: deps
