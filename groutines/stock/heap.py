@@ -31,7 +31,8 @@ before are unknown: their frees are counted, not errors, and the allocator's mem
 as a root (a pointer kept only in an unknown block is not missed; a block it points to is
 still reachable).
 
-Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY):
+Options (groutines run --set heap.KEY=VALUE, or GROUTINES_HEAP_KEY; another heap.KEY is a
+load error naming it):
   heap.start=            follow the allocator from the first call of this function on
                          (`--set heap.start=main`); empty (the default): from the very start
   heap.frames=8          frames kept per allocation backtrace
@@ -53,6 +54,7 @@ import groutines as g
 
 import _stock
 
+_stock.check_options("heap", ["start", "frames", "errors_for", "show", "max_leaks", "ignore"])
 START = os.environ.get("GROUTINES_HEAP_START", "")  # empty: from the start
 FRAMES = _stock.option("heap", "frames", 8, int)
 MAX_LEAKS = _stock.option("heap", "max_leaks", 10, int)

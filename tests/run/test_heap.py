@@ -82,6 +82,12 @@ def test_which_kinds_fail_and_which_are_listed_are_options(which):
     assert r.code == 2 and "'bogus' is not a leak kind" in r.stderr, r
 
 
+def test_a_misspelt_option_of_the_python_heap_is_a_load_error_naming_it():
+    r = run("--set", "heap.error_for=all", "stock:heap", "--", target("leakkinds"), "kinds")
+    assert r.code == 2 and "stock heap: no option heap.error_for (GROUTINES_HEAP_ERROR_FOR)" \
+        in r.stderr, r
+
+
 @pytest.mark.parametrize("which", HEAPS)
 def test_the_whole_malloc_family_and_every_new_and_delete_balance(which):
     expected, errors = memcheck(target("leakkinds"), "family")
