@@ -15,9 +15,10 @@ released with delete...).
 
 Leaks, as Valgrind's memcheck defines them: when the program calls _exit (after its atexit
 handlers and destructors, with its memory still there), the target's roots are scanned for
-pointers to the blocks still allocated: its writable memory that is not the allocator's (the
-data and bss of every module, other mappings the program made), each thread's stack from its
-stack pointer to the top, and its registers; then the blocks reached, in turn. A block pointed
+pointers to the blocks still allocated: its writable memory that is not glibc malloc's (the
+data and bss of every module, other mappings the program made; not the brk heap, mmapped
+chunks, thread arenas' heaps), each thread's stack from its stack pointer to the top, and its
+registers; then the blocks reached, in turn. A block pointed
 to at its start from a root or a reached block is still reachable; one pointed to only in its
 middle is possibly lost (and what it points to); one not pointed to is definitely lost, and the
 blocks reached only from definitely lost ones are indirectly lost. The summary and the loss
@@ -295,6 +296,50 @@ def _next_chunk(memory, start, word):
     return len(size) == 1 and not size[0] & 2 and word == start - 16 + (size[0] & ~7)
 
 
+HEAP_MAX_SIZE = 64 << 20  # glibc's non-main arenas: heaps aligned to it, heap_info first
+
+
+def _allocator_ranges(memory, starts):
+    """_allocator_ranges() are the address ranges of glibc malloc's memory, sorted: the brk
+    heap ([heap]), each mmapped chunk of a block (its size field has IS_MMAPPED), and the heap
+    of a thread's arena holding a block (HEAP_MAX_SIZE aligned, its size in its heap_info).
+    Not roots: the blocks in them are scanned when reached. (A region /proc/PID/maps shows may
+    be several mappings merged: the program's own beside an mmapped chunk.)"""
+    ranges = [(r.start, r.end) for r in memory.regions if r.path == "[heap]"]
+    brk = list(ranges)
+    arenas = set()
+    for start in starts:
+        if any(lo <= start < hi for lo, hi in brk):
+            continue
+        size = memory.words(start - 8, start)
+        if len(size) != 1:
+            continue
+        if size[0] & 2:  # IS_MMAPPED: the chunk starts 16 bytes before the block
+            ranges.append((start - 16, start - 16 + (size[0] & ~7)))
+            continue
+        base = start & ~(HEAP_MAX_SIZE - 1)
+        if base not in arenas:
+            arenas.add(base)
+            info = memory.words(base + 16, base + 24)  # heap_info.size
+            if len(info) == 1:
+                ranges.append((base, base + info[0]))
+    return sorted(ranges)
+
+
+def _less(lo, hi, ranges):
+    """_less() are the parts of [lo, hi) outside the sorted ranges."""
+    parts = []
+    for a, b in ranges:
+        if b <= lo or a >= hi:
+            continue
+        if a > lo:
+            parts.append((lo, a))
+        lo = max(lo, b)
+    if lo < hi:
+        parts.append((lo, hi))
+    return parts
+
+
 def _check_leaks(call):
     """_check_leaks() classifies the blocks still allocated as memcheck does, from the target
     stopped in _exit; returns {address: kind, ...} and the indirect bytes of each leader."""
@@ -331,7 +376,7 @@ def _check_leaks(call):
                 found(word, definite)
 
     # The roots: registers, each thread's stack from its stack pointer up, and the writable
-    # regions that are not a stack and (followed from the start) hold no block.
+    # regions that are not a stack, less the allocator's memory (followed from the start).
     stacks = set()
     for t in threads:
         for value in t.registers.values():
@@ -340,15 +385,13 @@ def _check_leaks(call):
         if i >= 0 and t.stack_pointer < memory.regions[i].end:
             stacks.add(memory.regions[i].start)
             scan(memory.words(t.stack_pointer, memory.regions[i].end), True)
+    allocators = [] if state["late"] else _allocator_ranges(memory, starts)
     for r in memory.regions:
         if not r.writable or r.start in stacks or r.path.startswith("/dev/") and \
                 r.path != "/dev/zero":
             continue
-        if not state["late"]:
-            i = bisect.bisect_left(starts, r.start)
-            if i < len(starts) and starts[i] < r.end:
-                continue  # the allocator's: its blocks are scanned when reached
-        scan(memory.words(r.start, r.end), True)
+        for lo, hi in _less(r.start, r.end, allocators):
+            scan(memory.words(lo, hi), True)
     while marks:
         i = marks.pop()
         scan(memory.words(starts[i], ends[i]), states[i] == REACHABLE)

@@ -166,6 +166,9 @@ DEBIAN = {
     "ls -l": ["/bin/ls", "-l", "/usr/bin"],
     "sort": ["/usr/bin/sort", "/etc/passwd"],
     "python3 -c pass": ["/usr/bin/python3", "-c", "pass"],
+    # Its C extensions' objects are kept in pymalloc's arenas, anonymous mappings the kernel
+    # may merge with an mmapped malloc chunk: roots all the same.
+    "python3 -c import": ["/usr/bin/python3", "-c", "import json, re, subprocess"],
 }
 
 

@@ -236,6 +236,45 @@ class Memory {
   std::map<std::uint64_t, std::vector<std::uint8_t>> data_;
 };
 
+// word() reads the 8 bytes at address into value; false when they cannot be read.
+bool word(Memory& memory, std::uint64_t address, std::uint64_t& value) {
+  bool read = false;
+  memory.scan(address, address + 8, [&](std::uint64_t w) { value = w, read = true; });
+  return read;
+}
+
+// kHeapMaxSize: glibc's non-main arenas are heaps aligned to it, their heap_info first.
+constexpr std::uint64_t kHeapMaxSize = 64 << 20;
+
+// allocator_ranges() are the address ranges of glibc malloc's memory, sorted: the brk heap
+// ([heap]), each mmapped chunk of a block (its size field has IS_MMAPPED), and the heap of a
+// thread's arena holding a block (kHeapMaxSize aligned, its size in its heap_info). Not roots:
+// the blocks in them are scanned when reached. (A region /proc/PID/maps shows may be several
+// mappings merged: the program's own beside an mmapped chunk.)
+std::vector<std::pair<std::uint64_t, std::uint64_t>> allocator_ranges(
+    Memory& memory, const std::vector<std::uint64_t>& starts) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges, brk;
+  for (const MemoryRegion& r : memory.regions())
+    if (r.path == "[heap]") brk.emplace_back(r.start, r.end);
+  ranges = brk;
+  std::set<std::uint64_t> arenas;
+  for (std::uint64_t start : starts) {
+    bool in_brk = false;
+    for (const auto& [lo, hi] : brk) in_brk |= lo <= start && start < hi;
+    std::uint64_t size = 0;
+    if (in_brk || !word(memory, start - 8, size)) continue;
+    if (size & 2) {  // IS_MMAPPED: the chunk starts 16 bytes before the block
+      ranges.emplace_back(start - 16, start - 16 + (size & ~std::uint64_t{7}));
+      continue;
+    }
+    std::uint64_t base = start & ~(kHeapMaxSize - 1), heap_size = 0;
+    if (arenas.insert(base).second && word(memory, base + 16, heap_size))  // heap_info.size
+      ranges.emplace_back(base, base + heap_size);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  return ranges;
+}
+
 // check_leaks() classifies the blocks still allocated, from the target stopped in _exit.
 void check_leaks(const Call& c) {
   leaks.checked = true;
@@ -281,6 +320,8 @@ void check_leaks(const Call& c) {
     }
   };
   std::set<std::uint64_t> stacks;
+  // The roots: registers, each thread's stack from its stack pointer up, and the writable
+  // regions that are not a stack, less the allocator's memory (followed from the start).
   for (const ThreadState& t : c.threads()) {
     for (const auto& [name, value] : t.registers) found(value, true);
     long r = memory.region(t.stack_pointer);
@@ -289,15 +330,20 @@ void check_leaks(const Call& c) {
     memory.scan(t.stack_pointer, memory.regions()[r].end,
                 [&](std::uint64_t w) { found(w, true); });
   }
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> allocators =
+      late.value_or(false) ? std::vector<std::pair<std::uint64_t, std::uint64_t>>{}
+                           : allocator_ranges(memory, starts);
   for (const MemoryRegion& r : memory.regions()) {
     if (!r.writable || stacks.count(r.start) ||
         (r.path.rfind("/dev/", 0) == 0 && r.path != "/dev/zero"))
       continue;
-    if (!late.value_or(false)) {
-      auto first = std::lower_bound(starts.begin(), starts.end(), r.start);
-      if (first != starts.end() && *first < r.end) continue;  // the allocator's
+    std::uint64_t lo = r.start;  // scan [r.start, r.end) less the allocator's ranges
+    for (const auto& [a, b] : allocators) {
+      if (b <= lo || a >= r.end) continue;
+      if (a > lo) memory.scan(lo, a, [&](std::uint64_t w) { found(w, true); });
+      lo = std::max(lo, b);
     }
-    memory.scan(r.start, r.end, [&](std::uint64_t w) { found(w, true); });
+    if (lo < r.end) memory.scan(lo, r.end, [&](std::uint64_t w) { found(w, true); });
   }
   while (!marks.empty()) {
     std::size_t i = marks.back();
