@@ -169,6 +169,8 @@ DEBIAN = {
     # Its C extensions' objects are kept in pymalloc's arenas, anonymous mappings the kernel
     # may merge with an mmapped malloc chunk: roots all the same.
     "python3 -c import": ["/usr/bin/python3", "-c", "import json, re, subprocess"],
+    # It frees little at exit: 30 blocks definitely lost, 15 indirectly, 700 possibly.
+    "perl -e 1": ["/usr/bin/perl", "-e", "1"],
 }
 
 
@@ -180,5 +182,6 @@ def test_debian_programs_lose_what_memcheck_says_and_fail_only_where_it_reports_
     expected, errors = memcheck(*argv)
     r, found = heap(which, *argv)
     assert found["definite"] == expected["definite"], (found, expected, r)
+    assert found["indirect"] == expected["indirect"], (found, expected, r)
     lost = expected["definite"] != (0, 0) or expected["indirect"] != (0, 0)
     assert r.code == (1 if lost else 0), (expected, errors, r)
