@@ -3,7 +3,8 @@ natively, in wall time.
 
 Without a PROGRAM, four: `ls -l /usr/bin`, `sort /etc/passwd`, `python3 -c pass` (Debian's) and
 tests/targets/heapbugs leak, each measured in turn as below (the breakpoint transport only for
-a PROGRAM given: it takes a minute on ls). For each program, each repetition runs, one after the other (so that drift of the machine hits all alike):
+a PROGRAM given: it takes a minute on ls). For each program, each repetition runs, one after
+the other (so that drift of the machine hits all alike):
 
   native                  PROGRAM alone
   memcheck                valgrind --tool=memcheck --leak-check=full PROGRAM

@@ -196,7 +196,8 @@ async def on_posix_memalign(call):
 async def on_realloc(call):
     old, bt, function = call.arg(0), call.stack(FRAMES + 1)[1:], call.function
     if function == "reallocarray":
-        size, how = call.arg(1) * call.arg(2), f"reallocarray({old:#x}, {call.arg(1)}, {call.arg(2)})"
+        n, each = call.arg(1), call.arg(2)
+        size, how = n * each, f"reallocarray({old:#x}, {n}, {each})"
     else:
         size, how = call.arg(1), f"realloc({old:#x}, {call.arg(1)})"
     if old and old not in live:
@@ -205,9 +206,11 @@ async def on_realloc(call):
     new = ret.value & _stock.MASK64
     if ret.unwound or (new == 0 and size != 0):
         return  # failed: the old block is still allocated
-    if old and old in live:
-        _release(old, MALLOC, function, bt)
-    _allocated(new, size, MALLOC, how, bt)
+    try:
+        if old and old in live:
+            _release(old, MALLOC, function, bt)  # raises when a new block is realloc'ed
+    finally:
+        _allocated(new, size, MALLOC, how, bt)  # known even then
 
 
 async def on_release(call):
@@ -360,7 +363,8 @@ def _check_leaks(call):
         if not low <= word <= high:
             return
         i = bisect.bisect_right(starts, word) - 1
-        if i < 0 or (word != starts[i] and (word >= ends[i] or _next_chunk(memory, starts[i], word))):
+        if i < 0 or word != starts[i] and (word >= ends[i] or
+                                           _next_chunk(memory, starts[i], word)):
             return
         if word == starts[i] and definite:
             if states[i] != REACHABLE:
