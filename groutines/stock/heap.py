@@ -111,7 +111,7 @@ live = {}    # address -> (size, family, how, backtrace)
 freed = {}   # address -> (backtrace of the free, allocation description, its backtrace)
 inside = {}  # thread -> allocating calls of it awaiting their return (nested ones are theirs)
 releasing = {}  # thread -> the pointer a delete is releasing (its inner delete and free)
-state = {"late": None, "unknown_frees": 0, "leaks": None}
+state = {"late": None, "unknown_frees": 0, "leaks": None, "no_check": None}
 
 
 def _where(bt):
@@ -227,8 +227,11 @@ async def on_release(call):
 
 
 async def on_exit(call):
-    if state["leaks"] is None:
-        state["leaks"] = _check_leaks(call)
+    if state["leaks"] is None and state["no_check"] is None:
+        try:
+            state["leaks"] = _check_leaks(call)
+        except g.Error as e:  # a debugger that cannot read the memory map or the threads
+            state["no_check"] = str(e)
 
 
 def _handler(function):
@@ -475,7 +478,7 @@ async def heap():
     if end.data.get("signal") or end.data.get("timed_out"):
         return  # a crashed or stopped program did not get to free its memory
     if state["leaks"] is None:
-        g.log("no leak check: the program ended without calling _exit")
+        g.log(f"no leak check: {state['no_check'] or 'the program ended without calling _exit'}")
         return
     message = _report(*state["leaks"])
     if message:

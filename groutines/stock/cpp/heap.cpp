@@ -138,6 +138,7 @@ struct Leaks {
   std::vector<std::pair<std::uint64_t, Block>> blocks;  // by address, as at _exit
   std::vector<Kind> kinds;
   std::map<std::size_t, std::uint64_t> indirect;  // leader -> indirect bytes
+  std::string no_check;  // why there is no leak check, when the debugger could not do it
 };
 Leaks leaks;
 
@@ -275,15 +276,18 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> allocator_ranges(
   return ranges;
 }
 
-// check_leaks() classifies the blocks still allocated, from the target stopped in _exit.
+// check_leaks() classifies the blocks still allocated, from the target stopped in _exit, and
+// sets leaks.checked; throws Error when the debugger cannot read the memory map or threads.
 void check_leaks(const Call& c) {
-  leaks.checked = true;
   for (const auto& [address, block] : live) leaks.blocks.emplace_back(address, block);
   const auto& blocks = leaks.blocks;
   const std::size_t n = blocks.size();
   enum State { Unreached, Possible, Reachable, Indirect };
   std::vector<State> state(n, Unreached);
-  if (n == 0) return;
+  if (n == 0) {
+    leaks.checked = true;
+    return;
+  }
   std::vector<std::uint64_t> starts(n), ends(n);
   for (std::size_t i = 0; i < n; ++i) {
     starts[i] = blocks[i].first;
@@ -379,6 +383,7 @@ void check_leaks(const Call& c) {
                           : s == Indirect ? kIndirect
                           : s == Possible ? kPossible
                                           : kReachable);
+  leaks.checked = true;
 }
 
 // report() logs the leak summary and the loss records, and records a failure for the kinds
@@ -457,7 +462,13 @@ Return awaiting(const Call& c) {
 // handle() follows one call of function, on a child of its own: it may wait for the return.
 void handle(const std::string& function, const Call& c) {
   if (function == "_exit") {
-    if (!leaks.checked) check_leaks(c);
+    if (leaks.checked || !leaks.no_check.empty()) return;  // a second _exit
+    try {
+      check_leaks(c);
+    } catch (const std::exception& e) {  // a debugger that cannot read the memory map...
+      leaks = Leaks{};
+      leaks.no_check = e.what();
+    }
     return;
   }
   if (inside[c.thread_id()] > 0) return;  // the outer allocating call accounts for it
@@ -547,7 +558,9 @@ GROUTINE("heap") {
   if (timed_out && std::holds_alternative<bool>(*timed_out) && std::get<bool>(*timed_out))
     return;
   if (!leaks.checked) {
-    log("no leak check: the program ended without calling _exit");
+    log("no leak check: " + (leaks.no_check.empty()
+                                 ? std::string("the program ended without calling _exit")
+                                 : leaks.no_check));
     return;
   }
   report();
