@@ -26,6 +26,10 @@ records (the blocks of one kind allocated at one stack: their count and bytes, b
 are logged; the groutine fails when there are blocks of the kinds heap.errors_for names.
 Leaks are not checked when the target crashed or timed out, or never called _exit.
 
+A program that execs another (env, a shell's last command) leaves the heap of the one it
+started: an execve that does not return ends the image's heap (one that fails, as execvp's
+tries along PATH, changes nothing).
+
 Followed from the start, every allocation is seen (those before main included). Loaded into a
 process that already allocated (attached to, or heap.start=FUNCTION), the blocks allocated
 before are unknown: their frees are counted, not errors, and the allocator's memory is scanned
@@ -112,6 +116,17 @@ freed = {}   # address -> (backtrace of the free, allocation description, its ba
 inside = {}  # thread -> allocating calls of it awaiting their return (nested ones are theirs)
 releasing = {}  # thread -> the pointer a delete is releasing (its inner delete and free)
 state = {"late": None, "unknown_frees": 0, "leaks": None, "no_check": None}
+execs = {}  # call id -> thread, of the execve calls that have not returned
+
+
+def _new_image():
+    """_new_image() forgets the heap of a process image an execve replaced: the next one
+    starts empty, followed from its start."""
+    if execs:
+        execs.clear()
+        for table in (live, freed, inside, releasing):
+            table.clear()
+        state.update(late=None, unknown_frees=0)
 
 
 def _where(bt):
@@ -226,6 +241,20 @@ async def on_release(call):
     _release(address, RELEASERS[call.function], call.function, call.stack(FRAMES + 1)[1:])
 
 
+async def on_execve(call):
+    """on_execve() follows an execve: its return is a failure (the image goes on); a call
+    the heap follows on its thread before it returns, or its frame gone, is the new image's
+    start."""
+    key = call.id
+    execs[key] = call.thread_id
+    ret = await call.returned()
+    if key in execs:  # not already the new image's
+        if ret.unwound:
+            _new_image()
+        else:
+            del execs[key]
+
+
 async def on_exit(call):
     if state["leaks"] is None and state["no_check"] is None:
         try:
@@ -249,6 +278,11 @@ HANDLERS = {f: _handler(f) for f in [*ALLOCATORS, "realloc", "reallocarray",
 
 
 async def _handle(call):
+    if call.thread_id in execs.values():
+        _new_image()  # its execve never returned: this is the program it started
+    if call.function == "execve":
+        await on_execve(call)
+        return
     if call.function == "_exit":
         await on_exit(call)
         return
@@ -473,7 +507,7 @@ def _report(blocks, states, indirect):
 async def heap():
     if START:
         await g.call(START)
-    _stock.follow("heap", [*HANDLERS, "_exit"], _handle)
+    _stock.follow("heap", [*HANDLERS, "_exit", "execve"], _handle)
     end = await g.event("exit")
     if end.data.get("signal") or end.data.get("timed_out"):
         return  # a crashed or stopped program did not get to free its memory

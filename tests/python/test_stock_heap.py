@@ -57,3 +57,22 @@ def test_without_a_memory_map_from_the_backend_there_is_no_leak_check_and_no_fai
     assert "heap: no leak check: memory_regions: not supported by this backend" in \
         target.logs, target.logs
     assert target.passed, target.report()
+
+
+@pytest.mark.parametrize("which", ["python", "cpp"])
+def test_a_failed_execve_keeps_the_heap_and_one_that_replaced_the_program_forgets_it(
+        target, which):
+    load(target, which)
+    target.call(1, "malloc", args=[16])
+    target.ret(1, 0x5000)
+    target.call(1, "execve", args=[0x100, 0x200, 0x300])
+    target.ret(1, -1)                          # ENOENT: the program goes on
+    target.call(1, "free", args=[0x5000])      # its block is still known
+    target.ret(1)
+    target.call(1, "malloc", args=[24])
+    target.ret(1, 0x7000)
+    target.call(1, "execve", args=[0x100, 0x200, 0x300])
+    target.call(1, "free", args=[0x7000])      # the new program's: execve did not return
+    target.ret(1)
+    assert len(target.failures) == 1 and "free of 0x7000, which was never allocated" in \
+        target.failures[0], target.report()

@@ -131,6 +131,20 @@ std::map<std::uint64_t, int> inside;          // thread -> allocating calls awai
 std::map<std::uint64_t, std::uint64_t> releasing;  // thread -> the pointer a delete releases
 std::optional<bool> late;  // blocks may exist that were allocated before following began
 std::size_t unknown_frees = 0;
+std::map<CallId, std::uint64_t> execs;  // execve calls that have not returned -> their thread
+
+// new_image() forgets the heap of a process image an execve replaced: the next one starts
+// empty, followed from its start.
+void new_image() {
+  if (execs.empty()) return;
+  execs.clear();
+  live.clear();
+  freed.clear();
+  inside.clear();
+  releasing.clear();
+  late.reset();
+  unknown_frees = 0;
+}
 
 // Leaks, classified at _exit.
 struct Leaks {
@@ -461,6 +475,25 @@ Return awaiting(const Call& c) {
 
 // handle() follows one call of function, on a child of its own: it may wait for the return.
 void handle(const std::string& function, const Call& c) {
+  for (const auto& [id, thread] : execs)
+    if (thread == c.thread_id()) {
+      new_image();  // its execve never returned: this is the program it started
+      break;
+    }
+  if (function == "execve") {
+    // A return is a failed execve (the image goes on); a call on its thread before it
+    // returns, or its frame gone, is the new image's start.
+    const CallId id = c.id();
+    execs[id] = c.thread_id();
+    Return r = c.returned();
+    if (execs.count(id)) {
+      if (r.unwound())
+        new_image();
+      else
+        execs.erase(id);
+    }
+    return;
+  }
   if (function == "_exit") {
     if (leaks.checked || !leaks.no_check.empty()) return;  // a second _exit
     try {
@@ -522,11 +555,11 @@ void handle(const std::string& function, const Call& c) {
 }
 
 // functions() are the functions followed: the malloc family, operator new and delete in all
-// their forms (mangled), and _exit.
+// their forms (mangled), _exit and execve.
 std::vector<std::string> functions() {
   std::vector<std::string> out = {"malloc",  "calloc", "realloc", "reallocarray",
                                   "free",    "posix_memalign", "aligned_alloc", "memalign",
-                                  "valloc",  "pvalloc", "_exit"};
+                                  "valloc",  "pvalloc", "_exit", "execve"};
   for (const char* n : {"_Znwm", "_Znam"})
     for (const char* s : {"", "RKSt9nothrow_t", "St11align_val_t", "St11align_val_tRKSt9nothrow_t"})
       out.push_back(std::string(n) + s);
