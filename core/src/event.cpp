@@ -1,5 +1,6 @@
 #include "groutines/event.hpp"
 
+#include "groutines/argument_layout.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/error.hpp"
 
@@ -37,6 +38,7 @@ std::vector<StackFrame> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }
 bool Frame::returns_float() { return false; }
+sysv::ReturnLayout Frame::return_layout() { return {}; }
 Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 
 Backend::~Backend() = default;

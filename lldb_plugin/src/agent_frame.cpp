@@ -265,15 +265,22 @@ void AgentFrame::watch(CallId call) noexcept {
 }
 
 void AgentFrame::set_value(const Value& value) {
-  if (const auto* d = std::get_if<double>(&value)) {
-    std::memcpy(slot_.regs.xmm[0], d, sizeof *d);
-    std::memset(slot_.regs.xmm[0] + sizeof *d, 0, sizeof slot_.regs.xmm[0] - sizeof *d);
-  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    slot_.regs.rax = static_cast<std::uint64_t>(*i);
-  } else if (const auto* b = std::get_if<bool>(&value)) {
-    slot_.regs.rax = *b ? 1 : 0;
-  } else {
-    throw Error("a return value must be a number or a bool, not " + to_string(value));
+  using Reg = sysv::ReturnRegisters::Register;
+  const sysv::ReturnRegisters r = sysv::return_registers(return_type_, value);
+  switch (r.reg) {
+    case Reg::Rax:
+      slot_.regs.rax = r.bits;
+      return;
+    case Reg::Xmm0Float:
+      std::memcpy(slot_.regs.xmm[0], &r.bits, 4);
+      return;
+    case Reg::Xmm0Double:
+      std::memcpy(slot_.regs.xmm[0], &r.bits, 8);
+      return;
+    case Reg::St0:
+      // The backend keeps such functions on breakpoints (agent_after_call()).
+      throw Error("cannot return a long double through the agent: it returns in st0, which "
+                  "the agent does not carry");
   }
 }
 

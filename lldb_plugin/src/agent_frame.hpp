@@ -53,6 +53,7 @@ class AgentFrame final : public Frame {
   std::uint64_t int_return_value() override;
   double float_return_value() override;
   bool returns_float() override { return return_type_.known && return_type_.floating; }
+  ReturnType return_layout() override { return return_type_; }
   Value evaluate(std::string_view expression) override;
   // memory_regions() reads /proc/PID/maps (the target runs on: regions may change meanwhile).
   std::vector<MemoryRegion> memory_regions() override;
@@ -67,12 +68,18 @@ class AgentFrame final : public Frame {
   std::uint64_t stack_pointer() const noexcept { return slot_.regs.rsp; }
   ga_slot& slot() noexcept { return slot_; }
   void use_layout(std::shared_ptr<const ArgumentLayout> layout) { layout_ = std::move(layout); }
+  // set_return_type() says how the function returns its value (at its entry too, for a forced
+  // return).
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
   // watch() asks the agent to report this call's return as call.
   void watch(CallId call) noexcept;
-  // force_return() asks the agent to return value to the caller without running the call.
+  // force_return() asks the agent to return value to the caller without running the call,
+  // in the register the return type (set_return_type(), at the entry too) returns it in:
+  // rax, or xmm0 as a float or a double (sysv::return_registers()). Error, with nothing
+  // written, for a value the function cannot return, and for a long double (st0).
   void force_return(const Value& value);
-  // set_return_value() asks the agent to give the caller value at this return.
+  // set_return_value() asks the agent to give the caller value at this return, written as
+  // force_return() writes it.
   void set_return_value(const Value& value);
   // stop() asks the agent to stop the thread at the function's entry (or the return address)
   // on the host's stop-pad breakpoint.

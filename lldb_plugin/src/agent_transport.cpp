@@ -525,6 +525,16 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     resume = ap.channel->header().hooks[index].resume;
     window_end = start;
   } else {
+    // A long double returns in st0, which the agent does not carry: breakpoints serve such a
+    // function, so that a forced or rewritten return value reaches its caller.
+    bool returns_x87 = false;
+    try {
+      returns_x87 = frame.return_type().type == sysv::TypeClass::X87;
+    } catch (const std::exception&) {
+      // Without debug info: the value's own kind decides, never st0.
+    }
+    if (returns_x87)
+      return refuse("it returns a long double, in st0, which the agent does not carry");
     auto plan = plan_for(target_, process, location);
     if (auto* why = std::get_if<std::string>(&plan)) return refuse(*why);
     const agent::PatchPlan& pp = std::get<agent::PatchPlan>(plan);
@@ -738,6 +748,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
     AgentProcess::HookInfo& info = ap.hooks[slot.hook];
     AgentFrame frame = make_frame(LldbFrame::Where::Entry);
     frame.use_layout(info.layout);
+    frame.set_return_type(info.return_type);  // for a forced return
     agent_frame_ = &frame;
     // Each name held is a call of that function, as a breakpoint by each name would report.
     std::vector<FunctionId> names;

@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines_agent/protocol.h"

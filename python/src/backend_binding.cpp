@@ -19,6 +19,7 @@
 #include "groutines/backend.hpp"
 #include "groutines/groutine.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
 
 namespace groutines::python {
 namespace {
@@ -235,6 +236,9 @@ class PyBackend final : public Backend {
  public:
   // errors are the failures of the noexcept methods: "install_call_hook: ValueError: ...".
   std::vector<std::string> errors;
+  // event_log is the log of the HostedRuntime over it (nullptr: none): every event it
+  // observes, and the groutines' log and stop lines, go there before Python sees them.
+  EventLog* event_log = nullptr;
 
   void install_call_hook(FunctionId id, std::string_view function) noexcept override {
     notify("install_call_hook", true,
@@ -255,12 +259,20 @@ class PyBackend final : public Backend {
     notify("unwatch_return", true, [&](py::function f) { f(call); });
   }
   void request_stop(const Groutine& by, std::string_view reason) override {
+    add_line("stop", by, reason);
     ask("request_stop", [&](py::function f) {
       f(from_text(by.name()), from_text(std::string(reason)));
       return true;
     });
   }
   void observe(const Event& event) noexcept override {
+    if (event_log && event_log->capacity() > 0) {
+      try {
+        event_log->add(entry_of(event));
+      } catch (const std::exception& e) {
+        errors.push_back(std::string("observe: the event log: ") + e.what());
+      }
+    }
     notify("observe", false, [&](py::function f) {
       py::dict d;
       d["kind"] = groutines::name(event.kind);
@@ -273,6 +285,7 @@ class PyBackend final : public Backend {
     });
   }
   void log(const Groutine& by, std::string_view message) override {
+    add_line("log", by, message);
     if (!ask("log", [&](py::function f) {
           f(from_text(by.name()), from_text(std::string(message)));
           return true;
@@ -307,6 +320,13 @@ class PyBackend final : public Backend {
   }
 
  private:
+  // add_line() logs a line of groutine by in event_log.
+  void add_line(const char* kind, const Groutine& by, std::string_view text) {
+    if (event_log && event_log->capacity() > 0)
+      event_log->add(line_of(kind, by.name(), std::string(text),
+                             RuntimeInternals::current_thread(by.runtime())));
+  }
+
   // notify() calls Python method (required: reported when the subclass lacks it), recording
   // any exception in errors: a noexcept method's failure never reaches the core.
   template <class Call>
@@ -377,6 +397,7 @@ Backend& backend_of(py::handle object) {
 
 HostedRuntime::HostedRuntime(py::object backend, bool make_default)
     : backend_object_(std::move(backend)), backend_(backend_of(backend_object_)) {
+  if (auto* python = dynamic_cast<PyBackend*>(&backend_)) python->event_log = &log_;
   runtime_ = std::make_unique<Runtime>(backend_, with_environment({}));
   if (make_default) set_default_runtime(runtime_.get());
   live_hosts().insert(this);
@@ -465,6 +486,10 @@ void bind_backend(py::module_& m) {
       .def_property_readonly("runtime", &HostedRuntime::runtime,
                              py::return_value_policy::reference_internal)
       .def_property_readonly("backend", &HostedRuntime::backend)
+      .def_property_readonly(
+          "event_log", &HostedRuntime::event_log, py::return_value_policy::reference_internal,
+          "event_log -> groutines._native.EventLog: the events its backend observed and the "
+          "groutines' log and stop lines, for `groutine events` (groutines._native.command())")
       .def_property_readonly("closed", &HostedRuntime::closed)
       .def("close", &HostedRuntime::close)
       .def(

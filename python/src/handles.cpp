@@ -119,6 +119,14 @@ void bind_handles(py::module_& m) {
   py::class_<StackFrame>(m, "StackFrame",
                          "One frame of a stopped thread's call stack (Call.stack()): what the "
                          "debug info tells of it; '' or 0 for what it does not.")
+      .def(py::init([](std::uint64_t pc, const Text& module, const Text& function,
+                       std::uint64_t offset, const Text& file, unsigned line) {
+             return StackFrame{pc, module.value, function.value, offset, file.value, line};
+           }),
+           py::kw_only(), py::arg("pc") = 0, py::arg("module") = "", py::arg("function") = "",
+           py::arg("offset") = 0, py::arg("file") = "", py::arg("line") = 0,
+           "StackFrame(*, pc=0, module='', function='', offset=0, file='', line=0): a frame "
+           "a debugger driver read outside any event (the runner's crash backtraces).")
       .def_readonly("pc", &StackFrame::pc, "the frame's program counter (a caller's: the "
                                            "return address)")
       .def_property_readonly(
@@ -163,6 +171,16 @@ void bind_handles(py::module_& m) {
             return out;
           },
           "{name: value} of the general purpose registers");
+  m.def(
+      "render_stack",
+      [](const std::vector<StackFrame>& frames) {
+        py::list out;  // a target's paths and names need not be UTF-8
+        for (const std::string& line : to_strings(frames)) out.append(from_text(line));
+        return out;
+      },
+      py::arg("frames"),
+      "render_stack(frames) -> [str]: a call stack (StackFrames, innermost first) as "
+      "Call.backtrace() renders one, '#N 0xPC module`function + offset at file:line' a frame.");
   py::class_<CallHandle> call(m, "Call",
                              "A call of a hooked function, at its entry. Valid while it is being "
                              "handled; used later it raises groutines.Error.");

@@ -15,6 +15,9 @@
 namespace groutines {
 
 class Frame;
+namespace sysv {
+struct ReturnLayout;  // groutines/argument_layout.hpp
+}
 
 // EventKind tells what happened in the target (Call, Return) or among groutines (Custom).
 enum class EventKind : std::uint8_t {
@@ -111,11 +114,18 @@ class GROUTINES_API Frame {
   virtual std::vector<StackFrame> backtrace(std::size_t max_frames);
   // int_return_value() is the integer/pointer return value (rax) at a Return event.
   virtual std::uint64_t int_return_value();
-  // float_return_value() is the floating return value (xmm0) at a Return event.
+  // float_return_value() is the floating return value (xmm0; st0 for a long double, rounded
+  // to a double) at a Return event.
   virtual double float_return_value();
   // returns_float() tells, at a Return event, that the function returns a float or a double
-  // (in xmm0), when the debug info says so; false when it does not or is not known.
+  // (in xmm0), or a long double (st0), when the debug info says so; false when it does not or
+  // is not known.
   virtual bool returns_float();
+  // return_layout() is how the function returns its value (its return type's class, size and
+  // sign, from the debug info), at a Call and at a Return. The default, for a frame that
+  // cannot tell, is Unknown: a forced or rewritten value then goes where its own kind goes
+  // (sysv::return_registers()).
+  virtual sysv::ReturnLayout return_layout();
   // evaluate() evaluates a C expression in the stopped thread, as the debugger's `expression`
   // command does (it may call the target's functions and write its memory; breakpoints are
   // ignored meanwhile), and returns its value: an int, float or bool, or none for void.
