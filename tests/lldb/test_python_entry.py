@@ -212,3 +212,36 @@ def test_groutines_python_dir_overrides_the_search_and_must_hold_the_package(tmp
         f"error: groutine load: GROUTINES_PYTHON_DIR is '{empty}', which holds no groutines "
         "Python package (groutines/_host.py)"), s
 
+
+# A groutines._host whose entry raises an exception whose type's __name__ raises, and whose
+# __str__ is Python code (which sees an exception left pending, if one is).
+BAD_HOST = '''class NoName(type):
+    def __getattribute__(cls, name):
+        if name == "__name__":
+            raise RuntimeError("no name for you")
+        return super().__getattribute__(name)
+
+
+class Odd(Exception, metaclass=NoName):
+    def __str__(self):
+        return "the odd message"
+
+
+def load_command(path):
+    raise Odd()
+'''
+
+
+def test_an_exception_whose_type_has_no_name_still_reaches_the_prompt_with_its_message(
+        tmp_path):
+    package = tmp_path / "fake" / "groutines"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_host.py").write_text(BAD_HOST)
+    script = tmp_path / "adds.py"
+    script.write_text(SCRIPT)
+    load = f"groutine load {script}"
+    s = run_lldb(f"file {target('calls_O0')}", load,
+                 env={"GROUTINES_PYTHON_DIR": str(tmp_path / "fake")})
+    assert s.after(load) == (
+        "error: groutine load: the Python entry point failed: the odd message"), s
