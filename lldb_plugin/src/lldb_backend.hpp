@@ -68,7 +68,9 @@ class LldbBackend final : public Backend {
   void on_failure(const Groutine& by, const Failure& failure) noexcept override;
   // functions() matches the code symbols (eSymbolTypeCode) of the target's main executable
   // (module 0) or of the modules named by file name. Each module's names are read once and
-  // kept: on the agent's service thread, where a synchronous continue may hold LLDB, it asks
+  // kept, read again when the file at the module's path is another (a program rebuilt and
+  // run again; LLDB 19 itself keeps the first build of a dlopen'ed library that is rebuilt,
+  // so its names stay the first's too): on the agent's service thread, where a synchronous continue may hold LLDB, it asks
   // LLDB nothing and answers from those kept names, or throws Error when a module was never
   // read (a groutine that calls functions() while it loads has them read).
   std::vector<std::string> functions(std::string_view pattern,
