@@ -96,12 +96,13 @@ def clean_environment(prefix):
     return env
 
 
-def run(prefix, cwd, *args, timeout=TIMEOUT):
-    """run() runs a command with the clean environment in cwd."""
+def run(prefix, cwd, *args, timeout=TIMEOUT, env=None):
+    """run() runs a command with the clean environment (and env) in cwd."""
     args = [str(a) for a in args]
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                              env=clean_environment(prefix), stdin=subprocess.DEVNULL)
+                              env=dict(clean_environment(prefix), **(env or {})),
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{args} did not end within {timeout}s\n{e.stdout}\n{e.stderr}")
     return Ran(args, proc)
@@ -152,6 +153,22 @@ def test_groutines_run_runs_the_readme_tour_and_the_stock_groutines_from_the_pre
     assert any(n.startswith("_native.") for n in names), paths
     for path in paths:
         assert Path(path).resolve().is_relative_to(prefix.resolve()), paths
+
+
+def test_the_installed_runner_finds_the_plugin_and_stock_beside_its_package_on_its_own(
+        prefix, work):
+    r = run(prefix, work, "groutines", "run", "--help")
+    assert r.code == 0, r
+    # argparse wraps the help at blanks and after hyphens: compared without whitespace.
+    assert (f"default$GROUTINES_PLUGIN,else{prefix}/lib/libgroutines_lldb.so"
+            in "".join(r.stderr.split())), r
+    # The package run without the launcher: no --plugin, no stock directory given.
+    python = prefix / "share" / "groutines" / "python"
+    r = run(prefix, work, "/usr/bin/python3", "-c",
+            "import sys; from groutines import run; sys.exit(run.main(sys.argv[1:]))",
+            "stock:cpp/heap", "--", "./calls_O0_g", "2", env={"PYTHONPATH": str(python)})
+    assert r.code == 0, r
+    assert "1 passed, 0 failed, 0 never triggered; calls_O0_g exited with status 0" in r.stderr, r
 
 
 def test_groutines_lldb_starts_lldb_with_the_plugin_and_its_agent_from_the_prefix(prefix, work):
