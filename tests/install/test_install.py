@@ -184,6 +184,27 @@ def test_groutines_lldb_starts_lldb_with_the_plugin_and_its_agent_from_the_prefi
     assert "5 passed, 0 failed" in r.stdout, r
 
 
+def test_groutines_lldb_preloads_the_agent_from_a_prefix_whose_path_has_a_blank_and_a_colon(
+        prefix, work, tmp_path):
+    # LD_PRELOAD splits at blanks and colons: the plugin preloads a link to the agent instead.
+    # (PATH splits at colons too: the command is run by its path.)
+    odd = tmp_path / "my tools:x" / "prefix"
+    shutil.copytree(prefix, odd, symlinks=True)
+    tour = odd / "share" / "groutines" / "examples" / "tour.py"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    r = run(odd, work, odd / "bin" / "groutines", "lldb", "-b", "-o", f"groutine load \"{tour}\"",
+            "-o", "run 2", "-o", "groutine transport", "-o", "continue",
+            "-o", "groutine report", "--", "./calls_O0_g", env={"TMPDIR": str(temp)})
+    assert r.code == 0, r
+    assert "cannot be preloaded" not in r.stdout + r.stderr, r
+    assert f"agent: {odd}/lib/libgroutines_agent.so" in r.stdout, r
+    assert re.search(r"process \d+: served by the agent: [1-9]", r.stdout), r
+    assert "5 passed, 0 failed" in r.stdout, r
+    # The link was made in $TMPDIR and is gone with LLDB.
+    assert not list(temp.iterdir()), list(temp.iterdir())
+
+
 def test_a_cpp_groutine_library_builds_out_of_tree_with_find_package_and_loads(prefix, work):
     project = work / "add_checks"
     project.mkdir()
