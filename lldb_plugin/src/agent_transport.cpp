@@ -9,13 +9,16 @@
 // on its calls and the returns groutines await arrive on the channel's service thread, which
 // delivers them into the same runtime with an AgentFrame. A function that cannot be patched
 // stays on its breakpoint, with the reason in `groutine subscriptions`.
+#include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cctype>
 #include <cinttypes>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <condition_variable>
@@ -146,8 +149,10 @@ void LldbBackend::set_transport(Transport transport) {
 
 namespace {
 
-// PreloadLink is a link to the agent in a private temporary directory, for an agent whose
-// path LD_PRELOAD cannot hold; removed with its directory at exit.
+// PreloadLink is a link to the agent in a private temporary directory
+// (groutines-agent-PID-XXXXXX), for an agent whose path LD_PRELOAD cannot hold; removed with
+// its directory at exit, or, after an exit that skipped that (_exit(), a crash), by the next
+// debugger that makes one (remove_stale_links()).
 struct PreloadLink {
   std::string dir, path;
   ~PreloadLink() {
@@ -155,6 +160,26 @@ struct PreloadLink {
     if (!dir.empty()) rmdir(dir.c_str());
   }
 };
+
+// remove_stale_links() removes the links of base whose debugger (the PID in the directory's
+// name) is gone.
+void remove_stale_links(const std::string& base) {
+  DIR* dir = opendir(base.c_str());
+  if (!dir) return;
+  constexpr std::string_view prefix = "groutines-agent-";
+  while (dirent* entry = readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.substr(0, prefix.size()) != prefix) continue;
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name + prefix.size(), &end, 10);
+    if (pid <= 0 || *end != '-' || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue;
+    std::string stale = base + "/" + entry->d_name;
+    unlink((stale + "/libgroutines_agent.so").c_str());
+    rmdir(stale.c_str());
+  }
+  closedir(dir);
+}
 
 // preloadable() is agent as LD_PRELOAD (and the quoted setting that carries it) can hold it:
 // itself, or when its path has a blank or a colon (LD_PRELOAD's separators: it has no
@@ -170,7 +195,8 @@ std::string preloadable(const std::string& agent) {
     std::string base = tmp && *tmp && std::string(tmp).find_first_of(unsafe) == std::string::npos
                            ? tmp
                            : "/tmp";
-    std::string pattern = base + "/groutines-agent-XXXXXX";
+    remove_stale_links(base);
+    std::string pattern = base + "/groutines-agent-" + std::to_string(getpid()) + "-XXXXXX";
     if (!mkdtemp(pattern.data())) return "";
     link.dir = pattern;
     std::string path = link.dir + "/libgroutines_agent.so";

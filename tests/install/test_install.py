@@ -193,6 +193,12 @@ def test_groutines_lldb_preloads_the_agent_from_a_prefix_whose_path_has_a_blank_
     tour = odd / "share" / "groutines" / "examples" / "tour.py"
     temp = tmp_path / "tmp"
     temp.mkdir()
+    # The link an earlier debugger left (it ended with _exit(), as `groutines run` does): its
+    # process is gone, so the next debugger that makes a link removes it.
+    gone = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True)
+    stale = temp / f"groutines-agent-{int(gone.stdout)}-AbCdEf"
+    stale.mkdir()
+    (stale / "libgroutines_agent.so").symlink_to(odd / "lib" / "libgroutines_agent.so")
     r = run(odd, work, odd / "bin" / "groutines", "lldb", "-b", "-o", f"groutine load \"{tour}\"",
             "-o", "run 2", "-o", "groutine transport", "-o", "continue",
             "-o", "groutine report", "--", "./calls_O0_g", env={"TMPDIR": str(temp)})
@@ -201,7 +207,7 @@ def test_groutines_lldb_preloads_the_agent_from_a_prefix_whose_path_has_a_blank_
     assert f"agent: {odd}/lib/libgroutines_agent.so" in r.stdout, r
     assert re.search(r"process \d+: served by the agent: [1-9]", r.stdout), r
     assert "5 passed, 0 failed" in r.stdout, r
-    # The link was made in $TMPDIR and is gone with LLDB.
+    # The link was made in $TMPDIR and is gone with LLDB, the stale one with it.
     assert not list(temp.iterdir()), list(temp.iterdir())
 
 
