@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
 
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
@@ -129,6 +130,7 @@ void LldbBackend::use_target(lldb::SBTarget target) {
   hook_by_breakpoint_.clear();
   target_ = std::move(target);
   symbol_names_.clear();
+  main_module_path_.clear();
   process_id_ = 0;
   for (auto& [id, hook] : hooks_)
     if (!hook.breakpoint.IsValid()) plant(id, hook);
@@ -803,6 +805,18 @@ std::string module_path(lldb::SBModule module) {
   return dir.empty() ? name : dir + "/" + name;
 }
 
+// module_identity() tells module's file from another at the same path: its UUID, and the
+// size, inode and modification time of the file when it is on this machine.
+std::string module_identity(lldb::SBModule module, const std::string& path) {
+  const char* uuid = module.GetUUIDString();
+  std::string identity = uuid ? uuid : "";
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0)
+    identity += " " + std::to_string(st.st_size) + " " + std::to_string(st.st_ino) + " " +
+                std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  return identity;
+}
+
 }  // namespace
 
 std::vector<std::string> LldbBackend::functions(std::string_view pattern,
@@ -818,16 +832,16 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
                    "groutine loads, or from a stop");
     };
     if (modules.empty()) {
-      auto it = symbol_names_.find("");
-      if (it == symbol_names_.end()) throw unread("the main executable");
-      lists.push_back(&it->second);
+      auto it = symbol_names_.find(main_module_path_);
+      if (main_module_path_.empty() || it == symbol_names_.end())
+        throw unread("the main executable");
+      lists.push_back(&it->second.names);
     }
     for (const std::string& name : modules) {
       bool found = false;
-      for (auto& [path, names] : symbol_names_) {
-        if (path.empty()) continue;
+      for (auto& [path, kept] : symbol_names_) {
         std::string_view file = std::string_view(path).substr(path.rfind('/') + 1);
-        if (file == name) lists.push_back(&names), found = true;
+        if (file == name) lists.push_back(&kept.names), found = true;
       }
       if (!found) throw unread("'" + name + "'");
     }
@@ -835,16 +849,19 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
     lldb::SBTarget target = target_.IsValid() ? target_ : debugger_.GetSelectedTarget();
     if (!target.IsValid() || target.GetNumModules() == 0)
       throw Error(what + ": there is no target (create one with `target create PROGRAM`)");
-    auto read = [&](lldb::SBModule module) -> const std::vector<std::string>& {
+    // read() is the names of module, read again when the file at its path changed.
+    auto read = [&](lldb::SBModule module) -> const std::vector<std::string>* {
       std::string path = module_path(module);
-      auto it = symbol_names_.find(path);
-      if (it == symbol_names_.end()) it = symbol_names_.emplace(path, code_symbols(module)).first;
-      return it->second;
+      std::string identity = module_identity(module, path);
+      SymbolNames& kept = symbol_names_[path];
+      if (kept.identity != identity || kept.names.empty())
+        kept = SymbolNames{identity, code_symbols(module)};
+      return &kept.names;
     };
     if (modules.empty()) {
-      // Kept under "" too: the service thread finds the executable without asking LLDB.
-      const std::vector<std::string>& main = read(target.GetModuleAtIndex(0));
-      lists.push_back(&symbol_names_.try_emplace("", main).first->second);
+      // The service thread finds the executable by this path without asking LLDB.
+      main_module_path_ = module_path(target.GetModuleAtIndex(0));
+      lists.push_back(read(target.GetModuleAtIndex(0)));
     }
     for (const std::string& name : modules) {
       bool found = false;
@@ -852,8 +869,7 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
         lldb::SBModule module = target.GetModuleAtIndex(i);
         const char* file = module.GetFileSpec().GetFilename();
         if (!file || name != file) continue;
-        read(module);
-        lists.push_back(&symbol_names_.at(module_path(module)));
+        lists.push_back(read(module));
         found = true;
       }
       if (!found)

@@ -68,7 +68,9 @@ class LldbBackend final : public Backend {
   void on_failure(const Groutine& by, const Failure& failure) noexcept override;
   // functions() matches the code symbols (eSymbolTypeCode) of the target's main executable
   // (module 0) or of the modules named by file name. Each module's names are read once and
-  // kept: on the agent's service thread, where a synchronous continue may hold LLDB, it asks
+  // kept, read again when the file at the module's path is another (a program rebuilt and
+  // run again; LLDB 19 itself keeps the first build of a dlopen'ed library that is rebuilt,
+  // so its names stay the first's too): on the agent's service thread, where a synchronous continue may hold LLDB, it asks
   // LLDB nothing and answers from those kept names, or throws Error when a module was never
   // read (a groutine that calls functions() while it loads has them read).
   std::vector<std::string> functions(std::string_view pattern,
@@ -345,9 +347,17 @@ class LldbBackend final : public Backend {
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;
-  // symbol_names_ are the code symbol names of each module read by functions(), by the
-  // module's full path (the main executable also under ""), in symbol table order, once each.
-  std::unordered_map<std::string, std::vector<std::string>> symbol_names_;
+  // SymbolNames are a module's code symbol names, in symbol table order, once each, read
+  // from the file that identity names (module_identity(): its UUID, size and time).
+  struct SymbolNames {
+    std::string identity;
+    std::vector<std::string> names;
+  };
+  // symbol_names_ are the names of each module read by functions(), by the module's full
+  // path; read again when the file at the path is another (rebuilt, or another library
+  // loaded from it). main_module_path_ is the main executable's path among them.
+  std::unordered_map<std::string, SymbolNames> symbol_names_;
+  std::string main_module_path_;
   std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
   std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
   lldb::addr_t pending_entry_ = 0;     // its first instruction (breakpoint transport)
