@@ -112,6 +112,14 @@ void LldbBackend::print(const std::string& text) {
   }
 }
 
+template <class Change>
+auto LldbBackend::own_breakpoint_change(Change change) {
+  bool in_step = target_.GetNumBreakpoints() == breakpoints_seen_;
+  auto result = change();
+  if (in_step) breakpoints_seen_ = target_.GetNumBreakpoints();
+  return result;
+}
+
 // --- Call hooks ---
 
 void LldbBackend::use_target(lldb::SBTarget target) {
@@ -127,7 +135,9 @@ void LldbBackend::use_target(lldb::SBTarget target) {
   for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
   retired_.clear();
   hook_by_breakpoint_.clear();
+  entries_stale_ = true;
   target_ = std::move(target);
+  breakpoints_seen_ = 0;
   symbol_names_.clear();
   process_id_ = 0;
   for (auto& [id, hook] : hooks_)
@@ -145,8 +155,10 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   }
   {
     SkipPrologueOff first_instruction(debugger_);
-    hook.breakpoint = target_.BreakpointCreateByName(hook.function.c_str());
+    hook.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByName(hook.function.c_str()); });
   }
+  entries_stale_ = true;
   if (!hook.breakpoint.IsValid()) {
     print("groutines: could not set a breakpoint on '" + hook.function + "'");
     return;
@@ -174,6 +186,7 @@ void LldbBackend::filter(Hook& hook, lldb::SBProcess& process, std::uint64_t cur
   std::size_t n = hook.breakpoint.GetNumLocations();
   if (n == hook.filtered) return;
   if (hook.filtered != 0) modules_changed();
+  entries_stale_ = true;
   bool busy = current != 0 && stopped_at(process, hook.breakpoint.GetID(), current);
   for (std::size_t i = 0; i < n; ++i) {
     lldb::SBBreakpointLocation location =
@@ -209,6 +222,7 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
   agent_hold(id, false);
+  entries_stale_ = true;
   if (it->second.breakpoint.IsValid()) {
     lldb::break_id_t bp = it->second.breakpoint.GetID();
     hook_by_breakpoint_.erase(bp);
@@ -224,11 +238,22 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
 void LldbBackend::keep_planted(bool at_hit) {
   if (!target_.IsValid() || agent_frame_) return;
   if (at_hit && target_.GetNumBreakpoints() == breakpoints_seen_) return;
+  // One pass over the target's breakpoints: FindBreakpointByID() is linear in them.
+  std::unordered_map<lldb::break_id_t, lldb::SBBreakpoint> present;
+  foreign_.clear();
+  for (std::uint32_t i = 0, n = target_.GetNumBreakpoints(); i < n; ++i) {
+    lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(i);
+    if (hook_by_breakpoint_.count(bp.GetID()))
+      present.emplace(bp.GetID(), bp);
+    else if (!ours(bp.GetID()))
+      foreign_.push_back(bp.GetID());
+  }
   std::vector<std::pair<lldb::break_id_t, FunctionId>> deleted;
   for (const auto& [id, fn] : hook_by_breakpoint_) {
     auto h = hooks_.find(fn);
     if (h == hooks_.end()) continue;
-    lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+    auto found = present.find(id);
+    lldb::SBBreakpoint bp = found == present.end() ? lldb::SBBreakpoint() : found->second;
     if (!bp.IsValid()) {
       deleted.emplace_back(id, fn);
     } else if (!bp.IsEnabled()) {
@@ -281,7 +306,7 @@ void LldbBackend::retire(lldb::break_id_t id) {
     retired_.push_back(id);
     return;
   }
-  target_.BreakpointDelete(id);
+  own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
 }
 
 // delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
@@ -311,7 +336,7 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
     if (busy.count(id))
       keep.push_back(id);
     else
-      target_.BreakpointDelete(id);
+      own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
   }
   retired_.swap(keep);
 }
@@ -353,7 +378,8 @@ void LldbBackend::watch_return(CallId call, FunctionId /*function_id*/, std::str
   p.hit = entry_hits_;
   ReturnSite& site = sites_[p.return_address];
   if (!site.breakpoint.IsValid()) {
-    site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
+    site.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByAddress(p.return_address); });
     if (!site.breakpoint.IsValid()) {
       sites_.erase(p.return_address);
       print("groutines: cannot set a breakpoint at return address " + hex(p.return_address));
@@ -415,22 +441,35 @@ void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& f
     runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
 }
 
-// names_at() looks at every hook's breakpoint for a location at entry that is a function's
-// first instruction, enabled or not (a location the agent serves is disabled, but the agent
-// does not see a call that stops at another name's breakpoint).
+// names_at() are the hooks with a location at entry that is a function's first instruction,
+// enabled or not (a location the agent serves is disabled, but the agent does not see a call
+// that stops at another name's breakpoint), from entries_.
 std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
     lldb::addr_t entry, lldb::SBProcess& process, std::uint64_t current) {
-  std::vector<std::pair<FunctionId, lldb::break_id_t>> names;
+  index_entries(process, current);
+  auto it = entries_.find(entry);
+  if (it == entries_.end()) return {};
+  return it->second;
+}
+
+void LldbBackend::index_entries(lldb::SBProcess& process, std::uint64_t current) {
+  std::uint32_t modules = target_.IsValid() ? target_.GetNumModules() : 0;
+  std::uint32_t process_id = process.IsValid() ? process.GetUniqueID() : 0;
+  if (!entries_stale_ && modules == entries_modules_ && process_id == entries_process_) return;
+  entries_.clear();
   for (auto& [id, hook] : hooks_) {
     if (!hook.breakpoint.IsValid()) continue;
-    lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByAddress(entry);
-    if (!location.IsValid()) continue;
     filter(hook, process, current);
-    auto at = hook.at_entry.find(location.GetID());
-    if (at != hook.at_entry.end() && at->second) names.emplace_back(id, location.GetID());
+    for (const auto& [location_id, at_entry] : hook.at_entry) {
+      if (!at_entry) continue;
+      lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByID(location_id);
+      if (location.IsValid()) entries_[location.GetLoadAddress()].emplace_back(id, location_id);
+    }
   }
-  std::sort(names.begin(), names.end());
-  return names;
+  for (auto& [address, names] : entries_) std::sort(names.begin(), names.end());
+  entries_stale_ = false;
+  entries_modules_ = modules;
+  entries_process_ = process_id;
 }
 
 template <class ReturnFrame>
@@ -803,13 +842,22 @@ void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
 
 namespace {
 
+// in_plt() tells whether symbol lies in a PLT section (.plt, .plt.got, .plt.sec): LLDB names
+// the lazy-binding stub at the head of .plt (___lldb_unnamed_symbol73) from its unwind info,
+// but it is no function: it is entered with a relocation index on top of the stack, not a
+// return address, and hooking it (a pattern such as "*") breaks every lazy binding.
+bool in_plt(lldb::SBSymbol& symbol) {
+  const char* section = symbol.GetStartAddress().GetSection().GetName();
+  return section && std::string_view(section).substr(0, 4) == ".plt";
+}
+
 // code_symbols() are the names of module's code symbols, each once, in symbol table order.
 std::vector<std::string> code_symbols(lldb::SBModule module) {
   std::vector<std::string> names;
   std::set<std::string> seen;
   for (std::size_t i = 0, n = module.GetNumSymbols(); i < n; ++i) {
     lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
-    if (symbol.GetType() != lldb::eSymbolTypeCode) continue;
+    if (symbol.GetType() != lldb::eSymbolTypeCode || in_plt(symbol)) continue;
     const char* name = symbol.GetName();
     if (name && *name && seen.insert(name).second) names.emplace_back(name);
   }
