@@ -70,13 +70,19 @@ def set_errno(call, value):
 def functions_matching(patterns, modules=None):
     """functions_matching() expands shell patterns (parse_*) into the functions of the target
     that match them (groutines.functions()), in the main executable (or the modules named in
-    modules); names without wildcards are kept as they are."""
+    modules); a pattern MODULE:PATTERN, where MODULE is a shared library's file name
+    (libc.so.6:str*), matches in that library. Names without wildcards are kept as they
+    are."""
     found = []
     for pattern in patterns:
+        where = modules or None
+        module, colon, rest = pattern.partition(":")
+        if colon and ".so" in module and rest and not rest.startswith(":"):
+            where, pattern = [module], rest
         if not any(c in pattern for c in "*?["):
             names = [pattern]
         else:
-            names = g.functions(pattern, modules or None)
+            names = g.functions(pattern, where)
         found.extend(name for name in names if name not in found)
     return found
 

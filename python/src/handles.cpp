@@ -144,6 +144,16 @@ void bind_handles(py::module_& m) {
             return out;
           },
           "The arguments the debug info names: {name: value}, in declaration order.")
+      .def_property_readonly(
+          "typed_args",
+          [](const CallHandle& c) {
+            py::list out;
+            for (const Argument& a : c.args())
+              out.append(py::make_tuple(from_text(a.name), from_text(a.type), from_value(a.value)));
+            return out;
+          },
+          "The arguments the debug info names with their C types: [(name, type, value)], in "
+          "declaration order ('const char *' for a string, whose value is its address).")
       .def(
           "return_now",
           [](const CallHandle& c, py::handle value) {

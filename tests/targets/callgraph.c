@@ -6,9 +6,10 @@
  * recursion; then two threads each call worker(id), which calls mix(a, b) 10 * id times.
  * Strings go in (parse_line, shout, count_words, greet) and come out (shout, greet).
  *
- * It is built as `callgraph` (-O0 -g), `callgraph_O2` (-O2 -g) and `callgraph_pg` (-O0 -g
- * -pg, for `uftrace record`, which needs mcount calls in every function): the same calls
- * at every level, each function a HOOKED one.
+ * It is built as `callgraph` (-O0 -g) and `callgraph_O2` (-O2 -g), each with a twin built
+ * with -pg for `uftrace record` (which needs mcount calls in every function):
+ * `callgraph_pg`, `callgraph_O2_pg`. Each function is a HOOKED one, but at -O2 GCC still
+ * turns one of fib's two recursive calls into a loop: 13 calls of fib, not 25.
  *
  * Usage: callgraph [ROUNDS=3]. Prints one line per round ("words=N SHOUT") and, at the end,
  * "fib=8 mix=N greet=hello, world". */
