@@ -35,6 +35,7 @@ std::vector<StackFrame> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }
 bool Frame::returns_float() { return false; }
+std::string Frame::return_type_name() { return {}; }
 Value Frame::evaluate(std::string_view) { unsupported("evaluate"); }
 
 Backend::~Backend() = default;

@@ -20,7 +20,8 @@ compare them with each other, not with uftrace's; the counts are exact.
 Options (groutines run --set profile.KEY=VALUE, or GROUTINES_PROFILE_KEY):
   profile.functions=PATTERNS  comma list of names or shell patterns (required): `*` is
                               every function of the executable; MODULE:PATTERN matches in a
-                              library (libc.so.6:str*)
+                              library (libc.so.6:str*; with wildcards, from main on when the
+                              groutine loads before the library does)
   profile.modules=M[,N]       match the patterns without MODULE: in these modules instead
   profile.sort=KEY            total (default), self, call or func
   profile.output=FILE         also write {function: {thread: {calls, total_s, self_s, max_s}}}
@@ -53,8 +54,8 @@ if not PATTERNS:
 if SORT not in SORT_KEYS:
     raise ValueError(f"stock profile: GROUTINES_PROFILE_SORT='{SORT}' is not one of "
                      f"{', '.join(SORT_KEYS)} (--set profile.sort=total)")
-FUNCTIONS = _stock.functions_matching(PATTERNS, MODULES)
-if not FUNCTIONS:
+FUNCTIONS, LATER = _stock.functions_now_or_later(PATTERNS, MODULES)
+if not FUNCTIONS and not LATER:
     raise ValueError(f"stock profile: no function matches {', '.join(PATTERNS)}")
 
 stats = {}   # (function, thread) -> [calls, total seconds, self seconds, max seconds]
@@ -102,6 +103,7 @@ def table(rows):
 @g.groutine(name="profile")
 async def profile():
     _stock.follow("profile", FUNCTIONS, timed)
+    _stock.follow_at_main("profile", LATER, MODULES, timed)
     await g.event("exit")
     overall = {}
     threads = {}

@@ -49,6 +49,7 @@ class AgentFrame final : public Frame {
   std::uint64_t int_return_value() override;
   double float_return_value() override;
   bool returns_float() override { return return_type_.known && return_type_.floating; }
+  std::string return_type_name() override { return return_type_.type; }
   Value evaluate(std::string_view expression) override;
 
   // --- For the backend. ---

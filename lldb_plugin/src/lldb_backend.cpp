@@ -852,6 +852,9 @@ bool in_plt(lldb::SBSymbol& symbol) {
 }
 
 // code_symbols() are the names of module's code symbols, each once, in symbol table order.
+// Not its IFUNC symbols (libc's strcmp, strlen, memcpy...: LLDB types them resolvers): LLDB 19
+// hangs placing a breakpoint on one in a live process (`breakpoint set -n strcmp` at main), so
+// a pattern must not hook them; named before the process starts, they work.
 std::vector<std::string> code_symbols(lldb::SBModule module) {
   std::vector<std::string> names;
   std::set<std::string> seen;
@@ -859,7 +862,12 @@ std::vector<std::string> code_symbols(lldb::SBModule module) {
     lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
     if (symbol.GetType() != lldb::eSymbolTypeCode || in_plt(symbol)) continue;
     const char* name = symbol.GetName();
-    if (name && *name && seen.insert(name).second) names.emplace_back(name);
+    if (!name || !*name) continue;
+    // A versioned symbol (pthread_create@@GLIBC_2.34, and its compatibility version
+    // pthread_create@GLIBC_2.2.5) under the name callers use and hooks resolve.
+    std::string_view plain(name);
+    plain = plain.substr(0, plain.find('@'));
+    if (!plain.empty() && seen.insert(std::string(plain)).second) names.emplace_back(plain);
   }
   return names;
 }

@@ -74,6 +74,7 @@ class LldbFrame final : public Frame {
   // set_return_type() says how to read the return value at a Return.
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
   bool returns_float() override { return return_type_.known && return_type_.floating; }
+  std::string return_type_name() override { return return_type_.type; }
   // use_layout() gives the argument layout of the stopped function when it is known already
   // (null: arguments() works it out from DWARF at first use).
   void use_layout(std::shared_ptr<const ArgumentLayout> layout) noexcept {

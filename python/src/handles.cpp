@@ -192,6 +192,10 @@ void bind_handles(py::module_& m) {
           "The return value as the caller will see it: a float when the function returns a "
           "floating type (debug info: xmm0) or a groutine forced or rewrote it with a float; "
           "else an int (rax, signed). float_value always reads xmm0.")
+      .def_property_readonly(
+          "type", [](const ReturnHandle& r) { return from_text(r.type()); },
+          "The function's return type as the debug info spells it ('void', 'const char *'); "
+          "'' when not known (no debug info, an unwound call).")
       .def_property_readonly("float_value", &Return::float_value,
                              "The floating return value (xmm0), as rewritten so far.")
       .def(

@@ -39,7 +39,7 @@ HOOKED char *shout(char *dst, const char *src) {
 }
 
 HOOKED int parse_line(const char *line) {
-  char upper[64];
+  char upper[64] = "";
   shout(upper, line);
   int words = (int)count_words(upper);
   printf("words=%d %s\n", words, upper);

@@ -152,6 +152,7 @@ struct ReturnLayout {
   bool floating = false;  // float or double, in xmm0
   bool is_signed = false;
   std::uint64_t size = 8;
+  std::string type;  // the C type's name as the debug info spells it ("void", "const char *")
 };
 
 // return_layout() is how to read a value of type in rax/xmm0: known for integer, bool,

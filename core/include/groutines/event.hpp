@@ -88,6 +88,9 @@ class GROUTINES_API Frame {
   // returns_float() tells, at a Return event, that the function returns a float or a double
   // (in xmm0), when the debug info says so; false when it does not or is not known.
   virtual bool returns_float();
+  // return_type_name() is, at a Return event, the function's return type as the debug info spells
+  // it ("void", "const char *"); "" when not known (the default).
+  virtual std::string return_type_name();
   // evaluate() evaluates a C expression in the stopped thread, as the debugger's `expression`
   // command does (it may call the target's functions and write its memory; breakpoints are
   // ignored meanwhile), and returns its value: an int, float or bool, or none for void.
