@@ -106,19 +106,26 @@ def set_errno(call, value):
     call.evaluate(f"*(int *)__errno_location() = {int(value)}")
 
 
+# The C runtime's start-up and tear-down code that gcc links into every executable (crt1.o,
+# crti.o, crtbegin.o): a wildcard leaves it out (a hook hears a name in every module, and the
+# dynamic loader has a _start of its own); named, it is hooked.
+C_RUNTIME = {"_start", "_init", "_fini", "frame_dummy", "register_tm_clones",
+             "deregister_tm_clones", "__do_global_dtors_aux"}
+
+
 def functions_matching(patterns, modules=None):
     """functions_matching() expands shell patterns (parse_*) into the functions of the target
     that match them (groutines.functions()), in the main executable (or the modules named in
     modules); a pattern MODULE:PATTERN, where MODULE is a shared library's file name
     (libc.so.6:str*), matches in that library. Names without wildcards are kept as they
-    are."""
+    are; wildcards leave out C_RUNTIME."""
     found = []
     for pattern in patterns:
         where, pattern = split_module(pattern, modules)
         if not any(c in pattern for c in "*?["):
             names = [pattern]
         else:
-            names = g.functions(pattern, where)
+            names = [n for n in g.functions(pattern, where) if n not in C_RUNTIME]
         found.extend(name for name in names if name not in found)
     return found
 

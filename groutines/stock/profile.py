@@ -11,8 +11,9 @@ all threads, and, when calls came from more than one thread, one per thread:
     [profile] thread 4242:
     ...
 
-Total time runs from a call to its return; self time is the total less the total time of
-the hooked calls made inside it (on the same thread), as uftrace counts them. Times are
+Total time runs from a call to its return (for a recursive function, its outermost calls
+only); self time is the total less the total time of the hooked calls made inside it (on the
+same thread), as uftrace counts them. Times are
 taken in the debugger as each call and return is delivered: they include the cost of the
 deliveries (microseconds on the agent transport, a millisecond or more on breakpoints), so
 compare them with each other, not with uftrace's; the counts are exact.
@@ -59,13 +60,13 @@ if not FUNCTIONS and not LATER:
     raise ValueError(f"stock profile: no function matches {', '.join(PATTERNS)}")
 
 stats = {}   # (function, thread) -> [calls, total seconds, self seconds, max seconds]
-active = {}  # thread -> [[call id, start, time in hooked callees]], outermost first
+active = {}  # thread -> [[call id, start, time in hooked callees, function]], outermost first
 
 
 async def timed(call):
     key = (call.function, call.thread_id)
     stack = active.setdefault(call.thread_id, [])
-    frame = [call.id, time.perf_counter(), 0.0]
+    frame = [call.id, time.perf_counter(), 0.0, call.function]
     stack.append(frame)
     await call.returned()  # or its unwinding (longjmp, exception): its time ends there too
     elapsed = time.perf_counter() - frame[1]
@@ -78,9 +79,11 @@ async def timed(call):
         stack[-1][2] += elapsed
     s = stats.setdefault(key, [0, 0.0, 0.0, 0.0])
     s[0] += 1
-    s[1] += elapsed
     s[2] += max(0.0, elapsed - frame[2])
-    s[3] = max(s[3], elapsed)
+    # A recursive call's time is in its outermost call's already (as uftrace counts it).
+    if not any(f[3] == frame[3] for f in stack):
+        s[1] += elapsed
+        s[3] = max(s[3], elapsed)
 
 
 def duration(seconds):

@@ -108,3 +108,14 @@ def test_profile_rejects_an_unknown_sort_key_and_a_pattern_nothing_matches():
     r = run("--set", "profile.functions=nothing_*", "stock:profile", "--", target("callgraph"))
     assert r.code == 2, r
     assert "stock profile: no function matches nothing_*" in r.stderr, r
+
+
+def test_profile_counts_a_recursions_time_once_in_its_total_as_uftrace_does(tmp_path):
+    out = tmp_path / "profile.json"
+    r = run("--set", "profile.functions=fib", "--set", f"profile.output={out}",
+            "stock:profile", "--", target("callgraph"))
+    assert r.code == 0, r
+    (fib,) = json.loads(out.read_text())["fib"].values()
+    # 25 calls, one outermost: the total is its time, which is all fib's own.
+    assert fib["calls"] == 25, fib
+    assert fib["total_s"] == pytest.approx(fib["self_s"]) and fib["max_s"] == fib["total_s"], fib
