@@ -119,3 +119,14 @@ def test_profile_counts_a_recursions_time_once_in_its_total_as_uftrace_does(tmp_
     # 25 calls, one outermost: the total is its time, which is all fib's own.
     assert fib["calls"] == 25, fib
     assert fib["total_s"] == pytest.approx(fib["self_s"]) and fib["max_s"] == fib["total_s"], fib
+
+
+def test_profile_leaves_the_trace_a_slice_for_every_call(tmp_path):
+    trace = tmp_path / "trace.json"
+    r = run("--trace", trace, "--set", "profile.functions=*", "stock:profile", "--",
+            target("callgraph"))
+    assert r.code == 0, r
+    data = json.loads(trace.read_text())
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    slices = [e["name"] for e in events if e.get("ph") == "X"]
+    assert slices.count("fib") == 25 and slices.count("mix") == 30, slices
