@@ -64,18 +64,16 @@ async def _follower(name, function, handle):
 
 def follow_at_main(name, later, modules, handle, found=None):
     """follow_at_main() spawns, from the running groutine (name), a child that waits for the
-    custom event `main`, which `groutines run` fires when the target stops at main (in LLDB:
-    `groutine fire main`), and then follows (follow()) the functions the patterns of later
-    match (functions_matching()): patterns in libraries that were not loaded yet when the
-    groutine loaded. found(functions) is told what they matched first. (Not at a call of
-    main: hooking a library's IFUNC (strcmp) inside a breakpoint callback hangs LLDB, which
-    runs the resolver in the target to place the breakpoint.)"""
+    first call of main (the libraries loaded; a hook's first call stops at its breakpoint,
+    where their symbols can be read) and then follows (follow()) the functions the patterns
+    of later match (functions_matching()): patterns in libraries that were not loaded yet
+    when the groutine loaded. found(functions) is told what they matched first."""
     if later:
         g.spawn(_at_main(name, later, modules, handle, found), name=name)
 
 
 async def _at_main(name, later, modules, handle, found):
-    await g.event("main")
+    await g.call("main")
     functions = functions_matching(later, modules)
     if found:
         found(functions)

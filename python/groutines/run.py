@@ -1443,9 +1443,6 @@ class Runner:
                         self._close_stdio(thread, stdio.closed)
                         target.BreakpointDelete(main_stop)
                         main_stop = None
-                        # The libraries are loaded: groutines may look up and hook their
-                        # functions now, at a stop (stock calls.functions=libc.so.6:str*).
-                        self.debugger.command("groutine fire main", check=False)
                         continue
                     if reason == lldb.eStopReasonSignal:
                         signo = thread.GetStopReasonDataAtIndex(0)
