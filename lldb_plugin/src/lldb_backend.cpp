@@ -860,7 +860,11 @@ std::vector<std::string> code_symbols(lldb::SBModule module) {
   std::set<std::string> seen;
   for (std::size_t i = 0, n = module.GetNumSymbols(); i < n; ++i) {
     lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
-    if (symbol.GetType() != lldb::eSymbolTypeCode || in_plt(symbol)) continue;
+    // Not the names LLDB makes up from unwind info (___lldb_unnamed_symbol123): each module
+    // numbers its own, so a hook by that name lands on unrelated code in every other module
+    // (in libc, its PLT's lazy-binding stub: python3 crashed in _dl_fixup).
+    if (symbol.GetType() != lldb::eSymbolTypeCode || symbol.IsSynthetic() || in_plt(symbol))
+      continue;
     const char* name = symbol.GetName();
     if (!name || !*name) continue;
     // A versioned symbol (pthread_create@@GLIBC_2.34, and its compatibility version

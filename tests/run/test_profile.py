@@ -130,3 +130,13 @@ def test_profile_leaves_the_trace_a_slice_for_every_call(tmp_path):
     events = data["traceEvents"] if isinstance(data, dict) else data
     slices = [e["name"] for e in events if e.get("ph") == "X"]
     assert slices.count("fib") == 25 and slices.count("mix") == 30, slices
+
+
+def test_profile_hooks_no_name_lldb_makes_up_for_a_stripped_programs_code():
+    # process_cases_stripped has no symbol table: LLDB names its code from the unwind info
+    # (___lldb_unnamed_symbol7), names every module numbers on its own, which a hook by name
+    # would plant in all of them (python3 -c pass crashed so, in libc's lazy binding).
+    r = run("--set", "profile.functions=*", "stock:profile", "--",
+            target("process_cases_stripped"))
+    assert r.code == 2, r
+    assert "stock profile: no function matches *" in r.stderr, r
