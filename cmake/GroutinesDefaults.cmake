@@ -17,12 +17,11 @@ function(groutines_target_defaults target)
 endfunction()
 
 # groutines_add_groutine_library(target source output_dir) builds a C++ groutine library,
-# lib<target>.so in output_dir, loadable with `(lldb) groutine load`.
+# lib<target>.so in output_dir, loadable with `(lldb) groutine load`: groutines_add_library()
+# (what the installed CMake package offers) with the project's warnings.
+include(GroutinesAddLibrary)
 function(groutines_add_groutine_library target source output_dir)
-  add_library(${target} MODULE ${source})
-  target_link_libraries(${target} PRIVATE groutines::core)
+  groutines_add_library(${target} ${source})
   groutines_target_defaults(${target})
-  set_target_properties(${target} PROPERTIES
-    PREFIX lib
-    LIBRARY_OUTPUT_DIRECTORY ${output_dir})
+  set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${output_dir})
 endfunction()

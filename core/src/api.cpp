@@ -1,5 +1,8 @@
 #include "groutines/api.hpp"
 
+#include <cstring>
+
+#include "groutines/argument_layout.hpp"
 #include "groutines/runtime_internals.hpp"
 
 namespace groutines {
@@ -67,6 +70,30 @@ std::vector<std::uint8_t> TargetEvent::read_memory(std::uint64_t address,
 std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_size) const {
   return frame().read_cstring(address, max_size);
 }
+// memory_regions() and threads() ask the debugger (threads() may stop the target and wait
+// for it): on the delivering thread's stack, as evaluate().
+std::vector<MemoryRegion> TargetEvent::memory_regions() const {
+  Frame& f = frame();
+  std::vector<MemoryRegion> out;
+  Groutine* g = runtime_->current_groutine();
+  auto run = [&] { out = f.memory_regions(); };
+  if (g)
+    g->driver().on_caller_stack(run);
+  else
+    run();
+  return out;
+}
+std::vector<ThreadState> TargetEvent::threads() const {
+  Frame& f = frame();
+  std::vector<ThreadState> out;
+  Groutine* g = runtime_->current_groutine();
+  auto run = [&] { out = f.threads(); };
+  if (g)
+    g->driver().on_caller_stack(run);
+  else
+    run();
+  return out;
+}
 std::vector<StackFrame> TargetEvent::stack(std::size_t max_frames) const {
   return frame().backtrace(max_frames);
 }
@@ -103,13 +130,52 @@ Value Call::arg(std::string_view name) const {
 }
 
 std::vector<Argument> Call::args() const { return frame().arguments(); }
+namespace {
+
+// returned_as() is value as the caller of the function that ev stands in will see it: converted
+// to the function's return type as a C return statement converts it (an integer for an
+// integer, bool or pointer type, a double for float and double; as given for a long double,
+// or when the frame cannot tell the type). Error naming the call when the function cannot
+// return it (sysv::return_registers() says why).
+Value returned_as(const Event& ev, Value value) {
+  const sysv::ReturnLayout layout =
+      ev.frame ? ev.frame->return_layout() : sysv::ReturnLayout{};
+  sysv::ReturnRegisters registers;
+  try {
+    registers = sysv::return_registers(layout, value);
+  } catch (const Error& e) {
+    throw Error("call #" + std::to_string(ev.call) + " of " + std::string(ev.name) + ": " +
+                e.what());
+  }
+  using Reg = sysv::ReturnRegisters::Register;
+  switch (layout.type) {
+    case sysv::TypeClass::Integer:
+    case sysv::TypeClass::Bool:
+    case sysv::TypeClass::Pointer:
+      return sysv::sized(registers.bits, layout.size,
+                         layout.type == sysv::TypeClass::Integer && layout.is_signed);
+    case sysv::TypeClass::Float:
+      if (registers.reg == Reg::Xmm0Float) {
+        float f = 0;
+        std::memcpy(&f, &registers.bits, sizeof f);
+        return static_cast<double>(f);
+      } else {
+        double d = 0;
+        std::memcpy(&d, &registers.bits, sizeof d);
+        return d;
+      }
+    default:
+      return value;
+  }
+}
+
+}  // namespace
+
 void Call::return_now(std::int64_t value) const {
-  event();
-  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = returned_as(event(), value);
 }
 void Call::return_now(double value) const {
-  event();
-  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).forced_return = returned_as(event(), value);
 }
 
 Return Call::returned() const {
@@ -168,17 +234,17 @@ bool Return::returns_float() const {
 
 std::string Return::type() const {
   const Event& ev = event();
-  return ev.frame && !ev.unwound ? ev.frame->return_type_name() : std::string();
+  return ev.frame && !ev.unwound ? ev.frame->return_layout().type_name : std::string();
 }
 
 void Return::set_value(std::int64_t value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
-  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = returned_as(event(), value);
 }
 
 void Return::set_value(double value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
-  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = value;
+  RuntimeInternals::outcome_of(*runtime_, seq_).return_value = returned_as(event(), value);
 }
 
 // --- CustomEvent ---

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
+
+#include "groutines/error.hpp"
+#include "groutines/value.hpp"
 
 namespace groutines::sysv {
 
@@ -270,7 +274,8 @@ ArgumentLayout argument_layout(const FunctionDescription& function) {
 
 ReturnLayout return_layout(const TypeDescription& type) noexcept {
   ReturnLayout r;
-  r.type = type.name;
+  r.type = type.type;
+  r.type_name = type.name;
   switch (type.type) {
     case TypeClass::Integer:
     case TypeClass::Bool:
@@ -290,6 +295,100 @@ ReturnLayout return_layout(const TypeDescription& type) noexcept {
       break;
   }
   return r;
+}
+
+namespace {
+
+// to_integer() is a floating value converted to an integer return type as C converts it
+// (towards zero); Error when the integer type cannot hold it.
+std::uint64_t to_integer(const ReturnLayout& type, double value) {
+  if (type.type == TypeClass::Bool) return value != 0 ? 1 : 0;
+  if (type.type == TypeClass::Pointer)
+    throw Error("cannot return " + to_string(Value(value)) +
+                " from a function that returns a pointer: give an integer address");
+  const double truncated = std::trunc(value);
+  const unsigned bits = static_cast<unsigned>(std::min<std::uint64_t>(type.size, 8) * 8);
+  // The range of the type, as doubles (exact: powers of two).
+  const double top = std::ldexp(1.0, static_cast<int>(type.is_signed ? bits - 1 : bits));
+  const double bottom = type.is_signed ? -top : 0.0;
+  if (!(truncated >= bottom && truncated < top))  // NaN too
+    throw Error("cannot return " + to_string(Value(value)) + " from a function that returns " +
+                (type.is_signed ? "a signed " : "an unsigned ") + std::to_string(bits) +
+                "-bit integer: out of its range");
+  if (type.is_signed) return static_cast<std::uint64_t>(static_cast<std::int64_t>(truncated));
+  return static_cast<std::uint64_t>(truncated);
+}
+
+}  // namespace
+
+ReturnRegisters return_registers(const ReturnLayout& type, const Value& value) {
+  using Reg = ReturnRegisters::Register;
+  const bool is_double = std::holds_alternative<double>(value);
+  if (!is_double && !std::holds_alternative<std::int64_t>(value) &&
+      !std::holds_alternative<bool>(value))
+    throw Error("a return value must be a number or a bool, not " + to_string(value));
+  // The value as either kind: an integer's 64 bits (a bool is 0 or 1), or a double.
+  const std::int64_t integer = is_double                                 ? 0
+                               : std::holds_alternative<bool>(value)    ? std::get<bool>(value)
+                                                                        : std::get<std::int64_t>(value);
+  const double floating = is_double ? std::get<double>(value) : static_cast<double>(integer);
+  ReturnRegisters out;
+  switch (type.type) {
+    case TypeClass::Integer:
+    case TypeClass::Bool:
+    case TypeClass::Pointer:
+      out.reg = Reg::Rax;
+      if (is_double) {
+        out.bits = to_integer(type, floating);
+      } else if (type.type == TypeClass::Bool) {
+        out.bits = integer != 0 ? 1 : 0;
+      } else {
+        out.bits = static_cast<std::uint64_t>(integer);
+      }
+      return out;
+    case TypeClass::Float:
+      if (type.size == 4) {
+        // From an integer directly, not through a double: C rounds once.
+        const float f = is_double ? static_cast<float>(floating) : static_cast<float>(integer);
+        std::uint32_t b = 0;
+        std::memcpy(&b, &f, sizeof b);
+        out.reg = Reg::Xmm0Float;
+        out.bits = b;
+        return out;
+      }
+      if (type.size == 8) {
+        out.reg = Reg::Xmm0Double;
+        std::memcpy(&out.bits, &floating, sizeof out.bits);
+        return out;
+      }
+      throw Error("cannot return " + to_string(value) + " from a function that returns a " +
+                  std::to_string(type.size) + "-byte floating type (only float and double)");
+    case TypeClass::X87: {
+      static_assert(sizeof(long double) >= 10, "x86-64 long double is the 80-bit format");
+      // From an integer directly: a long double holds every 64-bit integer exactly.
+      const long double l =
+          is_double ? static_cast<long double>(floating) : static_cast<long double>(integer);
+      out.reg = Reg::St0;
+      std::memcpy(out.x87, &l, sizeof out.x87);
+      return out;
+    }
+    case TypeClass::Aggregate:
+    case TypeClass::ByReference:
+      throw Error("cannot return " + to_string(value) +
+                  " from a function that returns a struct, union or class by value: a forced "
+                  "or rewritten return value is one number");
+    case TypeClass::Void:
+    case TypeClass::Unknown:
+      break;
+  }
+  if (is_double) {
+    out.reg = Reg::Xmm0Double;
+    std::memcpy(&out.bits, &floating, sizeof out.bits);
+  } else {
+    out.reg = Reg::Rax;
+    out.bits = static_cast<std::uint64_t>(integer);
+  }
+  return out;
 }
 
 std::int64_t sized(std::uint64_t raw, std::uint64_t size, bool is_signed) noexcept {

@@ -42,22 +42,22 @@ void Groutine::bad_transition(State from, State to) const {
 std::string Groutine::waiting_on() const {
   if (state_ != State::Waiting || wait_ == nullptr) return {};
   auto lock = runtime_->lock();
-  auto one = [&](const Matcher& m) {
-    std::string s;
-    switch (m.kind) {
-      case EventKind::Call:
-        s = "call of " + std::string(runtime_->function_name(static_cast<FunctionId>(m.key)));
-        break;
-      case EventKind::Return: s = "return of call #" + std::to_string(m.key); break;
-      case EventKind::Custom: s = "event '" + runtime_->event_name(m.key) + "'"; break;
-    }
-    if (m.where) s += " (with a condition)";
-    return s;
-  };
-  if (wait_->size() == 1) return one(wait_->front());
-  std::string s = "any of (";
-  for (std::size_t i = 0; i < wait_->size(); ++i) s += (i ? ", " : "") + one((*wait_)[i]);
-  return s + ")";
+  std::vector<std::string> names(wait_->size());  // the views below point into them
+  std::vector<WaitText> parts;
+  parts.reserve(wait_->size());
+  for (std::size_t i = 0; i < wait_->size(); ++i) {
+    const Matcher& m = (*wait_)[i];
+    WaitText t{m.kind, {}, 0, static_cast<bool>(m.where)};
+    if (m.kind == EventKind::Call)
+      names[i] = std::string(runtime_->function_name(static_cast<FunctionId>(m.key)));
+    else if (m.kind == EventKind::Custom)
+      names[i] = runtime_->event_name(m.key);
+    else
+      t.call = m.key;
+    t.name = names[i];
+    parts.push_back(t);
+  }
+  return describe(parts);
 }
 
 }  // namespace groutines

@@ -23,6 +23,17 @@ namespace {
 Runtime* g_current_runtime = nullptr;
 
 std::atomic<Runtime*> g_default_runtime{nullptr};
+
+// unload_refused() is the one text of an unload refused from a delivery: because groutine
+// g is running, or (running false) because an event is being delivered, to whose receivers g
+// may belong (nullptr: any of several). all_or_nothing: of an unload of several groutines.
+std::string unload_refused(const Groutine* g, bool running, bool all_or_nothing) {
+  std::string who = g ? "groutine '" + g->name() + "'" : std::string("groutines");
+  std::string s = running ? who + " is running: it cannot be unloaded from a delivery"
+                          : "an event is being delivered: " + who +
+                                " cannot be unloaded from a delivery";
+  return all_or_nothing ? s + " (nothing was unloaded)" : s;
+}
 }  // namespace
 
 // Delivery is one event being delivered; they nest (fire from a listener), innermost first.
@@ -231,16 +242,11 @@ bool Runtime::unload(GroutineId id) {
                          [&](const auto& g) { return g->id() == id; });
   if (it == groutines_.end()) return false;
   Groutine& g = **it;
-  if (g.state_ == State::Running)
-    throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded from a delivery");
+  if (g.state_ == State::Running) throw Error(unload_refused(&g, true, false));
   // The delivery's receivers may include it, or a predicate of it be running.
-  if (active_)
-    throw Error("an event is being delivered: groutine '" + g.name_ +
-                "' cannot be unloaded from a delivery");
+  if (active_) throw Error(unload_refused(&g, false, false));
   if (g.live_children_ > 0) {
     // Its children first, newest first (their children are unloaded by the same call).
-    if (g.state_ == State::Running)
-      throw Error("groutine '" + g.name_ + "' is running: it cannot be unloaded");
     std::vector<GroutineId> children;
     for (const auto& c : groutines_)
       if (c->parent_ == id) children.push_back(c->id_);
@@ -252,11 +258,17 @@ bool Runtime::unload(GroutineId id) {
 }
 
 std::size_t Runtime::unload_source(std::string_view source) {
+  return unload_where([&](const Groutine& g) { return g.source() == source; });
+}
+
+std::size_t Runtime::unload_where(const std::function<bool(const Groutine&)>& chosen) {
   Entry entry(*this);
   std::vector<GroutineId> ids;
-  check_unloadable([&](const Groutine& g) { return g.source() == source; });
   for (const auto& g : groutines_)
-    if (g->source() == source) ids.push_back(g->id());
+    if (chosen(*g)) ids.push_back(g->id());
+  check_unloadable([&](const Groutine& g) {
+    return std::binary_search(ids.begin(), ids.end(), g.id());  // ids are in load order
+  });
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) unload(*it);
   return ids.size();
 }
@@ -274,13 +286,10 @@ void Runtime::check_unloadable(const std::function<bool(const Groutine&)>& chose
   for (const auto& g : groutines_) {
     if (!chosen(*g)) continue;
     any = true;
-    if (g->state_ == State::Running)
-      throw Error("groutine '" + g->name_ +
-                  "' is running: it cannot be unloaded from a delivery (nothing was unloaded)");
+    if (g->state_ == State::Running) throw Error(unload_refused(g.get(), true, true));
   }
   if (any && active_)  // a predicate: the groutines of this delivery must outlive it
-    throw Error("an event is being delivered: groutines cannot be unloaded from a delivery "
-                "(nothing was unloaded)");
+    throw Error(unload_refused(nullptr, false, true));
 }
 
 void Runtime::remove(Groutine& g) {

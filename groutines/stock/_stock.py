@@ -32,20 +32,42 @@ def option(groutine, key, default=None, kind=str):
                              f"(--set {groutine}.{key}=N)") from None
     if kind is list:
         return [item.strip() for item in text.replace(";", ",").split(",") if item.strip()]
-    return kind(text)
+    try:
+        return kind(text)
+    except ValueError as e:  # a kind's reason: "is not an errno (...)"
+        raise ValueError(f"stock {groutine}: {name}='{text}' {e}") from None
 
 
 def errno_number(text):
-    """errno_number() is an errno given as a number or a name (ENOMEM)."""
-    if text is None:
-        return None
+    """errno_number() is an errno given as a number (0 to 4095) or a name, ENOMEM in any case;
+    an option kind: ValueError saying why otherwise."""
     import errno
-    if isinstance(text, int) or text.lstrip("-").isdigit():
-        return int(text)
-    value = getattr(errno, text.upper(), None)
-    if value is None:
-        raise ValueError(f"unknown errno name '{text}'")
+    text = str(text).strip()
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = getattr(errno, text.upper(), None) if text.upper().startswith("E") else None
+    if not isinstance(value, int) or not 0 <= value < 4096:
+        raise ValueError("is not an errno (a number, or a name: ENOMEM)")
     return value
+
+
+def errno_name(value):
+    """errno_name() is the name of errno value (ENOMEM), or its number as text."""
+    import errno
+    return errno.errorcode.get(value, str(value))
+
+
+def check_options(groutine, keys):
+    """check_options() raises ValueError naming the first GROUTINES_<GROUTINE>_* variable that
+    is none of keys (a misspelt --set groutine.key=...), with the keys it knows."""
+    prefix = f"GROUTINES_{groutine}_".upper()
+    known = {f"{prefix}{key}".upper().replace(".", "_").replace("-", "_") for key in keys}
+    for name in sorted(os.environ):
+        if name.startswith(prefix) and name not in known:
+            key = name[len(prefix):].lower()
+            raise ValueError(f"stock {groutine}: no option {groutine}.{key} ({name}); its "
+                             f"options: {', '.join(keys)}")
 
 
 def follow(name, functions, handle):

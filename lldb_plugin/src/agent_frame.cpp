@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "groutines/error.hpp"
+#include "target_state.hpp"
 
 namespace groutines::plugin {
 
@@ -142,6 +143,27 @@ std::vector<std::uint8_t> AgentFrame::read_memory(std::uint64_t address, std::si
   return out;
 }
 
+std::vector<MemoryRegion> AgentFrame::memory_regions() { return regions_of_pid(pid_); }
+
+std::vector<ThreadState> AgentFrame::threads() {
+  if (!read_threads_) throw Error("threads: cannot stop the target here");
+  std::vector<ThreadState> out = read_threads_(*this);
+  // The hit's thread waits inside the agent: its registers at the hit are the slot's.
+  ThreadState self;
+  self.id = slot_.tid;
+  self.stack_pointer = slot_.regs.rsp;
+  for (const RegisterName& r : kRegisters) {
+    std::string_view name = r.name;
+    if (name != "eflags" && name != "pc" && name != "sp" && name != "fp")  // aliases
+      self.registers.emplace_back(r.name, at(slot_.regs, r.offset));
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [&](const ThreadState& t) { return t.id == self.id; }),
+            out.end());
+  out.insert(out.begin(), std::move(self));
+  return out;
+}
+
 std::string AgentFrame::read_cstring(std::uint64_t address, std::size_t max_size) {
   std::string out;
   // Read up to each page end, so that a string at the end of a mapping reads.
@@ -243,15 +265,22 @@ void AgentFrame::watch(CallId call) noexcept {
 }
 
 void AgentFrame::set_value(const Value& value) {
-  if (const auto* d = std::get_if<double>(&value)) {
-    std::memcpy(slot_.regs.xmm[0], d, sizeof *d);
-    std::memset(slot_.regs.xmm[0] + sizeof *d, 0, sizeof slot_.regs.xmm[0] - sizeof *d);
-  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    slot_.regs.rax = static_cast<std::uint64_t>(*i);
-  } else if (const auto* b = std::get_if<bool>(&value)) {
-    slot_.regs.rax = *b ? 1 : 0;
-  } else {
-    throw Error("a return value must be a number or a bool, not " + to_string(value));
+  using Reg = sysv::ReturnRegisters::Register;
+  const sysv::ReturnRegisters r = sysv::return_registers(return_type_, value);
+  switch (r.reg) {
+    case Reg::Rax:
+      slot_.regs.rax = r.bits;
+      return;
+    case Reg::Xmm0Float:
+      std::memcpy(slot_.regs.xmm[0], &r.bits, 4);
+      return;
+    case Reg::Xmm0Double:
+      std::memcpy(slot_.regs.xmm[0], &r.bits, 8);
+      return;
+    case Reg::St0:
+      // The backend keeps such functions on breakpoints (agent_after_call()).
+      throw Error("cannot return a long double through the agent: it returns in st0, which "
+                  "the agent does not carry");
   }
 }
 

@@ -34,6 +34,10 @@ class AgentFrame final : public Frame {
   // Evaluator evaluates an expression on the frame's thread (the backend stops it for that).
   using Evaluator = std::function<Value(AgentFrame& frame, std::string_view expression)>;
 
+  // ThreadReader reads the threads of the process, stopped for it (the backend parks the
+  // frame's thread and reads the others from LLDB).
+  using ThreadReader = std::function<std::vector<ThreadState>(AgentFrame& frame)>;
+
   // AgentFrame() reads the hit posted in slot of process pid; where is Entry or Return.
   AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
              Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate);
@@ -49,21 +53,33 @@ class AgentFrame final : public Frame {
   std::uint64_t int_return_value() override;
   double float_return_value() override;
   bool returns_float() override { return return_type_.known && return_type_.floating; }
-  std::string return_type_name() override { return return_type_.type; }
+  ReturnType return_layout() override { return return_type_; }
   Value evaluate(std::string_view expression) override;
+  // memory_regions() reads /proc/PID/maps (the target runs on: regions may change meanwhile).
+  std::vector<MemoryRegion> memory_regions() override;
+  // threads() has the process stopped by the ThreadReader; this thread's registers are the
+  // hit's, from the slot.
+  std::vector<ThreadState> threads() override;
 
   // --- For the backend. ---
+  void use_thread_reader(ThreadReader reader) { read_threads_ = std::move(reader); }
   LldbFrame::Where where() const noexcept { return where_; }
   std::uint64_t thread_id() const noexcept { return slot_.tid; }
   std::uint64_t stack_pointer() const noexcept { return slot_.regs.rsp; }
   ga_slot& slot() noexcept { return slot_; }
   void use_layout(std::shared_ptr<const ArgumentLayout> layout) { layout_ = std::move(layout); }
+  // set_return_type() says how the function returns its value (at its entry too, for a forced
+  // return).
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
   // watch() asks the agent to report this call's return as call.
   void watch(CallId call) noexcept;
-  // force_return() asks the agent to return value to the caller without running the call.
+  // force_return() asks the agent to return value to the caller without running the call,
+  // in the register the return type (set_return_type(), at the entry too) returns it in:
+  // rax, or xmm0 as a float or a double (sysv::return_registers()). Error, with nothing
+  // written, for a value the function cannot return, and for a long double (st0).
   void force_return(const Value& value);
-  // set_return_value() asks the agent to give the caller value at this return.
+  // set_return_value() asks the agent to give the caller value at this return, written as
+  // force_return() writes it.
   void set_return_value(const Value& value);
   // stop() asks the agent to stop the thread at the function's entry (or the return address)
   // on the host's stop-pad breakpoint.
@@ -85,6 +101,7 @@ class AgentFrame final : public Frame {
   Symbolizer symbolize_;
   std::uint64_t return_stub_;
   Evaluator evaluate_;
+  ThreadReader read_threads_;
   ReturnType return_type_;
   std::shared_ptr<const ArgumentLayout> layout_;
   std::vector<std::pair<std::string, std::uint64_t>> read_;  // registers read, in order

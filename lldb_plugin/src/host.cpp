@@ -1,13 +1,9 @@
 #include "host.hpp"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cstdlib>
 
 #include "groutines/error.hpp"
-#include "groutines/library.hpp"
-#include "groutines/registry.hpp"
 
 namespace groutines::plugin {
 
@@ -90,38 +86,6 @@ void Host::stop_at_exit() {
 Host& Host::get(lldb::SBDebugger debugger) {
   if (!g_host) g_host = new Host(std::move(debugger));
   return *g_host;
-}
-
-std::vector<GroutineId> Host::load_library(const std::string& path) {
-  unload_library(path);
-  void* handle = open_library(path);  // a static initialiser that throws is an Error
-  std::vector<Definition> definitions = Registry::global().definitions_of(path);
-  if (definitions.empty()) {
-    dlclose(handle);
-    throw Error("'" + path + "' defines no groutines (no GROUTINE(...) in it)");
-  }
-  libraries_.push_back(Library{path, handle});
-  std::vector<GroutineId> ids;
-  for (const Definition& d : definitions) ids.push_back(runtime_.load(d).id());
-  return ids;
-}
-
-bool Host::unload_library(const std::string& path) {
-  auto it = std::find_if(libraries_.begin(), libraries_.end(),
-                         [&](const Library& l) { return l.path == path; });
-  if (it == libraries_.end()) return false;
-  runtime_.unload_source(path);  // before dlclose: their code lives in the library
-  dlclose(it->handle);
-  libraries_.erase(it);
-  return true;
-}
-
-void Host::unload_everything() {
-  runtime_.unload_all();
-  while (!libraries_.empty()) {
-    dlclose(libraries_.back().handle);
-    libraries_.pop_back();
-  }
 }
 
 }  // namespace groutines::plugin

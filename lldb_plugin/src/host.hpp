@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
+#include "groutines/libraries.hpp"
 #include "groutines/runtime.hpp"
 #include <memory>
 
@@ -25,22 +26,8 @@ class Host {
   LldbBackend& backend() noexcept { return backend_; }
   EventLog& event_log() noexcept { return log_; }
 
-  // Library is a groutine library loaded with `groutine load`.
-  struct Library {
-    std::string path;  // canonical
-    void* handle = nullptr;
-  };
-  const std::vector<Library>& libraries() const noexcept { return libraries_; }
-
-  // load_library() dlopens the C++ groutine library at path (canonical) and loads every
-  // groutine it registers; a library already loaded is unloaded first (a reload). Returns the
-  // loaded groutines' ids. Throws Error naming what was wrong.
-  std::vector<GroutineId> load_library(const std::string& path);
-  // unload_library() unloads the groutines of the library at path and dlcloses it; false
-  // when no library was loaded from path.
-  bool unload_library(const std::string& path);
-  // unload_everything() unloads every groutine and closes every library.
-  void unload_everything();
+  // libraries() are the C++ groutine libraries loaded with `groutine load`.
+  Libraries& libraries() noexcept { return libraries_; }
 
  private:
   explicit Host(lldb::SBDebugger debugger);
@@ -50,7 +37,7 @@ class Host {
   EventLog log_;
   LldbBackend backend_;
   Runtime runtime_;
-  std::vector<Library> libraries_;
+  Libraries libraries_;
   std::unique_ptr<ProcessWatcher> watcher_;  // null with an LLDB older than 17
 };
 

@@ -784,45 +784,25 @@ void LldbBackend::log_stop(const Groutine& by, std::string_view reason) {
 
 void LldbBackend::observe(const Event& event) noexcept {
   if (log_.capacity() == 0) return;
-  LogEntry e;
-  e.seq = event.seq;
-  e.time_ns = time_ns(event.time);
-  e.thread = event.thread_id;
-  e.kind = name(event.kind);
-  e.name = std::string(event.name);
   try {
-    if (event.kind == EventKind::Custom) {
-      e.data = *event.data;
-      e.detail = to_string(*event.data);
-    } else if (event.kind == EventKind::Call && event.frame) {
-      last_call_seq_ = event.seq;
-      e.call = event.call;
-      e.detail = "call #" + std::to_string(event.call);
-    } else if (event.kind == EventKind::Return && event.frame) {
+    bool skipped = false;
+    if (event.kind == EventKind::Call && event.frame) last_call_seq_ = event.seq;
+    if (event.kind == EventKind::Return && event.frame) {
       last_return_seq_ = event.seq;
-      e.call = event.call;
-      e.detail = "call #" + std::to_string(event.call);
-      if (event.unwound) {
-        e.unwound = true;
-        e.detail += " unwound";
-      } else if (frame_at_entry(*event.frame)) {
-        // Its value is the forced one, known once the call is delivered; its time is now,
-        // after whatever the groutines that skipped it logged.
-        e.skipped = true;
-        e.time_ns = time_ns(Clock::now());
-        e.detail += " skipped";
-      } else if (event.frame->returns_float()) {
-        e.value = event.frame->float_return_value();
-        e.detail += " xmm0=" + to_string(e.value);
-      } else {
-        e.value = static_cast<std::int64_t>(event.frame->int_return_value());
-        e.detail += " rax=" + to_string(e.value);
-      }
+      skipped = !event.unwound && frame_at_entry(*event.frame);
     }
-  } catch (const std::exception& ex) {
-    e.detail += std::string(" (") + ex.what() + ")";
+    LogEntry e = entry_of(event, !skipped);
+    if (skipped) {
+      // Its value is the forced one, known once the call is delivered; its time is now,
+      // after whatever the groutines that skipped it logged.
+      e.skipped = true;
+      e.time_ns = time_ns(Clock::now());
+      e.detail += " skipped";
+    }
+    log_.add(std::move(e));
+  } catch (const std::exception&) {
+    // Out of memory for the log: the entry is lost, the delivery goes on.
   }
-  log_.add(std::move(e));
 }
 
 // log_arguments() puts the arguments of the call stopped at frame into e: every argument by

@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
 #include "groutines/backend.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines_agent/protocol.h"
@@ -285,6 +285,9 @@ class LldbBackend final : public Backend {
   void modules_changed();
   bool agent_still_traced() const;
   Value agent_evaluate(AgentFrame& frame, std::string_view expression);
+  // agent_threads() parks frame's thread, as agent_evaluate() does, and reads every thread
+  // of the stopped process there (threads_of_process()).
+  std::vector<ThreadState> agent_threads(AgentFrame& frame);
   void serve_park(lldb::SBProcess& process);
   std::unique_lock<RecursiveLock> lock_serving(lldb::SBProcess& process);
   static bool on_park_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
@@ -346,6 +349,8 @@ class LldbBackend final : public Backend {
     ga_regs regs{};
     LldbFrame::Where where = LldbFrame::Where::Entry;
     std::string expression;
+    // job, when set, is done on the stopped process instead of evaluating expression.
+    std::function<void(lldb::SBProcess&)> job;
     bool done = false;
     Value result;
     std::string error;

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "groutines/error.hpp"
+#include "target_state.hpp"
 
 namespace groutines::plugin {
 
@@ -372,6 +373,16 @@ std::vector<std::uint8_t> LldbFrame::read_memory(std::uint64_t address, std::siz
   return out;
 }
 
+std::vector<MemoryRegion> LldbFrame::memory_regions() {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  return regions_of_process(process_);
+}
+
+std::vector<ThreadState> LldbFrame::threads() {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  return threads_of_process(process_, thread_.GetThreadID());
+}
+
 std::string LldbFrame::read_cstring(std::uint64_t address, std::size_t max_size) {
   if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
   std::string out(max_size + 1, '\0');
@@ -411,9 +422,29 @@ std::vector<StackFrame> LldbFrame::backtrace(std::size_t max_frames) {
 }
 
 ReturnType LldbFrame::return_type() {
+  if (entry_return_type_) return *entry_return_type_;
   lldb::SBFunction function = frame().GetFunction();
-  if (!function.IsValid()) return ReturnType{};
-  return sysv::return_layout(describe(function.GetType().GetFunctionReturnType()));
+  ReturnType type;
+  if (function.IsValid())
+    type = sysv::return_layout(describe(function.GetType().GetFunctionReturnType()));
+  entry_return_type_ = type;
+  return type;
+}
+
+ReturnType LldbFrame::return_layout() {
+  switch (where_) {
+    case Where::Entry:
+      try {
+        return return_type();
+      } catch (const Error&) {
+        return ReturnType{};  // a type DWARF cannot describe: as without debug info
+      }
+    case Where::Return:
+      return return_type_;
+    case Where::Gone:
+      break;
+  }
+  return ReturnType{};
 }
 
 // int_return_value() is rax, cut to the C return type's width (sign- or zero-extended) when
@@ -426,9 +457,16 @@ std::uint64_t LldbFrame::int_return_value() {
   return static_cast<std::uint64_t>(sized(rax, return_type_.size, return_type_.is_signed));
 }
 
-// float_return_value() is xmm0 as a double, or as a float widened when DWARF says float.
+// float_return_value() is xmm0 as a double, or as a float widened when DWARF says float; for a
+// long double, st0 (the top of the x87 stack) rounded to a double.
 double LldbFrame::float_return_value() {
   require(Where::Return, "a return value");
+  if (return_type_.type == sysv::TypeClass::X87) {
+    std::vector<std::uint8_t> x87 = register_bytes("st0");
+    long double l = 0;
+    std::memcpy(&l, x87.data(), std::min<std::size_t>(x87.size(), 10));
+    return static_cast<double>(l);
+  }
   std::vector<std::uint8_t> b = register_bytes("xmm0");
   if (return_type_.known && return_type_.floating && return_type_.size == 4) {
     float f = 0;
@@ -450,10 +488,15 @@ void LldbFrame::write_register(std::string_view name, std::uint64_t value) {
     if (n == name) v = value;
 }
 
-void LldbFrame::write_xmm0(double value) {
-  lldb::SBValue reg = find_register("xmm0");
-  std::vector<std::uint8_t> bytes = register_bytes("xmm0");
-  std::memcpy(bytes.data(), &value, sizeof value);
+// write_vector() writes size bytes at the start of the vector register name (xmm0: 16
+// bytes, st0: 10), keeping the rest, and checks that it took them.
+void LldbFrame::write_vector(std::string_view name, const void* data, std::size_t size) {
+  lldb::SBValue reg = find_register(name);
+  std::vector<std::uint8_t> bytes = register_bytes(name);
+  if (bytes.size() < size)
+    throw Error("cannot write register '" + std::string(name) + "': it has " +
+                std::to_string(bytes.size()) + " bytes, not " + std::to_string(size));
+  std::memcpy(bytes.data(), data, size);
   // A vector register takes its value as "{0x01 0x02 ...}", one byte per element.
   std::string text = "{";
   for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -464,29 +507,63 @@ void LldbFrame::write_xmm0(double value) {
   text += "}";
   lldb::SBError error;
   if (!reg.SetValueFromCString(text.c_str(), error) || error.Fail())
-    throw Error(std::string("cannot write register 'xmm0'") +
+    throw Error("cannot write register '" + std::string(name) + "'" +
                 (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
-  if (register_bytes("xmm0") != bytes)
-    throw Error("cannot write register 'xmm0': the value did not change");
+  if (register_bytes(name) != bytes)
+    throw Error("cannot write register '" + std::string(name) + "': the value did not change");
+}
+
+// push_x87() makes room for a value at the top of the x87 stack, as a function returning a
+// long double leaves it: TOP (fstat bits 11-13) one down, its register tagged valid in the
+// full tag word LLDB shows (two bits a register, 11 empty).
+void LldbFrame::push_x87() {
+  const std::uint64_t fstat = register_value("fstat");
+  const std::uint64_t ftag = register_value("ftag");
+  const unsigned top = (static_cast<unsigned>(fstat >> 11) - 1) & 7;
+  write_register("fstat", (fstat & ~std::uint64_t{0x3800}) | (std::uint64_t{top} << 11));
+  write_register("ftag", ftag & ~(std::uint64_t{3} << (2 * top)));
+}
+
+void LldbFrame::write_return(const sysv::ReturnRegisters& value, bool push) {
+  using Reg = sysv::ReturnRegisters::Register;
+  switch (value.reg) {
+    case Reg::Rax:
+      write_register("rax", value.bits);
+      return;
+    case Reg::Xmm0Float:
+      write_vector("xmm0", &value.bits, 4);
+      return;
+    case Reg::Xmm0Double:
+      write_vector("xmm0", &value.bits, 8);
+      return;
+    case Reg::St0:
+      if (push) push_x87();
+      write_vector("st0", value.x87, sizeof value.x87);
+      return;
+  }
 }
 
 void LldbFrame::set_return_value(const Value& value) {
-  if (const auto* d = std::get_if<double>(&value)) {
-    write_xmm0(*d);
-  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    write_register("rax", static_cast<std::uint64_t>(*i));
-  } else if (const auto* b = std::get_if<bool>(&value)) {
-    write_register("rax", *b ? 1 : 0);
-  } else {
-    throw Error("a return value must be a number or a bool, not " + to_string(value));
-  }
+  require(Where::Return, "a return value");
+  write_return(sysv::return_registers(return_type_, value), false);
 }
 
 void LldbFrame::force_return(const Value& value) {
   require(Where::Entry, "a forced return");
+  // Worked out before any write: a value the function cannot return leaves the call to run.
+  const sysv::ReturnRegisters registers = sysv::return_registers(return_layout(), value);
+  // The hooked function's argument layout too, while its frame is there: once the pc is in
+  // the caller, DWARF describes the caller (the agent takes both when it patches after this
+  // delivery).
+  try {
+    argument_layout();
+  } catch (const std::exception&) {
+    // Without debug info there is none to keep.
+  }
   std::uint64_t sp = stack_pointer();
   std::uint64_t return_address = read_u64(sp);
-  set_return_value(value);
+  // The x87 stack is empty at a call (the ABI): a long double is pushed onto it.
+  write_return(registers, true);
   write_register("rsp", sp + 8);
   if (!frame().SetPC(return_address))
     throw Error("cannot set the program counter to the return address " + hex(return_address));

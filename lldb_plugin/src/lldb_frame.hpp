@@ -49,6 +49,8 @@ class LldbFrame final : public Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
+  std::vector<MemoryRegion> memory_regions() override;
+  std::vector<ThreadState> threads() override;
   std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override;
   double float_return_value() override;
@@ -65,16 +67,28 @@ class LldbFrame final : public Frame {
   // read_u64() reads 8 bytes of target memory.
   std::uint64_t read_u64(std::uint64_t address);
   // force_return() makes the thread, stopped at a function's entry, return value to its
-  // caller without running the body: rax or xmm0 = value, rip = [rsp], rsp += 8.
+  // caller without running the body: the value where the function's return type (DWARF)
+  // returns it (sysv::return_registers(): rax, xmm0 as a float or a double, pushed onto the
+  // x87 stack for a long double), rip = [rsp], rsp += 8. Error, with nothing written, for a
+  // value the function cannot return.
   void force_return(const Value& value);
-  // set_return_value() rewrites the return value (rax, or xmm0 for a double) at a Return.
+  // set_return_value() rewrites the return value at a Return, where the return type
+  // (set_return_type()) returns it: rax, xmm0 as a float or a double, st0.
   void set_return_value(const Value& value);
-  // return_type() is the hooked function's return type from DWARF (at its entry).
+  // return_type() is the hooked function's return type from DWARF (at its entry; once per
+  // frame, kept after a forced return moved the thread to the caller).
   ReturnType return_type();
   // set_return_type() says how to read the return value at a Return.
   void set_return_type(const ReturnType& type) noexcept { return_type_ = type; }
-  bool returns_float() override { return return_type_.known && return_type_.floating; }
-  std::string return_type_name() override { return return_type_.type; }
+  // returns_float() tells that the return type is a float or a double (xmm0), or a long
+  // double (st0, read as a double).
+  bool returns_float() override {
+    return (return_type_.known && return_type_.floating) ||
+           return_type_.type == sysv::TypeClass::X87;
+  }
+  // return_layout() is the return type from DWARF: at a Call return_type(), at a Return what
+  // set_return_type() said.
+  ReturnType return_layout() override;
   // use_layout() gives the argument layout of the stopped function when it is known already
   // (null: arguments() works it out from DWARF at first use).
   void use_layout(std::shared_ptr<const ArgumentLayout> layout) noexcept {
@@ -99,7 +113,9 @@ class LldbFrame final : public Frame {
   lldb::SBValue find_register(std::string_view name);
   std::vector<std::uint8_t> register_bytes(std::string_view name);
   void write_register(std::string_view name, std::uint64_t value);
-  void write_xmm0(double value);
+  void write_vector(std::string_view name, const void* data, std::size_t size);
+  void push_x87();
+  void write_return(const sysv::ReturnRegisters& value, bool push);
 
   lldb::SBProcess process_;
   lldb::SBThread thread_;
@@ -108,6 +124,7 @@ class LldbFrame final : public Frame {
   std::uint64_t thread_id_ = 0;
   std::string gone_why_;
   ReturnType return_type_;
+  std::optional<ReturnType> entry_return_type_;  // return_type(), worked out once
   std::shared_ptr<const ArgumentLayout> layout_;
   // Integer registers read during this stop, by name: a groutine reading an argument the
   // event log already read does not ask LLDB twice.

@@ -319,18 +319,16 @@ def unload_path(runtime, path):
     prefix = _as_text(real + os.sep)
     chosen = [g for g in runtime.groutines() if g["python"]
               and (g["source"] == _as_text(real) or g["source"].startswith(prefix))]
-    for g in chosen:  # all or nothing
-        if g["state"] == "running":
-            raise LoadError(f"groutine '{g['name']}' is running: it cannot be unloaded from a "
-                            f"delivery (nothing was unloaded)")
-    sources = {g["source"] for g in chosen}
+    sources = sorted({g["source"] for g in chosen})
+    try:  # all or nothing, refused from a delivery in the runtime's words
+        n = runtime.unload_sources(sources)
+    except _native.Error as e:
+        raise LoadError(str(e)) from None
     # The scripts' modules, by the source the runtime keeps for them.
     modules = {_as_text(os.path.realpath(m.__file__)): name
                for name, m in list(sys.modules.items())
                if name.startswith(_SCRIPTS) and isinstance(getattr(m, "__file__", None), str)}
-    n = 0
-    for source in sorted(sources):
-        n += runtime.unload_source(source)
+    for source in sources:
         if source in modules:
             sys.modules.pop(modules[source], None)
     return n

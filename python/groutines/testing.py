@@ -143,6 +143,35 @@ class Target:
         """write_memory() makes bytes readable at address (read_memory, read_cstring)."""
         self._target.write_memory(address, bytes(data))
 
+    def map_region(self, start, end, permissions="rw-", path=""):
+        """map_region() adds [start, end) to the target's memory map (Call.memory_regions()):
+        permissions as /proc/PID/maps shows them ("r-x"), path the mapped file or "[stack]".
+        Without one, memory_regions() is a groutines.Error."""
+        self._target.map_region(start, end, permissions, path)
+
+    # The C return types returns() knows: (class, size, signed).
+    _RETURN_TYPES = {
+        "char": ("integer", 1, True), "unsigned char": ("integer", 1, False),
+        "short": ("integer", 2, True), "unsigned short": ("integer", 2, False),
+        "int": ("integer", 4, True), "unsigned": ("integer", 4, False),
+        "unsigned int": ("integer", 4, False), "long": ("integer", 8, True),
+        "unsigned long": ("integer", 8, False), "bool": ("bool", 1, False),
+        "pointer": ("pointer", 8, False), "float": ("float", 4, False),
+        "double": ("float", 8, False), "long double": ("x87", 16, False),
+        "struct": ("aggregate", 16, False), "void": ("void", 0, False),
+    }
+
+    def returns(self, function, type):
+        """returns() gives function a C return type, as debug info would: "int", "unsigned",
+        "long", "char", "bool", "pointer", "float", "double", "long double", "struct",
+        "void"... Values that groutines force or set are then converted to it as C converts a
+        returned value, or refused (groutines.Error) for a struct. Without one, a value
+        reaches the caller as given."""
+        if type not in self._RETURN_TYPES:
+            raise ValueError(f"returns({function!r}, {type!r}): the type is one of "
+                             + ", ".join(repr(t) for t in self._RETURN_TYPES))
+        self._target.declare_return_type(function, *self._RETURN_TYPES[type])
+
     def symbols(self, *names, module=""):
         """symbols() declares code symbols of the target, for groutines.functions(): of the
         main executable, or of module (a file name such as 'libc.so.6')."""

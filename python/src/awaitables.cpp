@@ -100,20 +100,10 @@ py::object WaitRequest::result(Runtime& runtime, const Delivered& delivered) con
 }
 
 std::string WaitRequest::describe() const {
-  auto one = [](const Alternative& a) {
-    std::string s;
-    switch (a.kind) {
-      case EventKind::Call: s = "call of " + a.name; break;
-      case EventKind::Return: s = "return of call #" + std::to_string(a.call); break;
-      case EventKind::Custom: s = "event '" + a.name + "'"; break;
-    }
-    return a.where ? s + " (with a condition)" : s;  // as Groutine::waiting_on()
-  };
-  if (!any_) return one(alternatives_.front());
-  std::string s = "any of (";
-  for (std::size_t i = 0; i < alternatives_.size(); ++i)
-    s += (i ? ", " : "") + one(alternatives_[i]);
-  return s + ")";
+  std::vector<WaitText> parts;
+  for (const Alternative& a : alternatives_)
+    parts.push_back(WaitText{a.kind, a.name, a.call, static_cast<bool>(a.where)});
+  return groutines::describe(parts);  // as Groutine::waiting_on() and `groutine list`
 }
 
 // --- CallStream ---

@@ -19,6 +19,8 @@
 #include "groutines/backend.hpp"
 #include "groutines/groutine.hpp"
 #include "groutines/runtime.hpp"
+#include "groutines/runtime_internals.hpp"
+#include "layout_binding.hpp"
 
 namespace groutines::python {
 namespace {
@@ -130,6 +132,57 @@ class PyFrame final : public Frame {
         },
         [&] { return Frame::backtrace(max_frames); });
   }
+  std::vector<MemoryRegion> memory_regions() override {
+    return read(
+        "memory_regions",
+        [&](py::function f) {
+          // A list of (start, end, permissions "rwx"/"r--", path).
+          std::vector<MemoryRegion> out;
+          for (py::handle h : f()) {
+            if (!py::isinstance<py::tuple>(h) || py::len(h) != 4)
+              throw Error("Frame.memory_regions() returned " + to_text(py::repr(h)) +
+                          " in its list, not a (start, end, permissions, path) tuple");
+            auto t = py::reinterpret_borrow<py::tuple>(h);
+            MemoryRegion r;
+            r.start = as_u64(t[0], "memory_regions");
+            r.end = as_u64(t[1], "memory_regions");
+            std::string perms = to_text(t[2]);
+            r.readable = perms.find('r') != std::string::npos;
+            r.writable = perms.find('w') != std::string::npos;
+            r.executable = perms.find('x') != std::string::npos;
+            r.path = to_text(t[3]);
+            out.push_back(std::move(r));
+          }
+          return out;
+        },
+        [&] { return Frame::memory_regions(); });
+  }
+  std::vector<ThreadState> threads() override {
+    return read(
+        "threads",
+        [&](py::function f) {
+          // A list of (id, {register: value}), the event's thread first; rsp is the stack
+          // pointer.
+          std::vector<ThreadState> out;
+          for (py::handle h : f()) {
+            if (!py::isinstance<py::tuple>(h) || py::len(h) != 2 ||
+                !py::isinstance<py::dict>(py::reinterpret_borrow<py::tuple>(h)[1]))
+              throw Error("Frame.threads() returned " + to_text(py::repr(h)) +
+                          " in its list, not an (id, {register: value}) tuple");
+            auto t = py::reinterpret_borrow<py::tuple>(h);
+            ThreadState state;
+            state.id = as_u64(t[0], "threads");
+            for (auto [name, value] : py::reinterpret_borrow<py::dict>(t[1])) {
+              state.registers.emplace_back(to_text(name), as_u64(value, "threads"));
+              if (state.registers.back().first == "rsp")
+                state.stack_pointer = state.registers.back().second;
+            }
+            out.push_back(std::move(state));
+          }
+          return out;
+        },
+        [&] { return Frame::threads(); });
+  }
   std::uint64_t int_return_value() override {
     return read(
         "int_return_value", [&](py::function f) { return as_u64(f(), "int_return_value"); },
@@ -145,6 +198,21 @@ class PyFrame final : public Frame {
     return read(
         "returns_float", [&](py::function f) { return f().cast<bool>(); },
         [&] { return Frame::returns_float(); });
+  }
+  // return_layout() is the groutines._native.ArgumentLayout the Python frame's
+  // return_layout() returns (None: not known).
+  sysv::ReturnLayout return_layout() override {
+    return read(
+        "return_layout",
+        [&](py::function f) {
+          py::object got = f();
+          if (got.is_none()) return Frame::return_layout();
+          if (!py::isinstance<Layout>(got))
+            throw Error("Frame.return_layout() returned " + to_text(py::repr(got)) +
+                        ", not a groutines._native.ArgumentLayout or None");
+          return got.cast<const Layout&>().returns;
+        },
+        [&] { return Frame::return_layout(); });
   }
   Value evaluate(std::string_view expression) override {
     return read(
@@ -168,6 +236,9 @@ class PyFrame final : public Frame {
         if (py::function f = py::get_override(static_cast<const Frame*>(this), method))
           return call(f);
       } catch (py::error_already_set& e) {
+        // groutines.Error is the frame's own message for the groutine (an unknown register,
+        // an expression that failed): it goes through as it is.
+        if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
         throw Error(std::string("Frame.") + method + "(): " + describe(e));
       } catch (const Error&) {
         throw;
@@ -184,6 +255,9 @@ class PyBackend final : public Backend {
  public:
   // errors are the failures of the noexcept methods: "install_call_hook: ValueError: ...".
   std::vector<std::string> errors;
+  // event_log is the log of the HostedRuntime over it (nullptr: none): every event it
+  // observes, and the groutines' log and stop lines, go there before Python sees them.
+  EventLog* event_log = nullptr;
 
   void install_call_hook(FunctionId id, std::string_view function) noexcept override {
     notify("install_call_hook", true,
@@ -204,12 +278,20 @@ class PyBackend final : public Backend {
     notify("unwatch_return", true, [&](py::function f) { f(call); });
   }
   void request_stop(const Groutine& by, std::string_view reason) override {
+    add_line("stop", by, reason);
     ask("request_stop", [&](py::function f) {
       f(from_text(by.name()), from_text(std::string(reason)));
       return true;
     });
   }
   void observe(const Event& event) noexcept override {
+    if (event_log && event_log->capacity() > 0) {
+      try {
+        event_log->add(entry_of(event));
+      } catch (const std::exception& e) {
+        errors.push_back(std::string("observe: the event log: ") + e.what());
+      }
+    }
     notify("observe", false, [&](py::function f) {
       py::dict d;
       d["kind"] = groutines::name(event.kind);
@@ -218,10 +300,12 @@ class PyBackend final : public Backend {
       d["name"] = from_text(std::string(event.name));
       d["call"] = event.call;
       d["unwound"] = event.unwound;
+      d["data"] = event.data ? from_data(*event.data) : py::dict();  // a custom event's
       f(d);
     });
   }
   void log(const Groutine& by, std::string_view message) override {
+    add_line("log", by, message);
     if (!ask("log", [&](py::function f) {
           f(from_text(by.name()), from_text(std::string(message)));
           return true;
@@ -256,6 +340,13 @@ class PyBackend final : public Backend {
   }
 
  private:
+  // add_line() logs a line of groutine by in event_log.
+  void add_line(const char* kind, const Groutine& by, std::string_view text) {
+    if (event_log && event_log->capacity() > 0)
+      event_log->add(line_of(kind, by.name(), std::string(text),
+                             RuntimeInternals::current_thread(by.runtime())));
+  }
+
   // notify() calls Python method (required: reported when the subclass lacks it), recording
   // any exception in errors: a noexcept method's failure never reaches the core.
   template <class Call>
@@ -302,6 +393,8 @@ class PyBackend final : public Backend {
       }
       return call(f);
     } catch (py::error_already_set& e) {
+      // groutines.Error is the backend's own message for the groutine (no such module).
+      if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
       throw Error(std::string("Backend.") + method + "(): " + describe(e));
     }
   }
@@ -326,6 +419,7 @@ Backend& backend_of(py::handle object) {
 
 HostedRuntime::HostedRuntime(py::object backend, bool make_default)
     : backend_object_(std::move(backend)), backend_(backend_of(backend_object_)) {
+  if (auto* python = dynamic_cast<PyBackend*>(&backend_)) python->event_log = &log_;
   runtime_ = std::make_unique<Runtime>(backend_, with_environment({}));
   if (make_default) set_default_runtime(runtime_.get());
   live_hosts().insert(this);
@@ -382,7 +476,9 @@ void bind_backend(py::module_& m) {
       "register_value(name); optionally arguments() -> [(name, type, value)], "
       "read_memory(address, size) -> bytes, read_cstring(address, max_size) -> str, "
       "backtrace(max_frames) -> [dict(pc, module, function, offset, file, line)], "
-      "int_return_value(), float_return_value(), returns_float(), evaluate(expression).")
+      "memory_regions() -> [(start, end, 'rw-', path)], threads() -> [(id, {register: "
+      "value})], int_return_value(), float_return_value(), returns_float(), "
+      "evaluate(expression).")
       .def(py::init<>());
 
   py::class_<Outcome>(m, "Outcome", "What groutines decided about a call or a return.")
@@ -412,6 +508,10 @@ void bind_backend(py::module_& m) {
       .def_property_readonly("runtime", &HostedRuntime::runtime,
                              py::return_value_policy::reference_internal)
       .def_property_readonly("backend", &HostedRuntime::backend)
+      .def_property_readonly(
+          "event_log", &HostedRuntime::event_log, py::return_value_policy::reference_internal,
+          "event_log -> groutines._native.EventLog: the events its backend observed and the "
+          "groutines' log and stop lines, for `groutine events` (groutines._native.command())")
       .def_property_readonly("closed", &HostedRuntime::closed)
       .def("close", &HostedRuntime::close)
       .def(

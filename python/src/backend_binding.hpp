@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "groutines/runtime.hpp"
-#include "libraries.hpp"
+#include "groutines/event_log.hpp"
+#include "groutines/libraries.hpp"
 
 namespace groutines::python {
 
@@ -36,15 +37,23 @@ class HostedRuntime {
   // held; marks it closed before releasing the GIL, so a second close() or a delivery from
   // another thread meanwhile finds it closed; again does nothing.
   void close();
-  // load_library() loads the groutines of the C++ groutine library at path; their ids.
+  // load_library() loads the groutines of the C++ groutine library at path; their ids. A
+  // library already loaded from path is reloaded.
   std::vector<GroutineId> load_library(const std::string& path);
+  // libraries() are the C++ groutine libraries it loaded (also by `groutine load` through
+  // groutines._native.command()).
+  Libraries& libraries() noexcept { return libraries_; }
+  // event_log() is the log of the events its backend observed and of its groutines' log and
+  // stop lines, which `groutine events` shows (groutines._native.command()).
+  EventLog& event_log() noexcept { return log_; }
 
  private:
   py::object backend_object_;  // declared first: destroyed after the runtime
   Backend& backend_;
+  EventLog log_;  // filled by the backend (a groutines.Backend): outlives the runtime
   std::unique_ptr<Runtime> runtime_;
   bool closed_ = false;
-  GroutineLibraries libraries_;  // closed after its groutines are unloaded
+  Libraries libraries_;  // closed after its groutines are unloaded
 };
 
 // bind_backend() adds Backend, Frame, Outcome and HostedRuntime to the module.

@@ -3,15 +3,20 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
+#include "layout_binding.hpp"
 #include "bridge.hpp"
+#include "commands_binding.hpp"
 #include "coroutine_driver.hpp"
 #include "groutines/api.hpp"
+#include "groutines/argument_layout.hpp"
 #include "groutines/runtime.hpp"
 #include "groutines/runtime_internals.hpp"
 #include "handles.hpp"
-#include "scripted_target.hpp"
+#include "target.hpp"
 
 namespace groutines::python {
 namespace {
@@ -139,6 +144,19 @@ void bind_runtime(py::module_& m) {
           },
           py::arg("source"), "unload_source(source) -> n: unload every groutine loaded from it.")
       .def(
+          "unload_sources",
+          [](Runtime& rt, const std::vector<Text>& sources) {
+            std::vector<std::string> chosen;
+            for (const Text& s : sources) chosen.push_back(s.value);
+            ReleaseGil release;
+            return rt.unload_where([&](const Groutine& g) {
+              return std::find(chosen.begin(), chosen.end(), g.source()) != chosen.end();
+            });
+          },
+          py::arg("sources"),
+          "unload_sources(sources) -> n: unload every groutine loaded from any of sources. All "
+          "or nothing: groutines.Error, unloading none, from a delivery.")
+      .def(
           "unload_python",
           [](Runtime& rt) {
             ReleaseGil release;
@@ -188,21 +206,21 @@ void bind_runtime(py::module_& m) {
 }
 
 void bind_target(py::module_& m) {
-  py::class_<ScriptedTarget>(m, "ScriptedTarget",
-                             "A scripted target over its own runtime (groutines.testing).")
+  py::class_<Target>(m, "ScriptedTarget",
+                     "The core's scripted target over its own runtime (groutines.testing).")
       .def(py::init<>())
-      .def_property_readonly("runtime", &ScriptedTarget::runtime,
+      .def_property_readonly("runtime", &Target::runtime,
                              py::return_value_policy::reference_internal)
-      .def_property_readonly("closed", &ScriptedTarget::closed)
+      .def_property_readonly("closed", &Target::closed)
       .def("close",
-           [](ScriptedTarget& t) {
+           [](Target& t) {
              t.leave_default();
              ReleaseGil release;
              t.close();
            })
       .def(
           "call",
-          [](ScriptedTarget& t, std::uint64_t thread, const Text& function,
+          [](Target& t, std::uint64_t thread, const Text& function,
              const py::list& args, const std::vector<double>& floats, const py::dict& named,
              const py::dict& regs) -> py::object {
             std::vector<std::uint64_t> ints;
@@ -236,7 +254,7 @@ void bind_target(py::module_& m) {
             std::optional<Value> forced;
             {
               ReleaseGil release;
-              forced = t.call(thread, function.value, std::move(ints), floats, std::move(arguments),
+              forced = t.scripted().call(thread, function.value, std::move(ints), floats, std::move(arguments),
                               std::move(registers));
             }
             return forced ? from_value(*forced) : py::none();
@@ -246,47 +264,85 @@ void bind_target(py::module_& m) {
           py::arg("regs") = py::dict())
       .def(
           "ret",
-          [](ScriptedTarget& t, std::uint64_t thread, py::handle value) {
+          [](Target& t, std::uint64_t thread, py::handle value) {
             Value v = to_value(value);
             Value seen;
             {
               ReleaseGil release;
-              seen = t.ret(thread, v);
+              seen = t.scripted().ret(thread, v);
             }
             return from_value(seen);
           },
           py::arg("thread"), py::arg("value") = 0)
       .def(
           "unwind",
-          [](ScriptedTarget& t, std::uint64_t thread, unsigned n) {
+          [](Target& t, std::uint64_t thread, unsigned n) {
             ReleaseGil release;
-            t.unwind(thread, n);
+            t.scripted().unwind(thread, n);
           },
           py::arg("thread"), py::arg("frames") = 1)
       .def(
           "write_memory",
-          [](ScriptedTarget& t, std::uint64_t address, const py::bytes& data) {
+          [](Target& t, std::uint64_t address, const py::bytes& data) {
             std::string s = data;
             std::vector<std::uint8_t> bytes(s.begin(), s.end());
             ReleaseGil release;
-            t.write_memory(address, std::move(bytes));
+            t.scripted().write_memory(address, std::move(bytes));
           },
           py::arg("address"), py::arg("data"))
       .def(
+          "map_region",
+          [](Target& t, std::uint64_t start, std::uint64_t end, const std::string& permissions,
+             const std::string& path) {
+            MemoryRegion r{start, end, permissions.find('r') != std::string::npos,
+                           permissions.find('w') != std::string::npos,
+                           permissions.find('x') != std::string::npos, path};
+            ReleaseGil release;
+            t.scripted().map_region(std::move(r));
+          },
+          py::arg("start"), py::arg("end"), py::arg("permissions"), py::arg("path"))
+      .def(
           "load_library",
-          [](ScriptedTarget& t, const std::string& path) {
+          [](Target& t, const std::string& path) {
             ReleaseGil release;
             return t.load_library(path);
           },
           py::arg("path"))
-      .def("depth", &ScriptedTarget::depth, py::arg("thread"))
-      .def("declare_symbols", &ScriptedTarget::declare_symbols, py::arg("module"),
-           py::arg("names"))
-      .def_property_readonly("hooked", &ScriptedTarget::hooked)
-      .def_property_readonly("watched", &ScriptedTarget::watched)
-      .def_readonly("journal", &ScriptedTarget::journal)
-      .def_readonly("stops", &ScriptedTarget::stops)
-      .def_readonly("logs", &ScriptedTarget::logs);
+      .def(
+          "depth", [](Target& t, std::uint64_t thread) { return t.scripted().depth(thread); },
+          py::arg("thread"))
+      .def(
+          "declare_return_type",
+          [](Target& t, const std::string& function, const std::string& type_class,
+             std::uint64_t size, bool is_signed) {
+            static const std::pair<const char*, sysv::TypeClass> kClasses[] = {
+                {"integer", sysv::TypeClass::Integer}, {"bool", sysv::TypeClass::Bool},
+                {"pointer", sysv::TypeClass::Pointer}, {"float", sysv::TypeClass::Float},
+                {"x87", sysv::TypeClass::X87},         {"aggregate", sysv::TypeClass::Aggregate},
+                {"void", sysv::TypeClass::Void}};
+            for (const auto& [name, cls] : kClasses)
+              if (type_class == name) {
+                sysv::TypeDescription type;
+                type.type = cls;
+                type.size = size;
+                type.is_signed = is_signed;
+                t.scripted().declare_return_type(function, type);
+                return;
+              }
+            throw py::value_error("no type class '" + type_class + "'");
+          },
+          py::arg("function"), py::arg("type_class"), py::arg("size"), py::arg("is_signed"))
+      .def(
+          "declare_symbols",
+          [](Target& t, const std::string& module, const std::vector<std::string>& names) {
+            t.scripted().declare_symbols(module, names);
+          },
+          py::arg("module"), py::arg("names"))
+      .def_property_readonly("hooked", [](Target& t) { return t.scripted().hooked(); })
+      .def_property_readonly("watched", [](Target& t) { return t.scripted().watched(); })
+      .def_property_readonly("journal", [](Target& t) { return t.scripted().journal; })
+      .def_property_readonly("stops", [](Target& t) { return t.scripted().stops; })
+      .def_property_readonly("logs", [](Target& t) { return t.scripted().logs; });
 }
 
 }  // namespace
@@ -319,6 +375,8 @@ PYBIND11_MODULE(_native, m) {
   bind_runtime(m);
   bind_target(m);
   bind_backend(m);
+  bind_layout(m);
+  bind_commands(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,
         "default_runtime() -> Runtime or None: the debugger's runtime (the LLDB plugin's), or "

@@ -8,7 +8,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "fake_backend.hpp"
+#include "groutines/argument_layout.hpp"
+#include "scripted_host.hpp"
 #include "groutines/runtime_internals.hpp"
 
 using namespace groutines;
@@ -21,7 +22,7 @@ enum class Scoped : short { Minus = -3 };
 // forced() is the value a groutine forces with return_now(value), as the caller gets it.
 template <typename T>
 Value forced(T value) {
-  fake::Host host;
+  scripted::Host host;
   host.load("skip", [value] { wait_call("f").return_now(value); });
   auto out = host.backend.call(1, "f");
   REQUIRE(out.has_value());
@@ -31,10 +32,10 @@ Value forced(T value) {
 // rewritten() is the value a groutine rewrites with set_value(value), as the caller gets it.
 template <typename T>
 Value rewritten(T value) {
-  fake::Host host;
+  scripted::Host host;
   host.load("rewrite", [value] { wait_call("f").returned().set_value(value); });
   host.backend.call(1, "f");
-  return host.backend.ret(1, 99, 9.5);
+  return host.backend.ret(1, 99);
 }
 
 }  // namespace
@@ -80,8 +81,7 @@ TEST_CASE("return_now and set_value take any number: integers, unsigned, bool, e
 TEST_CASE("Return::result is the typed return value: the integer in rax, the double in xmm0 "
           "when the function returns a floating type, or what a groutine set",
           "[core][api]") {
-  fake::Host host;
-  host.backend.floating.insert("scale");
+  scripted::Host host;
   std::vector<Value> seen;
   host.load("watch", [&] {
     for (;;) {
@@ -89,7 +89,7 @@ TEST_CASE("Return::result is the typed return value: the integer in rax, the dou
       Return r = o.call().returned();
       seen.push_back(r.result());
       if (r.function() == "count") {
-        r.set_value(2.5);  // a float set on an int function is what the caller sees
+        r.set_value(2.5);  // without a declared return type, the caller sees it as given
         seen.push_back(r.result());
       } else {
         r.set_value(-4);
@@ -98,15 +98,15 @@ TEST_CASE("Return::result is the typed return value: the integer in rax, the dou
     }
   });
   host.backend.call(1, "count");
-  CHECK(host.backend.ret(1, -7, 1.0) == Value(2.5));
+  CHECK(host.backend.ret(1, -7) == Value(2.5));
   host.backend.call(1, "scale");
-  CHECK(host.backend.ret(1, 3, 0.75) == Value(std::int64_t{-4}));
+  CHECK(host.backend.ret(1, 0.75) == Value(std::int64_t{-4}));
   CHECK(seen == std::vector<Value>{Value(std::int64_t{-7}), Value(2.5), Value(0.75),
                                    Value(std::int64_t{-4})});
 }
 
 TEST_CASE("Return::result of an unwound call is an Error naming the call", "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("watch", [&] {
     Return r = wait_call("f").returned();
@@ -123,7 +123,7 @@ TEST_CASE("Return::result of an unwound call is an Error naming the call", "[cor
 
 TEST_CASE("fire returns who replied: the groutine's name and id with each value",
           "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& echo = host.load("echo", [] {
     for (;;) {
       CustomEvent ev = wait_event("ping");
@@ -138,7 +138,7 @@ TEST_CASE("fire returns who replied: the groutine's name and id with each value"
 }
 
 TEST_CASE("a wait with a condition is shown as '(with a condition)'", "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     any_of({on_call("f", [](const Call&) { return true; }),
             on_event("x", [](const CustomEvent&) { return false; })});
@@ -151,7 +151,7 @@ TEST_CASE("a wait with a condition is shown as '(with a condition)'", "[core][ap
 
 TEST_CASE("reading a missing key of event data throws Error naming the key and the event",
           "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("g", [&] {
     CustomEvent ev = wait_event("cfg");
@@ -192,7 +192,7 @@ TEST_CASE("the runtime's internal entry points are not public: adapters reach th
   STATIC_REQUIRE_FALSE(exposes_outcome_of<Runtime>::value);
   STATIC_REQUIRE_FALSE(exposes_begin_wait<Runtime>::value);
   STATIC_REQUIRE(exposes_fire<Runtime>::value);  // the detector sees public members
-  fake::Host host;
+  scripted::Host host;
   std::uint64_t thread = 99;
   host.load("g", [&] {
     wait_call("f");
@@ -200,4 +200,46 @@ TEST_CASE("the runtime's internal entry points are not public: adapters reach th
   });
   host.backend.call(7, "f");
   CHECK(thread == 7);
+}
+
+TEST_CASE("a forced or rewritten value is converted to the function's return type as a C "
+          "return converts it, and a struct return refuses it with an Error in the groutine",
+          "[core][api][return]") {
+  using sysv::TypeClass;
+  scripted::Host host;
+  host.backend.declare_return_type("count", {TypeClass::Integer, "int", 4, 0, true, {}});
+  host.backend.declare_return_type("ratio", {TypeClass::Float, "float", 4, 0, false, {}});
+  host.backend.declare_return_type("scale", {TypeClass::Float, "double", 8, 0, false, {}});
+  host.backend.declare_return_type("pair", {TypeClass::Aggregate, "struct pair", 16, 0, false, {}});
+  std::vector<std::string> errors;
+  Groutine& g = host.load("convert", [&] {
+    wait_call("count").return_now(2.75);
+    wait_call("ratio").return_now(0.1);
+    wait_call("scale").returned().set_value(-3);
+    Call pair = wait_call("pair");
+    try {
+      pair.return_now(1);
+    } catch (const Error& e) {
+      errors.push_back(e.what());
+    }
+    try {
+      pair.returned().set_value(1.5);
+    } catch (const Error& e) {
+      errors.push_back(e.what());
+    }
+  });
+  CHECK(host.backend.call(1, "count") == Value(std::int64_t{2}));
+  CHECK(host.backend.call(1, "ratio") == Value(static_cast<double>(0.1f)));
+  host.backend.call(1, "scale");
+  CHECK(host.backend.ret(1, 0.5) == Value(-3.0));
+  CHECK_FALSE(host.backend.call(1, "pair").has_value());  // not skipped: the body runs
+  host.backend.ret(1, 7);
+  CHECK(errors == std::vector<std::string>{
+                      "call #5 of pair: cannot return 1 from a function that returns a struct, "
+                      "union or class by value: a forced or rewritten return value is one "
+                      "number",
+                      "call #5 of pair: cannot return 1.5 from a function that returns a "
+                      "struct, union or class by value: a forced or rewritten return value is "
+                      "one number"});
+  CHECK(g.state() == State::Finished);
 }

@@ -345,3 +345,74 @@ TEST_CASE("return_layout() reads integers at their width and floats from xmm0", 
   CHECK_FALSE(return_layout(aggregate(16, {})).known);
   CHECK_FALSE(return_layout({TypeClass::X87, "long double", 16, 16, false, {}}).known);
 }
+
+TEST_CASE("return_registers() writes a forced or rewritten value where the return type "
+          "returns: rax, xmm0 as a float or a double, st0",
+          "[core][abi][return]") {
+  using groutines::Value;
+  using Reg = ReturnRegisters::Register;
+  const TypeDescription long_double{TypeClass::X87, "long double", 16, 16, false, {}};
+  auto bits_of = [](auto v) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof v);
+    return b;
+  };
+  SECTION("a float in the low 4 bytes of xmm0, a double in its low 8") {
+    ReturnRegisters f = return_registers(return_layout(floating(4)), Value(0.1));
+    CHECK(f.reg == Reg::Xmm0Float);
+    CHECK(f.bits == bits_of(0.1f));
+    ReturnRegisters d = return_registers(return_layout(floating(8)), Value(0.1));
+    CHECK(d.reg == Reg::Xmm0Double);
+    CHECK(d.bits == bits_of(0.1));
+  }
+  SECTION("a long double in st0, in the 80-bit format") {
+    ReturnRegisters l = return_registers(return_layout(long_double), Value(-2.5));
+    CHECK(l.reg == Reg::St0);
+    long double back = 0;
+    std::memcpy(&back, l.x87, sizeof l.x87);
+    CHECK(back == -2.5L);
+    ReturnRegisters big = return_registers(return_layout(long_double),
+                                           Value(std::int64_t{(1LL << 62) + 1}));
+    std::memcpy(&back, big.x87, sizeof big.x87);
+    CHECK(back == static_cast<long double>((1LL << 62) + 1));  // exact: 64-bit mantissa
+  }
+  SECTION("an integer given to a floating type is converted, as C returns it") {
+    ReturnRegisters d = return_registers(return_layout(floating(8)), Value(std::int64_t{-7}));
+    CHECK(d.reg == Reg::Xmm0Double);
+    CHECK(d.bits == bits_of(-7.0));
+    CHECK(return_registers(return_layout(floating(4)), Value(true)).bits == bits_of(1.0f));
+  }
+  SECTION("a double given to an integer type is truncated towards zero, as C returns it") {
+    ReturnRegisters i = return_registers(return_layout(integer(4)), Value(-2.75));
+    CHECK(i.reg == Reg::Rax);
+    CHECK(static_cast<std::int64_t>(i.bits) == -2);
+    CHECK(return_registers(return_layout(integer(8, false)), Value(1e19)).bits ==
+          10000000000000000000ULL);
+    CHECK(return_registers(return_layout({TypeClass::Bool, "bool", 1, 0, false, {}}), Value(0.5))
+              .bits == 1);
+    CHECK_THROWS_WITH(return_registers(return_layout(integer(4)), Value(3e9)),
+                      "cannot return 3000000000.0 from a function that returns a signed "
+                      "32-bit integer: out of its range");
+    CHECK_THROWS_WITH(return_registers(return_layout(pointer()), Value(1.5)),
+                      "cannot return 1.5 from a function that returns a pointer: give an "
+                      "integer address");
+  }
+  SECTION("integers, bools and pointers in rax") {
+    CHECK(return_registers(return_layout(integer(4)), Value(std::int64_t{-1})).bits ==
+          ~std::uint64_t{0});
+    CHECK(return_registers(return_layout(pointer()), Value(std::int64_t{0x1000})).bits == 0x1000);
+  }
+  SECTION("without debug info, or for a void function, the value's kind decides") {
+    CHECK(return_registers(ReturnLayout{}, Value(2.5)).reg == Reg::Xmm0Double);
+    CHECK(return_registers(ReturnLayout{}, Value(std::int64_t{3})).reg == Reg::Rax);
+    const ReturnLayout none = return_layout({TypeClass::Void, "void", 0, 0, false, {}});
+    CHECK(return_registers(none, Value(std::int64_t{3})).bits == 3);
+  }
+  SECTION("a struct return, a string or nothing is an error naming it") {
+    CHECK_THROWS_WITH(return_registers(return_layout(aggregate(16, {})), Value(std::int64_t{1})),
+                      "cannot return 1 from a function that returns a struct, union or class "
+                      "by value: a forced or rewritten return value is one number");
+    CHECK_THROWS_WITH(return_registers(ReturnLayout{}, Value(std::string("x"))),
+                      "a return value must be a number or a bool, not \"x\"");
+  }
+}

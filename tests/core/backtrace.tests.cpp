@@ -1,7 +1,7 @@
 // Backtraces cross the Frame seam as StackFrames and become text in one place.
 #include <catch2/catch.hpp>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 #include "groutines/backtrace.hpp"
 
 using namespace groutines;
@@ -26,7 +26,7 @@ TEST_CASE("a stack frame renders the parts it knows as one backtrace line", "[co
 
 TEST_CASE("a call's stack is the backend's frames, its backtrace their rendering",
           "[core][backtrace]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<StackFrame> stack;
   std::vector<std::string> lines;
   host.load("g", [&] {
@@ -34,6 +34,9 @@ TEST_CASE("a call's stack is the backend's frames, its backtrace their rendering
     stack = c.stack();
     lines = c.backtrace();
   });
+  host.backend.place("f", {0x401000, "prog", "f", 4, "prog.c", 10});
+  host.backend.place("main", {0x401100, "prog", "main", 22, "prog.c", 20});
+  host.backend.call(1, "main");
   host.backend.call(1, "f");
   REQUIRE(stack.size() == 2);
   CHECK(stack[0].function == "f");

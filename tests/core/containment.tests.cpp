@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 #include "groutines/library.hpp"
 #include "groutines/registry.hpp"
 
@@ -53,7 +53,7 @@ int killed_by(Fn fn) {
 
 TEST_CASE("a groutine that overflows its fiber stack fails with 'stack overflow' and the others go on",
           "[core][containment]") {
-  fake::Host host(RuntimeOptions{64 * 1024});
+  scripted::Host host(RuntimeOptions{64 * 1024});
   int other = 0;
   Groutine& bad = host.load("recurses", [] {
     for (Call c : calls("f")) {
@@ -90,7 +90,7 @@ TEST_CASE("a groutine that overflows its fiber stack fails with 'stack overflow'
 
 TEST_CASE("a groutine that calls abort() fails with 'abort() called' and the others go on",
           "[core][containment]") {
-  fake::Host host;
+  scripted::Host host;
   int other = 0;
   Groutine& bad = host.load("aborts", [] {
     wait_call("f");
@@ -117,7 +117,7 @@ TEST_CASE("a groutine that calls abort() fails with 'abort() called' and the oth
 
 TEST_CASE("a listener that overflows while handling a fired event fails and the firer goes on",
           "[core][containment][custom]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& listener = host.load("listener", [] {
     wait_event("x");
     deep(1'000'000);
@@ -141,7 +141,7 @@ TEST_CASE("a listener that overflows while handling a fired event fails and the 
 
 TEST_CASE("std::terminate in a groutine fails it with the exception that caused it",
           "[core][containment]") {
-  fake::Host host;
+  scripted::Host host;
   SECTION("an exception escaping a noexcept function") {
     Groutine& g = host.load("noexcept", [] { throws_through_noexcept(); });
     CHECK(g.failures().at(0).message == "std::terminate: std::logic_error: escaped a noexcept");
@@ -166,27 +166,27 @@ TEST_CASE("faults, aborts and terminates that are not a groutine's stay fatal as
           "[core][containment]") {
   SECTION("a null pointer dereference in a groutine is no stack overflow") {
     CHECK(killed_by([] {
-            fake::Host host;
+            scripted::Host host;
             host.load("null", [] { *reinterpret_cast<volatile int*>(g_null) = 1; });
           }) == SIGSEGV);
   }
   SECTION("abort() outside any groutine, once groutines have run on the thread") {
     CHECK(killed_by([] {
-            fake::Host host;
+            scripted::Host host;
             host.load("fine", [] {});
             std::abort();
           }) == SIGABRT);
   }
   SECTION("std::terminate outside any groutine") {
     CHECK(killed_by([] {
-            fake::Host host;
+            scripted::Host host;
             host.load("fine", [] {});
             std::terminate();
           }) == SIGABRT);
   }
   SECTION("SIGSEGV sent to the process") {
     CHECK(killed_by([] {
-            fake::Host host;
+            scripted::Host host;
             host.load("fine", [] {});
             kill(getpid(), SIGSEGV);
           }) == SIGSEGV);
@@ -215,7 +215,7 @@ TEST_CASE("a library whose static initialiser throws is a load error naming it a
 
 TEST_CASE("a thread that switched into fibers gives its alternate signal stack back when it ends",
           "[core][containment][thread]") {
-  fake::Host host;
+  scripted::Host host;
   void* alt = nullptr;
   std::thread([&] {
     host.load("fine", [] {});  // the first switch on this thread gives it an alternate stack

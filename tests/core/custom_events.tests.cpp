@@ -1,12 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
 TEST_CASE("fire is synchronous and returns the replies of the listeners in load order",
           "[core][custom]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<std::string> log;
   host.load("doubler", [&] {
     for (;;) {
@@ -46,7 +46,7 @@ TEST_CASE("fire is synchronous and returns the replies of the listeners in load 
 }
 
 TEST_CASE("firing from outside any groutine works the same way", "[core][custom]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("echo", [] {
     for (;;) {
       CustomEvent ev = wait_event("ping");
@@ -60,7 +60,7 @@ TEST_CASE("firing from outside any groutine works the same way", "[core][custom]
 }
 
 TEST_CASE("a listener's reply to a nested fire reaches the nested firer", "[core][custom]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("leaf", [] {
     for (;;) wait_event("inner").reply(std::int64_t{1});
   });
@@ -78,7 +78,7 @@ TEST_CASE("a listener's reply to a nested fire reaches the nested firer", "[core
 
 TEST_CASE("fires nested deeper than the limit are an error reported to the firer",
           "[core][custom]") {
-  fake::Host host(RuntimeOptions{256 * 1024, 8});
+  scripted::Host host(RuntimeOptions{256 * 1024, 8});
   std::string error;
   // A chain: relay i listens to e<i> and fires e<i+1>; 20 relays nest deeper than 8.
   for (int i = 0; i < 20; ++i)
@@ -100,7 +100,7 @@ TEST_CASE("fires nested deeper than the limit are an error reported to the firer
 }
 
 TEST_CASE("an uncaught fire error fails only the firer", "[core][custom]") {
-  fake::Host host(RuntimeOptions{256 * 1024, 1});
+  scripted::Host host(RuntimeOptions{256 * 1024, 1});
   Groutine& inner = host.load("inner", [] {
     wait_event("a");
     fire("b");
@@ -112,7 +112,7 @@ TEST_CASE("an uncaught fire error fails only the firer", "[core][custom]") {
 }
 
 TEST_CASE("a missing field of a custom event is an error naming it", "[core][custom]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     CustomEvent ev = wait_event("x");
     ev.get("size");
@@ -122,7 +122,7 @@ TEST_CASE("a missing field of a custom event is an error naming it", "[core][cus
 }
 
 TEST_CASE("C++ predicates select custom events by their data", "[core][custom]") {
-  fake::Host host;
+  scripted::Host host;
   std::int64_t got = 0;
   host.load("g", [&] {
     CustomEvent ev = wait_event("n", [](const CustomEvent& e) {

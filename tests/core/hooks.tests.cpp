@@ -1,13 +1,13 @@
 #include <catch2/catch.hpp>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 using Journal = std::vector<std::string>;
 
 TEST_CASE("a hook is installed when the first groutine waits and removed after the last",
           "[core][hooks]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("a", [] { wait_call("f"); });
   host.load("b", [] { wait_call("f"); });
   CHECK(host.backend.journal == Journal{"install f"});
@@ -23,7 +23,7 @@ TEST_CASE("a hook is installed when the first groutine waits and removed after t
 
 TEST_CASE("a groutine waiting on calls in a loop does not re-plant its hook at every call",
           "[core][hooks]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("one-at-a-time", [] {
     for (;;) wait_call("f");
   });
@@ -33,7 +33,7 @@ TEST_CASE("a groutine waiting on calls in a loop does not re-plant its hook at e
 
 TEST_CASE("a stream of calls keeps its hook while its body waits on something else",
           "[core][hooks]") {
-  fake::Host host;
+  scripted::Host host;
   int calls_seen = 0;
   host.load("g", [&] {
     for (Call c : calls("f")) {
@@ -53,7 +53,7 @@ TEST_CASE("a stream of calls keeps its hook while its body waits on something el
 
 TEST_CASE("hooks are released by a groutine that finishes, fails or waits on something else",
           "[core][hooks]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("finishes", [] { wait_call("a"); });
   host.load("fails", [] {
     wait_call("b");
@@ -69,12 +69,12 @@ TEST_CASE("hooks are released by a groutine that finishes, fails or waits on som
   CHECK(host.backend.journal ==
         Journal{"install a", "install b", "install c", "remove a", "remove b", "remove c",
                 "install d"});
-  CHECK(host.backend.hooks.size() == 1);
-  CHECK(host.backend.hooked("d"));
+  CHECK(host.backend.hooked().size() == 1);
+  CHECK(host.backend.is_hooked("d"));
 }
 
 TEST_CASE("nothing is hooked for a function nobody waits for", "[core][hooks]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("g", [] { wait_event("x"); });
   CHECK(host.backend.journal.empty());
   CHECK_FALSE(host.backend.call(1, "f").has_value());

@@ -2,12 +2,12 @@
 
 #include <stdexcept>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
 TEST_CASE("a loaded groutine runs until its first wait", "[core][lifecycle]") {
-  fake::Host host;
+  scripted::Host host;
   int steps = 0;
   Groutine& g = host.load("g", [&] {
     ++steps;
@@ -25,7 +25,7 @@ TEST_CASE("a loaded groutine runs until its first wait", "[core][lifecycle]") {
 }
 
 TEST_CASE("all loaded groutines are alive together", "[core][lifecycle]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& a = host.load("a", [] { wait_call("f"); });
   Groutine& b = host.load("b", [] { wait_event("x"); });
   Groutine& c = host.load("c", [] {});
@@ -38,7 +38,7 @@ TEST_CASE("all loaded groutines are alive together", "[core][lifecycle]") {
 
 TEST_CASE("an exception in a groutine fails it with its message and event; the others go on",
           "[core][lifecycle][failure]") {
-  fake::Host host;
+  scripted::Host host;
   int other = 0;
   Groutine& bad = host.load("bad", [] {
     wait_call("f");
@@ -64,7 +64,7 @@ TEST_CASE("an exception in a groutine fails it with its message and event; the o
 }
 
 TEST_CASE("a failed REQUIRE ends the groutine with the check's file:line", "[core][failure]") {
-  fake::Host host;
+  scripted::Host host;
   unsigned line = 0;
   Groutine& g = host.load("g", [&] {
     Call c = wait_call("add");
@@ -81,7 +81,7 @@ TEST_CASE("a failed REQUIRE ends the groutine with the check's file:line", "[cor
 }
 
 TEST_CASE("a failed CHECK is recorded and the groutine goes on", "[core][failure]") {
-  fake::Host host;
+  scripted::Host host;
   int seen = 0;
   Groutine& g = host.load("g", [&] {
     for (Call c : calls("f")) {
@@ -102,7 +102,7 @@ TEST_CASE("a failed CHECK is recorded and the groutine goes on", "[core][failure
 }
 
 TEST_CASE("GROUTINE_CHECK_MSG records its message beside the expression", "[core][failure]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     Call c = wait_call("f");
     GROUTINE_CHECK_MSG(c.arg(0) < 10, "f got " + std::to_string(c.arg(0)));
@@ -113,7 +113,7 @@ TEST_CASE("GROUTINE_CHECK_MSG records its message beside the expression", "[core
 }
 
 TEST_CASE("GROUTINE_FAIL ends the groutine with its message", "[core][failure]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] { GROUTINE_FAIL("nothing to do here"); });
   CHECK(g.state() == State::Failed);
   CHECK(g.failures().at(0).message == "nothing to do here");
@@ -122,7 +122,7 @@ TEST_CASE("GROUTINE_FAIL ends the groutine with its message", "[core][failure]")
 
 TEST_CASE("a failure at start leaves the groutine loaded, failed, for the report",
           "[core][failure]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] { throw 42; });
   CHECK(g.state() == State::Failed);
   CHECK(g.failures().at(0).message == "unknown exception");
@@ -138,7 +138,7 @@ struct Sentinel {
 
 TEST_CASE("unloading a groutine suspended mid-wait unwinds it and releases its hooks",
           "[core][lifecycle][unload]") {
-  fake::Host host;
+  scripted::Host host;
   int destroyed = 0;
   Groutine& g = host.load("g", [&] {
     Sentinel s{&destroyed};
@@ -146,31 +146,31 @@ TEST_CASE("unloading a groutine suspended mid-wait unwinds it and releases its h
   });
   GroutineId id = g.id();
   host.load("h", [] { wait_event("never"); });
-  CHECK(host.backend.hooked("f"));
+  CHECK(host.backend.is_hooked("f"));
   CHECK(host.runtime.unload(id));
   CHECK(destroyed == 1);
-  CHECK_FALSE(host.backend.hooked("f"));
+  CHECK_FALSE(host.backend.is_hooked("f"));
   CHECK(host.runtime.size() == 1);
   CHECK_FALSE(host.runtime.unload(id));
 }
 
 TEST_CASE("unloading a groutine waiting for a return cancels the watch", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.load("g", [] {
     Call c = wait_call("f");
     c.returned();
   });
   host.backend.call(1, "f");
-  CHECK(host.backend.watched_now == 1);
+  CHECK(host.backend.watched() == 1);
   CHECK(host.runtime.pending_returns() == 1);
   host.runtime.unload(g.id());
-  CHECK(host.backend.watched_now == 0);
+  CHECK(host.backend.watched() == 0);
   CHECK(host.runtime.pending_returns() == 0);
   CHECK(host.backend.journal.back() == "unwatch #1");
 }
 
 TEST_CASE("unload by source unloads every groutine of that source", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("a", [] { wait_event("x"); }, "lib1.so");
   host.load("b", [] { wait_event("x"); }, "lib2.so");
   host.load("c", [] { wait_event("x"); }, "lib1.so");
@@ -182,27 +182,26 @@ TEST_CASE("unload by source unloads every groutine of that source", "[core][unlo
 TEST_CASE("destroying the runtime unwinds every groutine and removes every hook",
           "[core][lifecycle][unload]") {
   int destroyed = 0;
-  fake::FakeBackend backend;
+  scripted::ScriptedTarget backend;
   {
-    Runtime runtime(backend);
-    backend.runtime = &runtime;
-    runtime.load(fake::definition("a", [&] {
+    Runtime runtime(backend);  // a runtime of its own over the target's backend
+    runtime.load(scripted::definition("a", [&] {
       Sentinel s{&destroyed};
       wait_call("f");
     }));
-    runtime.load(fake::definition("b", [&] {
+    runtime.load(scripted::definition("b", [&] {
       Sentinel s{&destroyed};
       for (Call c : calls("g")) (void)c;
     }));
-    CHECK(backend.hooks.size() == 2);
+    CHECK(backend.hooked().size() == 2);
   }
   CHECK(destroyed == 2);
-  CHECK(backend.hooks.empty());
+  CHECK(backend.hooked().empty());
   CHECK(backend.journal == std::vector<std::string>{"install f", "install g", "remove g", "remove f"});
 }
 
 TEST_CASE("a groutine cannot be unloaded while it runs", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   Groutine& g = host.load("g", [&] {
     wait_call("f");
@@ -218,7 +217,7 @@ TEST_CASE("a groutine cannot be unloaded while it runs", "[core][unload]") {
 }
 
 TEST_CASE("a groutine cannot unload another from a delivery", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("first", [&] {
     wait_call("f");
@@ -236,7 +235,7 @@ TEST_CASE("a groutine cannot unload another from a delivery", "[core][unload]") 
 }
 
 TEST_CASE("unloading everything from a delivery unloads nothing", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("first", [] { wait_event("never"); });
   host.load("unloader", [&] {
@@ -257,7 +256,7 @@ TEST_CASE("unloading everything from a delivery unloads nothing", "[core][unload
 }
 
 TEST_CASE("unloading everything from a predicate unloads nothing", "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("picky", [&] {
     wait_call("f", [&](const Call&) {
@@ -279,7 +278,7 @@ TEST_CASE("unloading everything from a predicate unloads nothing", "[core][unloa
 
 TEST_CASE("unloading a source from a delivery of one of its groutines unloads nothing",
           "[core][unload]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   host.load("unloader", [&] {
     wait_call("f");
@@ -298,13 +297,13 @@ TEST_CASE("unloading a source from a delivery of one of its groutines unloads no
 }
 
 TEST_CASE("the authoring API called outside a groutine is an error", "[core][api]") {
-  fake::Host host;
+  scripted::Host host;
   CHECK_THROWS_WITH(wait_call("f"), "groutines::wait_call() called outside a groutine");
   CHECK_THROWS_WITH(fire("x"), "groutines::fire() called outside a groutine");
 }
 
 TEST_CASE("a fiber's stack size is configurable", "[core][lifecycle]") {
-  fake::Host host(RuntimeOptions{1024 * 1024, 32});
+  scripted::Host host(RuntimeOptions{1024 * 1024, 32});
   bool ran = false;
   host.load("big", [&] {
     volatile char buffer[512 * 1024];  // would overflow the default 256 KiB stack
@@ -317,7 +316,7 @@ TEST_CASE("a fiber's stack size is configurable", "[core][lifecycle]") {
 
 TEST_CASE("a destroyed runtime is no longer the default runtime", "[core][lifecycle]") {
   {
-    fake::Host host;
+    scripted::Host host;
     set_default_runtime(&host.runtime);
     CHECK(default_runtime() == &host.runtime);
   }
@@ -326,7 +325,7 @@ TEST_CASE("a destroyed runtime is no longer the default runtime", "[core][lifecy
 
 TEST_CASE("on_caller_stack runs work on the delivering thread's stack and returns into it",
           "[core][lifecycle]") {
-  fake::Host host;
+  scripted::Host host;
   const char* fiber_local = nullptr;
   const char* caller_local = nullptr;
   std::vector<std::string> log;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
@@ -29,7 +29,7 @@ TEST_CASE("GROUTINE registers a definition with its name and file:line at static
   CHECK(it->location.file == __FILE__);
   CHECK(it->location.line == kDefinedAt);
 
-  fake::Host host;
+  scripted::Host host;
   Groutine& g = host.runtime.load(*it);
   CHECK(registered_runs == 1);
   host.backend.call(1, "registered_f", {2});

@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
 TEST_CASE("a call skipped with return_now gives the caller the forced value", "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("oom", [] {
     for (int i = 0; i < 2; ++i) wait_call("malloc");
     Call c = wait_call("malloc", [](const Call& call) { return call.arg(0) > 16; });
@@ -25,7 +25,7 @@ TEST_CASE("a call skipped with return_now gives the caller the forced value", "[
 
 TEST_CASE("waiting for the return of a skipped call gets the forced value at once",
           "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<std::int64_t> seen;
   host.load("skipper", [] { wait_call("f").return_now(std::int64_t{-1}); });
   host.load("watcher", [&] {
@@ -37,14 +37,14 @@ TEST_CASE("waiting for the return of a skipped call gets the forced value at onc
   CHECK(seen == std::vector<std::int64_t>{-1});
   REQUIRE(forced.has_value());
   CHECK(*forced == Value(std::int64_t{-2}));  // the watcher rewrote the forced return
-  CHECK(host.backend.watched_now == 0);
+  CHECK(host.backend.watched() == 0);
   CHECK(host.runtime.pending_returns() == 0);
 }
 
 TEST_CASE("a return value rewritten by several groutines: the last in load order wins, and "
           "each sees the rewrites before it",
           "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<std::int64_t> seen;
   for (std::int64_t add : {10, 100})
     host.load("add" + std::to_string(add), [&, add] {
@@ -58,7 +58,7 @@ TEST_CASE("a return value rewritten by several groutines: the last in load order
 }
 
 TEST_CASE("floating return values are read and rewritten", "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   double seen = 0;
   host.load("g", [&] {
     Return r = wait_call("scale").returned();
@@ -66,20 +66,20 @@ TEST_CASE("floating return values are read and rewritten", "[core][results]") {
     r.set_value(seen * 2);
   });
   host.backend.call(1, "scale");
-  CHECK(host.backend.ret(1, 0, 1.25) == Value(2.5));
+  CHECK(host.backend.ret(1, 1.25) == Value(2.5));
   CHECK(seen == 1.25);
 }
 
 TEST_CASE("when several groutines skip the same call, the last in load order wins",
           "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("a", [] { wait_call("f").return_now(std::int64_t{1}); });
   host.load("b", [] { wait_call("f").return_now(std::int64_t{2}); });
   CHECK(host.backend.call(1, "f") == Value(std::int64_t{2}));
 }
 
 TEST_CASE("a groutine asks the backend to stop the target, with a reason", "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("stopper", [] {
     Call c = wait_call("f");
     stop("f called with " + std::to_string(c.arg(0)));
@@ -91,7 +91,7 @@ TEST_CASE("a groutine asks the backend to stop the target, with a reason", "[cor
 }
 
 TEST_CASE("the backend observes every event as its delivery starts", "[core][results]") {
-  fake::Host host;
+  scripted::Host host;
   host.load("g", [] {
     Call c = wait_call("f");
     fire("x");

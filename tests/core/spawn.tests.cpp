@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
@@ -35,7 +35,7 @@ std::function<void()> pairing(std::vector<Pair>& pairs, std::uint64_t& missed) {
 
 TEST_CASE("a recursion handled with spawn pairs every call with its own return, none missed",
           "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<Pair> pairs;
   std::uint64_t missed = ~std::uint64_t{0};
   Groutine& parent = host.load("pairing", pairing(pairs, missed));
@@ -64,7 +64,7 @@ TEST_CASE("a recursion handled with spawn pairs every call with its own return, 
 
 TEST_CASE("4 threads x 500 interleaved calls handled with spawn pair every call with its return",
           "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<Pair> pairs;
   std::uint64_t missed = ~std::uint64_t{0};
   host.load("pairing", pairing(pairs, missed));
@@ -88,7 +88,7 @@ TEST_CASE("4 threads x 500 interleaved calls handled with spawn pair every call 
 }
 
 TEST_CASE("a stream counts the calls made while its groutine waits on a return", "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   std::uint64_t missed = 0;
   Groutine& g = host.load("awaits-in-line", [&] {
     Calls stream = calls("f");
@@ -111,7 +111,7 @@ TEST_CASE("a stream counts the calls made while its groutine waits on a return",
 
 TEST_CASE("a child's failure is its own: the parent goes on and holds it once the child is reaped",
           "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   int handled = 0;
   Groutine& parent = host.load("parent", [&] {
     for (Call call : calls("f")) {
@@ -146,7 +146,7 @@ TEST_CASE("a child's failure is its own: the parent goes on and holds it once th
 }
 
 TEST_CASE("a live child is listed under its parent and unloaded with it", "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   bool unwound = false;
   Groutine& parent = host.load("parent", [&] {
     for (Call call : calls("f"))
@@ -163,16 +163,16 @@ TEST_CASE("a live child is listed under its parent and unloaded with it", "[core
   host.runtime.for_each([&](const Groutine& g) { listed.emplace_back(g.name(), g.parent()); });
   REQUIRE(listed.size() == 2);
   CHECK(listed[1] == std::make_pair(std::string("child"), parent.id()));
-  CHECK(host.backend.watched_now == 1);
+  CHECK(host.backend.watched() == 1);
   CHECK(host.runtime.unload(parent.id()));
   CHECK(unwound);
   CHECK(host.runtime.size() == 0);
-  CHECK(host.backend.watched_now == 0);
-  CHECK(host.backend.hooks.empty());
+  CHECK(host.backend.watched() == 0);
+  CHECK(host.backend.hooked().empty());
 }
 
 TEST_CASE("ended children are reaped: many spawns keep one Groutine", "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& parent = host.load("parent", [&] {
     for (Call call : calls("f")) spawn("quick", [call] { (void)call.arg(0); });
   });
@@ -188,7 +188,7 @@ TEST_CASE("ended children are reaped: many spawns keep one Groutine", "[core][sp
 
 TEST_CASE("a child spawns children of its own, folded into it, then into its parent",
           "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& parent = host.load("parent", [&] {
     wait_call("f");
     spawn("child", [] {
@@ -210,7 +210,7 @@ TEST_CASE("a child spawns children of its own, folded into it, then into its par
 }
 
 TEST_CASE("spawn outside a groutine, or from a predicate, is an error", "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   CHECK_THROWS_WITH(spawn("x", [] {}), "groutines::spawn() called outside a groutine");
   std::string error;
   Groutine& g = host.load("spawns-in-where", [&] {
@@ -231,7 +231,7 @@ TEST_CASE("spawn outside a groutine, or from a predicate, is an error", "[core][
 }
 
 TEST_CASE("a child that waits on a call no longer current fails alone", "[core][spawn]") {
-  fake::Host host;
+  scripted::Host host;
   Groutine& parent = host.load("parent", [&] {
     Call first = wait_call("f");
     wait_call("g");

@@ -2,13 +2,13 @@
 
 #include <thread>
 
-#include "fake_backend.hpp"
+#include "scripted_host.hpp"
 
 using namespace groutines;
 
 TEST_CASE("deliveries from several OS threads are serialised and each delivered once",
           "[core][threads]") {
-  fake::Host host;
+  scripted::Host host;
   std::uint64_t count = 0;
   std::uint64_t seq_sum = 0;
   host.load("counter", [&] {
@@ -20,7 +20,7 @@ TEST_CASE("deliveries from several OS threads are serialised and each delivered 
   FunctionId f = host.runtime.function_id("f");
   constexpr int kPerThread = 2000;
   auto deliverer = [&](std::uint64_t thread) {
-    fake::FakeFrame frame;
+    scripted::ScriptedFrame frame;
     for (int i = 0; i < kPerThread; ++i) host.runtime.deliver_call(f, thread, Clock::now(), frame);
   };
   std::thread a(deliverer, 1), b(deliverer, 2);
@@ -33,7 +33,7 @@ TEST_CASE("deliveries from several OS threads are serialised and each delivered 
 
 TEST_CASE("the API called from a thread a groutine started is an error, not a corruption",
           "[core][threads]") {
-  fake::Host host;
+  scripted::Host host;
   std::string error;
   Groutine& g = host.load("spawner", [&] {
     std::thread([&] {
@@ -46,11 +46,11 @@ TEST_CASE("the API called from a thread a groutine started is an error, not a co
   });
   CHECK(error == "groutines::wait_call() called outside a groutine");
   CHECK(g.state() == State::Finished);
-  CHECK(host.backend.hooks.empty());
+  CHECK(host.backend.hooked().empty());
 }
 
 TEST_CASE("a groutine suspended on one thread is resumed on another", "[core][threads]") {
-  fake::Host host;
+  scripted::Host host;
   std::vector<std::thread::id> seen;
   host.load("g", [&] {
     for (int i = 0; i < 2; ++i) {
@@ -59,7 +59,7 @@ TEST_CASE("a groutine suspended on one thread is resumed on another", "[core][th
     }
   });
   FunctionId f = host.runtime.function_id("f");
-  fake::FakeFrame frame;
+  scripted::ScriptedFrame frame;
   std::thread([&] { host.runtime.deliver_call(f, 1, Clock::now(), frame); }).join();
   host.runtime.deliver_call(f, 1, Clock::now(), frame);
   REQUIRE(seen.size() == 2);

@@ -1,5 +1,7 @@
 """The return of one call: matched to the call that made it through recursion and threads,
 read as int or float, rewritten, or unwound."""
+import struct
+
 import pytest
 
 import groutines as g
@@ -135,3 +137,40 @@ def test_a_return_reads_the_memory_its_value_points_at_and_the_stack_it_returns_
     target.ret(1, 0x2000)
     assert seen == [("copy", b"co", True, ["main"])]
     assert target.passed, target.report()
+
+
+def test_forced_and_rewritten_values_are_converted_to_the_declared_return_type_as_c_does(target):
+    errors = []
+
+    async def convert():
+        (await g.call("count")).return_now(2.75)
+        (await g.call("ratio")).return_now(0.1)
+        ret = await (await g.call("scale")).returned()
+        ret.set_value(-3)
+        assert ret.value == -3.0 and isinstance(ret.value, float)
+        pair = await g.call("pair")
+        try:
+            pair.return_now(1)
+        except g.Error as e:
+            errors.append(str(e))
+
+    target.returns("count", "int")
+    target.returns("ratio", "float")
+    target.returns("scale", "double")
+    target.returns("pair", "struct")
+    target.load(convert)
+    assert target.call(1, "count") == 2
+    assert target.call(1, "ratio") == struct.unpack("f", struct.pack("f", 0.1))[0]
+    target.call(1, "scale")
+    assert target.ret(1, 0.5) == -3.0
+    assert target.call(1, "pair") is None  # not skipped: the body runs
+    target.ret(1, 7)
+    assert errors == ["call #5 of pair: cannot return 1 from a function that returns a struct, "
+                      "union or class by value: a forced or rewritten return value is one "
+                      "number"]
+    assert target.passed, target.report()
+
+
+def test_an_unknown_return_type_is_refused_naming_the_known_ones(target):
+    with pytest.raises(ValueError, match=r"returns\('f', 'quad'\): the type is one of 'char', "):
+        target.returns("f", "quad")

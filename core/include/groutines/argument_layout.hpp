@@ -146,18 +146,47 @@ GROUTINES_API bool returns_in_memory(const TypeDescription& type) noexcept;
 // Unavailable. After an Unknown type every argument is Unavailable.
 GROUTINES_API ArgumentLayout argument_layout(const FunctionDescription& function);
 
-// ReturnLayout is how a function's return value is read at its return.
+// ReturnLayout is how a function's return value is read at its return, and written there or
+// at a forced return.
 struct ReturnLayout {
   bool known = false;     // a value in rax or xmm0 whose type the debug info gave
   bool floating = false;  // float or double, in xmm0
   bool is_signed = false;
   std::uint64_t size = 8;
-  std::string type;  // the C type's name as the debug info spells it ("void", "const char *")
+  // type is the return type's class as the debug info gave it (Unknown without debug info):
+  // X87 (long double, in st0), Void, Aggregate and ByReference are not known to read.
+  TypeClass type = TypeClass::Unknown;
+  std::string type_name;  // the C type as the debug info spells it ("void", "const char *")
 };
 
 // return_layout() is how to read a value of type in rax/xmm0: known for integer, bool,
 // pointer and float types; not known for void, aggregates, long double and Unknown.
 GROUTINES_API ReturnLayout return_layout(const TypeDescription& type) noexcept;
+
+// ReturnRegisters is a forced or rewritten return value as the caller must find it.
+struct ReturnRegisters {
+  // Register is the one register that carries it.
+  enum class Register : std::uint8_t {
+    Rax,         // bits: the 64 bits of rax
+    Xmm0Float,   // bits: a float's 4 bytes, the low 32 bits of xmm0 (the rest unchanged)
+    Xmm0Double,  // bits: a double's 8 bytes, the low 64 bits of xmm0 (the rest unchanged)
+    St0,         // x87: the 80-bit extended value at the top of the x87 stack
+  };
+  Register reg = Register::Rax;
+  std::uint64_t bits = 0;
+  std::uint8_t x87[10] = {};  // St0: the value's 10 bytes, little-endian as in memory
+};
+
+// return_registers() is where and how value must be written for the caller of a function
+// whose return type is type: an integer, bool or pointer type in rax; float in xmm0 as a
+// float, double as a double; long double in st0. A number of the other kind is converted as a
+// C return statement converts it (return_now(1) on a double function returns 1.0; 2.5 on an
+// int function returns 2), a bool is 0 or 1. Without debug info (Unknown), and for a void
+// function, the value's own kind decides: an integer in rax, a double in xmm0 as a double.
+// Throws Error naming what was wrong for a value that is not a number or a bool, a floating
+// value given to a pointer or not representable in the integer type, and a function that
+// returns a struct, union or class (its members are not one number).
+GROUTINES_API ReturnRegisters return_registers(const ReturnLayout& type, const Value& value);
 
 // value_of() renders the raw 8 bytes of a scalar of type (Integer, Bool, Pointer, Float) as a
 // Value: sized and signed integers, a bool, a float or double; none for any other type.

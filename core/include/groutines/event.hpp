@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "groutines/backtrace.hpp"
@@ -14,6 +15,9 @@
 namespace groutines {
 
 class Frame;
+namespace sysv {
+struct ReturnLayout;  // groutines/argument_layout.hpp
+}
 
 // EventKind tells what happened in the target (Call, Return) or among groutines (Custom).
 enum class EventKind : std::uint8_t {
@@ -54,6 +58,25 @@ struct Argument {
   Value value;
 };
 
+// MemoryRegion is one mapping of the target's address space, as the system describes it
+// (/proc/PID/maps on Linux).
+struct MemoryRegion {
+  std::uint64_t start = 0;  // the first address
+  std::uint64_t end = 0;    // one past the last address
+  bool readable = false;
+  bool writable = false;
+  bool executable = false;
+  std::string path;  // the mapped file, "[stack]"/"[heap]" as the system names them, "" anonymous
+};
+
+// ThreadState is one thread of the stopped target: its stack pointer and general purpose
+// registers (named as the debugger names them: rax, rbx... rip).
+struct ThreadState {
+  std::uint64_t id = 0;             // the thread's id, as Event::thread_id
+  std::uint64_t stack_pointer = 0;  // rsp
+  std::vector<std::pair<std::string, std::uint64_t>> registers;
+};
+
 // Frame is the backend's view of the stopped target at a Call or Return event. It is valid
 // only while that event is being delivered. Reads that cannot be done throw Error naming what
 // was wrong; the defaults throw "not supported by this backend".
@@ -77,20 +100,32 @@ class GROUTINES_API Frame {
   virtual std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size);
   // read_cstring() reads a NUL-terminated string at address, at most max_size bytes.
   virtual std::string read_cstring(std::uint64_t address, std::size_t max_size);
+  // memory_regions() are the target's mapped regions, in address order (unmapped gaps left
+  // out), without the debugger's own mappings in the target (an in-target agent's code and
+  // shared memory). Read with read_memory(), a region at a time.
+  virtual std::vector<MemoryRegion> memory_regions();
+  // threads() are the target's threads, all stopped for the time of the call (a backend
+  // whose target runs while an event is delivered stops it): each one's stack pointer and
+  // general purpose registers, the event's thread first, with its registers as at the event.
+  virtual std::vector<ThreadState> threads();
   // backtrace() is the stopped thread's call stack, innermost first, at most max_frames
   // frames, each with the parts the backend knows (to_string() renders them: the one place
   // backtraces become text).
   virtual std::vector<StackFrame> backtrace(std::size_t max_frames);
   // int_return_value() is the integer/pointer return value (rax) at a Return event.
   virtual std::uint64_t int_return_value();
-  // float_return_value() is the floating return value (xmm0) at a Return event.
+  // float_return_value() is the floating return value (xmm0; st0 for a long double, rounded
+  // to a double) at a Return event.
   virtual double float_return_value();
   // returns_float() tells, at a Return event, that the function returns a float or a double
-  // (in xmm0), when the debug info says so; false when it does not or is not known.
+  // (in xmm0), or a long double (st0), when the debug info says so; false when it does not or
+  // is not known.
   virtual bool returns_float();
-  // return_type_name() is, at a Return event, the function's return type as the debug info spells
-  // it ("void", "const char *"); "" when not known (the default).
-  virtual std::string return_type_name();
+  // return_layout() is how the function returns its value (its return type's class, size and
+  // sign, from the debug info), at a Call and at a Return. The default, for a frame that
+  // cannot tell, is Unknown: a forced or rewritten value then goes where its own kind goes
+  // (sysv::return_registers()).
+  virtual sysv::ReturnLayout return_layout();
   // evaluate() evaluates a C expression in the stopped thread, as the debugger's `expression`
   // command does (it may call the target's functions and write its memory; breakpoints are
   // ignored meanwhile), and returns its value: an int, float or bool, or none for void.

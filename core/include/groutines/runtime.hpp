@@ -101,6 +101,10 @@ class GROUTINES_API Runtime {
   // unload_all() unloads every groutine, newest first. All or nothing: throws Error,
   // unloading none, from inside a delivery (a groutine is running).
   void unload_all();
+  // unload_where() unloads every groutine for which chosen is true, newest first (each with
+  // its children); returns how many were chosen. All or nothing, as unload_source(). chosen is
+  // called under the lock, once per groutine, and must not call the runtime.
+  std::size_t unload_where(const std::function<bool(const Groutine&)>& chosen);
 
   // deliver_call() reports a call of hooked function fn on thread, the target stopped at its
   // entry (frame). Every groutine waiting on it is switched into, in load order.

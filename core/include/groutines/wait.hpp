@@ -2,9 +2,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "groutines/event.hpp"
+#include "groutines/export.hpp"
 
 namespace groutines {
 
@@ -20,6 +23,20 @@ struct Matcher {
 // Wait is what a groutine waits for: the first event matching any of its matchers. The
 // groutine keeps it alive (on its stack, or in its awaitable) until the wait ends.
 using Wait = std::vector<Matcher>;
+
+// WaitText is one alternative of a wait as text names it: a call of a function, the return of
+// a call, or a custom event, with or without a condition.
+struct WaitText {
+  EventKind kind = EventKind::Custom;
+  std::string_view name;  // Call: the function; Custom: the event's name
+  CallId call = 0;        // Return: the call
+  bool condition = false;
+};
+
+// describe() is the one rendering of a wait, for `groutine list`, Groutine::waiting_on() and a
+// Python awaitable's repr: "call of malloc", "return of call #7", "event 'x' (with a
+// condition)"; several alternatives as "any of (call of malloc, event 'x')".
+GROUTINES_API std::string describe(const std::vector<WaitText>& alternatives);
 
 // Delivered is how a wait ended: which matcher matched, and the event, current until the
 // groutine waits again.

@@ -1,17 +1,17 @@
-#include "scripted_target.hpp"
+#include "groutines/testing/scripted_target.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <cstdio>
 #include <fnmatch.h>
 #include <set>
+#include <stdexcept>
 
-namespace groutines::python {
+#include "groutines/error.hpp"
+#include "groutines/groutine.hpp"
+
+namespace groutines::testing {
 
 namespace {
-// The runtime a ScriptedTarget made the default (in a plain python3, no debugger made one).
-// Read and written with the GIL held.
-Runtime* g_scripted_default = nullptr;
-
 std::string hex(std::uint64_t address) {
   char buffer[24];
   std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(address));
@@ -77,23 +77,22 @@ std::string ScriptedFrame::read_cstring(std::uint64_t address, std::size_t max_s
   throw Error("cannot read a string at " + hex(address));
 }
 
-// backtrace() names the scripted thread's functions, nothing else (no pc, module or line).
 std::vector<StackFrame> ScriptedFrame::backtrace(std::size_t max_frames) {
   std::vector<StackFrame> out;
-  for (std::size_t i = 0; i < stack.size() && i < max_frames; ++i)
-    out.emplace_back().function = stack[i];
+  for (std::size_t i = 0; i < stack.size() && i < max_frames; ++i) {
+    StackFrame& frame = out.emplace_back();
+    if (places) {
+      if (auto placed = places->find(stack[i]); placed != places->end()) frame = placed->second;
+    }
+    frame.function = stack[i];
+  }
   return out;
 }
 
 // --- ScriptedTarget ---
 
-ScriptedTarget::ScriptedTarget() : runtime_(std::make_unique<Runtime>(*this)) {
-  Runtime* current = default_runtime();
-  if (!current || current == g_scripted_default) {
-    g_scripted_default = runtime_.get();
-    set_default_runtime(runtime_.get());
-  }
-}
+ScriptedTarget::ScriptedTarget(RuntimeOptions options)
+    : runtime_(std::make_unique<Runtime>(*this, options)) {}
 
 ScriptedTarget::~ScriptedTarget() {
   close();
@@ -105,23 +104,10 @@ Runtime& ScriptedTarget::open_runtime() {
   return *runtime_;
 }
 
-void ScriptedTarget::leave_default() noexcept {
-  if (default_runtime() == runtime_.get()) {
-    set_default_runtime(nullptr);
-    g_scripted_default = nullptr;
-  }
-}
-
 void ScriptedTarget::close() {
   if (closed_) return;
   closed_ = true;
-  leave_default();
   runtime_->unload_all();
-  libraries_.close();
-}
-
-std::vector<GroutineId> ScriptedTarget::load_library(const std::string& path) {
-  return libraries_.load(open_runtime(), path);
 }
 
 std::deque<std::unique_ptr<ScriptedFrame>>& ScriptedTarget::stack(std::uint64_t thread) {
@@ -146,16 +132,30 @@ std::optional<Value> ScriptedTarget::call(
   frame->named = std::move(named);
   frame->registers = std::move(registers);
   frame->memory = &memory_;
+  frame->regions = &regions_;
+  frame->places = &places_;
+  if (auto type = return_types_.find(function); type != return_types_.end())
+    frame->return_type = type->second;
   frame->stack.push_back(function);
   for (auto it = frames.rbegin(); it != frames.rend(); ++it)
     frame->stack.push_back((*it)->function);
   ScriptedFrame& f = *frame;
   frames.push_back(std::move(frame));
-  bool hooked = std::any_of(hooks_.begin(), hooks_.end(),
-                            [&](const auto& h) { return h.second == function; });
-  if (!hooked) return std::nullopt;
+  for (const auto& [id, stack] : stacks_) {
+    std::uint64_t sp = 0x7ff000000000 - 0x100 * stack.size();
+    ThreadState t{id, sp, {{"rsp", sp}}};
+    if (id == thread)
+      f.thread_states.insert(f.thread_states.begin(), t);
+    else if (!stack.empty())
+      f.thread_states.push_back(t);
+  }
+  if (!is_hooked(function)) return std::nullopt;
   Outcome out = rt.deliver_call(rt.function_id(function), thread, Clock::now(), f);
-  if (out.forced_return) stacks_[thread].pop_back();
+  if (out.forced_return) {
+    // The runtime's contract: a call it skips has no return to watch.
+    if (f.watched_call) throw std::logic_error("a skipped call's return was watched");
+    stacks_[thread].pop_back();
+  }
   return out.forced_return;
 }
 
@@ -163,6 +163,9 @@ Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
   Runtime& rt = open_runtime();
   auto lock = rt.lock();
   auto& frames = stack(thread);
+  if (!std::holds_alternative<double>(value) && !std::holds_alternative<std::int64_t>(value) &&
+      !std::holds_alternative<bool>(value) && !std::holds_alternative<std::monostate>(value))
+    throw Error("a scripted return value is an int or a float");
   std::unique_ptr<ScriptedFrame> f = std::move(frames.back());
   frames.pop_back();
   // Returned: the thread is back in the caller.
@@ -174,8 +177,6 @@ Value ScriptedTarget::ret(std::uint64_t thread, const Value& value) {
     f->return_int = static_cast<std::uint64_t>(*i);
   } else if (auto* b = std::get_if<bool>(&value)) {
     f->return_int = *b;
-  } else if (!std::holds_alternative<std::monostate>(value)) {
-    throw Error("a scripted return value is an int or a float");
   }
   if (!f->watched_call) return value;
   --watched_now_;
@@ -205,6 +206,15 @@ void ScriptedTarget::write_memory(std::uint64_t address, std::vector<std::uint8_
   memory_[address] = std::move(bytes);
 }
 
+void ScriptedTarget::declare_return_type(const std::string& function,
+                                         const sysv::TypeDescription& type) {
+  return_types_[function] = sysv::return_layout(type);
+}
+
+void ScriptedTarget::place(const std::string& function, StackFrame where) {
+  places_[function] = std::move(where);
+}
+
 std::size_t ScriptedTarget::depth(std::uint64_t thread) const {
   auto it = stacks_.find(thread);
   return it == stacks_.end() ? 0 : it->second.size();
@@ -215,6 +225,11 @@ std::vector<std::string> ScriptedTarget::hooked() const {
   for (const auto& [id, function] : hooks_) out.push_back(function);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+bool ScriptedTarget::is_hooked(std::string_view function) const {
+  return std::any_of(hooks_.begin(), hooks_.end(),
+                     [&](const auto& h) { return h.second == function; });
 }
 
 void ScriptedTarget::install_call_hook(FunctionId id, std::string_view function) noexcept {
@@ -228,8 +243,9 @@ void ScriptedTarget::remove_call_hook(FunctionId id) noexcept {
 }
 
 void ScriptedTarget::watch_return(CallId call, FunctionId /*function_id*/,
-                                  std::string_view /*function*/, Frame& frame) noexcept {
+                                  std::string_view function, Frame& frame) noexcept {
   static_cast<ScriptedFrame&>(frame).watched_call = call;
+  watched_functions[call] = std::string(function);
   ++watched_now_;
   journal.push_back("watch #" + std::to_string(call));
 }
@@ -246,6 +262,12 @@ void ScriptedTarget::unwatch_return(CallId call) noexcept {
 
 void ScriptedTarget::request_stop(const Groutine& by, std::string_view reason) {
   stops.push_back(by.name() + ": " + std::string(reason));
+}
+
+void ScriptedTarget::observe(const Event& event) noexcept { observed.push_back(event.seq); }
+
+void ScriptedTarget::log(const Groutine& by, std::string_view message) {
+  logs.push_back(by.name() + ": " + std::string(message));
 }
 
 void ScriptedTarget::declare_symbols(const std::string& module,
@@ -273,8 +295,17 @@ std::vector<std::string> ScriptedTarget::functions(std::string_view pattern,
   return found;
 }
 
-void ScriptedTarget::log(const Groutine& by, std::string_view message) {
-  logs.push_back(by.name() + ": " + std::string(message));
+void ScriptedTarget::map_region(MemoryRegion region) {
+  auto at = std::upper_bound(regions_.begin(), regions_.end(), region.start,
+                             [](std::uint64_t a, const MemoryRegion& r) { return a < r.start; });
+  regions_.insert(at, std::move(region));
 }
 
-}  // namespace groutines::python
+std::vector<MemoryRegion> ScriptedFrame::memory_regions() {
+  if (!regions || regions->empty())
+    throw Error("memory_regions: the scripted target has no memory map (map_region() "
+                "declares one)");
+  return *regions;
+}
+
+}  // namespace groutines::testing

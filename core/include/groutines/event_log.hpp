@@ -1,7 +1,9 @@
 #pragma once
 // EventLog: the last events the runtime delivered (and groutines' log lines), in a ring of
-// bounded size, for `groutine events`.
+// bounded size, for `groutine events`. A frontend's backend fills it (Backend::observe(),
+// log(), request_stop()); the command set (groutines/commands.hpp) shows it.
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -9,9 +11,10 @@
 #include <vector>
 
 #include "groutines/event.hpp"
+#include "groutines/export.hpp"
 #include "groutines/value.hpp"
 
-namespace groutines::plugin {
+namespace groutines {
 
 // LogEntry is one line of the log: the event's fields as values (for `groutine events
 // --json`) and a short text view of them (detail, for the table).
@@ -41,9 +44,20 @@ inline std::int64_t time_ns(Clock::time_point t) {
 // to_json() is entry as one line of JSON (no newline): seq, time_ns, thread, kind, name,
 // call, args, value, skipped, unwound, rewritten, data, detail. Absent seq, call and value
 // are null; text that is not UTF-8 has its bad bytes replaced.
-std::string to_json(const LogEntry& entry);
+GROUTINES_API std::string to_json(const LogEntry& entry);
 
-class EventLog {
+// entry_of() is event as a frontend without more knowledge logs it: seq, time, thread, kind,
+// name, call ("call #N" in detail), a custom event's data, a return unwound, or (when
+// read_value) its value read from its frame (st0 for a long double, xmm0 when
+// returns_float(), else rax); a read that fails is noted in detail. (The LLDB backend adds
+// what only it knows: arguments, skipped calls, rewrites.)
+GROUTINES_API LogEntry entry_of(const Event& event, bool read_value = true);
+// line_of() is a line of groutine's own: kind "log" (a message it logged) or "stop" (the
+// reason it stopped the target), on thread (0: the debugger), timed now.
+GROUTINES_API LogEntry line_of(std::string kind, std::string groutine, std::string text,
+                               std::uint64_t thread = 0);
+
+class GROUTINES_API EventLog {
  public:
   // kDefaultCapacity is how many entries a new log keeps.
   static constexpr std::size_t kDefaultCapacity = 1000;
@@ -66,6 +80,8 @@ class EventLog {
     for (auto it = entries_.begin() + static_cast<std::ptrdiff_t>(skip); it != entries_.end(); ++it)
       f(*it);
   }
+  // size() counts the entries it holds.
+  std::size_t size() const noexcept { return entries_.size(); }
   // total() counts every entry ever added (also those dropped since).
   std::uint64_t total() const noexcept { return total_; }
   // clear() empties it.
@@ -77,4 +93,4 @@ class EventLog {
   std::uint64_t total_ = 0;
 };
 
-}  // namespace groutines::plugin
+}  // namespace groutines

@@ -1,11 +1,13 @@
-#include "event_log.hpp"
+#include "groutines/event_log.hpp"
 
 #include <type_traits>
 #include <variant>
 
 #include <nlohmann/json.hpp>
 
-namespace groutines::plugin {
+#include "groutines/argument_layout.hpp"
+
+namespace groutines {
 
 namespace {
 
@@ -48,6 +50,52 @@ std::string to_json(const LogEntry& e) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+LogEntry entry_of(const Event& event, bool read_value) {
+  LogEntry e;
+  e.seq = event.seq;
+  e.time_ns = time_ns(event.time);
+  e.thread = event.thread_id;
+  e.kind = name(event.kind);
+  e.name = std::string(event.name);
+  try {
+    if (event.kind == EventKind::Custom) {
+      if (event.data) {
+        e.data = *event.data;
+        e.detail = to_string(*event.data);
+      }
+    } else {
+      e.call = event.call;
+      e.detail = "call #" + std::to_string(event.call);
+      if (event.kind == EventKind::Return && event.unwound) {
+        e.unwound = true;
+        e.detail += " unwound";
+      } else if (event.kind == EventKind::Return && event.frame && read_value) {
+        if (event.frame->returns_float()) {
+          e.value = event.frame->float_return_value();
+          const bool x87 = event.frame->return_layout().type == sysv::TypeClass::X87;
+          e.detail += (x87 ? " st0=" : " xmm0=") + to_string(e.value);
+        } else {
+          e.value = static_cast<std::int64_t>(event.frame->int_return_value());
+          e.detail += " rax=" + to_string(e.value);
+        }
+      }
+    }
+  } catch (const std::exception& ex) {
+    e.detail += std::string(" (") + ex.what() + ")";
+  }
+  return e;
+}
+
+LogEntry line_of(std::string kind, std::string groutine, std::string text, std::uint64_t thread) {
+  LogEntry e;
+  e.time_ns = time_ns(Clock::now());
+  e.thread = thread;
+  e.kind = std::move(kind);
+  e.name = std::move(groutine);
+  e.detail = std::move(text);
+  return e;
+}
+
 void EventLog::set_capacity(std::size_t capacity) {
   capacity_ = capacity;
   while (entries_.size() > capacity_) entries_.pop_front();
@@ -73,4 +121,4 @@ std::vector<LogEntry> EventLog::last(std::size_t n) const {
                                entries_.end());
 }
 
-}  // namespace groutines::plugin
+}  // namespace groutines
