@@ -10,6 +10,7 @@ packages=(
   libbenchmark-dev valgrind nlohmann-json3-dev
   libzydis-dev libdw-dev pkg-config
   gdb gdbserver
+  uftrace
 )
 
 missing=()

@@ -645,16 +645,34 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     // int3 in them and lose track), write the jump, and put them back over the new bytes.
     location.SetEnabled(false);
     std::vector<lldb::SBBreakpointLocation> lifted;
-    for (std::uint32_t b = 0; b < target_.GetNumBreakpoints(); ++b) {
-      lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(b);
-      for (std::size_t k = 0; k < bp.GetNumLocations(); ++k) {
-        lldb::SBBreakpointLocation l = bp.GetLocationAtIndex(static_cast<std::uint32_t>(k));
-        lldb::addr_t a = l.GetLoadAddress();
-        if (l.IsEnabled() && a >= start && a < window_end) {
-          l.SetEnabled(false);
-          lifted.push_back(l);
-        }
+    auto lift = [&](lldb::SBBreakpointLocation l) {
+      if (!l.IsValid()) return;
+      lldb::addr_t a = l.GetLoadAddress();
+      if (a >= start && a < window_end && l.IsEnabled()) {
+        l.SetEnabled(false);
+        lifted.push_back(l);
       }
+    };
+    // Found without looking through every breakpoint of the target (with thousands of hooks,
+    // that made hooking them all quadratic): the hooks' locations at an entry there, from
+    // entries_ (their others, not at an entry, are disabled); the return sites there; the
+    // user's breakpoints, foreign_ (current: keep_planted() ran at this hit), and those
+    // retired (a return site right after a call that ends the function before).
+    index_entries(process, thread.GetThreadID());
+    for (auto e = entries_.lower_bound(start); e != entries_.end() && e->first < window_end; ++e)
+      for (const auto& [id, location_id] : e->second)
+        if (auto named = hooks_.find(id); named != hooks_.end())
+          lift(named->second.breakpoint.FindLocationByID(location_id));
+    for (auto s = sites_.lower_bound(start); s != sites_.end() && s->first < window_end; ++s)
+      if (s->second.breakpoint.IsValid())
+        for (std::size_t k = 0; k < s->second.breakpoint.GetNumLocations(); ++k)
+          lift(s->second.breakpoint.GetLocationAtIndex(static_cast<std::uint32_t>(k)));
+    std::vector<lldb::break_id_t> others = foreign_;
+    others.insert(others.end(), retired_.begin(), retired_.end());
+    for (lldb::break_id_t id : others) {
+      lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+      for (std::size_t k = 0; bp.IsValid() && k < bp.GetNumLocations(); ++k)
+        lift(bp.GetLocationAtIndex(static_cast<std::uint32_t>(k)));
     }
     std::vector<std::uint8_t> jump = agent::entry_jump(pp.entry, at);
     bool wrote = process.WriteMemory(pp.entry, jump.data(), jump.size(), error) == jump.size() &&

@@ -113,6 +113,14 @@ void LldbBackend::print(const std::string& text) {
   }
 }
 
+template <class Change>
+auto LldbBackend::own_breakpoint_change(Change change) {
+  bool in_step = target_.GetNumBreakpoints() == breakpoints_seen_;
+  auto result = change();
+  if (in_step) breakpoints_seen_ = target_.GetNumBreakpoints();
+  return result;
+}
+
 // --- Call hooks ---
 
 void LldbBackend::use_target(lldb::SBTarget target) {
@@ -128,7 +136,9 @@ void LldbBackend::use_target(lldb::SBTarget target) {
   for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
   retired_.clear();
   hook_by_breakpoint_.clear();
+  entries_stale_ = true;
   target_ = std::move(target);
+  breakpoints_seen_ = 0;
   symbol_names_.clear();
   main_module_path_.clear();
   process_id_ = 0;
@@ -147,8 +157,10 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   }
   {
     SkipPrologueOff first_instruction(debugger_);
-    hook.breakpoint = target_.BreakpointCreateByName(hook.function.c_str());
+    hook.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByName(hook.function.c_str()); });
   }
+  entries_stale_ = true;
   if (!hook.breakpoint.IsValid()) {
     print("groutines: could not set a breakpoint on '" + hook.function + "'");
     return;
@@ -176,6 +188,7 @@ void LldbBackend::filter(Hook& hook, lldb::SBProcess& process, std::uint64_t cur
   std::size_t n = hook.breakpoint.GetNumLocations();
   if (n == hook.filtered) return;
   if (hook.filtered != 0) modules_changed();
+  entries_stale_ = true;
   bool busy = current != 0 && stopped_at(process, hook.breakpoint.GetID(), current);
   for (std::size_t i = 0; i < n; ++i) {
     lldb::SBBreakpointLocation location =
@@ -211,6 +224,7 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
   agent_hold(id, false);
+  entries_stale_ = true;
   if (it->second.breakpoint.IsValid()) {
     lldb::break_id_t bp = it->second.breakpoint.GetID();
     hook_by_breakpoint_.erase(bp);
@@ -226,11 +240,22 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
 void LldbBackend::keep_planted(bool at_hit) {
   if (!target_.IsValid() || agent_frame_) return;
   if (at_hit && target_.GetNumBreakpoints() == breakpoints_seen_) return;
+  // One pass over the target's breakpoints: FindBreakpointByID() is linear in them.
+  std::unordered_map<lldb::break_id_t, lldb::SBBreakpoint> present;
+  foreign_.clear();
+  for (std::uint32_t i = 0, n = target_.GetNumBreakpoints(); i < n; ++i) {
+    lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(i);
+    if (hook_by_breakpoint_.count(bp.GetID()))
+      present.emplace(bp.GetID(), bp);
+    else if (!ours(bp.GetID()))
+      foreign_.push_back(bp.GetID());
+  }
   std::vector<std::pair<lldb::break_id_t, FunctionId>> deleted;
   for (const auto& [id, fn] : hook_by_breakpoint_) {
     auto h = hooks_.find(fn);
     if (h == hooks_.end()) continue;
-    lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+    auto found = present.find(id);
+    lldb::SBBreakpoint bp = found == present.end() ? lldb::SBBreakpoint() : found->second;
     if (!bp.IsValid()) {
       deleted.emplace_back(id, fn);
     } else if (!bp.IsEnabled()) {
@@ -283,7 +308,7 @@ void LldbBackend::retire(lldb::break_id_t id) {
     retired_.push_back(id);
     return;
   }
-  target_.BreakpointDelete(id);
+  own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
 }
 
 // delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
@@ -313,7 +338,7 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
     if (busy.count(id))
       keep.push_back(id);
     else
-      target_.BreakpointDelete(id);
+      own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
   }
   retired_.swap(keep);
 }
@@ -355,7 +380,8 @@ void LldbBackend::watch_return(CallId call, FunctionId /*function_id*/, std::str
   p.hit = entry_hits_;
   ReturnSite& site = sites_[p.return_address];
   if (!site.breakpoint.IsValid()) {
-    site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
+    site.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByAddress(p.return_address); });
     if (!site.breakpoint.IsValid()) {
       sites_.erase(p.return_address);
       print("groutines: cannot set a breakpoint at return address " + hex(p.return_address));
@@ -417,22 +443,35 @@ void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& f
     runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
 }
 
-// names_at() looks at every hook's breakpoint for a location at entry that is a function's
-// first instruction, enabled or not (a location the agent serves is disabled, but the agent
-// does not see a call that stops at another name's breakpoint).
+// names_at() are the hooks with a location at entry that is a function's first instruction,
+// enabled or not (a location the agent serves is disabled, but the agent does not see a call
+// that stops at another name's breakpoint), from entries_.
 std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
     lldb::addr_t entry, lldb::SBProcess& process, std::uint64_t current) {
-  std::vector<std::pair<FunctionId, lldb::break_id_t>> names;
+  index_entries(process, current);
+  auto it = entries_.find(entry);
+  if (it == entries_.end()) return {};
+  return it->second;
+}
+
+void LldbBackend::index_entries(lldb::SBProcess& process, std::uint64_t current) {
+  std::uint32_t modules = target_.IsValid() ? target_.GetNumModules() : 0;
+  std::uint32_t process_id = process.IsValid() ? process.GetUniqueID() : 0;
+  if (!entries_stale_ && modules == entries_modules_ && process_id == entries_process_) return;
+  entries_.clear();
   for (auto& [id, hook] : hooks_) {
     if (!hook.breakpoint.IsValid()) continue;
-    lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByAddress(entry);
-    if (!location.IsValid()) continue;
     filter(hook, process, current);
-    auto at = hook.at_entry.find(location.GetID());
-    if (at != hook.at_entry.end() && at->second) names.emplace_back(id, location.GetID());
+    for (const auto& [location_id, at_entry] : hook.at_entry) {
+      if (!at_entry) continue;
+      lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByID(location_id);
+      if (location.IsValid()) entries_[location.GetLoadAddress()].emplace_back(id, location_id);
+    }
   }
-  std::sort(names.begin(), names.end());
-  return names;
+  for (auto& [address, names] : entries_) std::sort(names.begin(), names.end());
+  entries_stale_ = false;
+  entries_modules_ = modules;
+  entries_process_ = process_id;
 }
 
 template <class ReturnFrame>
@@ -785,15 +824,36 @@ void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
 
 namespace {
 
+// in_plt() tells whether symbol lies in a PLT section (.plt, .plt.got, .plt.sec): LLDB names
+// the lazy-binding stub at the head of .plt (___lldb_unnamed_symbol73) from its unwind info,
+// but it is no function: it is entered with a relocation index on top of the stack, not a
+// return address, and hooking it (a pattern such as "*") breaks every lazy binding.
+bool in_plt(lldb::SBSymbol& symbol) {
+  const char* section = symbol.GetStartAddress().GetSection().GetName();
+  return section && std::string_view(section).substr(0, 4) == ".plt";
+}
+
 // code_symbols() are the names of module's code symbols, each once, in symbol table order.
+// Not its IFUNC symbols (libc's strcmp, strlen, memcpy...: LLDB types them resolvers): LLDB 19
+// hangs placing a breakpoint on one in a live process (`breakpoint set -n strcmp` at main), so
+// a pattern must not hook them; named before the process starts, they work.
 std::vector<std::string> code_symbols(lldb::SBModule module) {
   std::vector<std::string> names;
   std::set<std::string> seen;
   for (std::size_t i = 0, n = module.GetNumSymbols(); i < n; ++i) {
     lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
-    if (symbol.GetType() != lldb::eSymbolTypeCode) continue;
+    // Not the names LLDB makes up from unwind info (___lldb_unnamed_symbol123): each module
+    // numbers its own, so a hook by that name lands on unrelated code in every other module
+    // (in libc, its PLT's lazy-binding stub: python3 crashed in _dl_fixup).
+    if (symbol.GetType() != lldb::eSymbolTypeCode || symbol.IsSynthetic() || in_plt(symbol))
+      continue;
     const char* name = symbol.GetName();
-    if (name && *name && seen.insert(name).second) names.emplace_back(name);
+    if (!name || !*name) continue;
+    // A versioned symbol (pthread_create@@GLIBC_2.34, and its compatibility version
+    // pthread_create@GLIBC_2.2.5) under the name callers use and hooks resolve.
+    std::string_view plain(name);
+    plain = plain.substr(0, plain.find('@'));
+    if (!plain.empty() && seen.insert(std::string(plain)).second) names.emplace_back(plain);
   }
   return names;
 }
