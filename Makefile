@@ -43,6 +43,7 @@ bench: deps
 	@if [ -x build-bench/bench/lldb/agent_bench ]; then build-bench/bench/lldb/agent_bench; fi
 	@if [ -x build-bench/bench/lldb/bench_target ] && [ -f build-bench/gdb/groutines.py ] && command -v gdb >/dev/null; then /usr/bin/python3 bench/gdb/gdb_bench.py build-bench; fi
 	@if [ -x build-bench/bench/lldb/agent_bench ]; then /usr/bin/python3 bench/lldb/real_program.py build-bench; fi
+	@if command -v uftrace >/dev/null && [ -f build-bench/lldb_plugin/libgroutines_lldb.so ]; then /usr/bin/python3 bench/profile_vs_uftrace.py build-bench; fi
 
 clean:
 	@rm -rf $(BUILD_DIR) build-bench
