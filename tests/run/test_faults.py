@@ -62,6 +62,9 @@ def test_the_same_seed_fails_the_same_calls_in_the_python_and_the_cpp_implementa
     assert pattern(python) == pattern(cpp), (python, cpp)
     assert 0 < pattern(python).count("x") < 40, python
     assert failed_calls(python) == failed_calls(cpp), (python, cpp)
+    # The same lines, but for the groutine's name: [faults#acquire] and [faults].
+    assert (re.findall(r"\] (fault: .*)", python.stderr)
+            == re.findall(r"\] (fault: .*)", cpp.stderr)), (python, cpp)
 
 
 @both
@@ -126,6 +129,22 @@ def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls
 
 
 @both
+def test_several_functions_fail_each_its_own_calls_and_max_counts_over_all_of_them(stock):
+    def faults_of(*options):
+        sets = [arg for option in ("function=load_config, load_cache", "return=5", *options)
+                for arg in ("--set", f"faults.{option}")]
+        return run(*sets, stock, "--", target("faults_cases"), "callers")
+
+    r = faults_of()
+    assert r.stdout == ("config failed: Input/output error\n"
+                        "cache failed: Input/output error\n"), r
+    assert "fault: call 1 of load_config" in r.stderr, r
+    assert "fault: call 1 of load_cache" in r.stderr, r
+    r = faults_of("max=1")
+    assert r.stdout == "config failed: Input/output error\ncache ok\n", r
+
+
+@both
 def test_the_nth_to_the_mth_calls_fail_and_n_dot_dot_fails_from_the_nth_on(stock):
     assert pattern(faults(stock, "nth=3..5", args=("calls", "8"))) == "..xxx..."
     assert pattern(faults(stock, "nth=6..", args=("calls", "8"))) == ".....xxx"
@@ -136,7 +155,8 @@ def test_the_nth_to_the_mth_calls_fail_and_n_dot_dot_fails_from_the_nth_on(stock
 
 @pytest.mark.parametrize("errno, text", [("EIO", "Input/output error"),
                                          ("enospc", "No space left on device"),
-                                         ("12", "Cannot allocate memory")])
+                                         ("12", "Cannot allocate memory"),
+                                         ("EWouldBlock", "Resource temporarily unavailable")])
 @both
 def test_errno_by_name_or_number_is_what_the_caller_reads(stock, errno, text):
     r = faults(stock, "nth=2", f"errno={errno}", args=("calls", "3"))
