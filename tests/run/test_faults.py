@@ -1,8 +1,10 @@
 """The controls of the stock faults groutine (groutines/stock/faults.py, docs/stock.md) as
 libfiu's users expect them, through `groutines run` on tests/targets/faults_cases (-O0 with
 DWARF, -O2 without): a seeded probability, a caller anywhere in the backtrace, a thread, the
-Nth to Mth calls, errno by name, and the errors of bad options. The program prints which of
-its calls failed ('.' got its buffer, 'x' failed)."""
+Nth to Mth calls, errno by name, and the errors of bad options. Each holds for both
+implementations, the Python one (stock:faults) and the C++ one (stock:cpp/faults,
+groutines/stock/cpp/faults.cpp), with the same messages; the same seed fails the same calls in
+both. The program prints which of its calls failed ('.' got its buffer, 'x' failed)."""
 import re
 
 import pytest
@@ -14,12 +16,18 @@ BUILDS = ["faults_cases", "faults_cases_O2"]
 
 TRANSPORTS = ["agent", "breakpoint"]
 
+IMPLEMENTATIONS = ["stock:faults", "stock:cpp/faults"]
 
-def faults(*options, program="faults_cases", args=("calls", "20"), transport="auto"):
-    """faults() runs stock:faults on acquire() of program with options (KEY=VALUE)."""
+# Every test takes the implementation it runs (stock:faults or stock:cpp/faults) as `stock`.
+both = pytest.mark.parametrize("stock", IMPLEMENTATIONS)
+
+
+def faults(stock, *options, program="faults_cases", args=("calls", "20"), transport="auto"):
+    """faults() runs stock (stock:faults or stock:cpp/faults) on acquire() of program with
+    options (KEY=VALUE)."""
     sets = [arg for option in ("function=acquire", *options)
             for arg in ("--set", f"faults.{option}")]
-    return run("--transport", transport, *sets, "stock:faults", "--", target(program), *args)
+    return run("--transport", transport, *sets, stock, "--", target(program), *args)
 
 
 def failed_calls(r):
@@ -33,37 +41,53 @@ def pattern(r):
     return r.stdout.splitlines()[0]
 
 
-def test_a_probability_with_a_seed_fails_the_same_calls_in_every_run_and_every_build():
-    first = faults("probability=0.3", "seed=7")
-    again = faults("probability=0.3", "seed=7")
-    optimised = faults("probability=0.3", "seed=7", program="faults_cases_O2")
+@both
+def test_a_probability_with_a_seed_fails_the_same_calls_in_every_run_and_every_build(stock):
+    first = faults(stock, "probability=0.3", "seed=7")
+    again = faults(stock, "probability=0.3", "seed=7")
+    optimised = faults(stock, "probability=0.3", "seed=7", program="faults_cases_O2")
     assert pattern(first) == pattern(again) == pattern(optimised), (first, again, optimised)
     line = pattern(first)
     assert 0 < line.count("x") < len(line), first
     assert failed_calls(first) == [i + 1 for i, c in enumerate(line) if c == "x"], first
     assert "(probability 0.3, seed 7)" in first.stderr, first
-    other = faults("probability=0.3", "seed=8")
+    other = faults(stock, "probability=0.3", "seed=8")
     assert pattern(other) != line, other
 
 
-def test_a_probability_without_a_seed_shows_the_seed_that_repeats_the_run():
-    r = faults("probability=0.5", args=("calls", "30"))
+@pytest.mark.parametrize("seed", ["7", "25", "-3", "123456789012"])
+def test_the_same_seed_fails_the_same_calls_in_the_python_and_the_cpp_implementations(seed):
+    python, cpp = (faults(stock, "probability=0.4", f"seed={seed}", args=("calls", "40"))
+                   for stock in IMPLEMENTATIONS)
+    assert pattern(python) == pattern(cpp), (python, cpp)
+    assert 0 < pattern(python).count("x") < 40, python
+    assert failed_calls(python) == failed_calls(cpp), (python, cpp)
+    # The same lines, but for the groutine's name: [faults#acquire] and [faults].
+    assert (re.findall(r"\] (fault: .*)", python.stderr)
+            == re.findall(r"\] (fault: .*)", cpp.stderr)), (python, cpp)
+
+
+@both
+def test_a_probability_without_a_seed_shows_the_seed_that_repeats_the_run(stock):
+    r = faults(stock, "probability=0.5", args=("calls", "30"))
     seeds = set(re.findall(r"\(probability 0\.5, seed (\d+)\)", r.stderr))
     assert len(seeds) == 1, r
-    again = faults("probability=0.5", f"seed={seeds.pop()}", args=("calls", "30"))
+    again = faults(stock, "probability=0.5", f"seed={seeds.pop()}", args=("calls", "30"))
     assert pattern(again) == pattern(r), (r, again)
 
 
-def test_probability_0_fails_no_call_and_1_every_call():
-    assert pattern(faults("probability=0")) == "." * 20
-    assert pattern(faults("probability=1")) == "x" * 20
+@both
+def test_probability_0_fails_no_call_and_1_every_call(stock):
+    assert pattern(faults(stock, "probability=0")) == "." * 20
+    assert pattern(faults(stock, "probability=1")) == "x" * 20
 
 
+@both
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("program", BUILDS)
-def test_a_caller_anywhere_in_the_backtrace_chooses_the_calls(program, transport):
+def test_a_caller_anywhere_in_the_backtrace_chooses_the_calls(stock, program, transport):
     def faults_in(*options):
-        return faults(*options, program=program, args=("callers",), transport=transport)
+        return faults(stock, *options, program=program, args=("callers",), transport=transport)
 
     # acquire()'s direct caller is read_file() for both; load_cache() is one frame further.
     r = faults_in("caller=load_cache", "errno=ENOSPC")
@@ -80,12 +104,15 @@ def test_a_caller_anywhere_in_the_backtrace_chooses_the_calls(program, transport
     assert "fault:" not in r.stderr, r
 
 
+@both
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("program", BUILDS)
-def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls(program,
+def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls(stock,
+                                                                                program,
                                                                                 transport):
     def faults_in(*options, calls="5"):
-        return faults(*options, program=program, args=("threads", calls), transport=transport)
+        return faults(stock, *options, program=program, args=("threads", calls),
+                      transport=transport)
 
     r = faults_in("thread=worker-2")
     assert r.code == 0, r
@@ -101,31 +128,52 @@ def test_a_thread_by_name_or_main_chooses_the_calls_and_the_nth_counts_its_calls
     assert "x" not in r.stdout and "fault:" not in r.stderr, r
 
 
-def test_the_nth_to_the_mth_calls_fail_and_n_dot_dot_fails_from_the_nth_on():
-    assert pattern(faults("nth=3..5", args=("calls", "8"))) == "..xxx..."
-    assert pattern(faults("nth=6..", args=("calls", "8"))) == ".....xxx"
-    assert pattern(faults("nth=4", args=("calls", "8"))) == "...x...."
-    assert pattern(faults("nth=2..", "every=3", args=("calls", "8"))) == "..x..x.."
-    assert pattern(faults("nth=2..7", "max=2", args=("calls", "8"))) == ".xx....."
+@both
+def test_several_functions_fail_each_its_own_calls_and_max_counts_over_all_of_them(stock):
+    def faults_of(*options):
+        sets = [arg for option in ("function=load_config, load_cache", "return=5", *options)
+                for arg in ("--set", f"faults.{option}")]
+        return run(*sets, stock, "--", target("faults_cases"), "callers")
+
+    r = faults_of()
+    assert r.stdout == ("config failed: Input/output error\n"
+                        "cache failed: Input/output error\n"), r
+    assert "fault: call 1 of load_config" in r.stderr, r
+    assert "fault: call 1 of load_cache" in r.stderr, r
+    r = faults_of("max=1")
+    assert r.stdout == "config failed: Input/output error\ncache ok\n", r
+
+
+@both
+def test_the_nth_to_the_mth_calls_fail_and_n_dot_dot_fails_from_the_nth_on(stock):
+    assert pattern(faults(stock, "nth=3..5", args=("calls", "8"))) == "..xxx..."
+    assert pattern(faults(stock, "nth=6..", args=("calls", "8"))) == ".....xxx"
+    assert pattern(faults(stock, "nth=4", args=("calls", "8"))) == "...x...."
+    assert pattern(faults(stock, "nth=2..", "every=3", args=("calls", "8"))) == "..x..x.."
+    assert pattern(faults(stock, "nth=2..7", "max=2", args=("calls", "8"))) == ".xx....."
 
 
 @pytest.mark.parametrize("errno, text", [("EIO", "Input/output error"),
                                          ("enospc", "No space left on device"),
-                                         ("12", "Cannot allocate memory")])
-def test_errno_by_name_or_number_is_what_the_caller_reads(errno, text):
-    r = faults("nth=2", f"errno={errno}", args=("calls", "3"))
+                                         ("12", "Cannot allocate memory"),
+                                         ("EWouldBlock", "Resource temporarily unavailable")])
+@both
+def test_errno_by_name_or_number_is_what_the_caller_reads(stock, errno, text):
+    r = faults(stock, "nth=2", f"errno={errno}", args=("calls", "3"))
     assert r.stdout == f".x.\nerrno: {text}\n", r
 
 
-def test_the_log_names_the_errno():
-    r = faults("nth=1", "errno=EIO", args=("calls", "1"))
+@both
+def test_the_log_names_the_errno(stock):
+    r = faults(stock, "nth=1", "errno=EIO", args=("calls", "1"))
     assert "fault: call 1 of acquire (#1) returns 0 with errno 5 (EIO), from take at " \
         "faults_cases.c:" in r.stderr, r
 
 
+@both
 @pytest.mark.parametrize("errno", ["ENOPE", "EIOX", "errorcode", "-1", "4096"])
-def test_a_bad_errno_is_a_load_error_that_names_it(errno):
-    r = faults(f"errno={errno}")
+def test_a_bad_errno_is_a_load_error_that_names_it(stock, errno):
+    r = faults(stock, f"errno={errno}")
     assert r.code == 2, r
     assert (f"stock faults: GROUTINES_FAULTS_ERRNO='{errno}' is not an errno (a number, or a "
             "name: ENOMEM)") in r.stderr, r
@@ -145,8 +193,9 @@ def test_a_bad_errno_is_a_load_error_that_names_it(errno):
                        "options: function, caller, thread, nth, every, probability, seed, "
                        "where, return, errno, max"),
 ])
-def test_a_bad_option_value_is_a_load_error_that_names_it(option, message):
-    r = faults(option)
+@both
+def test_a_bad_option_value_is_a_load_error_that_names_it(stock, option, message):
+    r = faults(stock, option)
     assert r.code == 2, r
     assert "error: groutines run: groutine load: " in r.stderr, r
     assert f"stock faults: {message}" in r.stderr, r
