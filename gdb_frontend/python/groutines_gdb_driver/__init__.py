@@ -48,7 +48,9 @@ def run_elsewhere(argv):
         copy = os.dup(fd)  # above 2: GDB's own 0, 1 and 2 are not these
         os.set_inheritable(copy, True)
         stdio.append(copy)
+    # GDB's readline sets LINES and COLUMNS in GDB's environment, which the target would get.
     spec = {"argv": list(argv), "stdio": stdio,
+            "screen": {name: os.environ.get(name) for name in ("LINES", "COLUMNS")},
             "python": os.path.dirname(_HERE)}  # the directory that holds groutines/
     env = dict(os.environ, GROUTINES_GDB_RUN=json.dumps(spec))
     log = os.environ.get("GROUTINES_GDB_LOG") or os.devnull

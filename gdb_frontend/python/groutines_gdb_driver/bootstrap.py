@@ -8,6 +8,12 @@ import sys
 
 _spec = json.loads(os.environ.pop("GROUTINES_GDB_RUN"))
 sys.path.insert(0, _spec["python"])
+# The runner's environment, as the target gets it: GDB's readline set these two in GDB's.
+for _name, _value in _spec["screen"].items():
+    if _value is None:
+        os.environ.pop(_name, None)
+    else:
+        os.environ[_name] = _value
 
 from groutines import _session, run  # noqa: E402
 from groutines_gdb_driver.gdb_driver import GdbDriver  # noqa: E402

@@ -87,7 +87,8 @@ class GdbDriver(Driver):
         gdb.write = self._write
         for setting in ("confirm off", "pagination off", "width unlimited",
                         "print thread-events off", "print inferior-events off",
-                        "startup-with-shell on"):
+                        "startup-with-shell on", "backtrace past-main on",
+                        "backtrace past-entry on"):
             _execute(f"set {setting}")
         import runpy
         runpy.run_path(self.frontend_path, run_name="groutines_gdb_frontend")
@@ -114,8 +115,8 @@ class GdbDriver(Driver):
         if words[:1] != ["groutine"]:
             raise UsageError(f"not a groutine command: {text}")
         output, error = run_command(self.frontend, words[1:])
-        if error and words[1:3] == ["transport", "auto"]:
-            return True, "", ""  # no agent under GDB: auto is breakpoints
+        if error and words[1:2] == ["transport"] and words[2:] in (["auto"], ["breakpoint"]):
+            return True, "", ""  # no agent under GDB yet: auto is breakpoints
         if check and error:
             raise UsageError(error)
         return not error, output, (f"error: {error}\n" if error else "")
