@@ -9,6 +9,7 @@ gets /dev/null there (or GROUTINES_GDB_LOG), and the runner's own stdin, stdout 
 reach the run inside on other descriptors: the target gets those very ones. See
 gdb_driver.py, and docs/run.md, "Drivers".
 """
+import fcntl
 import json
 import os
 import shutil
@@ -45,7 +46,8 @@ def run_elsewhere(argv):
         except OSError:
             stdio.append(None)
             continue
-        copy = os.dup(fd)  # above 2: GDB's own 0, 1 and 2 are not these
+        # Above 2 (a closed 0 would take a plain dup()): GDB's own 0, 1 and 2 are not these.
+        copy = fcntl.fcntl(fd, fcntl.F_DUPFD, 3)
         os.set_inheritable(copy, True)
         stdio.append(copy)
     # GDB's readline sets LINES and COLUMNS in GDB's environment, which the target would get.

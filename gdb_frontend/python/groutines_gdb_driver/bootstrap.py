@@ -6,32 +6,46 @@ import json
 import os
 import sys
 
-_spec = json.loads(os.environ.pop("GROUTINES_GDB_RUN"))
-sys.path.insert(0, _spec["python"])
-# The runner's environment, as the target gets it: GDB's readline set these two in GDB's.
-for _name, _value in _spec["screen"].items():
-    if _value is None:
-        os.environ.pop(_name, None)
-    else:
-        os.environ[_name] = _value
+_SPEC = json.loads(os.environ.pop("GROUTINES_GDB_RUN"))
 
-from groutines import _session, run  # noqa: E402
-from groutines_gdb_driver.gdb_driver import GdbDriver  # noqa: E402
 
-_stdio = _spec["stdio"]
-# The runner writes to sys.stdout and sys.stderr and reads sys.stdin (GDB's Python has its
-# own in their place): on the runner's streams. A closed one is /dev/null here, and closed
-# for the target (as reserve_stdio() does in a runner of its own).
-_streams = []
-for _fd, (_name, _mode) in enumerate((("stdin", "r"), ("stdout", "w"), ("stderr", "w"))):
-    if _stdio[_fd] is None:
-        _session._CLOSED_STDIO.add(_fd)
-        _stdio[_fd] = os.open(os.devnull, os.O_RDWR)
-    _streams.append(open(_stdio[_fd], _mode, closefd=False,
-                         errors="backslashreplace" if _fd == 2 else None))
-sys.stdin, sys.stdout, sys.stderr = _streams
+def _main(spec):
+    sys.path.insert(0, spec["python"])
+    # The runner's environment, as the target gets it: GDB's readline set these two in GDB's.
+    for name, value in spec["screen"].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
-_code = run.main(_spec["argv"], driver=GdbDriver(_stdio))
+    from groutines import _session, run
+    from groutines_gdb_driver.gdb_driver import GdbDriver
+
+    stdio = list(spec["stdio"])
+    # The runner writes to sys.stdout and sys.stderr and reads sys.stdin (GDB's Python has
+    # its own in their place): on the runner's streams. A closed one is /dev/null here, and
+    # closed for the target (as reserve_stdio() does in a runner of its own).
+    streams = []
+    for fd, mode in enumerate("rww"):
+        if stdio[fd] is None:
+            _session._CLOSED_STDIO.add(fd)
+            stdio[fd] = os.open(os.devnull, os.O_RDWR)
+        # As Python's own: stderr line-buffered, with backslashes for what cannot be encoded.
+        streams.append(open(stdio[fd], mode, closefd=False, buffering=1 if fd == 2 else -1,
+                            errors="backslashreplace" if fd == 2 else None))
+    sys.stdin, sys.stdout, sys.stderr = streams
+    return run.main(spec["argv"], driver=GdbDriver(stdio))
+
+
+try:
+    _code = _main(_SPEC)
+except BaseException:  # a bug of ours: said on the runner's stderr, exit 2 (not GDB's 0)
+    import traceback
+    if sys.stderr is sys.__stderr__ and _SPEC["stdio"][2] is not None:
+        sys.stderr = open(_SPEC["stdio"][2], "w", closefd=False)
+    traceback.print_exc(file=sys.stderr)
+    sys.stderr.write("error: groutines run: internal error in the GDB driver's bootstrap\n")
+    _code = 2
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(_code)  # GDB's exit would run the frontend's and Python's clean-ups again
