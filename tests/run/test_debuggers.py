@@ -206,3 +206,74 @@ def test_a_runner_under_gdb_ended_by_sigterm_kills_its_target():
     assert b"interrupted by SIGTERM; the target was killed" in err, err
     assert not os.path.exists(f"/proc/{pid}") or \
         open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z", "target left running"
+
+
+def runner_command(*args):
+    return ["/usr/bin/python3", str(LAUNCHER), "run", *map(str, args)]
+
+
+def test_a_closed_stdin_is_closed_in_the_target_under_gdb_and_the_report_is_lldbs():
+    shell = ["/bin/sh", "-c", 'exec "$@" <&-', "sh"]
+    runs = {}
+    for debugger in ("lldb", "gdb"):
+        runs[debugger] = subprocess.run(
+            shell + runner_command("--debugger", debugger, "--transport", "breakpoint",
+                                   script("groutine_adds.py"), "--", target(PROCESS), "stdin"),
+            capture_output=True, text=True, timeout=TIMEOUT,
+            env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    assert runs["gdb"].returncode == 0, runs["gdb"]
+    assert runs["gdb"].stdout == "stdin: closed\n", runs["gdb"]
+    # The runner's warning comes before the program's first line, as under LLDB.
+    assert runs["gdb"].stderr == runs["lldb"].stderr, runs
+
+
+def test_a_target_under_gdb_writing_to_a_closed_pipe_dies_of_sigpipe():
+    proc = subprocess.Popen(runner_command("--debugger", "gdb", script("groutine_adds.py"), "--",
+                                           target(CASES), "flood"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    assert proc.stdout.readline() == b"flood\n"
+    proc.stdout.close()  # as `| head -1` does
+    try:
+        _, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 3, err
+    assert b"runner_cases was killed by SIGPIPE" in err, err
+
+
+def test_a_sigint_sent_to_the_target_under_gdb_reaches_its_handler():
+    # GDB keeps SIGINT by default; the driver passes it on, as LLDB's does.
+    proc = subprocess.Popen(runner_command("--debugger", "gdb", script("groutine_adds.py"), "--",
+                                           target(PROCESS), "wait-sigint"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
+    import select
+    ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+    if not ready:
+        proc.kill()
+        pytest.fail("the target printed no pid")
+    os.kill(int(proc.stdout.readline().split()[1]), signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 0, err
+    assert out == b"got SIGINT\n", (out, err)
+
+
+def test_a_piped_stop_on_failure_session_under_gdb_runs_gdb_commands_then_the_run_goes_on():
+    # Differs: the session is a (gdb) prompt, each line a GDB command whose output goes to
+    # stderr (GDB's interactive command loop cannot run inside a batch-mode GDB's Python).
+    r = run("--debugger", "gdb", "--stop-on-failure", script("groutine_wrong.py"), "--",
+            target(CASES), "ok", stdin="bt 1\ncontinue\nquit\n")
+    assert r.code == 1, r
+    assert r.stdout == "add=5 fact=120\n", r
+    assert "the (gdb) prompt is yours" in r.stderr, r
+    assert "(gdb) #0  " in r.stderr and " in main (" in r.stderr, r
+    assert "FAIL add_is_wrong" in r.stderr, r
+    assert "runner_cases exited with status 0" in r.stderr, r
