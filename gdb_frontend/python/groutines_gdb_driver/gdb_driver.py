@@ -32,7 +32,8 @@ _PYTHON = "/usr/bin/python3"
 # The signals the target stops on (the runner takes a crash's backtrace there); every other
 # signal passes to it without a stop, as without a debugger. SIGSTOP is the debugger's: it
 # is how interrupt() stops the target (GDB does not pass it on). SIGTRAP stays GDB's too:
-# passed on, its breakpoints' traps would kill the target.
+# passed on, its breakpoints' traps would kill the target; so a SIGTRAP the target raises
+# itself does not reach it (docs/run.md, "Under GDB").
 _STOP_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGSYS")
 
 
