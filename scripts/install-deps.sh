@@ -10,6 +10,7 @@ packages=(
   libboost-context-dev pybind11-dev catch2 python3-dev python3-pytest
   libbenchmark-dev valgrind nlohmann-json3-dev
   libzydis-dev libdw-dev pkg-config
+  gdb gdbserver
 )
 
 missing=()

@@ -1,11 +1,15 @@
-"""real_program: a real program under the stock heap groutine, against valgrind memcheck and
+"""real_program: real programs under the stock heap groutine, against valgrind memcheck and
 natively, in wall time.
 
-Each repetition runs, one after the other (so that drift of the machine hits all alike):
+Without a PROGRAM, four: `ls -l /usr/bin`, `sort /etc/passwd`, `python3 -c pass` (Debian's) and
+tests/targets/heapbugs leak, each measured in turn as below (the breakpoint transport only for
+a PROGRAM given: it takes a minute on ls). For each program, each repetition runs, one after
+the other (so that drift of the machine hits all alike):
 
   native                  PROGRAM alone
   memcheck                valgrind --tool=memcheck --leak-check=full PROGRAM
   groutines_agent         scripts/groutines run --transport agent stock:heap -- PROGRAM
+  groutines_cpp_agent     the same with the C++ heap, stock:cpp/heap
   groutines_breakpoint    the same with --transport breakpoint, only while its runs take less
                           than --breakpoint-limit seconds: the first that takes longer is
                           killed there and the rest are skipped (it took 61 s once)
@@ -15,7 +19,8 @@ and first failure; memcheck's error and leak summaries), then the medians and th
 the median of the ratios taken within one repetition:
 
   groutines_agent_over_memcheck X (target <= 2)
-  groutines_agent_over_native X, memcheck_over_native X, groutines_breakpoint_over_agent X
+  groutines_cpp_agent_over_memcheck X, groutines_agent_over_native X, memcheck_over_native X,
+  groutines_breakpoint_over_agent X
 
 The figures are printed whatever the runs' outcomes: a groutine failing (exit 1) is an outcome,
 not an error. Last, untimed, one lldb-19 batch session with the same groutine over PROGRAM prints
@@ -26,7 +31,7 @@ PROGRAM's stdout goes to /dev/null; every run has a deadline (--timeout), past w
 process group is killed with SIGKILL (a runner stuck inside LLDB does not act on SIGTERM).
 
 Usage: /usr/bin/python3 bench/lldb/real_program.py BUILD_DIR [--reps N] [--timeout S]
-           [--breakpoint-limit S] [--verbose] [-- PROGRAM ARGS...]
+           [--breakpoint-limit S] [--verbose] [--no-transports] [-- PROGRAM ARGS...]
 """
 import argparse
 import os
@@ -91,9 +96,12 @@ def outcome(kind, run):
         return f"exit {run.code}"
     if kind == "memcheck":
         errors = first(r"ERROR SUMMARY: .*", run.stderr, "no ERROR SUMMARY")
-        lost = first(r"definitely lost: .*", run.stderr, "no leak summary")
+        lost = first(r"definitely lost: .*", run.stderr, "definitely lost: 0 (all freed)")
         return f"exit {run.code}; {errors}; {lost}"
     summary = first(r"^\d+ passed, .*", run.stderr, "no summary line")
+    leaks = first(r"\[heap\] leak summary: definitely lost: [^;]*", run.stderr)
+    if leaks:
+        summary += "; " + leaks[len("[heap] leak summary: "):]
     failure = first(r"^  \S+:\d+: .*", run.stderr)
     text = f"exit {run.code} ({RUNNER_CODES.get(run.code, '?')}); {summary}"
     if failure:
@@ -132,25 +140,46 @@ def main():
     parser.add_argument("--breakpoint-limit", type=float, default=90,
                         help="the breakpoint transport runs only while a run takes less (s)")
     parser.add_argument("--verbose", action="store_true", help="print each run's stderr")
-    parser.add_argument("program", nargs="*", help="-- PROGRAM ARGS (default: ls -l /usr/bin)")
+    parser.add_argument("--no-transports", action="store_true",
+                        help="skip the untimed lldb session showing each function's transport")
+    parser.add_argument("program", nargs="*", help="-- PROGRAM ARGS (default: four programs)")
     args = parser.parse_args()
-    program = args.program or ["ls", "-l", "/usr/bin"]
     build = os.path.abspath(args.build)
-    for tool in ("valgrind", LLDB, program[0]):
+    programs = [args.program] if args.program else [
+        ["ls", "-l", "/usr/bin"], ["sort", "/etc/passwd"], ["/usr/bin/python3", "-c", "pass"],
+        [os.path.join(build, "tests", "targets", "heapbugs"), "leak"]]
+    for tool in ("valgrind", LLDB, *(p[0] for p in programs)):
         if not shutil.which(tool):
             raise RuntimeError(f"{tool} is not installed (scripts/install-deps.sh installs valgrind "
                                "and LLDB)")
     env = dict(os.environ, GROUTINES_BUILD_DIR=build)
     env.setdefault("LLDB_DEBUGSERVER_PATH", SERVER)
+    ratios = []
+    for number, program in enumerate(programs):
+        ratios.append(measure(args, build, env, program, number + 3,
+                              breakpoint=bool(args.program)))
+    if len(programs) > 1:
+        for program, value in zip(programs, ratios):
+            shown = f"{value:.2f}" if value is not None else "?"
+            print(f"groutines_agent_over_memcheck {shown}: {' '.join(program)}")
+
+
+def measure(args, build, env, program, number, breakpoint):
+    """measure() times program as the docstring says and returns the agent's ratio over
+    memcheck (None without samples)."""
     runs = {
         "native": program,
         "memcheck": ["valgrind", "--tool=memcheck", "--leak-check=full"] + program,
         "groutines_agent": [PYTHON, LAUNCHER, "run", "--transport", "agent", "stock:heap", "--"]
         + program,
+        "groutines_cpp_agent": [PYTHON, LAUNCHER, "run", "--transport", "agent", "stock:cpp/heap",
+                                "--"] + program,
         "groutines_breakpoint": [PYTHON, LAUNCHER, "run", "--transport", "breakpoint",
                                  "stock:heap", "--"] + program,
     }
-    print(f"# 3. a real program: {' '.join(program)}")
+    if not breakpoint:
+        del runs["groutines_breakpoint"]
+    print(f"# {number}. a real program: {' '.join(program)}")
     samples = {name: [] for name in runs}
     skipped = None
     for rep in range(args.reps):
@@ -177,20 +206,24 @@ def main():
         print(skipped)
 
     def ratio(a, b):
-        pairs = [x / y for x, y in zip(samples[a], samples[b]) if y > 0]
+        pairs = [x / y for x, y in zip(samples.get(a, []), samples.get(b, [])) if y > 0]
         return statistics.median(pairs) if pairs else None
 
     agent_over_memcheck = ratio("groutines_agent", "memcheck")
     if agent_over_memcheck is not None:
         print(f"groutines_agent_over_memcheck {agent_over_memcheck:.2f} (target <= 2): "
               f"{'met' if agent_over_memcheck <= 2 else 'NOT met'}")
-    for a, b in (("groutines_agent", "native"), ("memcheck", "native"),
+    for a, b in (("groutines_cpp_agent", "memcheck"), ("groutines_agent", "native"),
+                 ("memcheck", "native"),
                  ("groutines_breakpoint", "groutines_agent")):
         value = ratio(a, b)
         if value is not None:
             print(f"{a}_over_{b} {value:.2f}")
-    print("transports in an lldb-19 session with stock heap on the agent transport (untimed):")
-    print("  " + transports(build, program, env, args.timeout).replace("\n", "\n  "))
+    if not args.no_transports:
+        print("transports in an lldb-19 session with stock heap on the agent transport "
+              "(untimed):")
+        print("  " + transports(build, program, env, args.timeout).replace("\n", "\n  "))
+    return agent_over_memcheck
 
 
 if __name__ == "__main__":

@@ -70,6 +70,30 @@ std::vector<std::uint8_t> TargetEvent::read_memory(std::uint64_t address,
 std::string TargetEvent::read_cstring(std::uint64_t address, std::size_t max_size) const {
   return frame().read_cstring(address, max_size);
 }
+// memory_regions() and threads() ask the debugger (threads() may stop the target and wait
+// for it): on the delivering thread's stack, as evaluate().
+std::vector<MemoryRegion> TargetEvent::memory_regions() const {
+  Frame& f = frame();
+  std::vector<MemoryRegion> out;
+  Groutine* g = runtime_->current_groutine();
+  auto run = [&] { out = f.memory_regions(); };
+  if (g)
+    g->driver().on_caller_stack(run);
+  else
+    run();
+  return out;
+}
+std::vector<ThreadState> TargetEvent::threads() const {
+  Frame& f = frame();
+  std::vector<ThreadState> out;
+  Groutine* g = runtime_->current_groutine();
+  auto run = [&] { out = f.threads(); };
+  if (g)
+    g->driver().on_caller_stack(run);
+  else
+    run();
+  return out;
+}
 std::vector<StackFrame> TargetEvent::stack(std::size_t max_frames) const {
   return frame().backtrace(max_frames);
 }

@@ -32,6 +32,8 @@ std::vector<std::uint8_t> Frame::read_memory(std::uint64_t, std::size_t) {
   unsupported("read_memory");
 }
 std::string Frame::read_cstring(std::uint64_t, std::size_t) { unsupported("read_cstring"); }
+std::vector<MemoryRegion> Frame::memory_regions() { unsupported("memory_regions"); }
+std::vector<ThreadState> Frame::threads() { unsupported("threads"); }
 std::vector<StackFrame> Frame::backtrace(std::size_t) { return {}; }
 std::uint64_t Frame::int_return_value() { unsupported("int_return_value"); }
 double Frame::float_return_value() { unsupported("float_return_value"); }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "groutines/error.hpp"
+#include "target_state.hpp"
 
 namespace groutines::plugin {
 
@@ -139,6 +140,27 @@ std::vector<std::uint8_t> AgentFrame::read_memory(std::uint64_t address, std::si
   if (got != static_cast<ssize_t>(size))
     throw Error("cannot read " + std::to_string(size) + " bytes at " + hex(address) +
                 (got < 0 ? std::string(": ") + std::strerror(errno) : std::string(": partial read")));
+  return out;
+}
+
+std::vector<MemoryRegion> AgentFrame::memory_regions() { return regions_of_pid(pid_); }
+
+std::vector<ThreadState> AgentFrame::threads() {
+  if (!read_threads_) throw Error("threads: cannot stop the target here");
+  std::vector<ThreadState> out = read_threads_(*this);
+  // The hit's thread waits inside the agent: its registers at the hit are the slot's.
+  ThreadState self;
+  self.id = slot_.tid;
+  self.stack_pointer = slot_.regs.rsp;
+  for (const RegisterName& r : kRegisters) {
+    std::string_view name = r.name;
+    if (name != "eflags" && name != "pc" && name != "sp" && name != "fp")  // aliases
+      self.registers.emplace_back(r.name, at(slot_.regs, r.offset));
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [&](const ThreadState& t) { return t.id == self.id; }),
+            out.end());
+  out.insert(out.begin(), std::move(self));
   return out;
 }
 

@@ -34,6 +34,10 @@ class AgentFrame final : public Frame {
   // Evaluator evaluates an expression on the frame's thread (the backend stops it for that).
   using Evaluator = std::function<Value(AgentFrame& frame, std::string_view expression)>;
 
+  // ThreadReader reads the threads of the process, stopped for it (the backend parks the
+  // frame's thread and reads the others from LLDB).
+  using ThreadReader = std::function<std::vector<ThreadState>(AgentFrame& frame)>;
+
   // AgentFrame() reads the hit posted in slot of process pid; where is Entry or Return.
   AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
              Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate);
@@ -51,8 +55,14 @@ class AgentFrame final : public Frame {
   bool returns_float() override { return return_type_.known && return_type_.floating; }
   ReturnType return_layout() override { return return_type_; }
   Value evaluate(std::string_view expression) override;
+  // memory_regions() reads /proc/PID/maps (the target runs on: regions may change meanwhile).
+  std::vector<MemoryRegion> memory_regions() override;
+  // threads() has the process stopped by the ThreadReader; this thread's registers are the
+  // hit's, from the slot.
+  std::vector<ThreadState> threads() override;
 
   // --- For the backend. ---
+  void use_thread_reader(ThreadReader reader) { read_threads_ = std::move(reader); }
   LldbFrame::Where where() const noexcept { return where_; }
   std::uint64_t thread_id() const noexcept { return slot_.tid; }
   std::uint64_t stack_pointer() const noexcept { return slot_.regs.rsp; }
@@ -91,6 +101,7 @@ class AgentFrame final : public Frame {
   Symbolizer symbolize_;
   std::uint64_t return_stub_;
   Evaluator evaluate_;
+  ThreadReader read_threads_;
   ReturnType return_type_;
   std::shared_ptr<const ArgumentLayout> layout_;
   std::vector<std::pair<std::string, std::uint64_t>> read_;  // registers read, in order

@@ -28,6 +28,7 @@
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
 #include "lldb_backend.hpp"
+#include "target_state.hpp"
 
 namespace groutines::plugin {
 
@@ -729,11 +730,16 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
 void LldbBackend::agent_deliver(ga_slot& slot) {
   AgentProcess& ap = *agent_;
   const std::uint64_t tid = slot.tid;
-  auto make_frame = [&](LldbFrame::Where where) {
+  auto make_bare_frame = [&](LldbFrame::Where where) {
     return AgentFrame(ap.pid, slot, where, ap.unwinder.get(),
                       [this](std::size_t i, std::uint64_t pc) { return symbolize(i, pc); },
                       ap.info.return_stub,
                       [this](AgentFrame& f, std::string_view e) { return agent_evaluate(f, e); });
+  };
+  auto make_frame = [&](LldbFrame::Where where) {
+    AgentFrame frame = make_bare_frame(where);
+    frame.use_thread_reader([this](AgentFrame& f) { return agent_threads(f); });
+    return frame;
   };
   stop_requested_ = false;
   stop_reasons_.clear();
@@ -899,6 +905,28 @@ Value LldbBackend::agent_evaluate(AgentFrame& frame, std::string_view expression
   return request.result;
 }
 
+std::vector<ThreadState> LldbBackend::agent_threads(AgentFrame& frame) {
+  if (!agent_ || !agent_->channel) throw Error("threads: no process");
+  std::vector<ThreadState> threads;
+  ParkRequest request;
+  request.thread = frame.thread_id();
+  request.expression = "threads()";
+  request.job = [&](lldb::SBProcess& process) {
+    threads = threads_of_process(process, request.thread);
+  };
+  std::unique_lock<std::mutex> g(park_mutex_);
+  park_request_ = &request;
+  if (!parked_) {
+    parked_ = true;
+    agent_->channel->park(frame.slot());
+  }
+  bool done = park_cv_.wait_for(g, std::chrono::seconds(20), [&] { return request.done; });
+  park_request_ = nullptr;
+  if (!done) throw Error("threads: the target did not stop for it");
+  if (!request.error.empty()) throw Error(request.error);
+  return threads;
+}
+
 // serve_park() does the evaluation asked for, if any, on the stopped process (from a
 // breakpoint callback).
 void LldbBackend::serve_park(lldb::SBProcess& process) {
@@ -907,7 +935,13 @@ void LldbBackend::serve_park(lldb::SBProcess& process) {
   ParkRequest& r = *park_request_;
   g.unlock();
   lldb::SBThread thread = process.GetThreadByID(r.thread);
-  if (!thread.IsValid()) {
+  if (r.job) {
+    try {
+      r.job(process);
+    } catch (const std::exception& e) {
+      r.error = r.expression + ": " + e.what();
+    }
+  } else if (!thread.IsValid()) {
     r.error = "cannot evaluate '" + r.expression + "': its thread is gone";
   } else {
     // The thread stays as it waits in the agent (LLDB saves and restores it around the

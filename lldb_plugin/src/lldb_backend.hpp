@@ -276,6 +276,9 @@ class LldbBackend final : public Backend {
   void modules_changed();
   bool agent_still_traced() const;
   Value agent_evaluate(AgentFrame& frame, std::string_view expression);
+  // agent_threads() parks frame's thread, as agent_evaluate() does, and reads every thread
+  // of the stopped process there (threads_of_process()).
+  std::vector<ThreadState> agent_threads(AgentFrame& frame);
   void serve_park(lldb::SBProcess& process);
   std::unique_lock<RecursiveLock> lock_serving(lldb::SBProcess& process);
   static bool on_park_pad_hit(void* baton, lldb::SBProcess& process, lldb::SBThread& thread,
@@ -326,6 +329,8 @@ class LldbBackend final : public Backend {
     ga_regs regs{};
     LldbFrame::Where where = LldbFrame::Where::Entry;
     std::string expression;
+    // job, when set, is done on the stopped process instead of evaluating expression.
+    std::function<void(lldb::SBProcess&)> job;
     bool done = false;
     Value result;
     std::string error;

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "groutines/error.hpp"
+#include "target_state.hpp"
 
 namespace groutines::plugin {
 
@@ -370,6 +371,16 @@ std::vector<std::uint8_t> LldbFrame::read_memory(std::uint64_t address, std::siz
     throw Error("cannot read " + std::to_string(size) + " bytes at " + hex(address) +
                 (error.GetCString() ? std::string(": ") + error.GetCString() : ""));
   return out;
+}
+
+std::vector<MemoryRegion> LldbFrame::memory_regions() {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  return regions_of_process(process_);
+}
+
+std::vector<ThreadState> LldbFrame::threads() {
+  if (where_ == Where::Gone) throw Error("no target to read: " + gone_why_);
+  return threads_of_process(process_, thread_.GetThreadID());
 }
 
 std::string LldbFrame::read_cstring(std::uint64_t address, std::size_t max_size) {

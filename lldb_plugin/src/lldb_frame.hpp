@@ -49,6 +49,8 @@ class LldbFrame final : public Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
+  std::vector<MemoryRegion> memory_regions() override;
+  std::vector<ThreadState> threads() override;
   std::vector<StackFrame> backtrace(std::size_t max_frames) override;
   std::uint64_t int_return_value() override;
   double float_return_value() override;

@@ -224,9 +224,17 @@ class Runner:
             ok, out, err = driver.command(f"groutine load {quote(path)}", check=False)
             if not ok:  # without the debugger's "error: ": the runner's message has its own
                 raise UsageError(f"{out}{re.sub(r'^error: ', '', err.strip())}")
-            for line in out.splitlines():  # a function nothing defines yet, say
-                if line.startswith("warning: "):
-                    self.report.write(line + "\n")
+            warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+            pending = [m[1] for m in (re.match(r"warning: (\S+): no such function \(yet\): ", w)
+                                      for w in warnings) if m]
+            if len(pending) > 3:  # a groutine hooking the libraries' functions (stock:heap)
+                warnings = [w for w in warnings if not re.match(r"warning: \S+: no such "
+                                                                r"function \(yet\): ", w)]
+                warnings.append(f"warning: {len(pending)} functions nothing defines yet "
+                                f"({', '.join(pending[:3])}, ...): their hooks wait for the "
+                                "libraries that define them")
+            for line in warnings:  # a function nothing defines yet, say
+                self.report.write(line + "\n")
         runtime = self.runtime = driver.runtime()
         check_started(runtime)
         if options.stop_on_failure:  # the adapter stops the target at any groutine's failure

@@ -143,6 +143,12 @@ class Target:
         """write_memory() makes bytes readable at address (read_memory, read_cstring)."""
         self._target.write_memory(address, bytes(data))
 
+    def map_region(self, start, end, permissions="rw-", path=""):
+        """map_region() adds [start, end) to the target's memory map (Call.memory_regions()):
+        permissions as /proc/PID/maps shows them ("r-x"), path the mapped file or "[stack]".
+        Without one, memory_regions() is a groutines.Error."""
+        self._target.map_region(start, end, permissions, path)
+
     # The C return types returns() knows: (class, size, signed).
     _RETURN_TYPES = {
         "char": ("integer", 1, True), "unsigned char": ("integer", 1, False),

@@ -132,6 +132,57 @@ class PyFrame final : public Frame {
         },
         [&] { return Frame::backtrace(max_frames); });
   }
+  std::vector<MemoryRegion> memory_regions() override {
+    return read(
+        "memory_regions",
+        [&](py::function f) {
+          // A list of (start, end, permissions "rwx"/"r--", path).
+          std::vector<MemoryRegion> out;
+          for (py::handle h : f()) {
+            if (!py::isinstance<py::tuple>(h) || py::len(h) != 4)
+              throw Error("Frame.memory_regions() returned " + to_text(py::repr(h)) +
+                          " in its list, not a (start, end, permissions, path) tuple");
+            auto t = py::reinterpret_borrow<py::tuple>(h);
+            MemoryRegion r;
+            r.start = as_u64(t[0], "memory_regions");
+            r.end = as_u64(t[1], "memory_regions");
+            std::string perms = to_text(t[2]);
+            r.readable = perms.find('r') != std::string::npos;
+            r.writable = perms.find('w') != std::string::npos;
+            r.executable = perms.find('x') != std::string::npos;
+            r.path = to_text(t[3]);
+            out.push_back(std::move(r));
+          }
+          return out;
+        },
+        [&] { return Frame::memory_regions(); });
+  }
+  std::vector<ThreadState> threads() override {
+    return read(
+        "threads",
+        [&](py::function f) {
+          // A list of (id, {register: value}), the event's thread first; rsp is the stack
+          // pointer.
+          std::vector<ThreadState> out;
+          for (py::handle h : f()) {
+            if (!py::isinstance<py::tuple>(h) || py::len(h) != 2 ||
+                !py::isinstance<py::dict>(py::reinterpret_borrow<py::tuple>(h)[1]))
+              throw Error("Frame.threads() returned " + to_text(py::repr(h)) +
+                          " in its list, not an (id, {register: value}) tuple");
+            auto t = py::reinterpret_borrow<py::tuple>(h);
+            ThreadState state;
+            state.id = as_u64(t[0], "threads");
+            for (auto [name, value] : py::reinterpret_borrow<py::dict>(t[1])) {
+              state.registers.emplace_back(to_text(name), as_u64(value, "threads"));
+              if (state.registers.back().first == "rsp")
+                state.stack_pointer = state.registers.back().second;
+            }
+            out.push_back(std::move(state));
+          }
+          return out;
+        },
+        [&] { return Frame::threads(); });
+  }
   std::uint64_t int_return_value() override {
     return read(
         "int_return_value", [&](py::function f) { return as_u64(f(), "int_return_value"); },
@@ -425,7 +476,9 @@ void bind_backend(py::module_& m) {
       "register_value(name); optionally arguments() -> [(name, type, value)], "
       "read_memory(address, size) -> bytes, read_cstring(address, max_size) -> str, "
       "backtrace(max_frames) -> [dict(pc, module, function, offset, file, line)], "
-      "int_return_value(), float_return_value(), returns_float(), evaluate(expression).")
+      "memory_regions() -> [(start, end, 'rw-', path)], threads() -> [(id, {register: "
+      "value})], int_return_value(), float_return_value(), returns_float(), "
+      "evaluate(expression).")
       .def(py::init<>());
 
   py::class_<Outcome>(m, "Outcome", "What groutines decided about a call or a return.")

@@ -55,6 +55,31 @@ Class& stopped_thread(Class& cls) {
           py::arg("address"), py::arg("max_size") = 4096,
           "read_cstring(address, max_size=4096) -> str (invalid UTF-8 replaced).")
       .def(
+          "memory_regions",
+          [](const H& h) {
+            std::vector<MemoryRegion> regions;
+            {
+              py::gil_scoped_release release;
+              regions = h.memory_regions();
+            }
+            return regions;
+          },
+          "memory_regions() -> [MemoryRegion]: the target's mapped regions in address order "
+          "(start, end, readable, writable, executable, path), to read with read_memory().")
+      .def(
+          "threads",
+          [](const H& h) {
+            std::vector<ThreadState> threads;
+            {
+              // The agent transport stops the target for it: a millisecond or two.
+              py::gil_scoped_release release;
+              threads = h.threads();
+            }
+            return threads;
+          },
+          "threads() -> [ThreadState]: the target's threads, this event's first, each with "
+          "its stack_pointer and registers ({name: value}, general purpose).")
+      .def(
           "stack",
           [](const H& h, std::size_t max_frames) { return h.stack(max_frames); },
           py::arg("max_frames") = 64,
@@ -119,6 +144,33 @@ void bind_handles(py::module_& m) {
       .def("__repr__", [](const StackFrame& f) {
         return py::str("<StackFrame {}>").format(from_text(to_string(f)));
       });
+  py::class_<MemoryRegion>(m, "MemoryRegion",
+                           "One mapping of the target's address space (Call.memory_regions()).")
+      .def_readonly("start", &MemoryRegion::start, "the first address")
+      .def_readonly("end", &MemoryRegion::end, "one past the last address")
+      .def_readonly("readable", &MemoryRegion::readable)
+      .def_readonly("writable", &MemoryRegion::writable)
+      .def_readonly("executable", &MemoryRegion::executable)
+      .def_property_readonly(
+          "path", [](const MemoryRegion& r) { return from_text(r.path); },
+          "the mapped file, [stack] or [heap], '' when anonymous")
+      .def("__repr__", [](const MemoryRegion& r) {
+        return py::str("<MemoryRegion {:#x}-{:#x} {}{}{} {}>")
+            .format(r.start, r.end, r.readable ? "r" : "-", r.writable ? "w" : "-",
+                    r.executable ? "x" : "-", from_text(r.path));
+      });
+  py::class_<ThreadState>(m, "ThreadState",
+                          "One thread of the stopped target (Call.threads()).")
+      .def_readonly("id", &ThreadState::id, "the thread's id, as Call.thread_id")
+      .def_readonly("stack_pointer", &ThreadState::stack_pointer)
+      .def_property_readonly(
+          "registers",
+          [](const ThreadState& t) {
+            py::dict out;
+            for (const auto& [name, value] : t.registers) out[py::str(name)] = value;
+            return out;
+          },
+          "{name: value} of the general purpose registers");
   m.def(
       "render_stack",
       [](const std::vector<StackFrame>& frames) {

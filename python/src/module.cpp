@@ -291,6 +291,17 @@ void bind_target(py::module_& m) {
           },
           py::arg("address"), py::arg("data"))
       .def(
+          "map_region",
+          [](Target& t, std::uint64_t start, std::uint64_t end, const std::string& permissions,
+             const std::string& path) {
+            MemoryRegion r{start, end, permissions.find('r') != std::string::npos,
+                           permissions.find('w') != std::string::npos,
+                           permissions.find('x') != std::string::npos, path};
+            ReleaseGil release;
+            t.scripted().map_region(std::move(r));
+          },
+          py::arg("start"), py::arg("end"), py::arg("permissions"), py::arg("path"))
+      .def(
           "load_library",
           [](Target& t, const std::string& path) {
             ReleaseGil release;

@@ -85,3 +85,50 @@ TEST_CASE("functions() asks the backend for the main executable's or the named m
   CHECK_THROWS_WITH(functions("parse_*"), "groutines::functions() called outside a groutine");
   host.runtime.unload_all();
 }
+
+TEST_CASE("a call reads the target's memory regions and its threads through its frame, the "
+          "calling thread first; a backend that cannot is an error naming what",
+          "[core][backend][memory]") {
+  scripted::Host host;
+  host.backend.map_region({0x7ff0000000, 0x7ff0021000, true, true, false, "[stack]"});
+  host.backend.map_region({0x1000, 0x2000, true, true, false, "/bin/prog"});
+  std::vector<MemoryRegion> regions;
+  std::vector<ThreadState> threads;
+  host.load("g", [&] {
+    Call c = wait_call("f");
+    regions = c.memory_regions();
+    threads = c.threads();
+  });
+  host.backend.call(1, "main");
+  host.backend.call(2, "g");
+  host.backend.call(2, "f");
+  REQUIRE(regions.size() == 2);
+  CHECK(regions[1].path == "[stack]");
+  CHECK((regions[0].start == 0x1000 && regions[0].end == 0x2000 && regions[0].writable));
+  REQUIRE(threads.size() == 2);
+  CHECK(threads[0].id == 2);
+  CHECK(threads[0].stack_pointer == 0x7ff000000000 - 0x200);
+  CHECK(threads[1].id == 1);
+  CHECK(threads[1].registers == std::vector<std::pair<std::string, std::uint64_t>>{
+                                    {"rsp", 0x7ff000000000 - 0x100}});
+  scripted::Host unmapped;
+  std::string error;
+  unmapped.load("g", [&] {
+    try {
+      wait_call("f").memory_regions();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  unmapped.backend.call(1, "f");
+  CHECK(error == "memory_regions: the scripted target has no memory map (map_region() declares "
+                 "one)");
+  struct Bare final : Frame {
+    std::uint64_t int_argument(unsigned) override { return 0; }
+    double float_argument(unsigned) override { return 0; }
+    std::uint64_t register_value(std::string_view) override { return 0; }
+  } bare;
+  CHECK_THROWS_WITH(bare.memory_regions(), "memory_regions: not supported by this backend");
+  CHECK_THROWS_WITH(bare.threads(), "threads: not supported by this backend");
+  host.runtime.unload_all();
+}

@@ -346,3 +346,41 @@ def test_a_python_frame_that_returns_the_wrong_shape_is_an_error_naming_it(pure)
         "(name, type, value) tuple",
         "Frame.backtrace() returned 'main' in its list, not a dict (pc, module, "
         "function, offset, file, line)"]
+
+
+def test_a_python_frame_gives_the_memory_map_and_the_threads_and_a_bad_shape_is_named(pure):
+    seen = []
+
+    class MapFrame(PureFrame):
+        def memory_regions(self):
+            return [(0x1000, 0x2000, "r-x", "/bin/prog"), (0x7ff000, 0x800000, "rw-", "[stack]")]
+
+        def threads(self):
+            return [(2, {"rsp": 0x7ff100, "rip": 0x1010}), (1, {"rsp": 0x7ff800})]
+
+    class BadFrame(MapFrame):
+        def threads(self):
+            return [(1, 0x7ff100)]
+
+    async def reader():
+        for _ in range(2):
+            c = await g.call("f")
+            try:
+                regions, threads = c.memory_regions(), c.threads()
+            except g.Error as e:
+                seen.append(str(e))
+                continue
+            seen.append([(r.start, r.end, r.readable, r.writable, r.executable, r.path)
+                         for r in regions])
+            seen.append([(t.id, t.stack_pointer, t.registers) for t in threads])
+
+    pure.host.load(reader)
+    [fid] = pure.backend.hooks
+    pure.host.deliver_call(fid, 2, MapFrame("f"))
+    pure.host.deliver_call(fid, 2, BadFrame("f"))
+    assert seen == [
+        [(0x1000, 0x2000, True, False, True, "/bin/prog"),
+         (0x7ff000, 0x800000, True, True, False, "[stack]")],
+        [(2, 0x7ff100, {"rsp": 0x7ff100, "rip": 0x1010}), (1, 0x7ff800, {"rsp": 0x7ff800})],
+        "Frame.threads() returned (1, 8384768) in its list, not an (id, {register: value}) "
+        "tuple"]

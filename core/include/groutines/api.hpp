@@ -90,6 +90,13 @@ class GROUTINES_API TargetEvent : public EventHandle {
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) const;
   // read_cstring() reads a C string of at most max_size bytes.
   std::string read_cstring(std::uint64_t address, std::size_t max_size = 4096) const;
+  // memory_regions() are the target's mapped regions in address order (start, end,
+  // permissions, path), for scanning its memory a region at a time with read_memory().
+  std::vector<MemoryRegion> memory_regions() const;
+  // threads() are the target's threads (the event's first), each with its stack pointer and
+  // general purpose registers. A backend whose target runs during deliveries (the agent)
+  // stops it for this: a millisecond or two.
+  std::vector<ThreadState> threads() const;
   // stack() is the stopped thread's call stack, innermost first: each frame's pc, module,
   // function, offset in it, source file and line, as far as the debug info tells.
   std::vector<StackFrame> stack(std::size_t max_frames = 64) const;

@@ -32,6 +32,11 @@ struct Failure;
 //   removes it after deliver_*() returns, before the target resumes; a report of that return
 //   meanwhile is harmless (deliver_return() of a call nobody awaits delivers to nobody).
 //
+// Reads of the target go through the Frame a backend passes with each Call and Return
+// (event.hpp): arguments, registers, memory, backtraces, and the whole target's memory map
+// (Frame::memory_regions()) and threads with their registers (Frame::threads(); a backend whose
+// target runs during deliveries stops it for that).
+//
 // Errors: the methods marked noexcept are called where the runtime cannot handle an exception
 // (from a destructor, at the edge of a delivery); a backend reports its own failures there (a
 // hook it cannot plant, a return address it cannot read) and the runtime goes on without that

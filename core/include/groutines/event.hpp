@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "groutines/backtrace.hpp"
@@ -57,6 +58,25 @@ struct Argument {
   Value value;
 };
 
+// MemoryRegion is one mapping of the target's address space, as the system describes it
+// (/proc/PID/maps on Linux).
+struct MemoryRegion {
+  std::uint64_t start = 0;  // the first address
+  std::uint64_t end = 0;    // one past the last address
+  bool readable = false;
+  bool writable = false;
+  bool executable = false;
+  std::string path;  // the mapped file, "[stack]"/"[heap]" as the system names them, "" anonymous
+};
+
+// ThreadState is one thread of the stopped target: its stack pointer and general purpose
+// registers (named as the debugger names them: rax, rbx... rip).
+struct ThreadState {
+  std::uint64_t id = 0;             // the thread's id, as Event::thread_id
+  std::uint64_t stack_pointer = 0;  // rsp
+  std::vector<std::pair<std::string, std::uint64_t>> registers;
+};
+
 // Frame is the backend's view of the stopped target at a Call or Return event. It is valid
 // only while that event is being delivered. Reads that cannot be done throw Error naming what
 // was wrong; the defaults throw "not supported by this backend".
@@ -80,6 +100,14 @@ class GROUTINES_API Frame {
   virtual std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size);
   // read_cstring() reads a NUL-terminated string at address, at most max_size bytes.
   virtual std::string read_cstring(std::uint64_t address, std::size_t max_size);
+  // memory_regions() are the target's mapped regions, in address order (unmapped gaps left
+  // out), without the debugger's own mappings in the target (an in-target agent's code and
+  // shared memory). Read with read_memory(), a region at a time.
+  virtual std::vector<MemoryRegion> memory_regions();
+  // threads() are the target's threads, all stopped for the time of the call (a backend
+  // whose target runs while an event is delivered stops it): each one's stack pointer and
+  // general purpose registers, the event's thread first, with its registers as at the event.
+  virtual std::vector<ThreadState> threads();
   // backtrace() is the stopped thread's call stack, innermost first, at most max_frames
   // frames, each with the parts the backend knows (to_string() renders them: the one place
   // backtraces become text).

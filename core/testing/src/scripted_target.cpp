@@ -132,6 +132,7 @@ std::optional<Value> ScriptedTarget::call(
   frame->named = std::move(named);
   frame->registers = std::move(registers);
   frame->memory = &memory_;
+  frame->regions = &regions_;
   frame->places = &places_;
   if (auto type = return_types_.find(function); type != return_types_.end())
     frame->return_type = type->second;
@@ -140,6 +141,14 @@ std::optional<Value> ScriptedTarget::call(
     frame->stack.push_back((*it)->function);
   ScriptedFrame& f = *frame;
   frames.push_back(std::move(frame));
+  for (const auto& [id, stack] : stacks_) {
+    std::uint64_t sp = 0x7ff000000000 - 0x100 * stack.size();
+    ThreadState t{id, sp, {{"rsp", sp}}};
+    if (id == thread)
+      f.thread_states.insert(f.thread_states.begin(), t);
+    else if (!stack.empty())
+      f.thread_states.push_back(t);
+  }
   if (!is_hooked(function)) return std::nullopt;
   Outcome out = rt.deliver_call(rt.function_id(function), thread, Clock::now(), f);
   if (out.forced_return) {
@@ -284,6 +293,19 @@ std::vector<std::string> ScriptedTarget::functions(std::string_view pattern,
         found.push_back(name);
   }
   return found;
+}
+
+void ScriptedTarget::map_region(MemoryRegion region) {
+  auto at = std::upper_bound(regions_.begin(), regions_.end(), region.start,
+                             [](std::uint64_t a, const MemoryRegion& r) { return a < r.start; });
+  regions_.insert(at, std::move(region));
+}
+
+std::vector<MemoryRegion> ScriptedFrame::memory_regions() {
+  if (!regions || regions->empty())
+    throw Error("memory_regions: the scripted target has no memory map (map_region() "
+                "declares one)");
+  return *regions;
 }
 
 }  // namespace groutines::testing

@@ -43,6 +43,8 @@ struct ScriptedFrame final : Frame {
   std::vector<std::string> stack;  // the thread's functions, innermost first (for backtrace)
   const std::map<std::string, StackFrame, std::less<>>* places = nullptr;  // place()
   const std::map<std::uint64_t, std::vector<std::uint8_t>>* memory = nullptr;
+  const std::vector<MemoryRegion>* regions = nullptr;  // map_region()
+  std::vector<ThreadState> thread_states;  // the target's when the frame was made
 
   // int_argument() is ints[index]; Error naming the call when it passed fewer.
   std::uint64_t int_argument(unsigned index) override;
@@ -53,6 +55,11 @@ struct ScriptedFrame final : Frame {
   std::uint64_t register_value(std::string_view name) override;
   std::vector<std::uint8_t> read_memory(std::uint64_t address, std::size_t size) override;
   std::string read_cstring(std::uint64_t address, std::size_t max_size) override;
+  // memory_regions() are the regions map_region() declared; Error when none was.
+  std::vector<MemoryRegion> memory_regions() override;
+  // threads() are the target's threads with frames, this frame's first, each with a stack
+  // pointer 0x100 below 0x7ff000000000 a frame (rsp, its one register).
+  std::vector<ThreadState> threads() override { return thread_states; }
   // backtrace() is the thread's frames, innermost first: where place() put their function, or
   // only its name.
   std::vector<StackFrame> backtrace(std::size_t max_frames) override;
@@ -99,6 +106,9 @@ class ScriptedTarget final : public Backend {
   void unwind(std::uint64_t thread, unsigned n);
   // write_memory() makes bytes readable at address (read_memory, read_cstring).
   void write_memory(std::uint64_t address, std::vector<std::uint8_t> bytes);
+  // map_region() adds region to the target's memory map (Frame::memory_regions()), kept in
+  // address order.
+  void map_region(MemoryRegion region);
   // declare_symbols() adds names to the code symbols of module ("" is the main executable),
   // for functions().
   void declare_symbols(const std::string& module, const std::vector<std::string>& names);
@@ -146,6 +156,7 @@ class ScriptedTarget final : public Backend {
   std::map<FunctionId, std::string> hooks_;
   std::map<std::uint64_t, std::deque<std::unique_ptr<ScriptedFrame>>> stacks_;
   std::map<std::uint64_t, std::vector<std::uint8_t>> memory_;
+  std::vector<MemoryRegion> regions_;
   std::map<std::string, StackFrame, std::less<>> places_;
   std::map<std::string, sysv::ReturnLayout, std::less<>> return_types_;
   std::map<std::string, std::vector<std::string>> symbols_;  // by module, "" the executable
