@@ -277,3 +277,14 @@ def test_a_piped_stop_on_failure_session_under_gdb_runs_gdb_commands_then_the_ru
     assert "(gdb) #0  " in r.stderr and " in main (" in r.stderr, r
     assert "FAIL add_is_wrong" in r.stderr, r
     assert "runner_cases exited with status 0" in r.stderr, r
+
+
+def test_ctrl_c_on_the_terminal_reaches_the_target_under_gdb_which_dies_of_it():
+    from conftest import Terminal
+    term = Terminal("--debugger", "gdb", "--timeout", "30", script("groutine_adds.py"), "--",
+                    target(PROCESS), "wait")
+    term.expect(b"pid ")
+    term.expect(b"\r\n")
+    term.send("\x03")
+    assert term.wait() == 3, term.output
+    assert b"process_cases was killed by SIGINT" in term.output, term.output
