@@ -97,6 +97,9 @@ class GdbDriver(Driver):
         self.frontend = groutines_gdb.frontend()
         if self.frontend is None:
             raise UsageError(f"the groutines GDB frontend {self.frontend_path} did not start")
+        # After a groutine's stop the frontend shows GDB's frame line, for the (gdb) prompt;
+        # the runner's report says where itself ("stop requested: ...").
+        self.frontend.backend.stopped = lambda: None
         gdb.events.stop.connect(self._stopped)
         gdb.events.exited.connect(self._exited)
 
