@@ -294,3 +294,17 @@ def test_ctrl_c_on_the_terminal_reaches_the_target_under_gdb_which_dies_of_it():
     term.send("\x03")
     assert term.wait() == 3, term.output
     assert b"process_cases was killed by SIGINT" in term.output, term.output
+
+
+def test_a_program_and_a_temporary_directory_with_blanks_and_quotes_run_under_gdb(tmp_path):
+    awkward = tmp_path / "aw k'd \"x\""
+    (awkward / "tmp dir").mkdir(parents=True)
+    program = awkward / "run ner"
+    shutil.copy(target(CASES), program)
+    r = run("--debugger", "gdb", "--events", awkward / "ev.jsonl", script("groutine_adds.py"),
+            "--", program, "ok", env={"TMPDIR": str(awkward / "tmp dir")})
+    assert r.code == 0, r
+    assert r.stdout == "add=5 fact=120\n", r
+    assert "run ner exited with status 0" in r.stderr, r
+    assert (awkward / "ev.jsonl").read_text(), r
+    assert list((awkward / "tmp dir").iterdir()) == [], "temporary files left"
