@@ -50,8 +50,11 @@ def run_elsewhere(argv):
         copy = fcntl.fcntl(fd, fcntl.F_DUPFD, 3)
         os.set_inheritable(copy, True)
         stdio.append(copy)
+    from groutines import run
     # GDB's readline sets LINES and COLUMNS in GDB's environment, which the target would get.
-    spec = {"argv": list(argv), "stdio": stdio,
+    # The stock groutines' directories as this process finds them (a launcher may have set
+    # them here: scripts/groutines, the installed groutines command).
+    spec = {"argv": list(argv), "stdio": stdio, "stock": list(run.stock_dirs()),
             "screen": {name: os.environ.get(name) for name in ("LINES", "COLUMNS")},
             "python": os.path.dirname(_HERE)}  # the directory that holds groutines/
     env = dict(os.environ, GROUTINES_GDB_RUN=json.dumps(spec))

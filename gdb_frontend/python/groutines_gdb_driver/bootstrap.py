@@ -21,6 +21,9 @@ def _main(spec):
     from groutines import _session, run
     from groutines_gdb_driver.gdb_driver import GdbDriver
 
+    stock = tuple(spec["stock"])
+    run.stock_dirs = lambda: stock  # the outer command's, launcher's choices included
+
     stdio = list(spec["stdio"])
     # The runner writes to sys.stdout and sys.stderr and reads sys.stdin (GDB's Python has
     # its own in their place): on the runner's streams. A closed one is /dev/null here, and

@@ -76,7 +76,10 @@ class GdbDriver(Driver):
         self.ended = None  # gdb.events.exited's event, once the target has ended
 
     def check(self, options):
-        path = options.plugin or os.environ.get("GROUTINES_GDB_FRONTEND") or _FRONTEND
+        # --plugin names the frontend when it is a Python file; an LLDB plugin (the installed
+        # launcher passes its own by default) is not GDB's.
+        chosen = options.plugin if options.plugin and options.plugin.endswith(".py") else None
+        path = chosen or os.environ.get("GROUTINES_GDB_FRONTEND") or _FRONTEND
         if not os.path.exists(path):
             raise UsageError(f"no groutines GDB frontend at {path} (build it, or pass "
                              "--plugin build/gdb/groutines.py)")
