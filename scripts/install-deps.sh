@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake
   lldb-19 liblldb-19-dev python3-lldb-19
-  gdb gdbserver
   libboost-context-dev pybind11-dev catch2 python3-dev python3-pytest
   libbenchmark-dev valgrind nlohmann-json3-dev
   libzydis-dev libdw-dev pkg-config
   gdb gdbserver
+  uftrace
 )
 
 missing=()

@@ -232,6 +232,11 @@ bool Return::returns_float() const {
   return ev.frame && ev.frame->returns_float();
 }
 
+std::string Return::type() const {
+  const Event& ev = event();
+  return ev.frame && !ev.unwound ? ev.frame->return_layout().type_name : std::string();
+}
+
 void Return::set_value(std::int64_t value) const {
   if (unwound()) throw Error("cannot set the return value of an unwound call");
   RuntimeInternals::outcome_of(*runtime_, seq_).return_value = returned_as(event(), value);

@@ -275,6 +275,7 @@ ArgumentLayout argument_layout(const FunctionDescription& function) {
 ReturnLayout return_layout(const TypeDescription& type) noexcept {
   ReturnLayout r;
   r.type = type.type;
+  r.type_name = type.name;
   switch (type.type) {
     case TypeClass::Integer:
     case TypeClass::Bool:

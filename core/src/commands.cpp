@@ -234,14 +234,7 @@ std::string load(Runtime& runtime, CommandHost& host, const Args& args) {
   char resolved[PATH_MAX];
   if (!realpath(path.c_str(), resolved)) throw Error("cannot resolve '" + path + "'");
   std::vector<GroutineId> ids = host.load_library(runtime, resolved);
-  std::string out = format("loaded %zu groutine%s from %s\n", ids.size(),
-                           ids.size() == 1 ? "" : "s", resolved);
-  runtime.for_each([&](const Groutine& g) {
-    if (std::find(ids.begin(), ids.end(), g.id()) != ids.end())
-      out += format("  %llu %-20s %s\n", static_cast<unsigned long long>(g.id()),
-                    g.name().c_str(), state_of(g).c_str());
-  });
-  return out + warnings();
+  return loaded_text(runtime, resolved, ids) + warnings();
 }
 
 // --- groutine list ---
@@ -746,7 +739,8 @@ const char* group_help() {
          "subscribe to calls of the target's functions by name, read arguments and return\n"
          "values, skip calls, rewrite results, talk to each other with custom events, and can\n"
          "stop the target with a reason. Each waits on a fiber between events; the target only\n"
-         "stops at the prompt when a groutine asks.\n"
+         "stops at the prompt when a groutine asks. Groutines are loaded, unloaded and fired\n"
+         "while the target is stopped: interrupt a running one first (`process interrupt`).\n"
          "\n"
          "Examples:\n"
          "\n"
@@ -755,6 +749,23 @@ const char* group_help() {
          "(lldb) groutine load build/groutines/libgroutine_calls_checks.so\n"
          "(lldb) run\n"
          "(lldb) groutine report\n";
+}
+
+std::string loaded_text(const Runtime& runtime, const std::string& source,
+                        const std::vector<GroutineId>& ids) {
+  std::string out = format("loaded %zu groutine%s from %s\n", ids.size(),
+                           ids.size() == 1 ? "" : "s", source.c_str());
+  runtime.for_each([&](const Groutine& g) {
+    if (std::find(ids.begin(), ids.end(), g.id()) == ids.end()) return;
+    std::string state = state_of(g);
+    if (g.state() == State::Failed && !g.failures().empty()) {
+      const Failure& f = g.failures().back();
+      state += format(": %s:%u: ", f.where.file.c_str(), f.where.line) + f.message;
+    }
+    out += format("  %llu %-20s %s\n", static_cast<unsigned long long>(g.id()),
+                  g.name().c_str(), state.c_str());
+  });
+  return out;
 }
 
 std::string with_prompt(std::string_view text, std::string_view prompt) {
@@ -766,6 +777,40 @@ std::string with_prompt(std::string_view text, std::string_view prompt) {
     at = found + lldb.size();
   }
   return out.append(text.substr(at));
+}
+
+Words lldb_words() {
+  return {"(lldb) ", "plugin load build/lldb_plugin/libgroutines_lldb.so", "file",
+          "`process interrupt`"};
+}
+
+Words gdb_words() {
+  return {"(gdb) ", "source build/gdb/groutines.py", "file", "`interrupt` or Ctrl-C"};
+}
+
+std::string in_words(std::string_view text, const Words& words) {
+  const Words lldb = lldb_words();
+  // What each LLDB spelling becomes, longest first where one begins another.
+  const std::pair<std::string, std::string> spellings[] = {
+      {lldb.prompt + lldb.load_plugin, words.prompt + words.load_plugin},
+      {lldb.prompt + lldb.file + " ", words.prompt + words.file + " "},
+      {lldb.prompt, words.prompt},
+      {lldb.interrupt, words.interrupt},
+  };
+  std::string out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    bool replaced = false;
+    for (const auto& [from, to] : spellings)
+      if (text.substr(at, from.size()) == from) {
+        out += to;
+        at += from.size();
+        replaced = true;
+        break;
+      }
+    if (!replaced) out += text[at++];
+  }
+  return out;
 }
 
 // --- run ---

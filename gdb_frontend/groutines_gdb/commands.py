@@ -121,13 +121,10 @@ class _Subcommand(gdb.Command):
 
 
 def register(frontend):
-    """register() adds the `groutine` command and its subcommands, with the core's help and
-    its examples at the `(gdb) ` prompt."""
-    entries = _native.command_help("(gdb) ")
+    """register() adds the `groutine` command and its subcommands, with the core's help, its
+    examples in GDB's words (the `(gdb) ` prompt, `source`, `interrupt`)."""
+    entries = _native.command_help(frontend="gdb")
     for name, brief, syntax, long_help in entries:
-        # (The group's example loads the LLDB plugin: in GDB, this frontend is sourced.)
-        long_help = long_help.replace("(gdb) plugin load build/lldb_plugin/libgroutines_lldb.so",
-                                      "(gdb) source build/gdb/groutines.py")
         doc = f"{brief}\nSyntax: {syntax}\n\n{long_help}".rstrip("\n")
         if name:
             _Subcommand(frontend, name, doc)

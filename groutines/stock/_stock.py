@@ -8,6 +8,7 @@ child per function (follow()), which spawns a child per call: the child awaits t
 return while its parent takes the next call, so calls that overlap (recursion, other threads)
 are all followed, none missed.
 """
+import fnmatch
 import os
 
 import groutines as g
@@ -83,23 +84,94 @@ async def _follower(name, function, handle):
         g.spawn(handle(call), name=name)
 
 
+def follow_at_main(name, later, modules, handle, found=None):
+    """follow_at_main() spawns, from the running groutine (name), a child that waits for the
+    first call of main (the libraries loaded; a hook's first call stops at its breakpoint,
+    where their symbols can be read) and then follows (follow()) the functions the patterns
+    of later match (functions_matching()): patterns in libraries that were not loaded yet
+    when the groutine loaded. found(functions) is told what they matched first."""
+    if later:
+        g.spawn(_at_main(name, later, modules, handle, found), name=name)
+
+
+async def _at_main(name, later, modules, handle, found):
+    await g.call("main")
+    functions = functions_matching(later, modules)
+    if found:
+        found(functions)
+    follow(name, functions, handle)
+
+
+def functions_now_or_later(patterns, modules=None):
+    """functions_now_or_later() is (functions, later): functions_matching() of patterns, but
+    a pattern with wildcards in a library that is not loaded yet (the groutine loads before
+    the process starts) is left in later, for follow_at_main()."""
+    now, later = [], []
+    for pattern in patterns:
+        where, bare = split_module(pattern, modules)
+        try:
+            names = functions_matching([pattern], modules)
+        except g.Error:
+            if not where or not any(c in bare for c in "*?["):
+                raise
+            later.append(pattern)
+            continue
+        now.extend(name for name in names if name not in now)
+    return now, later
+
+
 def set_errno(call, value):
     """set_errno() sets errno of the thread that made call (stopped at its entry), by
     evaluating `*__errno_location() = value` in it. Raises groutines.Error."""
     call.evaluate(f"*(int *)__errno_location() = {int(value)}")
 
 
+# The C runtime's start-up and tear-down code that gcc links into every executable (crt1.o,
+# crti.o, crtbegin.o): a wildcard leaves it out (a hook hears a name in every module, and the
+# dynamic loader has a _start of its own); named, it is hooked.
+C_RUNTIME = {"_start", "_init", "_fini", "frame_dummy", "register_tm_clones",
+             "deregister_tm_clones", "__do_global_dtors_aux"}
+
+
 def functions_matching(patterns, modules=None):
     """functions_matching() expands shell patterns (parse_*) into the functions of the target
     that match them (groutines.functions()), in the main executable (or the modules named in
-    modules); names without wildcards are kept as they are."""
+    modules); a pattern MODULE:PATTERN, where MODULE is a shared library's file name
+    (libc.so.6:str*), matches in that library. Names without wildcards are kept as they
+    are; wildcards leave out C_RUNTIME."""
     found = []
     for pattern in patterns:
+        where, pattern = split_module(pattern, modules)
         if not any(c in pattern for c in "*?["):
             names = [pattern]
         else:
-            names = g.functions(pattern, modules or None)
+            names = [n for n in g.functions(pattern, where) if n not in C_RUNTIME]
         found.extend(name for name in names if name not in found)
+    return found
+
+
+def split_module(pattern, modules=None):
+    """split_module() is (modules, pattern) for a pattern MODULE:PATTERN, where MODULE is a
+    shared library's file name (libc.so.6:str*): ([MODULE], PATTERN); else (modules,
+    pattern). A C++ name's :: is no module."""
+    module, colon, rest = pattern.partition(":")
+    if colon and ".so" in module and rest and not rest.startswith(":"):
+        return [module], rest
+    return modules or None, pattern
+
+
+def modules_of(patterns, modules, functions):
+    """modules_of() is {function: set of module file names} for the functions of functions
+    that patterns (or modules) place in named modules: a hook hears a name in every module
+    that defines it, and a groutine that wants one module's calls checks where each is."""
+    found = {}
+    for pattern in patterns:
+        where, pattern = split_module(pattern, modules)
+        if not where:
+            continue
+        for name in functions:
+            if fnmatch.fnmatchcase(name, pattern):
+                found.setdefault(name, set()).update(where)
     return found
 
 

@@ -9,13 +9,17 @@
 // on its calls and the returns groutines await arrive on the channel's service thread, which
 // delivers them into the same runtime with an AgentFrame. A function that cannot be patched
 // stays on its breakpoint, with the reason in `groutine subscriptions`.
+#include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cctype>
 #include <cinttypes>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
@@ -144,6 +148,67 @@ void LldbBackend::set_transport(Transport transport) {
   update_preload();
 }
 
+namespace {
+
+// PreloadLink is a link to the agent in a private temporary directory
+// (groutines-agent-PID-XXXXXX), for an agent whose path LD_PRELOAD cannot hold; removed with
+// its directory at exit, or, after an exit that skipped that (_exit(), a crash), by the next
+// debugger that makes one (remove_stale_links()).
+struct PreloadLink {
+  std::string dir, path;
+  ~PreloadLink() {
+    if (!path.empty()) unlink(path.c_str());
+    if (!dir.empty()) rmdir(dir.c_str());
+  }
+};
+
+// remove_stale_links() removes the links of base whose debugger (the PID in the directory's
+// name) is gone.
+void remove_stale_links(const std::string& base) {
+  DIR* dir = opendir(base.c_str());
+  if (!dir) return;
+  constexpr std::string_view prefix = "groutines-agent-";
+  while (dirent* entry = readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.substr(0, prefix.size()) != prefix) continue;
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name + prefix.size(), &end, 10);
+    if (pid <= 0 || *end != '-' || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue;
+    std::string stale = base + "/" + entry->d_name;
+    unlink((stale + "/libgroutines_agent.so").c_str());
+    rmdir(stale.c_str());
+  }
+  closedir(dir);
+}
+
+// preloadable() is agent as LD_PRELOAD (and the quoted setting that carries it) can hold it:
+// itself, or when its path has a blank or a colon (LD_PRELOAD's separators: it has no
+// quoting) or a quote or a backslash, a link to it named libgroutines_agent.so (the name the
+// agent knows itself by) in a private directory of $TMPDIR, else /tmp. "" when the link
+// cannot be made.
+std::string preloadable(const std::string& agent) {
+  constexpr const char* unsafe = " \t\n:'\"\\";
+  if (agent.find_first_of(unsafe) == std::string::npos) return agent;
+  static PreloadLink link;
+  if (link.path.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string base = tmp && *tmp && std::string(tmp).find_first_of(unsafe) == std::string::npos
+                           ? tmp
+                           : "/tmp";
+    remove_stale_links(base);
+    std::string pattern = base + "/groutines-agent-" + std::to_string(getpid()) + "-XXXXXX";
+    if (!mkdtemp(pattern.data())) return "";
+    link.dir = pattern;
+    std::string path = link.dir + "/libgroutines_agent.so";
+    if (symlink(agent.c_str(), path.c_str()) != 0) return "";
+    link.path = path;
+  }
+  return link.path;
+}
+
+}  // namespace
+
 // update_preload() puts the agent in the LD_PRELOAD of the processes the debugger launches
 // (target.env-vars), or takes it out on the breakpoint transport. The agent takes itself out
 // of the environment as it starts, so that the target's children do not load it.
@@ -156,9 +221,17 @@ void LldbBackend::update_preload() {
     ci.HandleCommand("settings remove target.env-vars LD_PRELOAD", result);
     return;
   }
-  std::string value = agent;
+  std::string value = preloadable(agent);
+  if (value.empty()) {
+    print("groutines: cannot link the agent to a path LD_PRELOAD can hold (" + agent +
+          " has a blank, a colon or a quote): the processes launched load it later, at their "
+          "first stop");
+    return;
+  }
   if (const char* inherited = std::getenv("LD_PRELOAD"); inherited && *inherited)
-    if (std::string(inherited).find(agent) == std::string::npos) value += std::string(":") + inherited;
+    if (std::string(inherited).find(agent) == std::string::npos &&
+        std::string(inherited).find(value) == std::string::npos)
+      value += std::string(":") + inherited;
   ci.HandleCommand(("settings set target.env-vars 'LD_PRELOAD=" + value + "'").c_str(), result);
 }
 
@@ -572,16 +645,34 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
     // int3 in them and lose track), write the jump, and put them back over the new bytes.
     location.SetEnabled(false);
     std::vector<lldb::SBBreakpointLocation> lifted;
-    for (std::uint32_t b = 0; b < target_.GetNumBreakpoints(); ++b) {
-      lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(b);
-      for (std::size_t k = 0; k < bp.GetNumLocations(); ++k) {
-        lldb::SBBreakpointLocation l = bp.GetLocationAtIndex(static_cast<std::uint32_t>(k));
-        lldb::addr_t a = l.GetLoadAddress();
-        if (l.IsEnabled() && a >= start && a < window_end) {
-          l.SetEnabled(false);
-          lifted.push_back(l);
-        }
+    auto lift = [&](lldb::SBBreakpointLocation l) {
+      if (!l.IsValid()) return;
+      lldb::addr_t a = l.GetLoadAddress();
+      if (a >= start && a < window_end && l.IsEnabled()) {
+        l.SetEnabled(false);
+        lifted.push_back(l);
       }
+    };
+    // Found without looking through every breakpoint of the target (with thousands of hooks,
+    // that made hooking them all quadratic): the hooks' locations at an entry there, from
+    // entries_ (their others, not at an entry, are disabled); the return sites there; the
+    // user's breakpoints, foreign_ (current: keep_planted() ran at this hit), and those
+    // retired (a return site right after a call that ends the function before).
+    index_entries(process, thread.GetThreadID());
+    for (auto e = entries_.lower_bound(start); e != entries_.end() && e->first < window_end; ++e)
+      for (const auto& [id, location_id] : e->second)
+        if (auto named = hooks_.find(id); named != hooks_.end())
+          lift(named->second.breakpoint.FindLocationByID(location_id));
+    for (auto s = sites_.lower_bound(start); s != sites_.end() && s->first < window_end; ++s)
+      if (s->second.breakpoint.IsValid())
+        for (std::size_t k = 0; k < s->second.breakpoint.GetNumLocations(); ++k)
+          lift(s->second.breakpoint.GetLocationAtIndex(static_cast<std::uint32_t>(k)));
+    std::vector<lldb::break_id_t> others = foreign_;
+    others.insert(others.end(), retired_.begin(), retired_.end());
+    for (lldb::break_id_t id : others) {
+      lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+      for (std::size_t k = 0; bp.IsValid() && k < bp.GetNumLocations(); ++k)
+        lift(bp.GetLocationAtIndex(static_cast<std::uint32_t>(k)));
     }
     std::vector<std::uint8_t> jump = agent::entry_jump(pp.entry, at);
     bool wrote = process.WriteMemory(pp.entry, jump.data(), jump.size(), error) == jump.size() &&

@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
 
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
@@ -112,6 +113,14 @@ void LldbBackend::print(const std::string& text) {
   }
 }
 
+template <class Change>
+auto LldbBackend::own_breakpoint_change(Change change) {
+  bool in_step = target_.GetNumBreakpoints() == breakpoints_seen_;
+  auto result = change();
+  if (in_step) breakpoints_seen_ = target_.GetNumBreakpoints();
+  return result;
+}
+
 // --- Call hooks ---
 
 void LldbBackend::use_target(lldb::SBTarget target) {
@@ -127,8 +136,11 @@ void LldbBackend::use_target(lldb::SBTarget target) {
   for (lldb::break_id_t id : retired_) target_.BreakpointDelete(id);
   retired_.clear();
   hook_by_breakpoint_.clear();
+  entries_stale_ = true;
   target_ = std::move(target);
+  breakpoints_seen_ = 0;
   symbol_names_.clear();
+  main_module_path_.clear();
   process_id_ = 0;
   for (auto& [id, hook] : hooks_)
     if (!hook.breakpoint.IsValid()) plant(id, hook);
@@ -145,8 +157,10 @@ void LldbBackend::plant(FunctionId id, Hook& hook) {
   }
   {
     SkipPrologueOff first_instruction(debugger_);
-    hook.breakpoint = target_.BreakpointCreateByName(hook.function.c_str());
+    hook.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByName(hook.function.c_str()); });
   }
+  entries_stale_ = true;
   if (!hook.breakpoint.IsValid()) {
     print("groutines: could not set a breakpoint on '" + hook.function + "'");
     return;
@@ -174,6 +188,7 @@ void LldbBackend::filter(Hook& hook, lldb::SBProcess& process, std::uint64_t cur
   std::size_t n = hook.breakpoint.GetNumLocations();
   if (n == hook.filtered) return;
   if (hook.filtered != 0) modules_changed();
+  entries_stale_ = true;
   bool busy = current != 0 && stopped_at(process, hook.breakpoint.GetID(), current);
   for (std::size_t i = 0; i < n; ++i) {
     lldb::SBBreakpointLocation location =
@@ -209,6 +224,7 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
   agent_hold(id, false);
+  entries_stale_ = true;
   if (it->second.breakpoint.IsValid()) {
     lldb::break_id_t bp = it->second.breakpoint.GetID();
     hook_by_breakpoint_.erase(bp);
@@ -224,11 +240,22 @@ void LldbBackend::remove_call_hook(FunctionId id) noexcept {
 void LldbBackend::keep_planted(bool at_hit) {
   if (!target_.IsValid() || agent_frame_) return;
   if (at_hit && target_.GetNumBreakpoints() == breakpoints_seen_) return;
+  // One pass over the target's breakpoints: FindBreakpointByID() is linear in them.
+  std::unordered_map<lldb::break_id_t, lldb::SBBreakpoint> present;
+  foreign_.clear();
+  for (std::uint32_t i = 0, n = target_.GetNumBreakpoints(); i < n; ++i) {
+    lldb::SBBreakpoint bp = target_.GetBreakpointAtIndex(i);
+    if (hook_by_breakpoint_.count(bp.GetID()))
+      present.emplace(bp.GetID(), bp);
+    else if (!ours(bp.GetID()))
+      foreign_.push_back(bp.GetID());
+  }
   std::vector<std::pair<lldb::break_id_t, FunctionId>> deleted;
   for (const auto& [id, fn] : hook_by_breakpoint_) {
     auto h = hooks_.find(fn);
     if (h == hooks_.end()) continue;
-    lldb::SBBreakpoint bp = target_.FindBreakpointByID(id);
+    auto found = present.find(id);
+    lldb::SBBreakpoint bp = found == present.end() ? lldb::SBBreakpoint() : found->second;
     if (!bp.IsValid()) {
       deleted.emplace_back(id, fn);
     } else if (!bp.IsEnabled()) {
@@ -281,7 +308,7 @@ void LldbBackend::retire(lldb::break_id_t id) {
     retired_.push_back(id);
     return;
   }
-  target_.BreakpointDelete(id);
+  own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
 }
 
 // delete_retired() deletes the retired breakpoints no other thread of this stop is stopped
@@ -311,7 +338,7 @@ void LldbBackend::delete_retired(lldb::SBProcess& process, std::uint64_t current
     if (busy.count(id))
       keep.push_back(id);
     else
-      target_.BreakpointDelete(id);
+      own_breakpoint_change([&] { return target_.BreakpointDelete(id); });
   }
   retired_.swap(keep);
 }
@@ -353,7 +380,8 @@ void LldbBackend::watch_return(CallId call, FunctionId /*function_id*/, std::str
   p.hit = entry_hits_;
   ReturnSite& site = sites_[p.return_address];
   if (!site.breakpoint.IsValid()) {
-    site.breakpoint = target_.BreakpointCreateByAddress(p.return_address);
+    site.breakpoint = own_breakpoint_change(
+        [&] { return target_.BreakpointCreateByAddress(p.return_address); });
     if (!site.breakpoint.IsValid()) {
       sites_.erase(p.return_address);
       print("groutines: cannot set a breakpoint at return address " + hex(p.return_address));
@@ -415,22 +443,35 @@ void LldbBackend::deliver_unwound(const std::vector<Pending>& gone, LldbFrame& f
     runtime_->deliver_return(p.call, p.thread, Clock::now(), frame, /*unwound=*/true);
 }
 
-// names_at() looks at every hook's breakpoint for a location at entry that is a function's
-// first instruction, enabled or not (a location the agent serves is disabled, but the agent
-// does not see a call that stops at another name's breakpoint).
+// names_at() are the hooks with a location at entry that is a function's first instruction,
+// enabled or not (a location the agent serves is disabled, but the agent does not see a call
+// that stops at another name's breakpoint), from entries_.
 std::vector<std::pair<FunctionId, lldb::break_id_t>> LldbBackend::names_at(
     lldb::addr_t entry, lldb::SBProcess& process, std::uint64_t current) {
-  std::vector<std::pair<FunctionId, lldb::break_id_t>> names;
+  index_entries(process, current);
+  auto it = entries_.find(entry);
+  if (it == entries_.end()) return {};
+  return it->second;
+}
+
+void LldbBackend::index_entries(lldb::SBProcess& process, std::uint64_t current) {
+  std::uint32_t modules = target_.IsValid() ? target_.GetNumModules() : 0;
+  std::uint32_t process_id = process.IsValid() ? process.GetUniqueID() : 0;
+  if (!entries_stale_ && modules == entries_modules_ && process_id == entries_process_) return;
+  entries_.clear();
   for (auto& [id, hook] : hooks_) {
     if (!hook.breakpoint.IsValid()) continue;
-    lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByAddress(entry);
-    if (!location.IsValid()) continue;
     filter(hook, process, current);
-    auto at = hook.at_entry.find(location.GetID());
-    if (at != hook.at_entry.end() && at->second) names.emplace_back(id, location.GetID());
+    for (const auto& [location_id, at_entry] : hook.at_entry) {
+      if (!at_entry) continue;
+      lldb::SBBreakpointLocation location = hook.breakpoint.FindLocationByID(location_id);
+      if (location.IsValid()) entries_[location.GetLoadAddress()].emplace_back(id, location_id);
+    }
   }
-  std::sort(names.begin(), names.end());
-  return names;
+  for (auto& [address, names] : entries_) std::sort(names.begin(), names.end());
+  entries_stale_ = false;
+  entries_modules_ = modules;
+  entries_process_ = process_id;
 }
 
 template <class ReturnFrame>
@@ -783,15 +824,36 @@ void LldbBackend::log_arguments(LldbFrame& frame, LogEntry& e) {
 
 namespace {
 
+// in_plt() tells whether symbol lies in a PLT section (.plt, .plt.got, .plt.sec): LLDB names
+// the lazy-binding stub at the head of .plt (___lldb_unnamed_symbol73) from its unwind info,
+// but it is no function: it is entered with a relocation index on top of the stack, not a
+// return address, and hooking it (a pattern such as "*") breaks every lazy binding.
+bool in_plt(lldb::SBSymbol& symbol) {
+  const char* section = symbol.GetStartAddress().GetSection().GetName();
+  return section && std::string_view(section).substr(0, 4) == ".plt";
+}
+
 // code_symbols() are the names of module's code symbols, each once, in symbol table order.
+// Not its IFUNC symbols (libc's strcmp, strlen, memcpy...: LLDB types them resolvers): LLDB 19
+// hangs placing a breakpoint on one in a live process (`breakpoint set -n strcmp` at main), so
+// a pattern must not hook them; named before the process starts, they work.
 std::vector<std::string> code_symbols(lldb::SBModule module) {
   std::vector<std::string> names;
   std::set<std::string> seen;
   for (std::size_t i = 0, n = module.GetNumSymbols(); i < n; ++i) {
     lldb::SBSymbol symbol = module.GetSymbolAtIndex(i);
-    if (symbol.GetType() != lldb::eSymbolTypeCode) continue;
+    // Not the names LLDB makes up from unwind info (___lldb_unnamed_symbol123): each module
+    // numbers its own, so a hook by that name lands on unrelated code in every other module
+    // (in libc, its PLT's lazy-binding stub: python3 crashed in _dl_fixup).
+    if (symbol.GetType() != lldb::eSymbolTypeCode || symbol.IsSynthetic() || in_plt(symbol))
+      continue;
     const char* name = symbol.GetName();
-    if (name && *name && seen.insert(name).second) names.emplace_back(name);
+    if (!name || !*name) continue;
+    // A versioned symbol (pthread_create@@GLIBC_2.34, and its compatibility version
+    // pthread_create@GLIBC_2.2.5) under the name callers use and hooks resolve.
+    std::string_view plain(name);
+    plain = plain.substr(0, plain.find('@'));
+    if (!plain.empty() && seen.insert(std::string(plain)).second) names.emplace_back(plain);
   }
   return names;
 }
@@ -801,6 +863,18 @@ std::string module_path(lldb::SBModule module) {
   std::string dir = file.GetDirectory() ? file.GetDirectory() : "";
   std::string name = file.GetFilename() ? file.GetFilename() : "";
   return dir.empty() ? name : dir + "/" + name;
+}
+
+// module_identity() tells module's file from another at the same path: its UUID, and the
+// size, inode and modification time of the file when it is on this machine.
+std::string module_identity(lldb::SBModule module, const std::string& path) {
+  const char* uuid = module.GetUUIDString();
+  std::string identity = uuid ? uuid : "";
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0)
+    identity += " " + std::to_string(st.st_size) + " " + std::to_string(st.st_ino) + " " +
+                std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  return identity;
 }
 
 }  // namespace
@@ -818,16 +892,16 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
                    "groutine loads, or from a stop");
     };
     if (modules.empty()) {
-      auto it = symbol_names_.find("");
-      if (it == symbol_names_.end()) throw unread("the main executable");
-      lists.push_back(&it->second);
+      auto it = symbol_names_.find(main_module_path_);
+      if (main_module_path_.empty() || it == symbol_names_.end())
+        throw unread("the main executable");
+      lists.push_back(&it->second.names);
     }
     for (const std::string& name : modules) {
       bool found = false;
-      for (auto& [path, names] : symbol_names_) {
-        if (path.empty()) continue;
+      for (auto& [path, kept] : symbol_names_) {
         std::string_view file = std::string_view(path).substr(path.rfind('/') + 1);
-        if (file == name) lists.push_back(&names), found = true;
+        if (file == name) lists.push_back(&kept.names), found = true;
       }
       if (!found) throw unread("'" + name + "'");
     }
@@ -835,16 +909,19 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
     lldb::SBTarget target = target_.IsValid() ? target_ : debugger_.GetSelectedTarget();
     if (!target.IsValid() || target.GetNumModules() == 0)
       throw Error(what + ": there is no target (create one with `target create PROGRAM`)");
-    auto read = [&](lldb::SBModule module) -> const std::vector<std::string>& {
+    // read() is the names of module, read again when the file at its path changed.
+    auto read = [&](lldb::SBModule module) -> const std::vector<std::string>* {
       std::string path = module_path(module);
-      auto it = symbol_names_.find(path);
-      if (it == symbol_names_.end()) it = symbol_names_.emplace(path, code_symbols(module)).first;
-      return it->second;
+      std::string identity = module_identity(module, path);
+      SymbolNames& kept = symbol_names_[path];
+      if (kept.identity != identity || kept.names.empty())
+        kept = SymbolNames{identity, code_symbols(module)};
+      return &kept.names;
     };
     if (modules.empty()) {
-      // Kept under "" too: the service thread finds the executable without asking LLDB.
-      const std::vector<std::string>& main = read(target.GetModuleAtIndex(0));
-      lists.push_back(&symbol_names_.try_emplace("", main).first->second);
+      // The service thread finds the executable by this path without asking LLDB.
+      main_module_path_ = module_path(target.GetModuleAtIndex(0));
+      lists.push_back(read(target.GetModuleAtIndex(0)));
     }
     for (const std::string& name : modules) {
       bool found = false;
@@ -852,8 +929,7 @@ std::vector<std::string> LldbBackend::functions(std::string_view pattern,
         lldb::SBModule module = target.GetModuleAtIndex(i);
         const char* file = module.GetFileSpec().GetFilename();
         if (!file || name != file) continue;
-        read(module);
-        lists.push_back(&symbol_names_.at(module_path(module)));
+        lists.push_back(read(module));
         found = true;
       }
       if (!found)

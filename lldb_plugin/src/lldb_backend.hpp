@@ -68,7 +68,9 @@ class LldbBackend final : public Backend {
   void on_failure(const Groutine& by, const Failure& failure) noexcept override;
   // functions() matches the code symbols (eSymbolTypeCode) of the target's main executable
   // (module 0) or of the modules named by file name. Each module's names are read once and
-  // kept: on the agent's service thread, where a synchronous continue may hold LLDB, it asks
+  // kept, read again when the file at the module's path is another (a program rebuilt and
+  // run again; LLDB 19 itself keeps the first build of a dlopen'ed library that is rebuilt,
+  // so its names stay the first's too): on the agent's service thread, where a synchronous continue may hold LLDB, it asks
   // LLDB nothing and answers from those kept names, or throws Error when a module was never
   // read (a groutine that calls functions() while it loads has them read).
   std::vector<std::string> functions(std::string_view pattern,
@@ -235,6 +237,15 @@ class LldbBackend final : public Backend {
   std::vector<std::pair<FunctionId, lldb::break_id_t>> names_at(lldb::addr_t entry,
                                                                 lldb::SBProcess& process,
                                                                 std::uint64_t current);
+  // index_entries() makes entries_ current: built again when a hook was planted or removed,
+  // a hook's locations changed, or the target's modules or process changed.
+  void index_entries(lldb::SBProcess& process, std::uint64_t current);
+  // own_breakpoint_change() runs change, which makes or deletes a breakpoint of the plugin's,
+  // and keeps breakpoints_seen_ in step when no one else changed the target's breakpoints
+  // since the last keep_planted(): a hit then looks at the hooks' breakpoints only when the
+  // user changed some, not whenever a return site comes or goes.
+  template <class Change>
+  auto own_breakpoint_change(Change change);
   // deliver_value_return() delivers the return of call at frame, its value read as
   // return_type. A value its groutines set becomes frame's return value: calls returning
   // there together (a tail call and its caller, one call under several names), delivered one
@@ -308,6 +319,17 @@ class LldbBackend final : public Backend {
   std::unordered_map<lldb::break_id_t, lldb::addr_t> site_by_breakpoint_;
   std::vector<lldb::break_id_t> retired_;  // to delete once no thread is stopped at them
   std::uint32_t breakpoints_seen_ = 0;     // the target's breakpoints at the last keep_planted()
+  // foreign_ are the breakpoints that are not the plugin's (the user's) at the last
+  // keep_planted() that looked through them: the patcher lifts those over the bytes it patches.
+  std::vector<lldb::break_id_t> foreign_;
+  // entries_ are the hooks' locations at a function's entry, by load address, in hook order:
+  // the names a call there is delivered to, found without asking every hook's breakpoint at
+  // every hit (an SBBreakpoint looks itself up in the target's list, which is linear: with
+  // thousands of hooks, each hit was quadratic). index_entries() keeps it current.
+  std::map<lldb::addr_t, std::vector<std::pair<FunctionId, lldb::break_id_t>>> entries_;
+  bool entries_stale_ = true;
+  std::uint32_t entries_modules_ = 0;  // the target's modules when entries_ was built
+  std::uint32_t entries_process_ = 0;  // the process (SBProcess::GetUniqueID()) it was built in
   std::uint32_t process_id_ = 0;           // SBProcess::GetUniqueID() of the process followed
   std::function<void(lldb::SBProcess&)> on_new_process_;
 
@@ -345,9 +367,17 @@ class LldbBackend final : public Backend {
   bool stop_requested_ = false;
   std::vector<std::string> stop_reasons_;
   std::string last_stop_;
-  // symbol_names_ are the code symbol names of each module read by functions(), by the
-  // module's full path (the main executable also under ""), in symbol table order, once each.
-  std::unordered_map<std::string, std::vector<std::string>> symbol_names_;
+  // SymbolNames are a module's code symbol names, in symbol table order, once each, read
+  // from the file that identity names (module_identity(): its UUID, size and time).
+  struct SymbolNames {
+    std::string identity;
+    std::vector<std::string> names;
+  };
+  // symbol_names_ are the names of each module read by functions(), by the module's full
+  // path; read again when the file at the path is another (rebuilt, or another library
+  // loaded from it). main_module_path_ is the main executable's path among them.
+  std::unordered_map<std::string, SymbolNames> symbol_names_;
+  std::string main_module_path_;
   std::uint32_t continuing_stop_ = 0;  // stop id whose callbacks said to go on
   std::uint32_t stopping_stop_ = 0;    // stop id in which a groutine asked to stop
   lldb::addr_t pending_entry_ = 0;     // its first instruction (breakpoint transport)

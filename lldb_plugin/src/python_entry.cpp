@@ -33,6 +33,7 @@ struct PythonApi {
   PyGILState_STATE (*PyGILState_Ensure)();
   void (*PyGILState_Release)(PyGILState_STATE);
   void (*Py_DecRef)(PyObject*);
+  void (*Py_IncRef)(PyObject*);
   PyObject* (*PySys_GetObject)(const char*);
   int (*PySequence_Contains)(PyObject*, PyObject*);
   int (*PyList_Insert)(PyObject*, Py_ssize_t, PyObject*);
@@ -65,6 +66,7 @@ const PythonApi* python_api(std::string& missing) {
     GROUTINES_PY(PyGILState_Ensure)
     GROUTINES_PY(PyGILState_Release)
     GROUTINES_PY(Py_DecRef)
+    GROUTINES_PY(Py_IncRef)
     GROUTINES_PY(PySys_GetObject)
     GROUTINES_PY(PySequence_Contains)
     GROUTINES_PY(PyList_Insert)
@@ -127,45 +129,55 @@ class Call {
     return std::string(data, static_cast<std::size_t>(size));
   }
 
-  // pending_exception() takes the pending exception as "Type: message".
+  // pending_exception() takes the pending exception as "Type: message". A step that fails
+  // while rendering it (a __name__ or __str__ that raises) is left out, and its exception
+  // cleared before the next call into the C API, which must not run with one pending.
   std::string pending_exception() {
     if (!py_.PyErr_Occurred()) return "(no Python exception)";
     PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
     py_.PyErr_Fetch(&type, &value, &traceback);
     py_.PyErr_NormalizeException(&type, &value, &traceback);
-    std::string out;
     if (type) owned_.push_back(type);
     if (value) owned_.push_back(value);
     if (traceback) owned_.push_back(traceback);
+    clear();  // NormalizeException can fail too
+    std::string out;
     if (type)
-      if (PyObject* name = py_.PyObject_GetAttrString(type, "__name__")) {
-        owned_.push_back(name);
-        if (PyObject* s = py_.PyObject_Str(name)) {
-          owned_.push_back(s);
-          out = quiet_text(s);
-        }
-      }
+      if (PyObject* name = kept(py_.PyObject_GetAttrString(type, "__name__")))
+        if (PyObject* s = kept(py_.PyObject_Str(name))) out = quiet_text(s);
     if (value)
-      if (PyObject* s = py_.PyObject_Str(value)) {
-        owned_.push_back(s);
-        out += (out.empty() ? "" : ": ") + quiet_text(s);
+      if (PyObject* s = kept(py_.PyObject_Str(value))) {
+        std::string message = quiet_text(s);
+        out += (out.empty() || message.empty() ? "" : ": ") + message;
       }
-    if (py_.PyErr_Occurred()) {  // raised while rendering the first: dropped
-      PyObject *t = nullptr, *v = nullptr, *tb = nullptr;
-      py_.PyErr_Fetch(&t, &v, &tb);
-      drop(t, v, tb);
-    }
     return out.empty() ? "(an exception without a message)" : out;
   }
 
  private:
+  // kept() owns o, or clears the exception that made it nullptr.
+  PyObject* kept(PyObject* o) {
+    if (o)
+      owned_.push_back(o);
+    else
+      clear();
+    return o;
+  }
+  // clear() drops a pending exception, if any.
+  void clear() {
+    if (!py_.PyErr_Occurred()) return;
+    PyObject *t = nullptr, *v = nullptr, *tb = nullptr;
+    py_.PyErr_Fetch(&t, &v, &tb);
+    drop(t, v, tb);
+  }
   std::string quiet_text(PyObject* s) {
-    PyObject* bytes = py_.PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+    PyObject* bytes = kept(py_.PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace"));
     if (!bytes) return "";
-    owned_.push_back(bytes);
     char* data = nullptr;
     Py_ssize_t size = 0;
-    if (py_.PyBytes_AsStringAndSize(bytes, &data, &size) != 0) return "";
+    if (py_.PyBytes_AsStringAndSize(bytes, &data, &size) != 0) {
+      clear();
+      return "";
+    }
     return std::string(data, static_cast<std::size_t>(size));
   }
   void drop(PyObject* a, PyObject* b, PyObject* c) {
@@ -217,8 +229,12 @@ PythonReply call_python_entry(lldb::SBDebugger& debugger, const char* function,
     throw Error("Python groutines need LLDB's Python, which is not initialised");
   const std::string package_dir = python_package_dir();
   Call call(*py);
-  PyObject* sys_path = py->PySys_GetObject("path");  // borrowed
+  // sys.path is borrowed: a strong reference keeps it alive while the calls below run
+  // Python code (an __eq__ of an item of it, an import) that could replace it.
+  PyObject* sys_path = py->PySys_GetObject("path");
   if (!sys_path) throw Error("LLDB's Python has no sys.path");
+  py->Py_IncRef(sys_path);
+  call.own(sys_path, "sys.path");
   PyObject* dir = call.own(
       py->PyUnicode_DecodeFSDefaultAndSize(package_dir.data(), Py_ssize_t(package_dir.size())),
       "the package directory");

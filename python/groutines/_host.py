@@ -12,9 +12,16 @@ to handle:
 
     output, error = groutines._host.load_command(path)    # error == "" on success
 
+load_command() and unload_command() also capture what the scripts print to sys.stdout or
+sys.stderr meanwhile (module level code, a groutine starting or ending) and put it first in
+output, so that it shows as the command's output and not among the debugger's own.
+
 Both run with the GIL held by the caller and never leave it held while they wait for the
 runtime's lock.
 """
+import contextlib
+import io
+
 from . import _native
 from ._loader import LoadError
 from . import _loader
@@ -57,12 +64,25 @@ def unload_path(path):
 
 
 def _command(function, path):
+    """_command() runs function(path) as a command: what the scripts print meanwhile (at
+    module level, or a groutine while it starts or ends) is captured and comes first in the
+    output, instead of going to the debugger's fd 1 among its own output."""
+    printed = io.StringIO()
+
+    def before(text):
+        out = printed.getvalue()
+        if out and not out.endswith("\n"):
+            out += "\n"  # the loaded lines start on a line of their own
+        return out + text
+
     try:
-        return function(path), ""
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            text = function(path)
+        return before(text), ""
     except LoadError as e:
-        return e.output, str(e)
+        return before(e.output), str(e)
     except Exception as e:  # a bug of ours: still a message, never a traceback in LLDB
-        return "", f"internal error: {type(e).__name__}: {e}"
+        return before(""), f"internal error: {type(e).__name__}: {e}"
 
 
 def load_command(path):

@@ -66,40 +66,20 @@ def groutine(function=None, *, name=None):
 
 
 class Loaded:
-    """What one load did: the groutines started (names, ids) with their state right after
-    starting, and how many it replaced. text() renders it as the plugin renders a library's
-    load: a line for the file, then `  ID NAME STATE` per groutine."""
+    """What one load did: the groutines started (names, ids), how many it replaced, and the
+    text the debugger's `groutine load` prints for them, rendered by the core as for a C++
+    library right after they started (a line for the file, then `  ID NAME STATE` each; a
+    groutine that already failed reads `failed: file:line: message`)."""
 
-    def __init__(self, source, names, ids, replaced, states):
+    def __init__(self, runtime, source, names, ids, replaced):
         self.source = source
         self.names = names
         self.ids = ids
         self.replaced = replaced
-        self.states = states  # {id: "waiting on call of f" | "finished" | "failed: ..."}
+        self._text = _native.loaded_text(runtime, source, ids)
 
     def text(self):
-        n = len(self.names)
-        out = f"loaded {n} groutine{'' if n == 1 else 's'} from {self.source}\n"
-        for gid, name in zip(self.ids, self.names):
-            out += f"  {gid} {name:<20} {self.states.get(gid, '')}\n"
-        return out
-
-
-def _states(runtime, ids):
-    """_states() renders the state of groutines ids as `groutine list` does, with the failure
-    of one that already failed."""
-    states = {}
-    for g in runtime.groutines():
-        if g["id"] not in ids:
-            continue
-        if g["state"] == "waiting":
-            states[g["id"]] = "waiting on " + g["waiting_on"]
-        elif g["state"] == "failed" and g["failures"]:
-            f = g["failures"][-1]
-            states[g["id"]] = f"failed: {f['file']}:{f['line']}: {f['message']}"
-        else:
-            states[g["id"]] = g["state"]
-    return states
+        return self._text
 
 
 def _def_line(fn):
@@ -236,7 +216,7 @@ def _start(runtime, source, functions):
         ids.append(runtime.load(fn.__groutine_name__, source, fn.__code__.co_filename,
                                 _def_line(fn), fn()))
         names.append(fn.__groutine_name__)
-    return Loaded(source, names, ids, replaced, _states(runtime, ids))
+    return Loaded(runtime, source, names, ids, replaced)
 
 
 def load_file(runtime, path):
@@ -296,7 +276,7 @@ def load_function(runtime, fn):
     source = os.path.realpath(fn.__code__.co_filename)
     gid = runtime.load(fn.__groutine_name__, source, fn.__code__.co_filename, _def_line(fn),
                        fn())
-    return Loaded(source, [fn.__groutine_name__], [gid], 0, _states(runtime, [gid]))
+    return Loaded(runtime, source, [fn.__groutine_name__], [gid], 0)
 
 
 def load_module(runtime, module):

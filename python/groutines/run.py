@@ -45,7 +45,41 @@ from ._session import (Interrupts, StatusLine, Stdio, Watchdog, foreground_of, r
 __all__ = ["main", "STOCK_DIR", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CRASHED",
            "EXIT_TIMEOUT", "EXIT_STATUS"]
 
-_BUILD_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The directory that holds this package: BUILD/python in a build tree,
+# PREFIX/share/groutines/python in an installed tree (cmake/GroutinesInstall.cmake).
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _layout():
+    """_layout() is (plugin, python_stock_dir, cpp_stock_dir), the pieces found relative to
+    this package, as the LLDB plugin finds the package relative to itself: in an installed
+    tree PREFIX/LIBDIR/libgroutines_lldb.so, PREFIX/share/groutines/stock and
+    PREFIX/LIBDIR/groutines/stock (LIBDIR the directory under the prefix that holds the
+    plugin, lib unless the install chose another); in a build tree BUILD/lldb_plugin/
+    libgroutines_lldb.so and BUILD/groutines/stock for both kinds."""
+    data = os.path.dirname(_PACKAGE_PARENT)  # PREFIX/share/groutines when installed
+    if (os.path.basename(_PACKAGE_PARENT) == "python" and os.path.basename(data) == "groutines"
+            and os.path.basename(os.path.dirname(data)) == "share"):
+        prefix = os.path.dirname(os.path.dirname(data))
+        libdir = os.path.join(prefix, "lib")
+        if not os.path.exists(os.path.join(libdir, "libgroutines_lldb.so")):
+            with os.scandir(prefix) as entries:
+                found = sorted(e.path for e in entries if e.is_dir()
+                               and os.path.exists(os.path.join(e.path, "libgroutines_lldb.so")))
+            libdir = found[0] if found else libdir
+        return (os.path.join(libdir, "libgroutines_lldb.so"), os.path.join(data, "stock"),
+                os.path.join(libdir, "groutines", "stock"))
+    build = os.path.dirname(_PACKAGE_PARENT)
+    stock = os.path.join(build, "groutines", "stock")
+    return os.path.join(build, "lldb_plugin", "libgroutines_lldb.so"), stock, stock
+
+
+def default_plugin():
+    """default_plugin() is the LLDB plugin a run loads without --plugin: GROUTINES_PLUGIN,
+    else the one beside this package (_layout())."""
+    return os.environ.get("GROUTINES_PLUGIN") or _layout()[0]
+
+
 # Signals after which a process usually dies: the runner takes the backtrace when it stops
 # on one, then lets the program handle it (or die of it).
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "SIGTRAP", "SIGSYS"}
@@ -87,7 +121,7 @@ def _parser():
                    help="the debugger that runs PROGRAM (default lldb): its driver is the "
                         "package groutines_NAME_driver beside groutines")
     p.add_argument("--plugin", metavar="SO", help="the debugger's groutines adapter (lldb: the "
-                   "plugin, default the build's lldb_plugin/libgroutines_lldb.so)")
+                   f"plugin, default $GROUTINES_PLUGIN, else {_layout()[0]})")
     p.add_argument("--transport", choices=("auto", "agent", "breakpoint"),
                    default=os.environ.get("GROUTINES_TRANSPORT") or "auto",
                    help="how calls reach groutines: the in-target agent where it can, else "
@@ -111,6 +145,8 @@ def parse_args(argv):
     options.program = argv[at + 1:]
     if not options.program:
         raise UsageError("no program after `--`")
+    if options.plugin is None and options.debugger == "lldb":
+        options.plugin = default_plugin()
     if options.timeout is not None:
         options.timeout = seconds("--timeout", options.timeout)
     if options.max_events < 1:
@@ -140,16 +176,18 @@ def config_variable(key):
 
 
 # Where stock:NAME finds the Python stock groutines when GROUTINES_STOCK_DIR is not set: the
-# launcher (scripts/groutines) points it at the checkout's groutines/stock/.
+# launcher (scripts/groutines) points it at the checkout's groutines/stock/ when it runs from
+# a checkout.
 STOCK_DIR = None
 
 
 def stock_dirs():
     """stock_dirs() is (python_dir, library_dir) of the stock groutines: GROUTINES_STOCK_DIR,
-    else STOCK_DIR, else the build's copy; and the build's groutines/stock/ for C++
-    libraries."""
-    built = os.path.join(_BUILD_DIR, "groutines", "stock")
-    return os.environ.get("GROUTINES_STOCK_DIR") or STOCK_DIR or built, built
+    else STOCK_DIR, else the one beside this package (_layout()); GROUTINES_STOCK_CPP_DIR,
+    else the one beside this package, for C++ libraries."""
+    _, python_dir, cpp_dir = _layout()
+    return (os.environ.get("GROUTINES_STOCK_DIR") or STOCK_DIR or python_dir,
+            os.environ.get("GROUTINES_STOCK_CPP_DIR") or cpp_dir)
 
 
 def resolve(spec):

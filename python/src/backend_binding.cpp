@@ -230,6 +230,8 @@ class PyFrame final : public Frame {
   // a Python exception becomes Error "Frame.method(): Type: message".
   template <class Call, class Fallback>
   auto read(const char* method, Call call, Fallback fallback) -> decltype(fallback()) {
+    if (!python_alive())
+      throw Error(std::string("Frame.") + method + "(): the Python interpreter has shut down");
     {
       py::gil_scoped_acquire gil;
       try {
@@ -350,7 +352,12 @@ class PyBackend final : public Backend {
   // notify() calls Python method (required: reported when the subclass lacks it), recording
   // any exception in errors: a noexcept method's failure never reaches the core.
   template <class Call>
+  // Once the interpreter is finalising, nothing is called and the call is recorded as failed.
   void notify(const char* method, bool required, Call call) noexcept {
+    if (!python_alive()) {
+      errors.push_back(std::string(method) + ": the Python interpreter has shut down");
+      return;
+    }
     py::gil_scoped_acquire gil;
     std::string error;
     try {
@@ -378,16 +385,22 @@ class PyBackend final : public Backend {
   }
 
   // ask() calls Python method, turning its exception into Error for the groutine that
-  // asked; false when the subclass does not define it.
+  // asked; false when the subclass does not define it, or when the interpreter is finalising
+  // and the method is optional (else Error).
   template <class Call>
   bool ask(const char* method, Call call) {
+    const bool optional =
+        std::string_view(method) == "log" || std::string_view(method) == "functions";
+    if (!python_alive()) {
+      if (optional) return false;
+      throw Error(std::string("Backend.") + method + "(): the Python interpreter has shut down");
+    }
     py::gil_scoped_acquire gil;
     try {
       py::function f = py::get_override(static_cast<const Backend*>(this), method);
       if (!f) {
         // Optional methods: the caller falls back to Backend's.
-        if (std::string_view(method) == "log" || std::string_view(method) == "functions")
-          return false;
+        if (optional) return false;
         throw Error(std::string("Backend.") + method +
                     "() is not implemented by this Python backend");
       }

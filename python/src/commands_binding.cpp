@@ -328,19 +328,57 @@ void bind_commands(py::module_& m) {
       "`events` shows its event_log, unless host defines load_library(), unload_library() "
       "and event_log().");
   m.def(
+      "loaded_text",
+      [](Runtime& runtime, const Text& source, const std::vector<GroutineId>& ids) {
+        std::string text;
+        {
+          ReleaseGil release;
+          text = commands::loaded_text(runtime, source.value, ids);
+        }
+        return from_text(text);
+      },
+      py::arg("runtime"), py::arg("source"), py::arg("ids"),
+      "loaded_text(runtime, source, ids) -> str: what `groutine load` prints for the "
+      "groutines ids just loaded from source ('loaded N groutines from SOURCE', then "
+      "'  ID NAME STATE' each; a failed one's state 'failed: FILE:LINE: MESSAGE'), the same "
+      "text for C++ libraries and Python scripts.");
+  m.def(
+      "loaded_text",
+      [](HostedRuntime& hosted, const Text& source, const std::vector<GroutineId>& ids) {
+        std::string text;
+        {
+          ReleaseGil release;
+          text = commands::loaded_text(hosted.runtime(), source.value, ids);
+        }
+        return from_text(text);
+      },
+      py::arg("runtime"), py::arg("source"), py::arg("ids"),
+      "loaded_text(runtime, source, ids) with a groutines.Runtime: as above.");
+  m.def(
       "command_help",
-      [](const Text& prompt) {
+      [](std::optional<Text> prompt, const Text& frontend) {
+        commands::Words words;
+        if (frontend.value == "lldb")
+          words = commands::lldb_words();
+        else if (frontend.value == "gdb")
+          words = commands::gdb_words();
+        else
+          throw py::value_error("command_help(): frontend is 'lldb' or 'gdb', not '" +
+                                frontend.value + "'");
+        if (prompt) words.prompt = prompt->value;
         py::list out;
         out.append(py::make_tuple("", commands::help(), "groutine <subcommand>",
-                                  commands::with_prompt(commands::group_help(), prompt.value)));
+                                  commands::in_words(commands::group_help(), words)));
         for (const commands::Help& h : commands::subcommands())
           out.append(py::make_tuple(h.name, h.help, h.syntax,
-                                    commands::with_prompt(h.long_help, prompt.value)));
+                                    commands::in_words(h.long_help, words)));
         return out;
       },
-      py::arg("prompt") = "(lldb) ",
-      "command_help(prompt='(lldb) ') -> [(name, help, syntax, long_help)]: the help of the "
-      "`groutine` command (name '') and of each subcommand, its examples at prompt.");
+      py::arg("prompt") = py::none(), py::arg("frontend") = "lldb",
+      "command_help(prompt=None, frontend='lldb') -> [(name, help, syntax, long_help)]: the "
+      "help of the `groutine` command (name '') and of each subcommand, its examples in the "
+      "words of frontend ('lldb' or 'gdb': its prompt, how it loads groutines, how a running "
+      "target is interrupted), at prompt when given.");
 }
 
 }  // namespace groutines::python

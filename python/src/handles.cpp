@@ -214,6 +214,16 @@ void bind_handles(py::module_& m) {
             return out;
           },
           "The arguments the debug info names: {name: value}, in declaration order.")
+      .def_property_readonly(
+          "typed_args",
+          [](const CallHandle& c) {
+            py::list out;
+            for (const Argument& a : c.args())
+              out.append(py::make_tuple(from_text(a.name), from_text(a.type), from_value(a.value)));
+            return out;
+          },
+          "The arguments the debug info names with their C types: [(name, type, value)], in "
+          "declaration order ('const char *' for a string, whose value is its address).")
       .def(
           "return_now",
           [](const CallHandle& c, py::handle value) {
@@ -252,6 +262,10 @@ void bind_handles(py::module_& m) {
           "The return value as the caller will see it: a float when the function returns a "
           "floating type (debug info: xmm0) or a groutine forced or rewrote it with a float; "
           "else an int (rax, signed). float_value always reads xmm0.")
+      .def_property_readonly(
+          "type", [](const ReturnHandle& r) { return from_text(r.type()); },
+          "The function's return type as the debug info spells it ('void', 'const char *'); "
+          "'' when not known (no debug info, an unwound call).")
       .def_property_readonly("float_value", &Return::float_value,
                              "The floating return value (xmm0), as rewritten so far.")
       .def(

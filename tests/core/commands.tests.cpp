@@ -245,6 +245,22 @@ TEST_CASE("groutine load hands scripts to the frontend and renders a library's g
                           "library that defines it\n");
     host.runtime.unload_all();
   }
+  SECTION("a library groutine that failed while starting, with where and why") {
+    TempFile library("libx.so");
+    char resolved[PATH_MAX];
+    REQUIRE(realpath(library.path.c_str(), resolved));
+    const std::string at = std::string(__FILE__) + ":" + std::to_string(__LINE__ + 1);
+    frontend.library = {scripted::definition("early", [] { GROUTINE_FAIL("not today"); })};
+    Result r = run(host, frontend, {"load", library.path});
+    CHECK(r.error == "");
+    CHECK(r.output == std::string("loaded 1 groutine from ") + resolved + "\n" +
+                          "  1 early                failed: " + at + ": not today\n");
+    // loaded_text() is that text, for any frontend's load (a Python script's too).
+    CHECK(commands::loaded_text(host.runtime, "/x.py", {1}) ==
+          "loaded 1 groutine from /x.py\n  1 early                failed: " + at +
+              ": not today\n");
+    host.runtime.unload_all();
+  }
   SECTION("what was wrong") {
     CHECK(run(host, frontend, {"load"}).error ==
           "groutine load: expected one path, got 0 arguments (groutine load <path>)");
@@ -385,6 +401,27 @@ TEST_CASE("an unknown subcommand names the known ones; the help is at the fronte
     CHECK(std::string(h.long_help).find("Examples:") != std::string::npos);
   CHECK(commands::with_prompt("(lldb) groutine list\n(lldb) run\n", "(gdb) ") ==
         "(gdb) groutine list\n(gdb) run\n");
+}
+
+TEST_CASE("the help's examples are in the frontend's words: its prompt, how it loads groutines "
+          "and interrupts the target", "[core][commands]") {
+  std::string lldb = commands::in_words(commands::group_help(), commands::lldb_words());
+  CHECK(lldb == commands::group_help());
+  std::string gdb = commands::in_words(commands::group_help(), commands::gdb_words());
+  CHECK(gdb.find("(gdb) source build/gdb/groutines.py\n"
+                 "(gdb) file build/tests/targets/calls_O2\n") != std::string::npos);
+  CHECK(gdb.find("interrupt a running one first (`interrupt` or Ctrl-C)") != std::string::npos);
+  for (const char* word : {"(lldb)", "plugin load", "process interrupt"}) {
+    CAPTURE(word);
+    CHECK(gdb.find(word) == std::string::npos);
+    for (const commands::Help& h : commands::subcommands())
+      CHECK(commands::in_words(h.long_help, commands::gdb_words()).find(word) ==
+            std::string::npos);
+  }
+  commands::Words custom{"> ", "load-groutines", "exec-file", "^C"};
+  CHECK(commands::in_words("(lldb) file a\n(lldb) run\n(lldb) plugin load "
+                           "build/lldb_plugin/libgroutines_lldb.so\nsay `process interrupt`\n",
+                           custom) == "> exec-file a\n> run\n> load-groutines\nsay ^C\n");
 }
 
 TEST_CASE("a wait reads the same in Groutine::waiting_on() and in describe()",

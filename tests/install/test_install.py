@@ -96,12 +96,13 @@ def clean_environment(prefix):
     return env
 
 
-def run(prefix, cwd, *args, timeout=TIMEOUT):
-    """run() runs a command with the clean environment in cwd."""
+def run(prefix, cwd, *args, timeout=TIMEOUT, env=None):
+    """run() runs a command with the clean environment (and env) in cwd."""
     args = [str(a) for a in args]
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                              env=clean_environment(prefix), stdin=subprocess.DEVNULL)
+                              env=dict(clean_environment(prefix), **(env or {})),
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{args} did not end within {timeout}s\n{e.stdout}\n{e.stderr}")
     return Ran(args, proc)
@@ -154,6 +155,22 @@ def test_groutines_run_runs_the_readme_tour_and_the_stock_groutines_from_the_pre
         assert Path(path).resolve().is_relative_to(prefix.resolve()), paths
 
 
+def test_the_installed_runner_finds_the_plugin_and_stock_beside_its_package_on_its_own(
+        prefix, work):
+    r = run(prefix, work, "groutines", "run", "--help")
+    assert r.code == 0, r
+    # argparse wraps the help at blanks and after hyphens: compared without whitespace.
+    assert (f"default$GROUTINES_PLUGIN,else{prefix}/lib/libgroutines_lldb.so"
+            in "".join(r.stderr.split())), r
+    # The package run without the launcher: no --plugin, no stock directory given.
+    python = prefix / "share" / "groutines" / "python"
+    r = run(prefix, work, "/usr/bin/python3", "-c",
+            "import sys; from groutines import run; sys.exit(run.main(sys.argv[1:]))",
+            "stock:cpp/heap", "--", "./calls_O0_g", "2", env={"PYTHONPATH": str(python)})
+    assert r.code == 0, r
+    assert "1 passed, 0 failed, 0 never triggered; calls_O0_g exited with status 0" in r.stderr, r
+
+
 def test_groutines_lldb_starts_lldb_with_the_plugin_and_its_agent_from_the_prefix(prefix, work):
     tour = prefix / "share" / "groutines" / "examples" / "tour.py"
     r = run(prefix, work, "groutines", "lldb", "-b", "-o", f"groutine load {tour}",
@@ -165,6 +182,33 @@ def test_groutines_lldb_starts_lldb_with_the_plugin_and_its_agent_from_the_prefi
     assert "reply from counter (#4): 2" in r.stdout, r
     assert f"agent: {prefix}/lib/libgroutines_agent.so" in r.stdout, r
     assert "5 passed, 0 failed" in r.stdout, r
+
+
+def test_groutines_lldb_preloads_the_agent_from_a_prefix_whose_path_has_a_blank_and_a_colon(
+        prefix, work, tmp_path):
+    # LD_PRELOAD splits at blanks and colons: the plugin preloads a link to the agent instead.
+    # (PATH splits at colons too: the command is run by its path.)
+    odd = tmp_path / "my tools:x" / "prefix"
+    shutil.copytree(prefix, odd, symlinks=True)
+    tour = odd / "share" / "groutines" / "examples" / "tour.py"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    # The link an earlier debugger left (it ended with _exit(), as `groutines run` does): its
+    # process is gone, so the next debugger that makes a link removes it.
+    gone = subprocess.run(["/bin/sh", "-c", "echo $$"], capture_output=True, text=True)
+    stale = temp / f"groutines-agent-{int(gone.stdout)}-AbCdEf"
+    stale.mkdir()
+    (stale / "libgroutines_agent.so").symlink_to(odd / "lib" / "libgroutines_agent.so")
+    r = run(odd, work, odd / "bin" / "groutines", "lldb", "-b", "-o", f"groutine load \"{tour}\"",
+            "-o", "run 2", "-o", "groutine transport", "-o", "continue",
+            "-o", "groutine report", "--", "./calls_O0_g", env={"TMPDIR": str(temp)})
+    assert r.code == 0, r
+    assert "cannot be preloaded" not in r.stdout + r.stderr, r
+    assert f"agent: {odd}/lib/libgroutines_agent.so" in r.stdout, r
+    assert re.search(r"process \d+: served by the agent: [1-9]", r.stdout), r
+    assert "5 passed, 0 failed" in r.stdout, r
+    # The link was made in $TMPDIR and is gone with LLDB, the stale one with it.
+    assert not list(temp.iterdir()), list(temp.iterdir())
 
 
 def test_a_cpp_groutine_library_builds_out_of_tree_with_find_package_and_loads(prefix, work):

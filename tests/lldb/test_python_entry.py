@@ -99,6 +99,42 @@ def test_an_error_in_a_script_at_an_odd_path_reaches_the_prompt_with_its_file_an
         f"error: groutine load: {escaped(script)}:9: ValueError: bad 'x'"), s
 
 
+# A script that prints at module level, while its groutine starts and as it unloads.
+PRINTING = """import sys
+import groutines as g
+
+print("module level")
+print("to stderr", file=sys.stderr)
+
+
+@g.groutine
+async def adds():
+    print("starting", end="")
+    try:
+        async for c in g.calls("add"):
+            pass
+    finally:
+        print("ending")
+"""
+
+
+def test_what_a_script_prints_while_it_loads_or_unloads_is_the_commands_output(tmp_path):
+    script = tmp_path / "printing.py"
+    script.write_text(PRINTING)
+    broken = tmp_path / "broken.py"
+    broken.write_text('print("before the error")\nraise ValueError("bad")\n')
+    load, unload = f"groutine load {script}", f"groutine unload {script}"
+    load_broken = f"groutine load {broken}"
+    s = run_lldb(f"file {target('calls_O0')}", load, unload, load_broken)
+    assert s.after(load) == ("module level\nto stderr\nstarting\n"
+                             f"loaded 1 groutine from {script}\n"
+                             "  1 adds                 waiting on call of add"), s
+    assert s.after(unload) == f"ending\nunloaded 1 groutine from {script}", s
+    assert s.after(load_broken) == (
+        f"before the error\nerror: groutine load: {broken}:2: ValueError: bad"), s
+    assert s.output.count("module level") == 1, s
+
+
 def test_a_load_writes_no_file_in_tmpdir_or_tmp(tmp_path):
     # The reply came back through a file in /tmp before: it was unlinked at once, so only a
     # trace of the system calls sees it.
@@ -175,3 +211,37 @@ def test_groutines_python_dir_overrides_the_search_and_must_hold_the_package(tmp
     assert s.after(load) == (
         f"error: groutine load: GROUTINES_PYTHON_DIR is '{empty}', which holds no groutines "
         "Python package (groutines/_host.py)"), s
+
+
+# A groutines._host whose entry raises an exception whose type's __name__ raises, and whose
+# __str__ is Python code (which sees an exception left pending, if one is).
+BAD_HOST = '''class NoName(type):
+    def __getattribute__(cls, name):
+        if name == "__name__":
+            raise RuntimeError("no name for you")
+        return super().__getattribute__(name)
+
+
+class Odd(Exception, metaclass=NoName):
+    def __str__(self):
+        return "the odd message"
+
+
+def load_command(path):
+    raise Odd()
+'''
+
+
+def test_an_exception_whose_type_has_no_name_still_reaches_the_prompt_with_its_message(
+        tmp_path):
+    package = tmp_path / "fake" / "groutines"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_host.py").write_text(BAD_HOST)
+    script = tmp_path / "adds.py"
+    script.write_text(SCRIPT)
+    load = f"groutine load {script}"
+    s = run_lldb(f"file {target('calls_O0')}", load,
+                 env={"GROUTINES_PYTHON_DIR": str(tmp_path / "fake")})
+    assert s.after(load) == (
+        "error: groutine load: the Python entry point failed: the odd message"), s

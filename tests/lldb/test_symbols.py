@@ -1,6 +1,8 @@
 """groutines.functions(pattern, modules): a groutine asks for the target's functions matching
 a shell pattern, from LLDB's symbols: while it loads, inside the groutine, and from a delivery
 (on the agent's service thread, answered from the symbols kept when they were first read)."""
+import shutil
+
 import pytest
 
 from conftest import PYTHON_BUILT, lldb, target
@@ -63,3 +65,41 @@ def test_a_cpp_groutine_hooks_the_functions_a_pattern_finds():
     calls = [line for name in ("cpp-symbols-kv_parse_line", "cpp-symbols-kv_strdup")
              for line in s.logged(name)]
     assert "call of kv_parse_line" in calls and "call of kv_strdup" in calls, s
+
+
+# Logs the functions a pattern finds in the executable and in libx.so, at each load.
+RELOADED = '''
+import groutines as g
+
+try:
+    IN_LIB = sorted(g.functions("dl_*", ["libx.so"]))
+except g.Error as e:
+    IN_LIB = str(e)
+MAIN = sorted(g.functions("kv_*"))
+
+
+@g.groutine(name="names")
+async def names():
+    g.log(f"main: {MAIN} lib: {IN_LIB}")
+'''
+
+
+def test_names_are_read_again_when_a_library_loads_later_or_the_program_is_rebuilt(tmp_path):
+    # One session: a library dlopen'ed after the first look, then the program at the same path
+    # rebuilt (another program) and run again. (A rebuilt library LLDB does not read again at
+    # the next run, at least LLDB 19: `image list` keeps the first build.)
+    script = tmp_path / "names.py"
+    script.write_text(RELOADED)
+    program, library = tmp_path / "prog", tmp_path / "libx.so"
+    shutil.copy(target("dlopen_main"), program)
+    shutil.copy(target("libdl_target.so"), library)
+    load = f"groutine load {script}"
+    s = lldb(f"file {program}", "breakpoint set -n main", "breakpoint set -n dlsym",
+             f"process launch -- 1 {library}", load, "continue", load, "process kill",
+             f"platform shell cp {target('kvparse')} {program}", "process launch", load)
+    no_library = ("functions('dl_*'): the target has no module 'libx.so' (name a loaded module "
+                  "by its file name, as `image list -b` shows it)")
+    assert s.logged("names") == [
+        f"main: [] lib: {no_library}",
+        "main: [] lib: ['dl_func']",
+        f"main: ['kv_parse_line', 'kv_strdup'] lib: {no_library}"], s

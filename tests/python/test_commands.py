@@ -310,6 +310,17 @@ def test_the_help_is_the_lldb_plugins_at_the_frontends_prompt():
     assert "(lldb)" not in "".join(long for _, _, long in help.values())
 
 
+def test_the_help_is_in_the_gdb_frontends_words_when_it_asks():
+    help = {name: long for name, _, _, long in _native.command_help(frontend="gdb")}
+    text = "".join(help.values())
+    assert "(gdb) source build/gdb/groutines.py\n(gdb) file build/" in help[""]
+    assert "(`interrupt` or Ctrl-C)" in help[""]
+    for word in ("(lldb)", "plugin load", "process interrupt"):
+        assert word not in text
+    with pytest.raises(ValueError, match="frontend is 'lldb' or 'gdb', not 'vim'"):
+        _native.command_help(frontend="vim")
+
+
 def test_a_wait_reads_the_same_in_the_list_and_in_the_awaitables_repr(run, pure):
     seen = {}
 

@@ -107,3 +107,35 @@ def test_python_exits_cleanly_with_groutines_still_loaded(tmp_path):
     proc = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
                           timeout=60, env=dict(os.environ))
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "finally ran\n", "")
+
+
+def test_a_runtime_that_goes_while_python_finalises_calls_no_python_backend_method(tmp_path):
+    # A runtime made after groutines' own exit handler ran (an earlier-registered handler
+    # runs later), kept in a module: it goes while the interpreter finalises, when its
+    # Python backend must not be called (it was: remove_call_hook ran then).
+    import os
+    import subprocess
+    import sys
+    program = tmp_path / "late_runtime.py"
+    program.write_text(
+        "import atexit, os, sys, types\n"
+        "def late():\n"
+        "    import groutines as g\n"
+        "    class B(g.Backend):\n"
+        "        def install_call_hook(self, id, name, write=os.write):\n"
+        "            write(1, f'install {name}\\n'.encode())\n"
+        "        def remove_call_hook(self, id, write=os.write):\n"
+        "            write(1, b'remove_call_hook called\\n')\n"
+        "        def watch_return(self, *a): pass\n"
+        "        def unwatch_return(self, *a): pass\n"
+        "    holder = types.ModuleType('holder')\n"
+        "    sys.modules['holder'] = holder\n"
+        "    holder.runtime = g.Runtime(B())\n"
+        "    async def waits():\n"
+        "        await g.call('f')\n"
+        "    holder.runtime.load(waits)\n"
+        "atexit.register(late)\n"
+        "import groutines\n")
+    proc = subprocess.run([sys.executable, str(program)], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "install f\n", "")

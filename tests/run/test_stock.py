@@ -121,10 +121,12 @@ def test_contract_checks_preconditions_and_passes_rules_that_hold_on_every_threa
 def test_calls_logs_calls_matching_a_pattern_with_dwarf_names_and_results():
     r = run("--set", "calls.functions=fa*,add", "stock:calls", "--", target(CASES), "ok")
     assert r.code == 0, r
-    logged = [line.split("] ", 1)[1] for line in r.stderr.splitlines()
+    logged = [line.split("] | ", 1)[1] for line in r.stderr.splitlines()
               if line.startswith("[calls] ")]
-    assert logged == ["fact(n=1) = 1", "fact(n=2) = 2", "fact(n=3) = 6", "fact(n=4) = 24",
-                      "fact(n=5) = 120", "add(a=2, b=3) = 5"], r
+    assert logged == ["fact(n=5) {", "  fact(n=4) {", "    fact(n=3) {", "      fact(n=2) {",
+                      "        fact(n=1) = 1;", "      } = 2; /* fact */",
+                      "    } = 6; /* fact */", "  } = 24; /* fact */", "} = 120; /* fact */",
+                      "add(a=2, b=3) = 5;"], r
 
 
 def test_profile_counts_calls_and_times_them_per_function_and_thread(tmp_path):
@@ -132,7 +134,7 @@ def test_profile_counts_calls_and_times_them_per_function_and_thread(tmp_path):
     r = run("--set", "profile.functions=fact,add", "--set", f"profile.output={out}",
             "stock:profile", "--", target(CASES), "ok")
     assert r.code == 0, r
-    assert "FUNCTION  THREAD  CALLS  TOTAL_MS  MEAN_US  MAX_US" in r.stderr, r
+    assert "[profile]   Total time   Self time       Calls  Function" in r.stderr, r
     data = json.loads(out.read_text())
     (fact,) = data["fact"].values()
     (add,) = data["add"].values()
@@ -147,8 +149,9 @@ def test_profile_keeps_each_threads_calls_apart(tmp_path):
     assert r.code == 0, r
     add = json.loads(out.read_text())["add"]
     assert len(add) == 4 and all(t["calls"] == 50 for t in add.values()), add
-    rows = [line for line in r.stderr.splitlines() if line.startswith("[profile] add ")]
-    assert len(rows) == 4, r
+    rows = [line for line in r.stderr.splitlines()
+            if line.startswith("[profile] ") and line.endswith("  add")]
+    assert len(rows) == 5, r  # all threads', then each thread's
 
 
 def test_the_demo_shows_a_contract_failure_an_injected_fault_its_crash_and_a_trace():
@@ -278,9 +281,12 @@ def test_calls_follows_a_recursion_of_depth_200_to_every_return_with_spawned_chi
     r = run("--set", "calls.functions=triangle", "stock:calls", "--", target("recursive"),
             "1", "200")
     assert r.code == 0, r
-    logged = [line.split("] ", 1)[1] for line in r.stderr.splitlines()
+    logged = [line.split("] | ", 1)[1] for line in r.stderr.splitlines()
               if line.startswith("[calls] ")]
-    assert logged == [f"triangle(n={n}) = {n * (n + 1) // 2}" for n in range(201)], r
+    assert logged == ([f"{'  ' * (200 - n)}triangle(n={n}) {{" for n in range(200, 0, -1)] +
+                      [f"{'  ' * 200}triangle(n=0) = 0;"] +
+                      [f"{'  ' * (200 - n)}}} = {n * (n + 1) // 2}; /* triangle */"
+                       for n in range(1, 201)]), r
     assert "PASS calls (passed, " in r.stderr, r
     # The follower of triangle and a child per call.
     assert "  children: 202 spawned, 0 failed" in r.stderr, r

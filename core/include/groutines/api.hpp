@@ -170,6 +170,9 @@ class GROUTINES_API Return : public TargetEvent {
   // returns_float() tells that the function returns a float or double (debug info), so that
   // float_value() is the value to read; false when it does not or is not known.
   bool returns_float() const;
+  // type() is the function's return type as the debug info spells it ("void", "char *"),
+  // "" when not known: a `char *` result is a string to read, a void one no value at all.
+  std::string type() const;
   // set_value() rewrites the return value the caller will see. Integral, bool, enum and
   // pointer values are integers, float and double floating values (as for return_now()):
   // set_value(-1), set_value(0u) and set_value(0.5f) all compile.

@@ -156,6 +156,7 @@ struct ReturnLayout {
   // type is the return type's class as the debug info gave it (Unknown without debug info):
   // X87 (long double, in st0), Void, Aggregate and ByReference are not known to read.
   TypeClass type = TypeClass::Unknown;
+  std::string type_name;  // the C type as the debug info spells it ("void", "const char *")
 };
 
 // return_layout() is how to read a value of type in rax/xmm0: known for integer, bool,

@@ -122,6 +122,28 @@ GROUTINES_API const char* group_help();
 // with_prompt() is text with each example's "(lldb) " prompt replaced by prompt ("(gdb) ").
 GROUTINES_API std::string with_prompt(std::string_view text, std::string_view prompt);
 
+// Words are how a frontend spells, in the help's examples, what the debugger itself does.
+struct Words {
+  std::string prompt;       // before each example command: "(lldb) "
+  std::string load_plugin;  // the command that brings groutines into the debugger
+  std::string file;         // the command that chooses the program (its path follows)
+  std::string interrupt;    // how the user stops a running target, as the help names it
+};
+// lldb_words() and gdb_words() are the words of the LLDB plugin and of the GDB frontend.
+GROUTINES_API Words lldb_words();
+GROUTINES_API Words gdb_words();
+// in_words() is text (help written for LLDB: subcommands(), group_help()) in a frontend's
+// words: its prompt, and LLDB's own commands in the examples spelled as it spells them.
+GROUTINES_API std::string in_words(std::string_view text, const Words& words);
+
+// loaded_text() is what `groutine load` prints for the groutines ids just loaded from source
+// (a library or a script, as the user should read it): "loaded N groutines from SOURCE", then
+// "  ID NAME STATE" per groutine, in load order, STATE as `groutine list` shows it but for a
+// groutine that already failed: "failed: FILE:LINE: MESSAGE" (its last failure). Every
+// frontend's load prints it, for C++ libraries and Python scripts alike.
+GROUTINES_API std::string loaded_text(const Runtime& runtime, const std::string& source,
+                                      const std::vector<GroutineId>& ids);
+
 // run() runs the subcommand argv[0] with the arguments argv[1...] against runtime, under its
 // lock, with host doing what only the frontend can; never throws (but forced_unwind, and
 // what a host's method throws that is no std::exception).
