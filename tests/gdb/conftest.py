@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lldb"))
-from sessions import (DEBUGSERVER, EXAMPLES, FRONTEND, GDB, HAVE_LLDB, LLDB,  # noqa: E402,F401
-                      PLUGIN, SCRIPTS, TARGETS, TEST_LIBRARIES, TIMEOUT, Session, example, gdb,
+from sessions import (FRONTEND, HAVE_LLDB, SCRIPTS, TIMEOUT, example, gdb,  # noqa: E402,F401
                       groutine_library, script, target)
 import sessions  # noqa: E402
 
