@@ -342,11 +342,7 @@ class GdbBackend(groutines.Backend):
         except Exception as e:  # never out of stop(): GDB would stop the target
             gdb.write(f"groutines: error at a call of {function}: {e}\n", gdb.STDERR)
         finally:
-            self.in_hit = False
-            self._thread = 0  # log lines from the prompt are the debugger's (thread 0)
-            if frame is not None:
-                frame.where = GONE
-                frame.why = "the call's event was delivered"
+            self._delivered(frame, "the call's event was delivered")
         self.sweep(current=bp)
         return self._take_stop()
 
@@ -417,13 +413,18 @@ class GdbBackend(groutines.Backend):
         except Exception as e:
             gdb.write(f"groutines: error at a return: {e}\n", gdb.STDERR)
         finally:
-            self.in_hit = False
-            self._thread = 0  # log lines from the prompt are the debugger's (thread 0)
-            if frame is not None:
-                frame.where = GONE
-                frame.why = "the return's event was delivered"
+            self._delivered(frame, "the return's event was delivered")
         self.sweep(current=bp)
         return self._take_stop()
+
+    def _delivered(self, frame, why):
+        """_delivered() ends a hit's delivery: its frame, if any, can no longer be read (why
+        says so), and log lines from the prompt are the debugger's again (thread 0)."""
+        self.in_hit = False
+        self._thread = 0
+        if frame is not None:
+            frame.where = GONE
+            frame.why = why
 
     def _log_call(self, frame, outcome):
         """_log_call() completes the log entry of the call just delivered: the registers the

@@ -971,6 +971,21 @@ std::string with_registers(const std::string& expression, const ga_regs& regs) {
 
 }  // namespace
 
+// serve_parked() asks the thread of frame, which waits in the agent, to call the park pad
+// (once a delivery) and waits, at most 20 s, until a breakpoint callback has served request
+// there; false if the target did not stop for it.
+bool LldbBackend::serve_parked(AgentFrame& frame, ParkRequest& request) {
+  std::unique_lock<std::mutex> g(park_mutex_);
+  park_request_ = &request;
+  if (!parked_) {
+    parked_ = true;
+    agent_->channel->park(frame.slot());
+  }
+  bool done = park_cv_.wait_for(g, std::chrono::seconds(20), [&] { return request.done; });
+  park_request_ = nullptr;
+  return done;
+}
+
 // agent_evaluate() evaluates expression on the thread of frame, which waits in the agent: it
 // asks the thread to call the park pad and waits until a breakpoint callback (the park pad's,
 // or any other waiting for the runtime meanwhile) has evaluated it there, with the thread's
@@ -982,15 +997,7 @@ Value LldbBackend::agent_evaluate(AgentFrame& frame, std::string_view expression
   request.regs = frame.slot().regs;
   request.where = frame.where();
   request.expression = std::string(expression);
-  std::unique_lock<std::mutex> g(park_mutex_);
-  park_request_ = &request;
-  if (!parked_) {
-    parked_ = true;
-    agent_->channel->park(frame.slot());
-  }
-  bool done = park_cv_.wait_for(g, std::chrono::seconds(20), [&] { return request.done; });
-  park_request_ = nullptr;
-  if (!done)
+  if (!serve_parked(frame, request))
     throw Error("cannot evaluate '" + request.expression + "': the target did not stop for it");
   if (!request.error.empty()) throw Error(request.error);
   return request.result;
@@ -1005,15 +1012,7 @@ std::vector<ThreadState> LldbBackend::agent_threads(AgentFrame& frame) {
   request.job = [&](lldb::SBProcess& process) {
     threads = threads_of_process(process, request.thread);
   };
-  std::unique_lock<std::mutex> g(park_mutex_);
-  park_request_ = &request;
-  if (!parked_) {
-    parked_ = true;
-    agent_->channel->park(frame.slot());
-  }
-  bool done = park_cv_.wait_for(g, std::chrono::seconds(20), [&] { return request.done; });
-  park_request_ = nullptr;
-  if (!done) throw Error("threads: the target did not stop for it");
+  if (!serve_parked(frame, request)) throw Error("threads: the target did not stop for it");
   if (!request.error.empty()) throw Error(request.error);
   return threads;
 }

@@ -361,6 +361,7 @@ class LldbBackend final : public Backend {
   std::condition_variable park_cv_;
   ParkRequest* park_request_ = nullptr;  // guarded by park_mutex_
   bool parked_ = false;  // a thread was asked to park for the current delivery
+  bool serve_parked(AgentFrame& frame, ParkRequest& request);
 
   unsigned in_callback_ = 0;
   bool stop_on_failure_ = false;

@@ -206,39 +206,6 @@ def test_the_readme_tour_runs_in_gdb_as_in_lldb():
     assert "5 passed, 0 failed" in s.after("groutine report"), s
 
 
-UNLOADER = """import gdb
-import groutines as g
-
-
-@g.groutine
-async def unloader():
-    await g.call("add")
-    # From a delivery the command prints its error rather than raising it: an error inside a
-    # breakpoint's stop() would end GDB's wait for the target.
-    text = gdb.execute("groutine unload --all", to_string=True)
-    g.log("unload --all: " + "".join(line for line in text.splitlines()
-                                     if not line.startswith("+")))  # trace-commands' echo
-"""
-
-
-def test_unload_all_from_inside_a_delivery_fails_unloads_nothing_and_the_target_goes_on(tmp_path):
-    script = tmp_path / "unloader.py"
-    script.write_text(UNLOADER)
-    s = gdb(f"file {target('calls_O0')}", f"groutine load {script}",
-            f"groutine load {example('calls_checks')}", "run 1", "groutine list",
-            "groutine unload --all", "groutine list", "groutine subscriptions")
-    assert s.logged("unloader") == [
-        "unload --all: error: groutine unload: groutine 'unloader' is running: it cannot be "
-        "unloaded from a delivery (nothing was unloaded)"], s
-    listing = s.after("groutine list")
-    for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
-        assert re.search(rf"^\d+\s+{name}\s+waiting on call of ", listing, re.M), s
-    assert s.target_lines(r"greet\(.*") == ['greet("ada")="hello, ada"'], s
-    assert s.after("groutine unload --all") == "unloaded 6 groutines", s
-    assert s.output.rsplit("+groutine list", 1)[1].splitlines()[1] == "no groutines loaded", s
-    assert s.after("groutine subscriptions").startswith("no subscriptions"), s
-
-
 def test_a_second_run_right_after_the_first_delivers_every_call_again():
     s = gdb(f"file {target('calls_O0_g')}", f"groutine load {example('calls_checks')}", "run 2",
             "run 2", "groutine list", PLANTED)

@@ -1,9 +1,9 @@
 """What the `groutine` commands do when a user works against them: deleting or disabling the
-plugin's breakpoints by id, unloading from inside a delivery, and loading groutines that wait
-for a function nothing defines yet, or a script with none in it."""
+plugin's breakpoints by id, unloading from inside a delivery (under GDB as well), and loading
+groutines that wait for a function nothing defines yet, or a script with none in it."""
 import re
 
-from conftest import PYTHON_BUILT, driver, example, lldb, target
+from conftest import PYTHON_BUILT, debug, driver, example, lldb, target
 
 import pytest
 
@@ -48,7 +48,8 @@ def test_a_hook_deleted_while_the_target_is_stopped_is_put_back_before_it_runs_a
     assert re.search(rf"^{replanted.group(1)}: name = 'add'", s.after("breakpoint list"), re.M), s
 
 
-UNLOADER = """
+# A groutine that runs `groutine unload --all` from a delivery, through each debugger's API.
+UNLOADER = {"lldb": """
 import lldb
 import groutines as g
 
@@ -63,21 +64,41 @@ async def unloader():
     result = lldb.SBCommandReturnObject()
     DEBUGGER.GetCommandInterpreter().HandleCommand("groutine unload --all", result)
     g.log("unload --all: " + result.GetError().strip())
-"""
+""", "gdb": """
+import gdb
+import groutines as g
+
+
+@g.groutine
+async def unloader():
+    await g.call("add")
+    # From a delivery the command prints its error rather than raising it: an error inside a
+    # breakpoint's stop() would end GDB's wait for the target.
+    text = gdb.execute("groutine unload --all", to_string=True)
+    g.log("unload --all: " + "".join(line for line in text.splitlines()
+                                     if not line.startswith("+")))  # trace-commands' echo
+"""}
 
 
 @needs_python
-def test_unload_all_from_inside_a_delivery_fails_and_unloads_nothing(tmp_path):
+def test_unload_all_from_inside_a_delivery_fails_unloads_nothing_and_the_target_goes_on(
+        debugger, tmp_path):
     script = tmp_path / "unloader.py"
-    script.write_text(UNLOADER)
-    s = lldb(f"file {target('calls_O0')}", f"groutine load {script}",
-             f"groutine load {example('calls_checks')}", "run 1", "groutine list")
+    script.write_text(UNLOADER[debugger])
+    s = debug(debugger, f"file {target('calls_O0')}", f"groutine load {script}",
+              f"groutine load {example('calls_checks')}", "run 1", "groutine list",
+              "groutine unload --all", "groutine list", "groutine subscriptions")
     assert s.logged("unloader") == [
         "unload --all: error: groutine unload: groutine 'unloader' is running: it cannot be "
         "unloaded from a delivery (nothing was unloaded)"], s
     listing = s.after("groutine list")
     for name in ("check-add", "check-scale", "check-parse-header", "check-mix", "check-greet"):
         assert re.search(rf"^\d+\s+{name}\s+waiting on call of ", listing, re.M), s
+    assert s.target_lines(r"greet\(.*") == ['greet("ada")="hello, ada"'], s
+    assert s.after("groutine unload --all") == "unloaded 6 groutines", s
+    last_list = s.output.rsplit(s.echo("groutine list"), 1)[1]
+    assert last_list.splitlines()[1] == "no groutines loaded", s
+    assert s.after("groutine subscriptions").startswith("no subscriptions"), s
 
 
 DL_WATCHER = """

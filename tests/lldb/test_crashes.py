@@ -1,7 +1,8 @@
 """A C++ groutine's fatal mistakes end that groutine, not the debugger: a stack overflow on its
 fiber stack, abort(), std::terminate() (an exception escaping a destructor), and a library
 whose static initialiser throws. LLDB survives, the failure says why, the other groutines keep
-receiving events and the target runs to its end."""
+receiving events and the target runs to its end. The stack overflow and abort() run under
+GDB as well."""
 import os
 import re
 import signal
@@ -9,32 +10,38 @@ import subprocess
 
 import pytest
 
-from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, driver, groutine_library, lldb, target
+from conftest import (DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, debug, driver, groutine_library, lldb,
+                      target)
 
 ADDS = ["add(0,1)", "add(1,2)", "add(2,3)"]
 
 
-def test_a_stack_overflow_fails_the_groutine_and_the_others_go_on():
-    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {groutine_library('crash_overflow')}",
-             "run 3", "groutine list", "groutine report")
+# How the debugger says the target ran to its end.
+EXITED = {"lldb": "exited with status = 0", "gdb": "exited normally"}
+
+
+def test_a_stack_overflow_fails_the_groutine_and_the_others_go_on(debugger):
+    s = debug(debugger, f"file {target('calls_O0_g')}",
+              f"groutine load {groutine_library('crash_overflow')}", "run 3", "groutine list",
+              "groutine report")
     assert s.returncode == 0, s
     assert "stack overflow (fiber stack 1024 KiB; set GROUTINES_STACK_SIZE to raise it)" in \
         s.after("groutine report"), s
     assert s.logged("survives") == ADDS, s
     assert s.target_lines(r"add\(.*") == ["add(0,1)=1", "add(1,2)=3", "add(2,3)=5"], s
-    assert "exited with status = 0" in s.output, s
+    assert EXITED[debugger] in s.output, s
     assert "1 passed, 1 failed" in s.after("groutine report"), s
 
 
-def test_abort_and_terminate_fail_the_groutine_with_the_reason_and_the_others_go_on():
-    s = lldb(f"file {target('calls_O0_g')}", f"groutine load {groutine_library('crash_abort')}",
-             "run 3", "groutine report")
+def test_abort_and_terminate_fail_the_groutine_with_the_reason_and_the_others_go_on(debugger):
+    s = debug(debugger, f"file {target('calls_O0_g')}",
+              f"groutine load {groutine_library('crash_abort')}", "run 3", "groutine report")
     assert s.returncode == 0, s
     report = s.after("groutine report")
     assert "abort() called" in report, s
     assert "std::terminate: std::runtime_error: thrown by a destructor" in report, s
     assert s.logged("survives") == ADDS, s
-    assert "exited with status = 0" in s.output, s
+    assert EXITED[debugger] in s.output, s
     assert "1 passed, 2 failed" in report, s
 
 

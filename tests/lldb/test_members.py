@@ -4,13 +4,13 @@ every declared parameter follows it, by name and by index, for const and non-con
 a member returning a struct in memory, a static member, an unnamed parameter (listed
 with the name ""), a member defined in its class, and a class not trivial for calls returned
 and passed by value (through pointers), a variadic function's parameter on the stack, at -O0
-and -O2."""
+and -O2; the Python groutines under GDB too."""
 import os
 import re
 
 import pytest
 
-from conftest import PYTHON_BUILT, groutine_library, lldb, target
+from conftest import PYTHON_BUILT, debug, groutine_library, lldb, target
 
 BUILDS = ["members_O0_g", "members_O2_g"]
 TRANSPORT = os.environ.get("GROUTINES_TRANSPORT", "auto")
@@ -76,12 +76,12 @@ def expected(line):
 
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
 @pytest.mark.parametrize("build", BUILDS)
-def test_python_reads_this_and_every_parameter_of_a_member_function(build, tmp_path):
+def test_python_reads_this_and_every_parameter_of_a_member_function(debugger, build, tmp_path):
     script = tmp_path / "groutine_members.py"
     script.write_text(SCRIPT)
-    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 2", "groutine report",
-             "groutine subscriptions")
-    if TRANSPORT != "breakpoint":  # the layout is the agent's too
+    s = debug(debugger, f"file {target(build)}", f"groutine load {script}", "run 2",
+              "groutine report", "groutine subscriptions")
+    if debugger == "lldb" and TRANSPORT != "breakpoint":  # the layout is the agent's too
         assert re.search(r"^L::bar\s.*\sagent$", s.after("groutine subscriptions"), re.M), s
     # L::ac is a clone at -O2 (test_a_clone_that_drops_parameters...).
     printed = [line for line in s.target_lines(r"(E|L)::\w+\(.*\)=.*")
@@ -128,13 +128,13 @@ async def clone():
 
 
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
-def test_a_clone_that_drops_parameters_reads_those_it_takes_where_dwarf_says(tmp_path):
+def test_a_clone_that_drops_parameters_reads_those_it_takes_where_dwarf_says(debugger, tmp_path):
     # At -O2 GCC calls L::ac(...) [clone .isra.0], which takes only a and c (in edi and esi)
     # and whose DWARF lists a, c, b, this: the parameters it does not take read none.
     script = tmp_path / "groutine_clone.py"
     script.write_text(CLONE_SCRIPT)
-    s = lldb(f"file {target('members_O2_g')}", f"groutine load {script}", "run 2",
-             "groutine report")
+    s = debug(debugger, f"file {target('members_O2_g')}", f"groutine load {script}", "run 2",
+              "groutine report")
     assert s.target_lines(r"L::ac\(.*") and len(s.target_lines(r"L::ac\(.*")) == 2, s
     assert s.logged("clone") == [
         "{'this': None, 'a': 4, 'c': 6, 'b': None} arg(0)=4 arg(1)=6",
@@ -154,13 +154,14 @@ async def variadic():
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
 @pytest.mark.parametrize("build", BUILDS)
 def test_a_variadic_function_reads_every_named_parameter_also_the_one_on_the_stack(
-        build, tmp_path):
+        debugger, build, tmp_path):
     # V::many's demangled name, "V::many(int, int, int, int, int, int, int, ...)", holds dots,
     # as a clone's does (L::ac(...) [clone .isra.0]): it is no clone, and its g, on the stack,
     # which DWARF places in no register, is read there.
     script = tmp_path / "groutine_variadic.py"
     script.write_text(VARIADIC_SCRIPT)
-    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 2", "groutine report")
+    s = debug(debugger, f"file {target(build)}", f"groutine load {script}", "run 2",
+              "groutine report")
     printed = s.target_lines(r"V::many\(.*\)=.*")
     assert len(printed) == 2, s
     assert s.logged("variadic") == [re.fullmatch(r"V::many\((.*)\)=.*", line)[1]

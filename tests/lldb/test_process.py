@@ -1,5 +1,6 @@
-"""The process under the debugger: attached to instead of launched, served remotely by
-lldb-server on loopback, detached from, and running an expression the user evaluates."""
+"""The process under the debugger: attached to instead of launched (under GDB as well), served
+remotely by lldb-server on loopback, detached from, and running an expression the user
+evaluates."""
 import os
 import re
 import select
@@ -7,7 +8,8 @@ import subprocess
 
 import pytest
 
-from conftest import DEBUGSERVER, TIMEOUT, driver, example, lldb, plugin_breakpoints, target
+from conftest import (DEBUGSERVER, TIMEOUT, driver, example, gdb, lldb, plugin_breakpoints,
+                      target)
 
 
 @pytest.fixture
@@ -20,13 +22,22 @@ def running_calls():
     proc.wait(timeout=30)
 
 
+# GDB's frontend: the breakpoints it keeps planted.
+PLANTED = ("python import groutines_gdb; "
+           "print('planted', groutines_gdb.frontend().backend.planted())")
+
+
 def test_an_attached_process_is_hooked_and_detaching_releases_its_return_breakpoints(
-        running_calls):
-    s = driver(f"process attach -p {running_calls.pid}", f"groutine load {example('watch')}",
-               "groutine fire watch slot=a function=add args=2",
-               "groutine fire stop-at function=add after=3", "continue",
-               "groutine subscriptions", "process detach", "!wait detached", "groutine list",
-               "breakpoint list", "groutine subscriptions", "groutine report")
+        debugger, running_calls):
+    hooks = [f"groutine load {example('watch')}", "groutine fire watch slot=a function=add args=2",
+             "groutine fire stop-at function=add after=3", "continue", "groutine subscriptions"]
+    if debugger == "lldb":
+        s = driver(f"process attach -p {running_calls.pid}", *hooks, "process detach",
+                   "!wait detached", "groutine list", "breakpoint list", "groutine subscriptions",
+                   "groutine report")
+    else:
+        s = gdb(f"attach {running_calls.pid}", *hooks, "detach", "groutine subscriptions",
+                PLANTED, "groutine report")
     assert "stopped the target: add called 3 times, the last on thread " in s.output, s
     assert "returns awaited: 1 call at 1 return address" in s.output, s
     calls = s.logged("watch-a")
@@ -35,8 +46,17 @@ def test_an_attached_process_is_hooked_and_detaching_releases_its_return_breakpo
     assert int(b) == int(a) + 1 and calls[0].startswith(f"add({a},{b})={int(a) + int(b)} "), s
     # The third call was stopped in; the detach unwound it and took its breakpoint away.
     assert re.fullmatch(r"add\(\d+,\d+\) unwound thread \d+", calls[2]), s
-    assert plugin_breakpoints(s) == [], s
-    assert "returns awaited: 0 calls" in s.output.rsplit("(lldb) groutine subscriptions", 1)[1], s
+    detached = s.output.rsplit(s.echo("groutine subscriptions"), 1)[1]
+    assert "returns awaited: 0 calls" in detached, s
+    if debugger == "lldb":
+        assert plugin_breakpoints(s) == [], s
+    else:
+        after = s.after("groutine subscriptions")  # the first; then after the detach:
+        assert re.search(r"^add\s+-\d+\s+1\s+2\s+3\s+breakpoint$", after, re.M), s
+        assert re.search(r"^add\s+-\d+\s+1\s+\d+\s+3\s+breakpoint$", detached, re.M), s
+        assert "no such function" not in detached, s
+        # One breakpoint left: the hook on add, by name, for the next process.
+        assert re.fullmatch(r"planted \[-\d+\]", s.after(PLANTED)), s
     assert "3 passed, 0 failed" in s.after("groutine report"), s
     assert running_calls.poll() is None  # detached, not killed
 

@@ -40,7 +40,7 @@ def run_lldb(*commands, plugin=PLUGIN, env=None, wrapper=()):
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"lldb did not finish within {TIMEOUT}s: {commands}\n{e.stdout}")
     output = (proc.stdout + proc.stderr).decode("utf-8", errors="surrogateescape")
-    session = Session(commands, output, proc.returncode)
+    session = Session("lldb", commands, output, proc.returncode)
     assert "PLEASE submit a bug report" not in output, f"lldb crashed:\n{session}"
     return session
 

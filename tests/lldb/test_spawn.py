@@ -1,13 +1,14 @@
 """spawn(): a child groutine per call awaits that call's return while its parent takes the
 next call, so that a recursion and concurrent threads have every call paired with its own
 return and none missed; a groutine awaiting returns in line misses the calls made meanwhile,
-and the report says how many."""
+and the report says how many. The pairing of a recursion and of four threads runs under GDB
+as well."""
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON_BUILT, groutine_library, lldb, target
+from conftest import PYTHON_BUILT, debug, groutine_library, lldb, target
 
 
 def block(report, name):
@@ -20,24 +21,31 @@ def block(report, name):
     return lines[start:end]
 
 
-def test_a_recursion_of_depth_200_has_every_call_paired_with_its_own_return_by_spawned_children():
-    s = lldb(f"file {target('recursive')}", f"groutine load {groutine_library('spawn_pairs')}",
-             "run 1 200", "groutine report", "groutine list", timeout=600)
-    assert s.target_lines(r"triangle\(.*") == ["triangle(200)=20100"], s
+# GDB stops at every hooked call and return, at a cost LLDB's agent does not have: smaller runs.
+DEPTH = {"lldb": 200, "gdb": 50}
+CALLS_PER_THREAD = {"lldb": 500, "gdb": 25}
+
+
+def test_a_recursion_has_every_call_paired_with_its_own_return_by_spawned_children(debugger):
+    depth = DEPTH[debugger]
+    s = debug(debugger, f"file {target('recursive')}",
+              f"groutine load {groutine_library('spawn_pairs')}", f"run 1 {depth}",
+              "groutine report", "groutine list", timeout=600)
+    assert s.target_lines(r"triangle\(.*") == [f"triangle({depth})={depth * (depth + 1) // 2}"], s
     report = s.after("groutine report")
-    # 201 calls (triangle(200) .. triangle(0)): one child each, each checked its return.
+    # depth + 1 calls (triangle(depth) .. triangle(0)): one child each, each checked its return.
     assert block(report, "pair-triangle") == [
-        "PASS pair-triangle (waiting on call of triangle, 201 events)",
-        "  children: 201 spawned, 0 live, 201 ended (0 failed)"], s
-    # Awaiting the outer return in line, the 200 nested calls came while it was busy.
+        f"PASS pair-triangle (waiting on call of triangle, {depth + 1} events)",
+        f"  children: {depth + 1} spawned, 0 live, {depth + 1} ended (0 failed)"], s
+    # Awaiting the outer return in line, the nested calls came while it was busy.
     assert block(report, "in-line-triangle") == [
         "PASS in-line-triangle (waiting on call of triangle, 2 events)",
-        "  missed 200 calls of triangle (busy when they came)"], s
+        f"  missed {depth} calls of triangle (busy when they came)"], s
     assert "3 passed, 0 failed" in report, s
     # Reaped: no child is left in the list.
     assert "triangle-return" not in s.after("groutine list"), s
-    assert re.search(r"^\d+\s+pair-triangle\s+.*\s+0 live, 201 ended\s", s.after("groutine list"),
-                     re.M), s
+    assert re.search(rf"^\d+\s+pair-triangle\s+.*\s+0 live, {depth + 1} ended\s",
+                     s.after("groutine list"), re.M), s
 
 
 def test_four_threads_making_500_calls_each_have_every_call_paired_with_its_own_return():
@@ -106,10 +114,12 @@ def test_python_children_pair_every_call_of_a_recursion_of_depth_200_with_its_re
 
 
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
-def test_python_children_pair_every_call_of_four_threads_making_500_calls_each():
-    n = 500
-    s = lldb(f"file {target('threads')}", f"groutine load {SCRIPT}", f"run {n}",
-             "groutine report", timeout=600)
+def test_python_children_pair_every_call_of_four_threads_with_its_own_return(debugger):
+    n = CALLS_PER_THREAD[debugger]
+    s = debug(debugger, f"file {target('threads')}", f"groutine load {SCRIPT}", f"run {n}",
+              "groutine report", timeout=600)
+    assert s.target_lines(r"work_sum\(\d\)=\d+") == [
+        f"work_sum({t})={t * 1000 * n + n * (n - 1) // 2}" for t in range(4)], s
     assert block(s.after("groutine report"), "pair_work") == [
         f"PASS pair_work (waiting on call of work, {4 * n} events)",
         f"  children: {4 * n} spawned, 0 live, {4 * n} ended (0 failed)"], s

@@ -1,9 +1,9 @@
-"""A call's stack as StackFrames (tests/targets/calls.c), on both transports, with and without
-DWARF: the hooked function at offset 0, its caller main with an offset, the module, the line
+"""A call's stack as StackFrames (tests/targets/calls.c), on both transports and under GDB,
+with and without DWARF: the hooked function at offset 0, its caller main with an offset, the module, the line
 where DWARF gives one; backtrace() is the same frames rendered."""
 import pytest
 
-from conftest import PYTHON_BUILT, lldb, target
+from conftest import PYTHON_BUILT, debug, target
 
 SCRIPT = '''
 import groutines as g
@@ -20,10 +20,11 @@ async def stack():
 
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
 @pytest.mark.parametrize("build", ["calls_O0_g", "calls_O2"])
-def test_a_call_reads_its_stack_as_frames_with_their_fields(build, tmp_path):
+def test_a_call_reads_its_stack_as_frames_with_their_fields(debugger, build, tmp_path):
     script = tmp_path / "groutine_stack.py"
     script.write_text(SCRIPT)
-    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 1", "groutine report")
+    s = debug(debugger, f"file {target(build)}", f"groutine load {script}", "run 1",
+              "groutine report")
     line = build.endswith("_g")
     assert s.logged("stack") == [
         f"add|{build}|False|True|{'calls.c' if line else ''}|{line}",

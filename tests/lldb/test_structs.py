@@ -3,10 +3,10 @@ value in registers (by eightbyte class: an integer and an SSE register, or one i
 register) or on the stack (larger than 16 bytes, or when the registers left are too few),
 floating arguments past xmm7 and integers past r9 on the stack. The struct itself reads none;
 every argument after it reads by name what the target printed, at -O0 and -O2, on both
-transports."""
+transports and under GDB."""
 import pytest
 
-from conftest import PYTHON_BUILT, lldb, target
+from conftest import PYTHON_BUILT, debug, target
 
 BUILDS = ["structs_O0_g", "structs_O2_g"]
 
@@ -51,10 +51,11 @@ def expected(i):
 
 @pytest.mark.skipif(not PYTHON_BUILT, reason="the groutines Python module is not built")
 @pytest.mark.parametrize("build", BUILDS)
-def test_arguments_after_structs_by_value_and_spilled_ones_read_by_name(build, tmp_path):
+def test_arguments_after_structs_by_value_and_spilled_ones_read_by_name(debugger, build, tmp_path):
     script = tmp_path / "groutine_structs.py"
     script.write_text(SCRIPT)
-    s = lldb(f"file {target(build)}", f"groutine load {script}", "run 2", "groutine report")
+    s = debug(debugger, f"file {target(build)}", f"groutine load {script}", "run 2",
+              "groutine report")
     assert len(s.target_lines(r"\w+\(.*\)=.*")) == 12, s
     for i in range(2):
         for want in expected(i):

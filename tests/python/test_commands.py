@@ -345,6 +345,28 @@ EXAMPLES = os.environ.get("GROUTINES_EXAMPLES", "")
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(g.__file__)))
 
 
+needs_lldb = pytest.mark.skipif(
+    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
+        os.path.join(TARGETS, "calls_O0"))),
+    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+
+
+def run_lldb(*commands):
+    """run_lldb() runs commands in LLDB's batch mode, one -o each, with this Python's
+    PYTHONPATH left out (LLDB embeds its own), and returns the finished process."""
+    args = [LLDB, "--batch", "--no-lldbinit"]
+    for c in commands:
+        args += ["-o", c]
+    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
+        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
+    env.pop("PYTHONPATH", None)
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"lldb did not finish within 120s: {commands}\n{e.stdout}")
+
+
 def python_command(*argv):
     """python_command() is an LLDB `script` line that prints what groutines._native.command()
     answers for argv against the plugin's runtime (the default one), between markers."""
@@ -353,10 +375,7 @@ def python_command(*argv):
             "print('@@BEGIN@@' + o + e + '@@END@@')" % (PYTHON_DIR, list(argv)))
 
 
-@pytest.mark.skipif(
-    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
-        os.path.join(TARGETS, "calls_O0"))),
-    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+@needs_lldb
 def test_python_frontends_print_the_lldb_plugins_tables_byte_for_byte_on_a_real_target():
     library = os.path.join(EXAMPLES, "libgroutine_calls_checks.so")
     assert os.path.exists(library), library
@@ -368,17 +387,7 @@ def test_python_frontends_print_the_lldb_plugins_tables_byte_for_byte_on_a_real_
         commands += ["groutine " + " ".join(argv), python_command(*argv)]
     # An error ends LLDB's batch: the failing command goes last, after its Python twin.
     commands[-2:] = reversed(commands[-2:])
-    args = [LLDB, "--batch", "--no-lldbinit"]
-    for c in commands:
-        args += ["-o", c]
-    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
-        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
-    env.pop("PYTHONPATH", None)
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"lldb did not finish within 120s: {e.stdout}")
+    proc = run_lldb(*commands)
     output = proc.stdout + proc.stderr
     python = re.findall(r"^@@BEGIN@@(.*?)@@END@@$", proc.stdout, re.S | re.M)
     assert len(python) == len(compared), output
@@ -394,10 +403,7 @@ def test_python_frontends_print_the_lldb_plugins_tables_byte_for_byte_on_a_real_
     assert re.search(r"^1\s+check-add\s+waiting on call of add\s+[1-9]\d*\s", python[0], re.M), output
 
 
-@pytest.mark.skipif(
-    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
-        os.path.join(TARGETS, "calls_O0"))),
-    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+@needs_lldb
 def test_in_lldb_a_wait_reads_the_same_in_groutine_list_and_in_the_awaitables_repr(tmp_path):
     script = tmp_path / "groutine_chooser.py"
     script.write_text(
@@ -407,24 +413,15 @@ def test_in_lldb_a_wait_reads_the_same_in_groutine_list_and_in_the_awaitables_re
         "    awaitable = g.any(g.call('add', where=lambda c: True))\n"
         "    g.log(repr(awaitable))\n"
         "    await awaitable\n")
-    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
-            "-o", f"file {os.path.join(TARGETS, 'calls_O0')}", "-o", f"groutine load {script}",
-            "-o", "groutine list"]
-    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
-        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
-                          stdin=subprocess.DEVNULL)
+    proc = run_lldb(f"plugin load {PLUGIN}", f"file {os.path.join(TARGETS, 'calls_O0')}",
+                    f"groutine load {script}", "groutine list")
     output = proc.stdout + proc.stderr
     assert "[chooser] <groutines awaitable: call of add (with a condition)>" in output, output
     assert re.search(r"^1\s+chooser\s+waiting on call of add \(with a condition\)\s+0\s",
                      proc.stdout.split("(lldb) groutine list\n", 1)[1], re.M), output
 
 
-@pytest.mark.skipif(
-    not (shutil.which(LLDB) and os.path.exists(PLUGIN) and os.path.exists(
-        os.path.join(TARGETS, "calls_O0"))),
-    reason="needs lldb-19, the groutines plugin (GROUTINES_PLUGIN) and tests/targets")
+@needs_lldb
 def test_in_lldb_groutine_list_nests_grandchildren_below_their_parents(tmp_path):
     script = tmp_path / "groutine_family.py"
     script.write_text(
@@ -443,14 +440,9 @@ def test_in_lldb_groutine_list_nests_grandchildren_below_their_parents(tmp_path)
         "@g.groutine\n"
         "async def other():\n"
         "    await g.event('never')\n")
-    args = [LLDB, "--batch", "--no-lldbinit", "-o", f"plugin load {PLUGIN}",
-            "-o", f"file {os.path.join(TARGETS, 'calls_O0')}", "-o", f"groutine load {script}",
-            "-o", "process launch -o /dev/null -- 1", "-o", "groutine list"]
-    env = dict(os.environ, LLDB_DEBUGSERVER_PATH=os.environ.get(
-        "LLDB_DEBUGSERVER_PATH", "/usr/lib/llvm-19/bin/lldb-server"))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env,
-                          stdin=subprocess.DEVNULL)
+    proc = run_lldb(f"plugin load {PLUGIN}", f"file {os.path.join(TARGETS, 'calls_O0')}",
+                    f"groutine load {script}", "process launch -o /dev/null -- 1",
+                    "groutine list")
     output = proc.stdout + proc.stderr
     assert "(lldb) groutine list\n" in proc.stdout, output
     listed = proc.stdout.split("(lldb) groutine list\n", 1)[1].splitlines()
