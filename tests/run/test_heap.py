@@ -111,9 +111,7 @@ def test_a_block_held_only_on_another_threads_stack_is_still_reachable(which):
     expected, _ = memcheck(target("leakkinds"), "thread")
     r, found = heap(which, target("leakkinds"), "thread")
     assert found["definite"] == expected["definite"] == (0, 0), (found, r)
-    # (Not r.code: the runner sees this program exit with status -1 now and then, a
-    # groutine awaiting malloc's returns on the agent and another hooking _exit being enough.)
-    assert "PASS heap" in r.stderr and "FAIL" not in r.stderr, r
+    assert r.code == 0 and "PASS heap" in r.stderr and "FAIL" not in r.stderr, r
 
 
 @pytest.mark.parametrize("which", HEAPS)
