@@ -68,6 +68,7 @@ class LldbBackend::AgentHandler final : public agent::Channel::Handler {
 struct LldbBackend::AgentProcess {
   std::uint32_t process_id = 0;
   pid_t pid = 0;
+  std::string image;        // the program it runs (image_of()): another one after an execve
   std::string unavailable;  // why the agent does not serve this process ("": it does)
   bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
@@ -283,14 +284,36 @@ void LldbBackend::shutdown() {
 // agent_connect() finds the agent in process (followed now) and starts serving it, once per
 // process; a process without it (not launched by this debugger, a static executable, a remote
 // target) is served by breakpoints, and says why.
+namespace {
+
+// image_of() names the program target runs: its executable's path and build id. An execve
+// keeps the process (and LLDB's process object) but replaces the program.
+std::string image_of(lldb::SBTarget& target) {
+  lldb::SBModule exe = target.GetModuleAtIndex(0);
+  const char* uuid = exe.IsValid() ? exe.GetUUIDString() : nullptr;
+  char path[4096] = "";
+  target.GetExecutable().GetPath(path, sizeof path);
+  return std::string(path) + "\n" + (uuid ? uuid : "");
+}
+
+}  // namespace
+
 void LldbBackend::agent_connect(lldb::SBProcess& process) {
   std::uint32_t id = process.GetUniqueID();
   if (agent_ && agent_->process_id != id) agent_disconnect("the process was replaced");
+  if (agent_ && agent_->image != image_of(target_)) {
+    // An execve: the agent, its trampolines and patches went with the old program. The new
+    // one's hooks are planted again, through its own agent (inherited LD_PRELOAD) or on
+    // breakpoints.
+    agent_disconnect("the process executed another program");
+    for (auto& [fn, hook] : hooks_) hook.fallback.clear();
+  }
   if (agent_ && (agent_->channel || !agent_->retry)) return;
   if (!agent_) {
     agent_ = std::make_unique<AgentProcess>();
     agent_->process_id = id;
     agent_->pid = static_cast<pid_t>(process.GetProcessID());
+    agent_->image = image_of(target_);
   }
   AgentProcess& ap = *agent_;
   ap.unavailable.clear();
