@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,6 +70,7 @@ struct LldbBackend::AgentProcess {
   std::uint32_t process_id = 0;
   pid_t pid = 0;
   std::string image;        // the program it runs (image_of()): another one after an execve
+  std::uint64_t memfd = 0;  // the inode of the agent's memfd (memfd_of()): another after one
   std::string unavailable;  // why the agent does not serve this process ("": it does)
   bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
@@ -296,18 +298,34 @@ std::string image_of(lldb::SBTarget& target) {
   return std::string(path) + "\n" + (uuid ? uuid : "");
 }
 
+// memfd_of() is the inode of the file at descriptor fd in process pid, 0 if none: an execve
+// of the same program (its agent's state alike) gives its agent another memfd.
+std::uint64_t memfd_of(pid_t pid, int fd) {
+  struct stat st {};
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 }  // namespace
+
+// agent_after_exec(): after an execve, the agent, its trampolines and patches went with the
+// old program (with ASLR off, at the addresses the new one's code takes again), and LLDB keeps
+// the hooks' locations the agent had disabled when the program is the same. Disconnected, the
+// hooks are breakpoints again in the new program, and its own agent (LD_PRELOAD is inherited)
+// is found and patched anew; a program without one stays on breakpoints. Seen by another
+// program or build id, or the agent's memfd being another file (the same program again).
+void LldbBackend::agent_after_exec() {
+  if (!agent_ || (agent_->image == image_of(target_) &&
+                  (!agent_->channel || agent_->memfd == memfd_of(agent_->pid, agent_->info.fd))))
+    return;
+  agent_disconnect("the process executed a new program");
+  for (auto& [fn, hook] : hooks_) hook.fallback.clear();
+}
 
 void LldbBackend::agent_connect(lldb::SBProcess& process) {
   std::uint32_t id = process.GetUniqueID();
   if (agent_ && agent_->process_id != id) agent_disconnect("the process was replaced");
-  if (agent_ && agent_->image != image_of(target_)) {
-    // An execve: the agent, its trampolines and patches went with the old program. The new
-    // one's hooks are planted again, through its own agent (inherited LD_PRELOAD) or on
-    // breakpoints.
-    agent_disconnect("the process executed another program");
-    for (auto& [fn, hook] : hooks_) hook.fallback.clear();
-  }
+  agent_after_exec();
   if (agent_ && (agent_->channel || !agent_->retry)) return;
   if (!agent_) {
     agent_ = std::make_unique<AgentProcess>();
@@ -344,6 +362,7 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
     return;
   }
   ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
+  ap.memfd = memfd_of(ap.pid, ap.info.fd);
   {
     std::lock_guard<std::mutex> g(live_mutex_);
     live_ = ap.channel;
@@ -724,6 +743,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
 // lost locations): the unwinder and the symbol cache read them again.
 void LldbBackend::modules_changed() {
   symbols_.clear();
+  agent_after_exec();
   if (agent_ && !agent_->channel) agent_->retry = true;
   if (agent_ && agent_->unwinder) agent_->unwinder->modules_changed();
 }
