@@ -9,6 +9,7 @@
  *   runner_cases resources      acquire() from two call sites, each result checked: prints
  *                               "site A ok" or "site A failed: <strerror(errno)>", same for B
  *   runner_cases threads        four threads call add() 50 times each, exits 0
+ *   runner_cases exec MODE      site_a(), then runs itself again in MODE (execv)
  *   runner_cases exit-threads N 16 threads wait for good, then main calls _exit(N)
  *   runner_cases flood          prints "flood" lines until a write fails (SIGPIPE kills it) */
 #include <errno.h>
@@ -106,6 +107,11 @@ int main(int argc, char **argv) {
       pthread_create(&t[i], NULL, adder, (void *)i);
     for (int i = 0; i < 4; ++i)
       pthread_join(t[i], NULL);
+  } else if (strcmp(mode, "exec") == 0 && argc > 2) {
+    site_a();
+    execv("/proc/self/exe", (char *[]){argv[0], argv[2], NULL});
+    perror("execv");
+    return 127;
   } else if (strcmp(mode, "exit-threads") == 0) {
     enum { WAITERS = 16 };
     pthread_t t;
