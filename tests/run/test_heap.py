@@ -164,11 +164,9 @@ def test_heapbugs_leak_is_memchecks(which):
 
 @pytest.mark.parametrize("which", HEAPS)
 def test_a_program_that_execs_another_leaves_the_heap_of_the_one_it_started(which):
-    # env execs heapbugs: env's blocks went with its image. (On breakpoints: with the agent, the
-    # calls of the new image are not all delivered yet.)
+    # env execs heapbugs: env's blocks went with its image.
     expected, _ = memcheck("--trace-children=yes", "/usr/bin/env", target("heapbugs"), "leak")
-    r, found = heap(which, "/usr/bin/env", target("heapbugs"), "leak",
-                    options=("--transport", "breakpoint"))
+    r, found = heap(which, "/usr/bin/env", target("heapbugs"), "leak")
     assert found == expected == {"definite": (40, 1), "indirect": (0, 0), "possible": (0, 0),
                                  "reachable": (0, 0)}, (found, expected, r)
     assert "allocated before the heap started following" not in r.stderr, r
