@@ -12,13 +12,13 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cctype>
 #include <cinttypes>
+#include <cstddef>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -70,7 +70,6 @@ struct LldbBackend::AgentProcess {
   std::uint32_t process_id = 0;
   pid_t pid = 0;
   std::string image;        // the program it runs (image_of()): another one after an execve
-  std::uint64_t memfd = 0;  // the inode of the agent's memfd (memfd_of()): another after one
   std::string unavailable;  // why the agent does not serve this process ("": it does)
   bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
@@ -298,14 +297,6 @@ std::string image_of(lldb::SBTarget& target) {
   return std::string(path) + "\n" + (uuid ? uuid : "");
 }
 
-// memfd_of() is the inode of the file at descriptor fd in process pid, 0 if none: an execve
-// of the same program (its agent's state alike) gives its agent another memfd.
-std::uint64_t memfd_of(pid_t pid, int fd) {
-  struct stat st {};
-  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
 }  // namespace
 
 // agent_after_exec(): after an execve, the agent, its trampolines and patches went with the
@@ -313,11 +304,21 @@ std::uint64_t memfd_of(pid_t pid, int fd) {
 // the hooks' locations the agent had disabled when the program is the same. Disconnected, the
 // hooks are breakpoints again in the new program, and its own agent (LD_PRELOAD is inherited)
 // is found and patched anew; a program without one stays on breakpoints. Seen by another
-// program or build id, or the agent's memfd being another file (the same program again).
+// program or build id, or (the same program again) the target's shared memory no longer
+// naming this host: the new agent's is another, with no host yet.
 void LldbBackend::agent_after_exec() {
-  if (!agent_ || (agent_->image == image_of(target_) &&
-                  (!agent_->channel || agent_->memfd == memfd_of(agent_->pid, agent_->info.fd))))
-    return;
+  if (!agent_) return;
+  bool replaced = agent_->image != image_of(target_);
+  if (!replaced && agent_->channel) {
+    std::uint32_t host = agent_->channel->header().host_pid.load();
+    std::uint32_t seen = 0;
+    lldb::SBError error;
+    lldb::SBProcess process = target_.GetProcess();
+    replaced = host != 0 && (process.ReadMemory(agent_->info.shm + offsetof(ga_header, host_pid),
+                                                &seen, sizeof seen, error) != sizeof seen ||
+                             error.Fail() || seen != host);
+  }
+  if (!replaced) return;
   agent_disconnect("the process executed a new program");
   for (auto& [fn, hook] : hooks_) hook.fallback.clear();
 }
@@ -362,7 +363,6 @@ void LldbBackend::agent_connect(lldb::SBProcess& process) {
     return;
   }
   ap.channel = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
-  ap.memfd = memfd_of(ap.pid, ap.info.fd);
   {
     std::lock_guard<std::mutex> g(live_mutex_);
     live_ = ap.channel;
