@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cctype>
 #include <cinttypes>
+#include <cstddef>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -68,6 +69,7 @@ class LldbBackend::AgentHandler final : public agent::Channel::Handler {
 struct LldbBackend::AgentProcess {
   std::uint32_t process_id = 0;
   pid_t pid = 0;
+  std::string image;        // the program it runs (image_of()): another one after an execve
   std::string unavailable;  // why the agent does not serve this process ("": it does)
   bool retry = true;        // look for the agent again at the next hit
   ga_info info{};
@@ -283,14 +285,54 @@ void LldbBackend::shutdown() {
 // agent_connect() finds the agent in process (followed now) and starts serving it, once per
 // process; a process without it (not launched by this debugger, a static executable, a remote
 // target) is served by breakpoints, and says why.
+namespace {
+
+// image_of() names the program target runs: its executable's path and build id. An execve
+// keeps the process (and LLDB's process object) but replaces the program.
+std::string image_of(lldb::SBTarget& target) {
+  lldb::SBModule exe = target.GetModuleAtIndex(0);
+  const char* uuid = exe.IsValid() ? exe.GetUUIDString() : nullptr;
+  char path[4096] = "";
+  target.GetExecutable().GetPath(path, sizeof path);
+  return std::string(path) + "\n" + (uuid ? uuid : "");
+}
+
+}  // namespace
+
+// agent_after_exec(): after an execve, the agent, its trampolines and patches went with the
+// old program (with ASLR off, at the addresses the new one's code takes again), and LLDB keeps
+// the hooks' locations the agent had disabled when the program is the same. Disconnected, the
+// hooks are breakpoints again in the new program, and its own agent (LD_PRELOAD is inherited)
+// is found and patched anew; a program without one stays on breakpoints. Seen by another
+// program or build id, or (the same program again) the target's shared memory no longer
+// naming this host: the new agent's is another, with no host yet.
+void LldbBackend::agent_after_exec() {
+  if (!agent_) return;
+  bool replaced = agent_->image != image_of(target_);
+  if (!replaced && agent_->channel) {
+    std::uint32_t host = agent_->channel->header().host_pid.load();
+    std::uint32_t seen = 0;
+    lldb::SBError error;
+    lldb::SBProcess process = target_.GetProcess();
+    replaced = host != 0 && (process.ReadMemory(agent_->info.shm + offsetof(ga_header, host_pid),
+                                                &seen, sizeof seen, error) != sizeof seen ||
+                             error.Fail() || seen != host);
+  }
+  if (!replaced) return;
+  agent_disconnect("the process executed a new program");
+  for (auto& [fn, hook] : hooks_) hook.fallback.clear();
+}
+
 void LldbBackend::agent_connect(lldb::SBProcess& process) {
   std::uint32_t id = process.GetUniqueID();
   if (agent_ && agent_->process_id != id) agent_disconnect("the process was replaced");
+  agent_after_exec();
   if (agent_ && (agent_->channel || !agent_->retry)) return;
   if (!agent_) {
     agent_ = std::make_unique<AgentProcess>();
     agent_->process_id = id;
     agent_->pid = static_cast<pid_t>(process.GetProcessID());
+    agent_->image = image_of(target_);
   }
   AgentProcess& ap = *agent_;
   ap.unavailable.clear();
@@ -719,6 +761,7 @@ void LldbBackend::agent_after_call(lldb::SBProcess& process, lldb::SBThread& thr
 // lost locations): the unwinder and the symbol cache read them again.
 void LldbBackend::modules_changed() {
   symbols_.clear();
+  agent_after_exec();
   if (agent_ && !agent_->channel) agent_->retry = true;
   if (agent_ && agent_->unwinder) agent_->unwinder->modules_changed();
 }

@@ -97,6 +97,29 @@ bool stopped_at(lldb::SBProcess& process, lldb::break_id_t breakpoint, std::uint
   return false;
 }
 
+// ends_process() tells whether address is the entry of _exit (or its alias _Exit): the
+// exit_group system call a few instructions on, no handlers, never a return.
+bool ends_process(lldb::SBAddress address) {
+  lldb::SBSymbol symbol = address.GetSymbol();
+  const char* name = symbol.GetName();
+  if (!name || address.GetFileAddress() != symbol.GetStartAddress().GetFileAddress())
+    return false;
+  const std::string_view n = name;
+  return n == "_exit" || n == "_Exit" || n == "__GI__exit";
+}
+
+// run_alone() suspends every thread of process but thread, which is about to end the process
+// (ends_process()): lldb-server resumes a process's threads one by one, and a thread resumed
+// first that ends the process at once takes the others with it before their turn, whose
+// resume then fails; LLDB reads that failure as a lost connection and the process as exited
+// with status -1. Resumed alone, the thread ends the process and LLDB sees its exit.
+void run_alone(lldb::SBProcess& process, lldb::SBThread& thread) {
+  for (std::uint32_t i = 0; i < process.GetNumThreads(); ++i) {
+    lldb::SBThread t = process.GetThreadAtIndex(i);
+    if (t.GetThreadID() != thread.GetThreadID()) t.Suspend();
+  }
+}
+
 }  // namespace
 
 void LldbBackend::print(const std::string& text) {
@@ -697,7 +720,10 @@ bool LldbBackend::call_hit(lldb::SBProcess& process, lldb::SBThread& thread,
     // A groutine's evaluate() ran the target meanwhile: the other names' callbacks see the
     // stop id it ended with.
     entry_hit_.stop = process.GetStopID();
+    const bool ending =
+        thread.GetFrameAtIndex(0).GetPC() == entry && ends_process(location.GetAddress());
     agent_after_call(process, thread, fn, location, frame);
+    if (ending) run_alone(process, thread);
   } catch (const std::exception& e) {
     print("groutines: error at a call of " + function + ": " + e.what());
   }

@@ -264,6 +264,8 @@ class LldbBackend final : public Backend {
                               lldb::SBBreakpointLocation& location);
   bool stop_pad_hit(lldb::SBProcess& process, lldb::SBThread& thread);
   void agent_connect(lldb::SBProcess& process);
+  // agent_after_exec() starts the agent transport over when the process ran execve since.
+  void agent_after_exec();
   void agent_disconnect(const std::string& why);
   bool agent_before_call(lldb::SBProcess& process, lldb::SBThread& thread, Hook& hook,
                          lldb::SBBreakpointLocation& location);

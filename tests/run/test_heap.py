@@ -111,9 +111,7 @@ def test_a_block_held_only_on_another_threads_stack_is_still_reachable(which):
     expected, _ = memcheck(target("leakkinds"), "thread")
     r, found = heap(which, target("leakkinds"), "thread")
     assert found["definite"] == expected["definite"] == (0, 0), (found, r)
-    # (Not r.code: the runner sees this program exit with status -1 now and then, a
-    # groutine awaiting malloc's returns on the agent and another hooking _exit being enough.)
-    assert "PASS heap" in r.stderr and "FAIL" not in r.stderr, r
+    assert r.code == 0 and "PASS heap" in r.stderr and "FAIL" not in r.stderr, r
 
 
 @pytest.mark.parametrize("which", HEAPS)
@@ -166,11 +164,9 @@ def test_heapbugs_leak_is_memchecks(which):
 
 @pytest.mark.parametrize("which", HEAPS)
 def test_a_program_that_execs_another_leaves_the_heap_of_the_one_it_started(which):
-    # env execs heapbugs: env's blocks went with its image. (On breakpoints: with the agent, the
-    # calls of the new image are not all delivered yet.)
+    # env execs heapbugs: env's blocks went with its image.
     expected, _ = memcheck("--trace-children=yes", "/usr/bin/env", target("heapbugs"), "leak")
-    r, found = heap(which, "/usr/bin/env", target("heapbugs"), "leak",
-                    options=("--transport", "breakpoint"))
+    r, found = heap(which, "/usr/bin/env", target("heapbugs"), "leak")
     assert found == expected == {"definite": (40, 1), "indirect": (0, 0), "possible": (0, 0),
                                  "reachable": (0, 0)}, (found, expected, r)
     assert "allocated before the heap started following" not in r.stderr, r

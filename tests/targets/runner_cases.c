@@ -9,6 +9,8 @@
  *   runner_cases resources      acquire() from two call sites, each result checked: prints
  *                               "site A ok" or "site A failed: <strerror(errno)>", same for B
  *   runner_cases threads        four threads call add() 50 times each, exits 0
+ *   runner_cases exec MODE      site_a(), then runs itself again in MODE (execv)
+ *   runner_cases exit-threads N 16 threads wait for good, then main calls _exit(N)
  *   runner_cases flood          prints "flood" lines until a write fails (SIGPIPE kills it) */
 #include <errno.h>
 #include <pthread.h>
@@ -50,6 +52,16 @@ HOOKED void site_b(void) {
 static void *crash(void *arg) {
   volatile int *p = arg;
   *p = 1;
+  return NULL;
+}
+
+static pthread_barrier_t started;
+
+static void *waiter(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&started);
+  for (;;)
+    pause();
   return NULL;
 }
 
@@ -95,6 +107,19 @@ int main(int argc, char **argv) {
       pthread_create(&t[i], NULL, adder, (void *)i);
     for (int i = 0; i < 4; ++i)
       pthread_join(t[i], NULL);
+  } else if (strcmp(mode, "exec") == 0 && argc > 2) {
+    site_a();
+    execv("/proc/self/exe", (char *[]){argv[0], argv[2], NULL});
+    perror("execv");
+    return 127;
+  } else if (strcmp(mode, "exit-threads") == 0) {
+    enum { WAITERS = 16 };
+    pthread_t t;
+    pthread_barrier_init(&started, NULL, WAITERS + 1);
+    for (int i = 0; i < WAITERS; ++i)
+      pthread_create(&t, NULL, waiter, NULL);
+    pthread_barrier_wait(&started);
+    _exit(argc > 2 ? atoi(argv[2]) : 1);
   }
   return 0;
 }

@@ -361,6 +361,11 @@ class LldbDriver(Driver):
                 self.target.BreakpointDelete(self.main_stop)
                 self.main_stop = None
                 continue
+            if reason == lldb.eStopReasonExec:
+                # A groutine command looks at the new program before it runs: hooks the agent
+                # served in the old one are planted again (LldbBackend::agent_after_exec()).
+                self.command("groutine list", check=False)
+                continue
             where = dict(index=thread.GetIndexID(), tid=thread.GetThreadID(),
                          name=thread.GetName() or "",
                          stack=lambda max_frames, thread=thread: stack(thread, max_frames))
