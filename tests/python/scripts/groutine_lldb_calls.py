@@ -1,7 +1,17 @@
 # Used by tests/python/test_lldb.py over tests/targets/calls.c: arguments by position, by
 # name and floating, an expression evaluated, a returned string read, a return rewritten, a
 # call skipped.
+import sys
+
 import groutines as g
+
+
+def say(line):
+    # One write a line: LLDB relays the target's output from another thread, and print()'s
+    # separate write of the newline let a target line land between (seen once in CI).
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
 
 @g.groutine
 async def adds():
@@ -19,7 +29,7 @@ async def adds():
             else:
                 raise AssertionError(f"evaluate({bad!r}) did not raise")
         ret = await c.returned()
-        print(f"py: add({a},{b}) named={named} evaluated={computed} -> {ret.value}", flush=True)
+        say(f"py: add({a},{b}) named={named} evaluated={computed} -> {ret.value}")
         ret.set_value(ret.value + 1000)
 
 @g.groutine
@@ -27,14 +37,14 @@ async def scales():
     async for c in g.calls("scale"):
         x, f = c.float_arg(0), c.float_arg(1)
         ret = await c.returned()
-        print(f"py: scale({x},{f}) -> {ret.float_value}", flush=True)
+        say(f"py: scale({x},{f}) -> {ret.float_value}")
 
 @g.groutine
 async def greets():
     async for c in g.calls("greet"):
         name = c.read_cstring(c.arg("name"))  # a char * argument is its address
         ret = await c.returned()
-        print("py: greet", name, "->", ret.read_cstring(ret.value), flush=True)
+        say(f"py: greet {name} -> {ret.read_cstring(ret.value)}")
 
 @g.groutine
 async def skip_parse():
