@@ -153,11 +153,9 @@ def main():
     programs = [args.program] if args.program else [
         ["ls", "-l", "/usr/bin"], ["sort", "/etc/passwd"], ["/usr/bin/python3", "-c", "pass"]]
     heapbugs = os.path.join(build, "tests", "targets", "heapbugs")
-    if args.program:
-        pass
-    elif os.path.exists(heapbugs):
+    if not args.program and os.path.exists(heapbugs):
         programs.append([heapbugs, "leak"])
-    else:  # make bench builds without the tests and their targets
+    elif not args.program:  # make bench builds without the tests and their targets
         print(f"real_program: {heapbugs} not built (a build with tests has it): not measured")
     for tool in ("valgrind", LLDB, *(p[0] for p in programs)):
         if not shutil.which(tool):

@@ -3,6 +3,7 @@ streams, JUnit, events and trace files."""
 import json
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -304,15 +305,17 @@ def test_stop_on_failure_on_a_terminal_gives_a_prompt_that_reads_it_then_the_rep
     assert b"add=5 fact=120\r\n" in after and b"FAIL add_is_wrong" in after, term.output
 
 
-def test_a_target_writing_to_a_closed_pipe_dies_of_sigpipe_as_under_a_shell():
+@pytest.mark.parametrize("debugger", ["lldb", pytest.param("gdb", marks=pytest.mark.skipif(
+    shutil.which("gdb") is None, reason="no gdb"))])
+def test_a_target_writing_to_a_closed_pipe_dies_of_sigpipe_as_under_a_shell(debugger):
     import os
     import subprocess
     import sys
 
     from conftest import BUILD, LAUNCHER, TIMEOUT
     proc = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), "run", script("groutine_adds.py"), "--",
-         target(CASES), "flood"],
+        [sys.executable, str(LAUNCHER), "run", "--debugger", debugger, script("groutine_adds.py"),
+         "--", target(CASES), "flood"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=dict(os.environ, GROUTINES_BUILD_DIR=str(BUILD)))
     assert proc.stdout.readline() == b"flood\n"
