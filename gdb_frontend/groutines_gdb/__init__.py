@@ -75,6 +75,8 @@ class Frontend:
                 registry.disconnect(handler)
             except Exception:  # noqa: BLE001 - the registry may be gone at exit
                 pass
+        if self.backend.agent is not None:
+            self.backend.agent.disconnect("groutines closed")
         self.host.close()
         self.backend.close()
         self.backend.host = None

@@ -24,6 +24,7 @@ import gdb
 
 import groutines
 
+from .agent import GdbAgent, agent_host, innermost_first
 from .events import EventLog, new_entry
 from .frame import ENTRY, GONE, RETURN, GdbFrame, layout_at
 
@@ -81,7 +82,7 @@ class _ReturnBreakpoint(gdb.Breakpoint):
 
 
 def _innermost_first(p):
-    return (p.entry_sp, -p.call)
+    return innermost_first((p.entry_sp, p.call))
 
 
 class GdbBackend(groutines.Backend):
@@ -109,20 +110,34 @@ class GdbBackend(groutines.Backend):
         self.events = EventLog()
         self.symbols = {}  # module path -> its code symbols' names (functions())
         self._entries = {}  # kind -> the log entry of the call or return being delivered
+        # The agent transport (agent.py): None where the agent is not built.
+        self.agent = GdbAgent(self) if agent_host is not None else None
 
     # --- groutines.Backend ---
 
     def install_call_hook(self, function_id, function):
+        if self.agent is not None and self.agent.on_service_thread():
+            # Asked for by an agent delivery: planted by GDB's thread, at the stop pad.
+            self.agent.deferred.append((True, function_id, function))
+            return
         hook = _Hook(function_id, function)
         self.hooks[function_id] = hook
         self._plant(hook)
 
     def remove_call_hook(self, function_id):
+        if self.agent is not None:
+            self.agent.release(function_id)  # its calls pass through the agent from now
+            if self.agent.on_service_thread():
+                self.agent.deferred.append((False, function_id, None))
+                return
         hook = self.hooks.pop(function_id, None)
         if hook is not None:
             self._unplant(hook)
 
     def watch_return(self, call, function_id, function, frame):
+        if agent_host is not None and isinstance(frame, agent_host.AgentFrame):
+            self.agent.watch(call, frame)
+            return
         sp = frame.stack_pointer()
         return_address = frame.read_u64(sp)
         entry = frame.register_value("rip")
@@ -139,6 +154,8 @@ class GdbBackend(groutines.Backend):
         site.calls.append(call)
 
     def unwatch_return(self, call):
+        if self.agent is not None and self.agent.unwatch(call):
+            return
         self._forget(call)
 
     def observe(self, event):
@@ -223,6 +240,8 @@ class GdbBackend(groutines.Backend):
                     other.breakpoint.number in self.hook_by_bp:
                 hook.breakpoint, hook.address = other.breakpoint, address
                 self.hook_by_bp[other.breakpoint.number].append(hook.id)
+                if self.agent is not None:
+                    self.agent.take(hook.id, address, hook.breakpoint)
                 return
         try:
             bp = _CallBreakpoint(self, spec)
@@ -230,6 +249,8 @@ class GdbBackend(groutines.Backend):
             return
         hook.breakpoint, hook.address, hook.by_address = bp, address, by_address
         self.hook_by_bp[bp.number] = [hook.id]
+        if self.agent is not None:
+            self.agent.take(hook.id, address, bp)  # patched already: the agent serves it
 
     def _unplant(self, hook):
         """_unplant() takes hook off its breakpoint (retired when no other name is on it)."""
@@ -249,6 +270,8 @@ class GdbBackend(groutines.Backend):
         another meaning."""
         self.symbols.clear()
         live = gdb.selected_inferior().pid != 0
+        if self.agent is not None and live:
+            self.agent.after_modules_changed()
         for hook in list(self.hooks.values()):
             if hook.breakpoint is not None and \
                     (hook.by_address != live or _entry(hook.function) != hook.address):
@@ -317,6 +340,12 @@ class GdbBackend(groutines.Backend):
         names = self.hook_by_bp.get(bp.number)
         if not names or self.evaluating or self.host is None or self.host.closed:
             return False
+        if self.agent is None:
+            return self._call_hit(bp, names)
+        with self.agent.hold():  # no agent delivery meanwhile
+            return self._call_hit(bp, names)
+
+    def _call_hit(self, bp, names):
         frame = None
         function = "?"
         self.in_hit = True
@@ -325,8 +354,11 @@ class GdbBackend(groutines.Backend):
             self.sweep(current=bp)
             tid = self._thread = gdb.selected_thread().ptid[1]
             frame = GdbFrame(self, ENTRY, tid)
+            address = frame.register_value("rip")
+            if self.agent is not None and not self.agent.before_call(names, address, tid):
+                return False  # sent to the agent: the call comes again
             if self.pending:
-                self._unwound_at_call(frame, tid, frame.register_value("rip"))
+                self._unwound_at_call(frame, tid, address)
             for function_id in list(names):
                 hook = self.hooks.get(function_id)
                 if hook is None:  # dropped by a groutine of an earlier name
@@ -339,6 +371,9 @@ class GdbBackend(groutines.Backend):
                 if outcome.skip:
                     frame.force_return(outcome.forced_return)
                     break  # skipped: no more call, for any name
+            if self.agent is not None and bp.is_valid():
+                self.agent.after_call(list(self.hook_by_bp.get(bp.number, ())), bp, address,
+                                      tid, frame.layout())
         except Exception as e:  # never out of stop(): GDB would stop the target
             gdb.write(f"groutines: error at a call of {function}: {e}\n", gdb.STDERR)
         finally:
@@ -379,6 +414,12 @@ class GdbBackend(groutines.Backend):
         address = self.site_by_bp.get(bp.number)
         if address is None or self.evaluating or self.host is None or self.host.closed:
             return False
+        if self.agent is None:
+            return self._return_hit(bp, address)
+        with self.agent.hold():
+            return self._return_hit(bp, address)
+
+    def _return_hit(self, bp, address):
         self.in_hit = True
         frame = None
         try:
@@ -437,7 +478,8 @@ class GdbBackend(groutines.Backend):
             returned["value"] = outcome.forced_return
         if e is None:
             return
-        e["regs"] = frame._registers  # the frame is done with them
+        # The frame is done with them.
+        e["regs"] = frame.registers_read() if _is_agent(frame) else frame._registers
         if outcome.skip:
             e["skipped"] = True
             e["value"] = outcome.forced_return
@@ -450,7 +492,7 @@ class GdbBackend(groutines.Backend):
             return
         try:
             if frame.returns_float():
-                layout = frame.layout()
+                layout = None if _is_agent(frame) else frame.layout()
                 reg = "st0" if layout is not None and layout.return_class == "x87" else "xmm0"
                 e["read"] = (reg, frame.float_return_value())
             else:
@@ -498,9 +540,17 @@ class GdbBackend(groutines.Backend):
         call is delivered as unwound and every return breakpoint goes. Hooks stay: they are
         the program's, and resolve again in the next process."""
         self.pid = 0
+        agent_gone = self.agent.disconnect(why, deliver=False) if self.agent is not None else []
         gone = list(self.pending.values())
-        if gone and self.host is not None and not self.host.closed:
-            self._deliver_unwound(gone, GdbFrame(self, GONE, why=why))
+        if (gone or agent_gone) and self.host is not None and not self.host.closed:
+            # Innermost first, whichever transport watched them.
+            calls = sorted([(p.entry_sp, p.call, p.thread) for p in gone] + agent_gone,
+                           key=innermost_first)
+            for p in gone:
+                self._forget(p.call)
+            frame = GdbFrame(self, GONE, why=why)
+            for _, call, thread in calls:
+                self.host.deliver_return(call, thread, frame, True)
         for call in list(self.pending):
             self._forget(call)
         for hook in self.hooks.values():
@@ -523,6 +573,9 @@ class GdbBackend(groutines.Backend):
             return
         if gdb.selected_inferior().pid == 0 and self.pid:
             self.end_process("the process exited")
+        if self.agent is not None and self.agent.deferred:
+            with self.agent.hold():
+                self.agent.apply_deferred()
         self.sweep()
 
     def evaluate(self, expression):
@@ -587,6 +640,10 @@ class GdbBackend(groutines.Backend):
         self.sites.clear()
         self.site_by_bp.clear()
         self.exiting = True  # nothing is planted any more
+
+
+def _is_agent(frame):
+    return agent_host is not None and isinstance(frame, agent_host.AgentFrame)
 
 
 def _one_line(error):

@@ -52,14 +52,30 @@ class GdbCommandHost(_native.CommandHost):
         if hook is None:
             return None
         bp = hook.breakpoint
+        agent = backend.agent
+        fallback = agent.fallback.get(hook.id, "") if agent is not None else ""
+        transport = "agent" if agent is not None and agent.serves(hook.id) else "breakpoint"
         return {"breakpoint": str(bp.number) if bp is not None else None,
                 "locations": 1 if bp is not None else 0, "hits": hook.hits,
-                "transport": "breakpoint",
+                "transport": transport, "fallback": fallback,
                 "unresolved": bp is None and function in backend.unresolved()}
 
     def return_sites(self):
-        return [(site.address, f"breakpoint {site.breakpoint.number}", list(site.calls))
-                for site in self.frontend.backend.sites.values()]
+        backend = self.frontend.backend
+        sites = [(site.address, f"breakpoint {site.breakpoint.number}", list(site.calls))
+                 for site in backend.sites.values()]
+        return sites + (backend.agent.return_sites() if backend.agent is not None else [])
+
+    def set_transport(self, name):
+        agent = self.frontend.backend.agent
+        if agent is None:
+            raise groutines.Error("this build has one transport: breakpoints (the agent is not "
+                                  "built)")
+        agent.set_transport(name)
+
+    def transport_status(self):
+        agent = self.frontend.backend.agent
+        return agent.status() if agent is not None else "transport: breakpoint\n"
 
     def last_stop(self):
         return self.frontend.backend.last_stop

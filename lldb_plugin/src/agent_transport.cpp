@@ -26,9 +26,10 @@
 #include <mutex>
 #include <thread>
 
-#include "agent_frame.hpp"
+#include "groutines/agent/frame.hpp"
 #include "groutines/agent/channel.hpp"
 #include "groutines/agent/patcher.hpp"
+#include "groutines/agent/preload.hpp"
 #include "groutines/agent/unwinder.hpp"
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
@@ -46,13 +47,11 @@ bool remote(lldb::SBTarget& target) {
   return platform.IsValid() && platform.GetName() && std::string(platform.GetName()) != "host";
 }
 
-constexpr std::uint64_t kPoolSize = 1 << 20;
-// Trampolines stay this far inside the +-2 GB a rel32 reaches, so that the relocated
-// instructions' rip-relative targets in the same module stay in reach too.
-constexpr std::uint64_t kReach = (std::uint64_t{1} << 31) - (std::uint64_t{64} << 20);
+using agent::kPoolSize;
+using agent::kReach;
 constexpr std::size_t kMaxFunction = 1 << 20;  // bytes decoded to look for branches back
 
-std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
+using agent::distance;
 
 }  // namespace
 
@@ -150,66 +149,6 @@ void LldbBackend::set_transport(Transport transport) {
   update_preload();
 }
 
-namespace {
-
-// PreloadLink is a link to the agent in a private temporary directory
-// (groutines-agent-PID-XXXXXX), for an agent whose path LD_PRELOAD cannot hold; removed with
-// its directory at exit, or, after an exit that skipped that (_exit(), a crash), by the next
-// debugger that makes one (remove_stale_links()).
-struct PreloadLink {
-  std::string dir, path;
-  ~PreloadLink() {
-    if (!path.empty()) unlink(path.c_str());
-    if (!dir.empty()) rmdir(dir.c_str());
-  }
-};
-
-// remove_stale_links() removes the links of base whose debugger (the PID in the directory's
-// name) is gone.
-void remove_stale_links(const std::string& base) {
-  DIR* dir = opendir(base.c_str());
-  if (!dir) return;
-  constexpr std::string_view prefix = "groutines-agent-";
-  while (dirent* entry = readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name.substr(0, prefix.size()) != prefix) continue;
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name + prefix.size(), &end, 10);
-    if (pid <= 0 || *end != '-' || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
-      continue;
-    std::string stale = base + "/" + entry->d_name;
-    unlink((stale + "/libgroutines_agent.so").c_str());
-    rmdir(stale.c_str());
-  }
-  closedir(dir);
-}
-
-// preloadable() is agent as LD_PRELOAD (and the quoted setting that carries it) can hold it:
-// itself, or when its path has a blank or a colon (LD_PRELOAD's separators: it has no
-// quoting) or a quote or a backslash, a link to it named libgroutines_agent.so (the name the
-// agent knows itself by) in a private directory of $TMPDIR, else /tmp. "" when the link
-// cannot be made.
-std::string preloadable(const std::string& agent) {
-  constexpr const char* unsafe = " \t\n:'\"\\";
-  if (agent.find_first_of(unsafe) == std::string::npos) return agent;
-  static PreloadLink link;
-  if (link.path.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string base = tmp && *tmp && std::string(tmp).find_first_of(unsafe) == std::string::npos
-                           ? tmp
-                           : "/tmp";
-    remove_stale_links(base);
-    std::string pattern = base + "/groutines-agent-" + std::to_string(getpid()) + "-XXXXXX";
-    if (!mkdtemp(pattern.data())) return "";
-    link.dir = pattern;
-    std::string path = link.dir + "/libgroutines_agent.so";
-    if (symlink(agent.c_str(), path.c_str()) != 0) return "";
-    link.path = path;
-  }
-  return link.path;
-}
-
-}  // namespace
 
 // update_preload() puts the agent in the LD_PRELOAD of the processes the debugger launches
 // (target.env-vars), or takes it out on the breakpoint transport. The agent takes itself out
@@ -223,7 +162,7 @@ void LldbBackend::update_preload() {
     ci.HandleCommand("settings remove target.env-vars LD_PRELOAD", result);
     return;
   }
-  std::string value = preloadable(agent);
+  std::string value = agent::preloadable(agent);
   if (value.empty()) {
     print("groutines: cannot link the agent to a path LD_PRELOAD can hold (" + agent +
           " has a blank, a colon or a quote): the processes launched load it later, at their "
@@ -436,9 +375,7 @@ void LldbBackend::agent_disconnect(const std::string& why) {
 
 namespace {
 
-// free_gap_near() is the 64 KiB-aligned address nearest to address, within a trampoline
-// pool's reach of it, where kPoolSize bytes of the process are unmapped (with a pool's size
-// of room on either side); 0 if there is none.
+// free_gap_near() is agent::pool_address_near() over process's mapped regions.
 std::uint64_t free_gap_near(lldb::SBProcess& process, std::uint64_t address) {
   lldb::SBMemoryRegionInfoList regions = process.GetMemoryRegions();
   std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped;
@@ -446,23 +383,7 @@ std::uint64_t free_gap_near(lldb::SBProcess& process, std::uint64_t address) {
   for (std::uint32_t i = 0; i < regions.GetSize(); ++i)
     if (regions.GetMemoryRegionAtIndex(i, region) && region.IsMapped())
       mapped.emplace_back(region.GetRegionBase(), region.GetRegionEnd());
-  std::sort(mapped.begin(), mapped.end());
-  constexpr std::uint64_t kAlign = 0xffff;
-  std::uint64_t best = 0;
-  std::uint64_t lo = 0x10000;  // below: mmap_min_addr
-  for (std::size_t i = 0; i <= mapped.size(); ++i) {
-    std::uint64_t hi = i < mapped.size() ? mapped[i].first : 0x7ffffffff000;
-    std::uint64_t first = (lo + kPoolSize + kAlign) & ~kAlign;
-    std::uint64_t last = hi > 2 * kPoolSize ? (hi - 2 * kPoolSize) & ~kAlign : 0;
-    if (first <= last) {
-      std::uint64_t c = address < first ? first : address > last ? last : address & ~kAlign;
-      if (distance(c, address) < kReach - kPoolSize &&
-          (!best || distance(c, address) < distance(best, address)))
-        best = c;
-    }
-    if (i < mapped.size()) lo = std::max(lo, mapped[i].second);
-  }
-  return best;
+  return agent::pool_address_near(std::move(mapped), address);
 }
 
 // plan_for() reads the function whose entry is location and decides its patch, or says why it
@@ -826,7 +747,7 @@ bool LldbBackend::is_stop_pad(lldb::break_id_t id) const {
 }
 
 bool LldbBackend::frame_at_entry(Frame& frame) {
-  if (auto* a = dynamic_cast<AgentFrame*>(&frame)) return a->where() == LldbFrame::Where::Entry;
+  if (auto* a = dynamic_cast<AgentFrame*>(&frame)) return a->where() == agent::Where::Entry;
   return static_cast<LldbFrame&>(frame).where() == LldbFrame::Where::Entry;
 }
 
@@ -844,7 +765,7 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
   auto start = std::chrono::steady_clock::now();
   try {
     agent_deliver(slot);
-    profile("deliveries", start);
+    agent::profile("deliveries", start);
   } catch (const std::exception& e) {
     print(std::string("groutines: error at an agent hit: ") + e.what());
   }
@@ -864,13 +785,13 @@ void LldbBackend::agent_hit(ga_slot& slot) noexcept {
 void LldbBackend::agent_deliver(ga_slot& slot) {
   AgentProcess& ap = *agent_;
   const std::uint64_t tid = slot.tid;
-  auto make_bare_frame = [&](LldbFrame::Where where) {
+  auto make_bare_frame = [&](agent::Where where) {
     return AgentFrame(ap.pid, slot, where, ap.unwinder.get(),
                       [this](std::size_t i, std::uint64_t pc) { return symbolize(i, pc); },
                       ap.info.return_stub,
                       [this](AgentFrame& f, std::string_view e) { return agent_evaluate(f, e); });
   };
-  auto make_frame = [&](LldbFrame::Where where) {
+  auto make_frame = [&](agent::Where where) {
     AgentFrame frame = make_bare_frame(where);
     frame.use_thread_reader([this](AgentFrame& f) { return agent_threads(f); });
     return frame;
@@ -880,7 +801,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   if (slot.kind == GA_HIT_CALL) {
     if (slot.hook >= ap.hooks.size()) return;
     AgentProcess::HookInfo& info = ap.hooks[slot.hook];
-    AgentFrame frame = make_frame(LldbFrame::Where::Entry);
+    AgentFrame frame = make_frame(agent::Where::Entry);
     frame.use_layout(info.layout);
     frame.set_return_type(info.return_type);  // for a forced return
     agent_frame_ = &frame;
@@ -896,7 +817,7 @@ void LldbBackend::agent_deliver(ga_slot& slot) {
   if (w == ap.watched.end()) return;  // nobody waits for it any more
   AgentProcess::Watch watch = std::move(w->second);
   ap.watched.erase(w);
-  AgentFrame frame = make_frame(LldbFrame::Where::Return);
+  AgentFrame frame = make_frame(agent::Where::Return);
   frame.set_return_type(watch.return_type);
   agent_frame_ = &frame;
   const bool unwound = slot.kind == GA_HIT_UNWOUND;
@@ -964,55 +885,6 @@ StackFrame LldbBackend::symbolize(std::size_t index, std::uint64_t pc) {
 
 // --- Evaluation: a thread parked in the agent, the target stopped ---
 
-namespace {
-
-// with_registers() replaces the registers an expression names ($rdi, $edi, $rip...) by their
-// values in regs, so that it reads the call's registers wherever the thread is now.
-std::string with_registers(const std::string& expression, const ga_regs& regs) {
-  struct Name {
-    const char* name;
-    std::uint64_t value;
-    bool low32;
-  };
-  const Name names[] = {
-      {"rax", regs.rax, false}, {"rbx", regs.rbx, false}, {"rcx", regs.rcx, false},
-      {"rdx", regs.rdx, false}, {"rsi", regs.rsi, false}, {"rdi", regs.rdi, false},
-      {"rbp", regs.rbp, false}, {"rsp", regs.rsp, false}, {"r8", regs.r8, false},
-      {"r9", regs.r9, false},   {"r10", regs.r10, false}, {"r11", regs.r11, false},
-      {"r12", regs.r12, false}, {"r13", regs.r13, false}, {"r14", regs.r14, false},
-      {"r15", regs.r15, false}, {"rip", regs.rip, false}, {"pc", regs.rip, false},
-      {"sp", regs.rsp, false},  {"fp", regs.rbp, false},  {"eax", regs.rax, true},
-      {"ebx", regs.rbx, true},  {"ecx", regs.rcx, true},  {"edx", regs.rdx, true},
-      {"esi", regs.rsi, true},  {"edi", regs.rdi, true},  {"r8d", regs.r8, true},
-      {"r9d", regs.r9, true}};
-  std::string out;
-  for (std::size_t i = 0; i < expression.size();) {
-    if (expression[i] == '$') {
-      std::size_t j = i + 1;
-      while (j < expression.size() && (std::isalnum(static_cast<unsigned char>(expression[j])) ||
-                                       expression[j] == '_'))
-        ++j;
-      std::string word = expression.substr(i + 1, j - i - 1);
-      const Name* n = nullptr;
-      for (const Name& candidate : names)
-        if (word == candidate.name) n = &candidate;
-      if (n) {
-        char buf[64];
-        if (n->low32)
-          std::snprintf(buf, sizeof buf, "((unsigned int)0x%" PRIx64 "u)", n->value & 0xffffffffu);
-        else
-          std::snprintf(buf, sizeof buf, "((unsigned long)0x%" PRIx64 "ul)", n->value);
-        out += buf;
-        i = j;
-        continue;
-      }
-    }
-    out += expression[i++];
-  }
-  return out;
-}
-
-}  // namespace
 
 // serve_parked() asks the thread of frame, which waits in the agent, to call the park pad
 // (once a delivery) and waits, at most 20 s, until a breakpoint callback has served request
@@ -1081,11 +953,11 @@ void LldbBackend::serve_park(lldb::SBProcess& process) {
     // expression); the registers the expression names are the call's, put in as values.
     try {
       LldbFrame at(process, thread, LldbFrame::Where::Entry);
-      r.result = at.evaluate(with_registers(r.expression, r.regs));
+      r.result = at.evaluate(agent::with_registers(r.expression, r.regs));
     } catch (const std::exception& e) {
       r.error = e.what();
       // The message names the expression as the groutine wrote it.
-      std::string shown = with_registers(r.expression, r.regs);
+      std::string shown = agent::with_registers(r.expression, r.regs);
       if (std::size_t at = r.error.find(shown); at != std::string::npos)
         r.error.replace(at, shown.size(), r.expression);
     }
@@ -1195,16 +1067,7 @@ std::string LldbBackend::agent_status() const {
   out += "agent: " + agent_library() + "\n";
   if (!agent_) return out + "process: none followed yet\n";
   if (!agent_->channel) return out + "process: served by breakpoints: " + agent_->unavailable + "\n";
-  const ga_counters& c = agent_->channel->header().counters;
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "process %d: served by the agent: %" PRIu64 " hits; passed through: %" PRIu64
-                " nested in the agent, %" PRIu64 " on hooks nobody waits on, %" PRIu64
-                " without a free slot, %" PRIu64 " returns not watched (shadow stack full), %" PRIu64
-                " without the host\n",
-                agent_->pid, c.posted.load(), c.reentrant.load(), c.disabled.load(),
-                c.no_slot.load(), c.shadow_full.load(), c.no_host.load());
-  return out + buf;
+  return out + agent_->channel->status();
 }
 
 }  // namespace groutines::plugin

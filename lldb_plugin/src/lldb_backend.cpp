@@ -12,7 +12,7 @@
 #include "groutines/error.hpp"
 #include "groutines/groutine.hpp"
 #include "groutines/runtime_internals.hpp"
-#include "agent_frame.hpp"
+#include "groutines/agent/frame.hpp"
 #include "lldb_frame.hpp"
 
 namespace groutines::plugin {

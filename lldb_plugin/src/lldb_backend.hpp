@@ -31,13 +31,15 @@
 #include "lldb_frame.hpp"
 
 namespace groutines::agent {
+class AgentFrame;
 class Channel;
 class Unwinder;
+enum class Where : std::uint8_t;
 }  // namespace groutines::agent
 
 namespace groutines::plugin {
 
-class AgentFrame;
+using agent::AgentFrame;
 
 class LldbBackend final : public Backend {
  public:
@@ -351,7 +353,7 @@ class LldbBackend final : public Backend {
   struct ParkRequest {
     std::uint64_t thread = 0;
     ga_regs regs{};
-    LldbFrame::Where where = LldbFrame::Where::Entry;
+    agent::Where where{};
     std::string expression;
     // job, when set, is done on the stopped process instead of evaluating expression.
     std::function<void(lldb::SBProcess&)> job;

@@ -1,8 +1,6 @@
 #include "target_state.hpp"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "groutines/error.hpp"
@@ -34,31 +32,6 @@ std::vector<MemoryRegion> regions_of_process(lldb::SBProcess& process) {
     r.executable = info.IsExecutable();
     if (const char* name = info.GetName()) r.path = name;
     if (r.end > r.start && !agents_own(r.path)) out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<MemoryRegion> regions_of_pid(pid_t pid) {
-  std::string file = "/proc/" + std::to_string(pid) + "/maps";
-  std::ifstream in(file);
-  if (!in) throw Error("cannot read " + file);
-  std::vector<MemoryRegion> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    // start-end perms offset dev inode   path
-    unsigned long long start = 0, end = 0;
-    char perms[8] = {};
-    int used = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &used) < 3)
-      continue;
-    MemoryRegion r;
-    r.start = start;
-    r.end = end;
-    r.readable = perms[0] == 'r';
-    r.writable = perms[1] == 'w';
-    r.executable = perms[2] == 'x';
-    if (used > 0 && static_cast<std::size_t>(used) < line.size()) r.path = line.substr(used);
-    if (!agents_own(r.path)) out.push_back(std::move(r));
   }
   return out;
 }

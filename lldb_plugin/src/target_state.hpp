@@ -14,10 +14,6 @@ namespace groutines::plugin {
 // regions_of_process() are process's mapped regions as LLDB reports them, in address order,
 // the agent's own left out.
 std::vector<MemoryRegion> regions_of_process(lldb::SBProcess& process);
-// regions_of_pid() are the mapped regions of local process pid read from /proc/PID/maps
-// (without asking LLDB: the agent's service thread may not), the agent's own left out. Throws
-// Error when the file cannot be read.
-std::vector<MemoryRegion> regions_of_pid(pid_t pid);
 // threads_of_process() are the stopped process's threads with their stack pointers and
 // 64-bit general purpose registers, first's first (its registers as LLDB sees them).
 std::vector<ThreadState> threads_of_process(lldb::SBProcess& process, std::uint64_t first);

@@ -25,22 +25,6 @@
 namespace groutines::python {
 namespace {
 
-// describe() is a Python exception as "ValueError: message" (with the GIL held). It never
-// throws: it runs inside the catch handlers of noexcept methods, and an exception whose
-// __str__ raises must not end the process there.
-std::string describe(py::error_already_set& e) noexcept {
-  std::string type = "exception";
-  try {
-    type = to_text(e.type().attr("__name__"));
-    return type + ": " + to_text(py::str(e.value()));
-  } catch (py::error_already_set& inner) {
-    inner.restore();
-    PyErr_Clear();
-  } catch (...) {
-  }
-  return type + ": (its message cannot be shown)";
-}
-
 // as_u64() is an int returned by Python as the 64 bits the target holds (negative ints too).
 std::uint64_t as_u64(py::handle object, const char* method) {
   Value v = to_value(object);
@@ -57,6 +41,46 @@ double as_double(py::handle object, const char* method) {
   throw Error("Frame." + std::string(method) + "() returned " + to_text(py::repr(object)) +
               ", not a float");
 }
+
+}  // namespace
+
+// describe_exception() is a Python exception as "ValueError: message" (with the GIL held). Never
+// throws: it runs inside the catch handlers of noexcept methods, and an exception whose
+// __str__ raises must not end the process there.
+std::string describe_exception(py::error_already_set& e) noexcept {
+  std::string type = "exception";
+  try {
+    type = to_text(e.type().attr("__name__"));
+    return type + ": " + to_text(py::str(e.value()));
+  } catch (py::error_already_set& inner) {
+    inner.restore();
+    PyErr_Clear();
+  } catch (...) {
+  }
+  return type + ": (its message cannot be shown)";
+}
+
+std::vector<ThreadState> threads_from_python(py::handle list, const char* what) {
+  // A list of (id, {register: value}), the event's thread first; rsp is the stack pointer.
+  std::vector<ThreadState> out;
+  for (py::handle h : list) {
+    if (!py::isinstance<py::tuple>(h) || py::len(h) != 2 ||
+        !py::isinstance<py::dict>(py::reinterpret_borrow<py::tuple>(h)[1]))
+      throw Error(std::string(what) + " returned " + to_text(py::repr(h)) +
+                  " in its list, not an (id, {register: value}) tuple");
+    auto t = py::reinterpret_borrow<py::tuple>(h);
+    ThreadState state;
+    state.id = as_u64(t[0], "threads");
+    for (auto [name, value] : py::reinterpret_borrow<py::dict>(t[1])) {
+      state.registers.emplace_back(to_text(name), as_u64(value, "threads"));
+      if (state.registers.back().first == "rsp") state.stack_pointer = state.registers.back().second;
+    }
+    out.push_back(std::move(state));
+  }
+  return out;
+}
+
+namespace {
 
 // PyFrame is the trampoline of groutines.Frame: each read calls the Python method of that
 // name when the subclass defines one, else Frame's default (which throws "not supported").
@@ -160,27 +184,7 @@ class PyFrame final : public Frame {
   std::vector<ThreadState> threads() override {
     return read(
         "threads",
-        [&](py::function f) {
-          // A list of (id, {register: value}), the event's thread first; rsp is the stack
-          // pointer.
-          std::vector<ThreadState> out;
-          for (py::handle h : f()) {
-            if (!py::isinstance<py::tuple>(h) || py::len(h) != 2 ||
-                !py::isinstance<py::dict>(py::reinterpret_borrow<py::tuple>(h)[1]))
-              throw Error("Frame.threads() returned " + to_text(py::repr(h)) +
-                          " in its list, not an (id, {register: value}) tuple");
-            auto t = py::reinterpret_borrow<py::tuple>(h);
-            ThreadState state;
-            state.id = as_u64(t[0], "threads");
-            for (auto [name, value] : py::reinterpret_borrow<py::dict>(t[1])) {
-              state.registers.emplace_back(to_text(name), as_u64(value, "threads"));
-              if (state.registers.back().first == "rsp")
-                state.stack_pointer = state.registers.back().second;
-            }
-            out.push_back(std::move(state));
-          }
-          return out;
-        },
+        [&](py::function f) { return threads_from_python(f(), "Frame.threads()"); },
         [&] { return Frame::threads(); });
   }
   std::uint64_t int_return_value() override {
@@ -241,7 +245,7 @@ class PyFrame final : public Frame {
         // groutines.Error is the frame's own message for the groutine (an unknown register,
         // an expression that failed): it goes through as it is.
         if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
-        throw Error(std::string("Frame.") + method + "(): " + describe(e));
+        throw Error(std::string("Frame.") + method + "(): " + describe_exception(e));
       } catch (const Error&) {
         throw;
       } catch (const std::exception& e) {
@@ -367,7 +371,7 @@ class PyBackend final : public Backend {
       else if (required)
         error = "not implemented by this Python backend";
     } catch (py::error_already_set& e) {
-      error = describe(e);
+      error = describe_exception(e);
     } catch (const std::exception& e) {
       error = e.what();
     } catch (...) {
@@ -408,7 +412,7 @@ class PyBackend final : public Backend {
     } catch (py::error_already_set& e) {
       // groutines.Error is the backend's own message for the groutine (no such module).
       if (e.matches(error_type())) throw Error(to_text(py::str(e.value())));
-      throw Error(std::string("Backend.") + method + "(): " + describe(e));
+      throw Error(std::string("Backend.") + method + "(): " + describe_exception(e));
     }
   }
 };

@@ -56,6 +56,14 @@ class HostedRuntime {
   Libraries libraries_;  // closed after its groutines are unloaded
 };
 
+// describe_exception() is a Python exception as "ValueError: message" (the GIL held); never
+// throws.
+std::string describe_exception(py::error_already_set& e) noexcept;
+
+// threads_from_python() reads the threads a Python frame reports ([(id, {register: value})],
+// rsp the stack pointer), or Error naming what returned something else.
+std::vector<ThreadState> threads_from_python(py::handle list, const char* what);
+
 // bind_backend() adds Backend, Frame, Outcome and HostedRuntime to the module.
 void bind_backend(py::module_& m);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "agent_binding.hpp"
 #include "awaitables.hpp"
 #include "backend_binding.hpp"
 #include "layout_binding.hpp"
@@ -376,6 +377,9 @@ PYBIND11_MODULE(_native, m) {
   bind_target(m);
   bind_backend(m);
   bind_layout(m);
+#ifdef GROUTINES_HAVE_AGENT
+  bind_agent(m);
+#endif
   bind_commands(m);
 
   m.def("default_runtime", &default_runtime, py::return_value_policy::reference,

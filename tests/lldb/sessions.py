@@ -184,3 +184,50 @@ def gdb(*commands, timeout=TIMEOUT, env=None, frontend=FRONTEND):
 def debug(debugger, *commands, timeout=TIMEOUT):
     """debug() runs commands under debugger ("gdb" or "lldb")."""
     return (gdb if debugger == "gdb" else lldb)(*commands, timeout=timeout)
+
+
+# --- The agent transport: `groutine transport`, `groutine subscriptions` and the test
+# groutines' replies, as both debuggers print them. ---
+
+_COUNTERS = re.compile(
+    r"process (\d+): served by the agent: (\d+) hits; passed through: (\d+) nested in the agent, "
+    r"(\d+) on hooks nobody waits on, (\d+) without a free slot, (\d+) returns not watched "
+    r"\(shadow stack full\), (\d+) without the host")
+
+
+def agent_counters(text):
+    """agent_counters() parses the agent's line of `groutine transport`."""
+    m = _COUNTERS.search(text)
+    assert m, f"no agent counters in:\n{text}"
+    keys = ("pid", "hits", "nested", "unheld", "no_slot", "shadow_full", "no_host")
+    return dict(zip(keys, map(int, m.groups())))
+
+
+def subscriptions(text):
+    """subscriptions() parses `groutine subscriptions`: {function: (hits, transport)} and
+    {function: why it is on a breakpoint}."""
+    rows, reasons = {}, {}
+    for line in text.splitlines():
+        m = re.fullmatch(r"(\w+)\s+(?:-?\d+|-)\s+\d+\s+\d+\s+(\d+)\s+(\S+)", line)
+        if m:
+            rows[m.group(1)] = (int(m.group(2)), m.group(3))
+        m = re.fullmatch(r"  (\w+): on a breakpoint: (.*)", line)
+        if m:
+            reasons[m.group(1)] = m.group(2)
+    return rows, reasons
+
+
+def totals(session, command):
+    """totals() parses the replies of the count-T groutines to `command` (a `groutine fire
+    totals ...`): {T: {calls, returns, unwound, moved, sum}}."""
+    out = {}
+    for m in re.finditer(r'reply from count-\d+ \(#\d+\): "\w+\[(\d+)\] calls=(\d+) returns=(\d+) '
+                         r'unwound=(\d+) moved=(\d+) sum=(-?\d+)"', session.after(command)):
+        out[int(m.group(1))] = dict(zip(("calls", "returns", "unwound", "moved", "sum"),
+                                        map(int, m.groups()[1:])))
+    return out
+
+
+def without_threads(logged):
+    """without_threads() is the lines of the watch groutines without their " thread T"."""
+    return [re.sub(r" thread \d+$", "", line) for line in logged]

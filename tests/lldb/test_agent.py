@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, example, groutine_library, lldb, target
+from sessions import agent_counters, subscriptions, totals, without_threads
 
 # CTest runs every suite twice, the second time with GROUTINES_TRANSPORT=breakpoint as the
 # plugin's first transport; this one is about the agent.
@@ -29,55 +30,11 @@ DEFAULT_TRANSPORT = os.environ.get("GROUTINES_TRANSPORT", "auto")
 AGENT_CASES = target("agent_cases")
 DONE = "breakpoint set -n agent_cases_done"
 
-_COUNTERS = re.compile(
-    r"process (\d+): served by the agent: (\d+) hits; passed through: (\d+) nested in the agent, "
-    r"(\d+) on hooks nobody waits on, (\d+) without a free slot, (\d+) returns not watched "
-    r"\(shadow stack full\), (\d+) without the host")
-
-
-def agent_counters(text):
-    """agent_counters() parses the agent's line of `groutine transport`."""
-    m = _COUNTERS.search(text)
-    assert m, f"no agent counters in:\n{text}"
-    keys = ("pid", "hits", "nested", "unheld", "no_slot", "shadow_full", "no_host")
-    return dict(zip(keys, map(int, m.groups())))
-
-
-def subscriptions(text):
-    """subscriptions() parses `groutine subscriptions`: {function: (hits, transport)} and
-    {function: why it is on a breakpoint}."""
-    rows, reasons = {}, {}
-    for line in text.splitlines():
-        m = re.fullmatch(r"(\w+)\s+(?:\d+|-)\s+\d+\s+\d+\s+(\d+)\s+(\S+)", line)
-        if m:
-            rows[m.group(1)] = (int(m.group(2)), m.group(3))
-        m = re.fullmatch(r"  (\w+): on a breakpoint: (.*)", line)
-        if m:
-            reasons[m.group(1)] = m.group(2)
-    return rows, reasons
-
-
-def totals(session, command):
-    """totals() parses the replies of the count-T groutines to `command` (a `groutine fire
-    totals ...`): {T: {calls, returns, unwound, moved, sum}}."""
-    out = {}
-    for m in re.finditer(r'reply from count-\d+ \(#\d+\): "\w+\[(\d+)\] calls=(\d+) returns=(\d+) '
-                         r'unwound=(\d+) moved=(\d+) sum=(-?\d+)"', session.after(command)):
-        out[int(m.group(1))] = dict(zip(("calls", "returns", "unwound", "moved", "sum"),
-                                        map(int, m.groups()[1:])))
-    return out
-
-
 def disassembly(session, function):
     """disassembly() is {offset: bytes} of `disassemble -b -n function`."""
     text = session.after(f"disassemble -b -n {function}")
     return {int(m.group(1)): m.group(2).strip()
             for m in re.finditer(r"<\+(\d+)>: ((?:[0-9a-f]{2} )+)", text)}
-
-
-def without_threads(logged):
-    """without_threads() is the lines of the watch groutines without their " thread T"."""
-    return [re.sub(r" thread \d+$", "", line) for line in logged]
 
 
 def test_a_function_reading_a_global_rip_relative_is_patched_and_served_by_the_agent():

@@ -42,8 +42,8 @@ def normalized(report):
 
 def both(*args, **kwargs):
     """both() runs `groutines run --debugger D ARGS` under LLDB and GDB: (lldb, gdb) Runs.
-    LLDB's with --transport breakpoint: the GDB frontend has no agent yet, and the agent
-    preloaded under LLDB moves the libraries' addresses in backtraces."""
+    LLDB's with --transport breakpoint (the agent preloaded under LLDB moves the libraries'
+    addresses in its backtraces), GDB's on its default transport (the agent where it can)."""
     return (run("--debugger", "lldb", "--transport", "breakpoint", *args, **kwargs),
             run("--debugger", "gdb", *args, **kwargs))
 
@@ -294,3 +294,13 @@ def test_a_program_and_a_temporary_directory_with_blanks_and_quotes_run_under_gd
     assert "run ner exited with status 0" in r.stderr, r
     assert (awkward / "ev.jsonl").read_text(), r
     assert list((awkward / "tmp dir").iterdir()) == [], "temporary files left"
+
+
+def test_the_agent_transport_under_gdb_gives_the_breakpoint_transports_run():
+    args = [script("groutine_lldb_calls.py"), "--", target("calls_O0_g"), "3"]
+    agent = run("--debugger", "gdb", "--transport", "agent", *args)
+    breakpoints = run("--debugger", "gdb", "--transport", "breakpoint", *args)
+    assert agent.code == breakpoints.code == 0, (agent, breakpoints)
+    assert agent.stdout == breakpoints.stdout, (agent, breakpoints)
+    assert "add(1,2)=1003" in agent.stdout, agent
+    assert normalized(agent.stderr) == normalized(breakpoints.stderr), (agent, breakpoints)

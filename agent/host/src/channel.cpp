@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -195,6 +197,19 @@ void Channel::serve() {
     header_->host_sleeping.store(0);
     idle_since = __builtin_ia32_rdtsc();
   }
+}
+
+std::string Channel::status() const {
+  const ga_counters& c = header_->counters;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "process %d: served by the agent: %" PRIu64 " hits; passed through: %" PRIu64
+                " nested in the agent, %" PRIu64 " on hooks nobody waits on, %" PRIu64
+                " without a free slot, %" PRIu64 " returns not watched (shadow stack full), %" PRIu64
+                " without the host\n",
+                pid_, c.posted.load(), c.reentrant.load(), c.disabled.load(), c.no_slot.load(),
+                c.shadow_full.load(), c.no_host.load());
+  return buf;
 }
 
 }  // namespace groutines::agent

@@ -253,4 +253,25 @@ bool reachable(std::uint64_t from, std::uint64_t to) noexcept {
          delta <= std::numeric_limits<std::int32_t>::max();
 }
 
+std::uint64_t pool_address_near(std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped,
+                                 std::uint64_t address) {
+  std::sort(mapped.begin(), mapped.end());
+  constexpr std::uint64_t kAlign = 0xffff;
+  std::uint64_t best = 0;
+  std::uint64_t lo = 0x10000;  // below: mmap_min_addr
+  for (std::size_t i = 0; i <= mapped.size(); ++i) {
+    std::uint64_t hi = i < mapped.size() ? mapped[i].first : 0x7ffffffff000;
+    std::uint64_t first = (lo + kPoolSize + kAlign) & ~kAlign;
+    std::uint64_t last = hi > 2 * kPoolSize ? (hi - 2 * kPoolSize) & ~kAlign : 0;
+    if (first <= last) {
+      std::uint64_t c = address < first ? first : address > last ? last : address & ~kAlign;
+      if (distance(c, address) < kReach - kPoolSize &&
+          (!best || distance(c, address) < distance(best, address)))
+        best = c;
+    }
+    if (i < mapped.size()) lo = std::max(lo, mapped[i].second);
+  }
+  return best;
+}
+
 }  // namespace groutines::agent

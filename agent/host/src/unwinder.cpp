@@ -389,6 +389,7 @@ Symbol Unwinder::symbolize(std::uint64_t pc, bool return_address) {
   };
   if (symbol != nullptr) {
     out.start = at - offset;
+    out.size = sym.st_size;
     std::string plain = symbol;
     plain = plain.substr(0, plain.find('@'));  // the ELF version: __libc_start_main@@GLIBC_2.34
     out.function = demangle(plain.c_str());

@@ -122,11 +122,15 @@ class GdbDriver(Driver):
         if words[:1] != ["groutine"]:
             raise UsageError(f"not a groutine command: {text}")
         output, error = run_command(self.frontend, words[1:])
-        if error and words[1:2] == ["transport"] and words[2:] in (["auto"], ["breakpoint"]):
-            return True, "", ""  # no agent under GDB yet: auto is breakpoints
         if check and error:
             raise UsageError(error)
         return not error, output, (f"error: {error}\n" if error else "")
+
+    def agent(self):
+        # The agent the frontend's transport serves: beside the core library, or in the build.
+        from groutines import _native
+        host = getattr(_native, "agent", None)
+        return (host.library() or None) if host is not None else None
 
     def set_program(self, program):
         try:

@@ -69,6 +69,9 @@ class Channel {
   pid_t pid() const noexcept { return pid_; }
   // hits() counts the hits handled.
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
+  // status() is one line for `groutine transport`: the process, the hits served and those
+  // that passed through, and why ("process 123: served by the agent: 5 hits; passed ...").
+  std::string status() const;
   // on_service_thread() tells whether the caller is the service thread.
   bool on_service_thread() const noexcept;
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -52,5 +53,20 @@ std::vector<std::uint8_t> entry_jump(std::uint64_t from, std::uint64_t to);
 // reachable() tells whether a rel32 in an instruction ending at `from` reaches `to`, that is
 // whether to - from fits in an int32 (for a 5-byte jmp written at x: reachable(x + 5, to)).
 bool reachable(std::uint64_t from, std::uint64_t to) noexcept;
+
+// Trampolines live in pools of kPoolSize bytes the agent maps near the code (its service stub).
+constexpr std::uint64_t kPoolSize = 1 << 20;
+// Trampolines stay this far inside the +-2 GB a rel32 reaches, so that the relocated
+// instructions' rip-relative targets in the same module stay in reach too.
+constexpr std::uint64_t kReach = (std::uint64_t{1} << 31) - (std::uint64_t{64} << 20);
+
+// distance() is |a - b|.
+constexpr std::uint64_t distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
+
+// pool_address_near() is the 64 KiB-aligned address nearest to address, within a pool's reach
+// of it, where kPoolSize bytes are unmapped (with a pool's size of room on either side), given
+// the process's mapped regions as [start, end) pairs in any order; 0 if there is none.
+std::uint64_t pool_address_near(std::vector<std::pair<std::uint64_t, std::uint64_t>> mapped,
+                                 std::uint64_t address);
 
 }  // namespace groutines::agent

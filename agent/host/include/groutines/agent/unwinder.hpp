@@ -26,6 +26,7 @@ struct Symbol {
   std::string module;     // the module's file name, without its directory ("" if none)
   std::string function;   // demangled ("" if no symbol covers the pc)
   std::uint64_t start = 0;  // the function's first byte (0 if unknown)
+  std::uint64_t size = 0;   // its ELF symbol's size (0 if unknown)
   std::string file;       // the source file's name, without its directory ("" if unknown)
   unsigned line = 0;
 };

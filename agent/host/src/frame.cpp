@@ -1,6 +1,11 @@
-#include "agent_frame.hpp"
+#include "groutines/agent/frame.hpp"
 
 #include <sys/uio.h>
+
+#include <cctype>
+#include <cinttypes>
+#include <cstddef>
+#include <fstream>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,9 +15,8 @@
 #include <cstring>
 
 #include "groutines/error.hpp"
-#include "target_state.hpp"
 
-namespace groutines::plugin {
+namespace groutines::agent {
 
 namespace {
 
@@ -40,7 +44,89 @@ std::uint64_t at(const ga_regs& r, std::size_t offset) {
   return v;
 }
 
+// agents_own() tells a mapping of the agent (its library, its shared memory with the host):
+// the debugger's memory in the target, not the program's.
+bool agents_own(const std::string& path) {
+  return path.find("libgroutines_agent") != std::string::npos ||
+         path.find("groutines-agent") != std::string::npos;
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
 }  // namespace
+
+std::vector<MemoryRegion> regions_of_pid(pid_t pid) {
+  std::string file = "/proc/" + std::to_string(pid) + "/maps";
+  std::ifstream in(file);
+  if (!in) throw Error("cannot read " + file);
+  std::vector<MemoryRegion> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    // start-end perms offset dev inode   path
+    unsigned long long start = 0, end = 0;
+    char perms[8] = {};
+    int used = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &used) < 3)
+      continue;
+    MemoryRegion r;
+    r.start = start;
+    r.end = end;
+    r.readable = perms[0] == 'r';
+    r.writable = perms[1] == 'w';
+    r.executable = perms[2] == 'x';
+    if (used > 0 && static_cast<std::size_t>(used) < line.size()) r.path = line.substr(used);
+    if (!agents_own(r.path)) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string with_registers(const std::string& expression, const ga_regs& regs) {
+  struct Name {
+    const char* name;
+    std::uint64_t value;
+    bool low32;
+  };
+  const Name names[] = {
+      {"rax", regs.rax, false}, {"rbx", regs.rbx, false}, {"rcx", regs.rcx, false},
+      {"rdx", regs.rdx, false}, {"rsi", regs.rsi, false}, {"rdi", regs.rdi, false},
+      {"rbp", regs.rbp, false}, {"rsp", regs.rsp, false}, {"r8", regs.r8, false},
+      {"r9", regs.r9, false},   {"r10", regs.r10, false}, {"r11", regs.r11, false},
+      {"r12", regs.r12, false}, {"r13", regs.r13, false}, {"r14", regs.r14, false},
+      {"r15", regs.r15, false}, {"rip", regs.rip, false}, {"pc", regs.rip, false},
+      {"sp", regs.rsp, false},  {"fp", regs.rbp, false},  {"eax", regs.rax, true},
+      {"ebx", regs.rbx, true},  {"ecx", regs.rcx, true},  {"edx", regs.rdx, true},
+      {"esi", regs.rsi, true},  {"edi", regs.rdi, true},  {"r8d", regs.r8, true},
+      {"r9d", regs.r9, true}};
+  std::string out;
+  for (std::size_t i = 0; i < expression.size();) {
+    if (expression[i] == '$') {
+      std::size_t j = i + 1;
+      while (j < expression.size() && (std::isalnum(static_cast<unsigned char>(expression[j])) ||
+                                       expression[j] == '_'))
+        ++j;
+      std::string word = expression.substr(i + 1, j - i - 1);
+      const Name* n = nullptr;
+      for (const Name& candidate : names)
+        if (word == candidate.name) n = &candidate;
+      if (n) {
+        char buf[64];
+        if (n->low32)
+          std::snprintf(buf, sizeof buf, "((unsigned int)0x%" PRIx64 "u)", n->value & 0xffffffffu);
+        else
+          std::snprintf(buf, sizeof buf, "((unsigned long)0x%" PRIx64 "ul)", n->value);
+        out += buf;
+        i = j;
+        continue;
+      }
+    }
+    out += expression[i++];
+  }
+  return out;
+}
 
 void profile(const char* what, std::chrono::steady_clock::time_point start) {
   static const bool on = std::getenv("GROUTINES_AGENT_PROFILE") != nullptr;
@@ -59,7 +145,7 @@ void profile(const char* what, std::chrono::steady_clock::time_point start) {
                  what, it->total / static_cast<double>(it->n));
 }
 
-AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
+AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, Where where, Unwinder* unwinder,
                        Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate)
     : pid_(pid),
       slot_(slot),
@@ -69,9 +155,9 @@ AgentFrame::AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::
       return_stub_(return_stub),
       evaluate_(std::move(evaluate)) {}
 
-void AgentFrame::require(LldbFrame::Where where, const char* what) const {
+void AgentFrame::require(Where where, const char* what) const {
   if (where_ == where) return;
-  throw Error(std::string(what) + (where == LldbFrame::Where::Entry
+  throw Error(std::string(what) + (where == Where::Entry
                                        ? " can only be read at a call"
                                        : " can only be read at a return"));
 }
@@ -84,7 +170,7 @@ std::uint64_t AgentFrame::read_u64(std::uint64_t address) {
 }
 
 std::uint64_t AgentFrame::int_argument(unsigned index) {
-  require(LldbFrame::Where::Entry, "arguments");
+  require(Where::Entry, "arguments");
   if (index < 6) {
     static constexpr const char* kNames[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
     std::uint64_t v = at(slot_.regs, kIntArgumentOffsets[index]);
@@ -96,7 +182,7 @@ std::uint64_t AgentFrame::int_argument(unsigned index) {
 }
 
 double AgentFrame::float_argument(unsigned index) {
-  require(LldbFrame::Where::Entry, "arguments");
+  require(Where::Entry, "arguments");
   if (index >= 8)
     throw Error("floating argument " + std::to_string(index) +
                 " is not in a register (only xmm0..xmm7 are read)");
@@ -106,12 +192,12 @@ double AgentFrame::float_argument(unsigned index) {
 }
 
 std::vector<Argument> AgentFrame::arguments() {
-  require(LldbFrame::Where::Entry, "arguments");
+  require(Where::Entry, "arguments");
   return layout_ ? sysv::read_arguments(*this, *layout_) : std::vector<Argument>{};
 }
 
 std::optional<Argument> AgentFrame::argument(std::string_view name) {
-  require(LldbFrame::Where::Entry, "arguments");
+  require(Where::Entry, "arguments");
   return layout_ ? sysv::read_argument(*this, *layout_, name) : std::nullopt;
 }
 
@@ -190,7 +276,7 @@ std::vector<StackFrame> AgentFrame::backtrace(std::size_t max_frames) {
   if (max_frames == 0) return out;
   std::vector<std::uint64_t> pcs;
   if (unwinder_) {
-    agent::UnwindRegisters r;
+    UnwindRegisters r;
     const ga_regs& g = slot_.regs;
     r.rax = g.rax, r.rdx = g.rdx, r.rcx = g.rcx, r.rbx = g.rbx, r.rsi = g.rsi, r.rdi = g.rdi;
     r.rbp = g.rbp, r.rsp = g.rsp, r.r8 = g.r8, r.r9 = g.r9, r.r10 = g.r10, r.r11 = g.r11;
@@ -216,7 +302,7 @@ std::vector<StackFrame> AgentFrame::backtrace(std::size_t max_frames) {
 }
 
 std::uint64_t AgentFrame::int_return_value() {
-  require(LldbFrame::Where::Return, "a return value");
+  require(Where::Return, "a return value");
   std::uint64_t rax = slot_.regs.rax;
   if (!return_type_.known || return_type_.floating) return rax;
   if (return_type_.size == 1 && !return_type_.is_signed) return rax & 0xff;
@@ -224,7 +310,7 @@ std::uint64_t AgentFrame::int_return_value() {
 }
 
 double AgentFrame::float_return_value() {
-  require(LldbFrame::Where::Return, "a return value");
+  require(Where::Return, "a return value");
   if (return_type_.known && return_type_.floating && return_type_.size == 4) {
     float f = 0;
     std::memcpy(&f, slot_.regs.xmm[0], sizeof f);
@@ -285,15 +371,15 @@ void AgentFrame::set_value(const Value& value) {
 }
 
 void AgentFrame::force_return(const Value& value) {
-  require(LldbFrame::Where::Entry, "a forced return");
+  require(Where::Entry, "a forced return");
   set_value(value);
   slot_.reply |= GA_REPLY_SKIP;
 }
 
 void AgentFrame::set_return_value(const Value& value) {
-  require(LldbFrame::Where::Return, "a return value");
+  require(Where::Return, "a return value");
   set_value(value);
   slot_.reply |= GA_REPLY_REWRITE;
 }
 
-}  // namespace groutines::plugin
+}  // namespace groutines::agent

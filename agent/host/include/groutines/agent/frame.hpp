@@ -2,7 +2,8 @@
 // AgentFrame: the core's Frame over a target thread that waits inside the agent at a hooked
 // function's entry or at a watched call's return. Registers come from the thread's slot in
 // shared memory, memory from process_vm_readv, the stack from the agent's unwinder; the
-// target is not stopped, so nothing here asks LLDB for the thread.
+// target is not stopped, so nothing here asks the debugger for the thread (evaluations and
+// the other threads go through callbacks the debugger's adapter gives).
 #include <sys/types.h>
 
 #include <chrono>
@@ -18,14 +19,32 @@
 #include "groutines/argument_layout.hpp"
 #include "groutines/event.hpp"
 #include "groutines_agent/protocol.h"
-#include "lldb_frame.hpp"
 
-namespace groutines::plugin {
+namespace groutines::agent {
+
+using sysv::ArgumentLayout;
+using ReturnType = sysv::ReturnLayout;
 
 // profile() adds the time since start to the mean of what (printed every 1,000 samples) when
 // GROUTINES_AGENT_PROFILE is set: where an agent hit's time goes. One thread (the service
 // thread) only.
 void profile(const char* what, std::chrono::steady_clock::time_point start);
+
+// regions_of_pid() are the mapped regions of local process pid read from /proc/PID/maps
+// (without asking the debugger: the agent's service thread may not), the agent's own left out.
+// Throws Error when the file cannot be read.
+std::vector<MemoryRegion> regions_of_pid(pid_t pid);
+
+// with_registers() is expression with the registers it names ($rdi, $edi, $rip...) replaced
+// by their values in regs, so that a debugger evaluating it where the thread waits now reads
+// the call's registers.
+std::string with_registers(const std::string& expression, const ga_regs& regs);
+
+// Where a thread waiting in the agent stands.
+enum class Where : std::uint8_t {
+  Entry,   // a hooked function's first instruction: arguments are the caller's
+  Return,  // a watched call's return address: rax/xmm0 hold its return value
+};
 
 class AgentFrame final : public Frame {
  public:
@@ -35,11 +54,11 @@ class AgentFrame final : public Frame {
   using Evaluator = std::function<Value(AgentFrame& frame, std::string_view expression)>;
 
   // ThreadReader reads the threads of the process, stopped for it (the backend parks the
-  // frame's thread and reads the others from LLDB).
+  // frame's thread and reads the others from the debugger).
   using ThreadReader = std::function<std::vector<ThreadState>(AgentFrame& frame)>;
 
   // AgentFrame() reads the hit posted in slot of process pid; where is Entry or Return.
-  AgentFrame(pid_t pid, ga_slot& slot, LldbFrame::Where where, agent::Unwinder* unwinder,
+  AgentFrame(pid_t pid, ga_slot& slot, Where where, Unwinder* unwinder,
              Symbolizer symbolize, std::uint64_t return_stub, Evaluator evaluate);
 
   std::uint64_t int_argument(unsigned index) override;
@@ -63,7 +82,7 @@ class AgentFrame final : public Frame {
 
   // --- For the backend. ---
   void use_thread_reader(ThreadReader reader) { read_threads_ = std::move(reader); }
-  LldbFrame::Where where() const noexcept { return where_; }
+  Where where() const noexcept { return where_; }
   std::uint64_t thread_id() const noexcept { return slot_.tid; }
   std::uint64_t stack_pointer() const noexcept { return slot_.regs.rsp; }
   ga_slot& slot() noexcept { return slot_; }
@@ -91,13 +110,13 @@ class AgentFrame final : public Frame {
   std::string cached_view() const;
 
  private:
-  void require(LldbFrame::Where where, const char* what) const;
+  void require(Where where, const char* what) const;
   void set_value(const Value& value);
 
   pid_t pid_;
   ga_slot& slot_;
-  LldbFrame::Where where_;
-  agent::Unwinder* unwinder_;
+  Where where_;
+  Unwinder* unwinder_;
   Symbolizer symbolize_;
   std::uint64_t return_stub_;
   Evaluator evaluate_;
@@ -108,4 +127,4 @@ class AgentFrame final : public Frame {
   void note(const char* name, std::uint64_t value);
 };
 
-}  // namespace groutines::plugin
+}  // namespace groutines::agent
