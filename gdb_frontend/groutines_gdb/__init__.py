@@ -10,7 +10,7 @@ import gdb
 
 import groutines
 
-from . import commands
+from . import commands, output
 from .backend import GdbBackend
 
 __all__ = ["Frontend", "start", "frontend"]
@@ -109,6 +109,7 @@ def start():
     """start() starts the frontend once; sourcing groutines.py again does nothing more."""
     global _frontend
     if _frontend is None:
+        output.install()  # before anything writes from the agent's service thread
         _frontend = Frontend()
         commands.register(_frontend)
     return _frontend

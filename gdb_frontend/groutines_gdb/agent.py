@@ -35,7 +35,7 @@ TRANSPORTS = ("auto", "agent", "breakpoint")
 # The exec-wrapper this frontend sets: `env LD_PRELOAD=... ` (GDB runs the program through
 # the shell; the agent takes itself out of the environment, so a shell loading it would
 # lose it for the program: env sets it only for the program).
-_WRAPPER = re.compile(r"^env 'LD_PRELOAD=[^']*'$")
+_WRAPPER = re.compile(r"^env (LD_PRELOAD=\S+|'LD_PRELOAD=[^']*')$")
 
 
 class _Pool:
@@ -46,12 +46,15 @@ class _Pool:
 
 
 class _Patched:
-    """_Patched is one patched entry: the agent hook index and the names held on it."""
-    __slots__ = ("index", "start", "entry", "jump", "resume", "names", "layout", "breakpoints")
+    """_Patched is one patched entry: the agent hook index and the names held on it. Its
+    trampoline is written first; jumped once its entry jumps there (after_call())."""
+    __slots__ = ("index", "start", "entry", "window_end", "jump", "resume", "names", "layout",
+                 "breakpoints", "jumped")
 
-    def __init__(self, index, start, entry, jump, resume, layout):
+    def __init__(self, index, start, entry, window_end, jump, resume, layout):
         self.index, self.start, self.entry, self.jump = index, start, entry, jump
-        self.resume = resume
+        self.window_end, self.resume = window_end, resume
+        self.jumped = False
         self.names = {}  # function id -> held
         self.layout = layout
         self.breakpoints = []  # the hook breakpoints disabled for it
@@ -86,6 +89,7 @@ class GdbAgent:
         self._reset()
         self.fallback = {}  # function id -> why its calls stay on a breakpoint
         self.deferred = []  # hook changes asked for on the service thread, for GDB's
+        self.turned_displaced_off = False
         self.update_preload()
 
     def _reset(self):
@@ -103,6 +107,8 @@ class GdbAgent:
         self.service_for = 0
         self.service_thread = 0
         self.service_thread_ident = None  # the service thread, while it delivers
+        self.program_entry = None  # AT_ENTRY: where GDB's displaced stepping happens
+        self.stepping = {}  # entry -> threads left at its breakpoint for GDB to step over
 
     # --- the transport ---
 
@@ -124,11 +130,13 @@ class GdbAgent:
         return out + self.session.status()
 
     def update_preload(self):
-        """update_preload() has GDB launch programs with the agent in LD_PRELOAD (through
-        exec-wrapper `env`), or not on the breakpoint transport; an exec-wrapper of the
-        user's is left alone."""
+        """update_preload() readies GDB for the transport: on the agent's, programs launched
+        with the agent in LD_PRELOAD (through exec-wrapper `env`; an exec-wrapper of the
+        user's is left alone) and GDB's displaced stepping off (see after_call()); on the
+        breakpoint transport, neither."""
         if not self.library:
             return
+        self._set_displaced_stepping()
         try:
             current = gdb.parameter("exec-wrapper") or ""
         except (gdb.error, RuntimeError):
@@ -137,7 +145,7 @@ class GdbAgent:
             return
         if self.transport == "breakpoint":
             if current:
-                gdb.execute("set exec-wrapper", to_string=True)
+                gdb.execute("unset exec-wrapper", to_string=True)
             return
         path = agent_host.preloadable(self.library)
         if not path:
@@ -149,6 +157,20 @@ class GdbAgent:
         value = path if not inherited or path in inherited else f"{path}:{inherited}"
         gdb.execute(f"set exec-wrapper env {shlex.quote('LD_PRELOAD=' + value)}", to_string=True)
 
+    def _set_displaced_stepping(self):
+        """_set_displaced_stepping() turns GDB's displaced stepping off on the agent's transport
+        (GDB's default, auto, is on for Linux processes), and back to auto after."""
+        try:
+            current = gdb.parameter("displaced-stepping")
+        except (gdb.error, RuntimeError):
+            return
+        if self.transport != "breakpoint" and current in (None, "auto"):
+            gdb.execute("set displaced-stepping off", to_string=True)
+            self.turned_displaced_off = True
+        elif self.transport == "breakpoint" and self.turned_displaced_off:
+            gdb.execute("set displaced-stepping auto", to_string=True)
+            self.turned_displaced_off = False
+
     def _fall_back(self, function_id, why):
         if function_id in self.fallback:
             return
@@ -159,7 +181,7 @@ class GdbAgent:
             gdb.write(f"groutines: {name} stays on a breakpoint: {why}\n")
 
     def serves(self, function_id):
-        return any(function_id in p.names for p in self.patched.values())
+        return any(p.jumped and function_id in p.names for p in self.patched.values())
 
     # --- the process ---
 
@@ -327,38 +349,75 @@ class GdbAgent:
         return agent_host.plan_patch(address, code)
 
     def after_call(self, hook_ids, bp, address, tid, layout):
-        """after_call() runs at a hook's breakpoint after its call was delivered: it patches
-        the function when that is safe now (no other thread in its first bytes, the target
-        not stopping), so that its next calls come through the agent."""
+        """after_call() runs at a hook's breakpoint after its call was delivered, and patches
+        the function in two steps, so that its next calls come through the agent:
+
+        1. The trampoline is written, and from then on every thread that stops at the
+           function's breakpoint goes on from the trampoline's relocated instructions.
+        2. At a later hit the jump is written, the breakpoint disabled, the agent hook
+           enabled, once no other thread can be inside the bytes the jump replaces. Inside a
+           breakpoint's stop() GDB's other threads may be running, but a thread gets past
+           the entry only by GDB's stepping it over the breakpoint: those that stopped there
+           and were left to GDB (before step 1) are followed until seen elsewhere (a thread
+           waiting at the entry for its step would be stepped through the jump: its call
+           again); a thread stopped at the entry whose stop() has not run yet is not
+           delivered before the jump (GDB lets it run the entry again once the breakpoint
+           is gone). GDB steps a thread over a breakpoint in a buffer at the program's entry
+           point (displaced stepping), where it may stay stopped for a long time while the
+           other threads keep hitting the breakpoint, or in place with the others stopped:
+           the frontend turns displaced stepping off on the agent's transport (and a thread
+           seen in that buffer waits the jump too)."""
+        self._left(address).discard(tid)  # back at the breakpoint: past its last step
+        try:
+            self._after_call(hook_ids, bp, address, tid, layout)
+        finally:
+            p = self.patched.get(address)
+            if self.session is not None and _register("rip") == address and \
+                    (p is None or not p.jumped):
+                self._left(address).add(tid)  # GDB steps it over the breakpoint
+
+    def _left(self, address):
+        """_left() are the threads left at the breakpoint at address for GDB to step over."""
+        return self.stepping.setdefault(address, set())
+
+    def _after_call(self, hook_ids, bp, address, tid, layout):
         if self.session is None or self.transport == "breakpoint" or self.backend.stop_reasons:
             return
         held = [fn for fn in hook_ids if fn not in self.fallback]
         if not held:
             return
         p = self.patched.get(address)
-        if p is not None and bytes(gdb.selected_inferior().read_memory(p.entry, 5)) != p.jump:
+        if p is not None and p.jumped and \
+                bytes(gdb.selected_inferior().read_memory(p.entry, 5)) != p.jump:
             # A library unloaded and another loaded at the same place: the old patch is gone.
             self.session.set_enabled(p.index, False)
             del self.patched[address]
             self.by_index.pop(p.index, None)
             p = None
         if p is None:
-            p = self._patch(held, address, tid, layout)
+            p = self._prepare(held, address, layout)
             if p is None:
                 return
         for fn in held:
             p.names[fn] = True
+        if not p.jumped and not self._jump(p, tid):
+            self._go_on(address, p)
+            return
         self.session.set_enabled(p.index, True)
         if bp not in p.breakpoints:
             p.breakpoints.append(bp)
         bp.enabled = False
         self._maintain_pads()
-        # The thread goes on from the relocated first instructions (unless a groutine made
-        # it skip the call, which moved it already).
+        self._go_on(address, p)
+
+    def _go_on(self, address, p):
+        """_go_on() has the thread at the function's entry go on from the trampoline's
+        relocated instructions (a groutine that skipped the call moved it already)."""
         if _register("rip") == address:
             gdb.parse_and_eval(f"$pc = {p.resume:#x}")
 
-    def _patch(self, held, address, tid, layout):
+    def _prepare(self, held, address, layout):
+        """_prepare() writes the trampoline of the function at address (step 1)."""
         if layout is not None and layout.return_class == "x87":
             self._fall_back_all(held, "it returns a long double, in st0, which the agent does "
                                 "not carry")
@@ -367,9 +426,6 @@ class GdbAgent:
         if isinstance(plan, str):
             self._fall_back_all(held, plan)
             return None
-        window_end = plan["entry"] + plan["window"]
-        if _other_thread_in(address, window_end, tid):
-            return None  # try again at the next call
         pool = self._pool_near(address)
         if pool is None:
             return None  # the next call asks for one
@@ -378,28 +434,59 @@ class GdbAgent:
         if index < 0:
             self._fall_back_all(held, "the agent's table of hooks is full")
             return None
+        self.session.set_enabled(index, False)  # until the jump is written
         built = agent_host.build_trampoline(plan, at, index, self.info["enter_stub"])
         if isinstance(built, str):
-            self.session.set_enabled(index, False)
             self._fall_back_all(held, built)
             return None
         code, resume_offset = built
-        inferior = gdb.selected_inferior()
-        jump = agent_host.entry_jump(plan["entry"], at)
         try:
-            inferior.write_memory(at, code)
-            pool.used += (len(code) + 15) & ~15
-            self.session.set_resume(index, at + resume_offset)
-            # GDB keeps its breakpoints' original bytes when memory under them is written.
-            inferior.write_memory(plan["entry"], jump)
+            gdb.selected_inferior().write_memory(at, code)
         except gdb.MemoryError:
-            self.session.set_enabled(index, False)
-            self._fall_back_all(held, "cannot write the function's entry")
+            self._fall_back_all(held, "cannot write the trampoline")
             return None
-        p = _Patched(index, address, plan["entry"], bytes(jump), at + resume_offset, layout)
+        pool.used += (len(code) + 15) & ~15
+        self.session.set_resume(index, at + resume_offset)
+        p = _Patched(index, address, plan["entry"], plan["entry"] + plan["window"],
+                     bytes(agent_host.entry_jump(plan["entry"], at)), at + resume_offset, layout)
         self.patched[address] = p
         self.by_index[index] = p
         return p
+
+    def _jump(self, p, tid):
+        """_jump() writes the function's entry jump when no other thread can be inside the
+        bytes it replaces (step 2)."""
+        left = self._left(p.start)
+        for other, pc in agent_host.thread_pcs(self.session.pid).items():
+            if other == tid:
+                continue
+            if pc is None:  # running: past the entry only if GDB stepped it over
+                if other in left:
+                    return False
+            elif p.start < pc < p.window_end or self._stepping_over(pc):
+                return False  # inside, or in GDB's displaced-stepping buffer: landing inside
+            elif other in left:
+                if pc == p.start:
+                    return False  # still waiting for its step over the breakpoint
+                left.discard(other)
+        try:
+            # GDB keeps the original bytes under its breakpoint at the entry when memory
+            # there is written (its int3 stays until the breakpoint is disabled).
+            gdb.selected_inferior().write_memory(p.entry, p.jump)
+        except gdb.MemoryError:
+            self._fall_back_all(list(p.names), "cannot write the function's entry")
+            return False
+        p.jumped = True
+        left.clear()
+        return True
+
+    def _stepping_over(self, pc):
+        """_stepping_over() tells whether pc is in GDB's displaced-stepping buffers, at the
+        program's entry point (where GDB copies an instruction to step a thread over a
+        breakpoint)."""
+        if self.program_entry is None:
+            self.program_entry = _program_entry(self.session.pid)
+        return self.program_entry <= pc < self.program_entry + _DISPLACED_STEP_AREA
 
     def release(self, function_id):
         """release() turns the agent hook of function_id off as its last groutine stops
@@ -414,7 +501,7 @@ class GdbAgent:
         """take() serves function_id through the agent when its function is patched already
         (a hook planted again): its new breakpoint is disabled at once. False: not patched."""
         p = self.patched.get(address)
-        if p is None or self.session is None:
+        if p is None or not p.jumped or self.session is None:
             return False
         p.names[function_id] = True
         self.session.set_enabled(p.index, True)
@@ -577,19 +664,23 @@ def _register(name):
     return int(gdb.parse_and_eval(f"${name}")) & ((1 << 64) - 1)
 
 
-def _other_thread_in(start, end, tid):
-    """_other_thread_in() tells whether a thread other than tid stands in [start, end)."""
-    selected = gdb.selected_thread()
+# Bytes from the program's entry point that GDB's displaced-stepping buffers use: GDB 13 puts
+# its buffers (two on x86-64, of one instruction each) two breakpoint lengths past AT_ENTRY.
+_DISPLACED_STEP_AREA = 64
+_AT_ENTRY = 9
+
+
+def _program_entry(pid):
+    """_program_entry() is process pid's AT_ENTRY, from /proc/PID/auxv (0 if unknown)."""
     try:
-        for t in gdb.selected_inferior().threads():
-            if t.ptid[1] == tid or not t.is_valid():
-                continue
-            t.switch()
-            if start <= _register("pc") < end:
-                return True
-    finally:
-        selected.switch()
-    return False
+        with open(f"/proc/{pid}/auxv", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    for key, value in struct.iter_unpack("<QQ", data[:len(data) - len(data) % 16]):
+        if key == _AT_ENTRY:
+            return value
+    return 0
 
 
 def _mapped(pid):

@@ -55,10 +55,11 @@ class _Hook:
 
 class _Site:
     """_Site is a return address with a breakpoint and the calls returning there."""
-    __slots__ = ("address", "breakpoint", "calls")
+    __slots__ = ("address", "breakpoint", "number", "calls")
 
     def __init__(self, address, breakpoint):
         self.address, self.breakpoint, self.calls = address, breakpoint, []
+        self.number = breakpoint.number  # read without GDB (the agent's thread may forget it)
 
 
 class _CallBreakpoint(gdb.Breakpoint):
@@ -150,7 +151,7 @@ class GdbBackend(groutines.Backend):
         if site is None:
             site = _Site(return_address, _ReturnBreakpoint(self, return_address))
             self.sites[return_address] = site
-            self.site_by_bp[site.breakpoint.number] = return_address
+            self.site_by_bp[site.number] = return_address
         site.calls.append(call)
 
     def unwatch_return(self, call):
@@ -206,6 +207,9 @@ class GdbBackend(groutines.Backend):
         gdb.flush()
 
     def functions(self, pattern, modules):
+        if self.agent is not None and self.agent.on_service_thread():
+            # GDB may not be asked from the agent's thread: what it read before, or an error.
+            return _functions(pattern, modules, self.symbols, cached_only=True)
         return _functions(pattern, modules, self.symbols)
 
     # --- breakpoints ---
@@ -324,7 +328,7 @@ class GdbBackend(groutines.Backend):
             site.calls.remove(call)
         if not site.calls:
             del self.sites[p.return_address]
-            self.site_by_bp.pop(site.breakpoint.number, None)
+            self.site_by_bp.pop(site.number, None)
             self._retire(site.breakpoint)
 
     # --- hits ---
@@ -726,10 +730,28 @@ def _code_symbols(path):
     return names
 
 
-def _functions(pattern, modules, cache):
+def _functions(pattern, modules, cache, cached_only=False):
     """_functions() are the names of the functions matching shell pattern, each once, in the
     main executable or in the loaded modules named by file name, as the groutines API's
-    functions() asks. cache keeps each module's names (emptied when modules change)."""
+    functions() asks. cache keeps each module's names (emptied when modules change), and is
+    all that is read with cached_only (a delivery on the agent's thread: GDB may not be
+    asked there)."""
+    if cached_only:
+        if modules:
+            paths = [p for p in cache if p and os.path.basename(p) in modules]
+        else:
+            paths = [cache[""]] if cache.get("") in cache else []
+        names, seen = [], set()
+        for path in paths:
+            for name in cache[path]:
+                if name not in seen and fnmatch.fnmatchcase(name, pattern):
+                    seen.add(name)
+                    names.append(name)
+        if not paths:
+            raise groutines.Error(f"functions('{pattern}'): GDB cannot list symbols during a "
+                                  "call delivered by the agent; call functions() when the "
+                                  "groutine starts")
+        return names
     paths = {}
     for objfile in gdb.objfiles():
         if getattr(objfile, "owner", None) is None and objfile.filename:
@@ -748,6 +770,7 @@ def _functions(pattern, modules, cache):
         if not main:
             raise groutines.Error(f"functions('{pattern}'): no program: load one first (file)")
         wanted.append(main)
+        cache[""] = main
     names, seen = [], set()
     for path in wanted:
         if path not in cache:

@@ -12,11 +12,17 @@
 // values (agent::with_registers()).
 #include "agent_binding.hpp"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <pybind11/stl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -146,10 +152,12 @@ class Session final : public agent::Channel::Handler {
         pid_, slot, slot.kind == GA_HIT_CALL ? agent::Where::Entry : agent::Where::Return,
         &unwinder_, [this](std::size_t i, std::uint64_t pc) { return symbolize(i, pc); },
         info_.return_stub, [this](AgentFrame& f, std::string_view e) { return evaluate(f, e); });
+    auto start = std::chrono::steady_clock::now();
     {
       py::gil_scoped_acquire gil;
       try {
         on_hit_(py::cast(&frame, py::return_value_policy::reference));
+        agent::profile("deliveries", start);  // GROUTINES_AGENT_PROFILE, as under LLDB
       } catch (py::error_already_set& e) {
         report("groutines: error at an agent hit: " + describe_exception(e));
       } catch (const std::exception& e) {
@@ -316,6 +324,53 @@ class Hold {
   std::unique_lock<RecursiveLock> lock_;
 };
 
+// syscall_pc() is where thread tid of pid waits in a system call (/proc/PID/task/TID/syscall:
+// "NR ARGS... SP PC"), or 0 when it runs user code.
+std::uint64_t syscall_pc(pid_t pid, long tid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return 0;
+  char line[512] = "";
+  bool got = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  if (!got || std::strncmp(line, "running", 7) == 0) return 0;
+  const char* last = std::strrchr(line, ' ');
+  return last ? std::strtoull(last + 1, nullptr, 16) : 0;
+}
+
+// thread_pcs() are {tid: pc} of process pid's threads: as ptrace reads a thread stopped for
+// this tracer (at an int3 it hit, the breakpoint's address), else where it waits in a system
+// call, else None (it runs). Called on the
+// debugger's own thread (the tracer), where the debugger's API may not read the other threads
+// (inside a breakpoint's stop(), GDB's are running).
+py::dict thread_pcs(pid_t pid) {
+  py::dict out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) throw Error("cannot read " + dir);
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long tid = std::strtol(e->d_name, &end, 10);
+    if (tid <= 0 || *end != '\0') continue;
+    user_regs_struct regs{};
+    std::uint64_t pc = 0;
+    if (ptrace(PTRACE_GETREGS, static_cast<pid_t>(tid), nullptr, &regs) == 0) {
+      pc = regs.rip;
+      // Stopped by an int3 the debugger has not seen yet: at the breakpoint, as the debugger
+      // will have it (it backs the pc up when it takes the trap).
+      siginfo_t info{};
+      if (ptrace(PTRACE_GETSIGINFO, static_cast<pid_t>(tid), nullptr, &info) == 0 &&
+          info.si_signo == SIGTRAP && info.si_code == SI_KERNEL)
+        pc -= 1;
+    } else {
+      pc = syscall_pc(pid, tid);
+    }
+    out[py::int_(tid)] = pc ? py::object(py::int_(pc)) : py::object(py::none());
+  }
+  closedir(d);
+  return out;
+}
+
 py::dict plan_dict(const agent::PatchPlan& plan) {
   py::dict d;
   d["function"] = plan.function;
@@ -397,6 +452,9 @@ void bind_agent(py::module_& parent) {
       "entry_jump",
       [](std::uint64_t from, std::uint64_t to) { return bytes_of(agent::entry_jump(from, to)); },
       py::arg("at"), py::arg("to"));
+  m.def("thread_pcs", &thread_pcs, py::arg("pid"),
+        "thread_pcs(pid) -> {tid: pc | None}: where the stopped process's threads are (ptrace, "
+        "from the tracer's thread).");
   m.def("pool_address_near", &agent::pool_address_near, py::arg("mapped"), py::arg("address"),
         "pool_address_near([(start, end)], address) -> int: where a trampoline pool fits near "
         "address (0: nowhere).");

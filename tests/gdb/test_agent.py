@@ -20,9 +20,9 @@ AGENT_CASES = target("agent_cases")
 DONE = "break agent_cases_done"
 
 
-def first_bytes(session, function):
-    """first_bytes() are the hex bytes `x/5xb function` printed."""
-    text = session.after(f"x/5xb {function}")
+def first_bytes(session, command):
+    """first_bytes() are the hex bytes an `x/Nxb ...` command printed."""
+    text = session.after(command)
     return re.findall(r"0x([0-9a-f]{2})\b", text.split(":", 1)[1]) if ":" in text else []
 
 
@@ -42,7 +42,7 @@ def test_calls_after_the_first_reach_the_groutine_through_the_agent():
     assert c["nested"] == c["unheld"] == c["no_slot"] == c["shadow_full"] == c["no_host"] == 0, s
     rows, reasons = subscriptions(s.after("groutine subscriptions"))
     assert rows["counter_plus"] == (n, "agent") and not reasons, s
-    assert first_bytes(s, "counter_plus")[0] == "e9", s  # jmp rel32 to the trampoline
+    assert first_bytes(s, "x/5xb counter_plus")[0] == "e9", s  # jmp rel32 to the trampoline
     assert "exited normally" in s.output, s
 
 
@@ -72,8 +72,8 @@ def test_an_endbr64_entry_is_kept_and_the_patch_goes_after_it():
             "groutine subscriptions", "x/5xb endbr_add", "x/1xb endbr_add+4", "continue")
     assert without_threads(s.logged("watch-a")) == [
         f"endbr_add({i},1)={3 * (i + 1)}" for i in range(n)], s
-    assert first_bytes(s, "endbr_add")[:4] == ["f3", "0f", "1e", "fa"], s
-    assert first_bytes(s, "endbr_add+4") == ["e9"], s
+    assert first_bytes(s, "x/5xb endbr_add")[:4] == ["f3", "0f", "1e", "fa"], s
+    assert first_bytes(s, "x/1xb endbr_add+4") == ["e9"], s
     rows, _ = subscriptions(s.after("groutine subscriptions"))
     assert rows["endbr_add"] == (n, "agent"), s
 
@@ -92,9 +92,10 @@ def test_eight_threads_have_every_call_and_return_counted():
     rows, _ = subscriptions(s.after("groutine subscriptions"))
     assert rows["hot"] == (8 * n, "agent"), s
     c = agent_counters(s.after("groutine transport"))
-    # Only the calls made before the patch (no other thread in the patched bytes) were
-    # breakpoint hits.
-    assert c["hits"] % 2 == 0 and 2 * 8 * n * 95 // 100 <= c["hits"] <= 2 * 8 * n, s
+    # Only the calls made before the patch were breakpoint hits: the jump waits for a hit
+    # with no other thread at the breakpoint, inside the bytes it replaces, or being stepped
+    # over (a few hundred calls of eight threads calling it without a pause).
+    assert c["hits"] % 2 == 0 and 2 * 8 * n * 90 // 100 <= c["hits"] <= 2 * 8 * n, s
     assert c["nested"] == c["no_slot"] == c["shadow_full"] == c["no_host"] == 0, s
     assert "9 passed, 0 failed" in s.after("groutine report"), s
 
@@ -113,14 +114,16 @@ def test_the_breakpoint_transport_launches_without_the_agent():
     rows, _ = subscriptions(s.after("groutine subscriptions"))
     assert rows["counter_plus"] == (n, "breakpoint"), s
     assert "libgroutines_agent.so" not in s.after("info sharedlibrary"), s
-    assert first_bytes(s, "counter_plus")[:2] == ["8b", "05"], s  # mov counter(%rip), %eax
+    assert first_bytes(s, "x/5xb counter_plus")[:2] == ["8b", "05"], s  # mov counter(%rip), %eax
 
 
 def test_an_evaluation_on_an_agent_hit_and_a_second_run_served_afresh():
     # On an agent hit add's evaluate() parks its thread at the park pad, where GDB evaluates;
     # the second process of one GDB session is patched and served afresh.
     path = script("groutine_lldb_calls.py")
-    s = gdb(f"file {target('calls_O0_g')}", f"groutine load {path}", "run 3", "groutine transport", "run 3", "groutine transport", "groutine report")
+    s = gdb(f"file {target('calls_O0_g')}", f"groutine load {path}",
+            "catch syscall exit_group", "run 3", "groutine transport", "run 3",
+            "groutine transport", "continue", "groutine report")
     evaluated = [line for line in s.lines() if line.startswith("py: add(")]
     assert evaluated == ["py: add(0,1) named={'a': 0, 'b': 1} evaluated=1 -> 1",
                          "py: add(1,2) named={'a': 1, 'b': 2} evaluated=12 -> 3",

@@ -297,10 +297,17 @@ def test_a_program_and_a_temporary_directory_with_blanks_and_quotes_run_under_gd
 
 
 def test_the_agent_transport_under_gdb_gives_the_breakpoint_transports_run():
-    args = [script("groutine_lldb_calls.py"), "--", target("calls_O0_g"), "3"]
+    # Four threads call add() 50 times each: after the first call, the agent serves them.
+    args = [script("groutine_adds.py"), "--", target(CASES), "threads"]
     agent = run("--debugger", "gdb", "--transport", "agent", *args)
     breakpoints = run("--debugger", "gdb", "--transport", "breakpoint", *args)
     assert agent.code == breakpoints.code == 0, (agent, breakpoints)
     assert agent.stdout == breakpoints.stdout, (agent, breakpoints)
-    assert "add(1,2)=1003" in agent.stdout, agent
-    assert normalized(agent.stderr) == normalized(breakpoints.stderr), (agent, breakpoints)
+    # add_adds awaits each return before taking the next call: the calls made meanwhile (by
+    # the other threads) are missed, as many as the timing makes; each run accounts for all.
+    for r in (agent, breakpoints):
+        m = re.search(r"PASS add_adds \(passed, (\d+) events\)\n(?:  missed (\d+) calls of "
+                      r"add \(busy when they came\)\n)?", r.stderr)
+        assert m and int(m.group(1)) // 2 + int(m.group(2) or 0) == 200, r
+        assert r.stderr.endswith("1 passed, 0 failed, 1 never triggered; runner_cases exited "
+                                 "with status 0\n"), r
