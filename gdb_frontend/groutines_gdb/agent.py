@@ -88,7 +88,7 @@ class GdbAgent:
         self.library = agent_host.library() if agent_host is not None else ""
         self._reset()
         self.fallback = {}  # function id -> why its calls stay on a breakpoint
-        self.deferred = []  # hook changes asked for on the service thread, for GDB's
+        self.deferred = []  # (id, function): hooks asked for on the service thread, for GDB's
         self.turned_displaced_off = False
         self.update_preload()
 
@@ -348,7 +348,7 @@ class GdbAgent:
             return "cannot read the function's code"
         return agent_host.plan_patch(address, code)
 
-    def after_call(self, hook_ids, bp, address, tid, layout):
+    def after_call(self, hook_ids, bp, address, tid, frame):
         """after_call() runs at a hook's breakpoint after its call was delivered, and patches
         the function in two steps, so that its next calls come through the agent:
 
@@ -367,35 +367,33 @@ class GdbAgent:
            other threads keep hitting the breakpoint, or in place with the others stopped:
            the frontend turns displaced stepping off on the agent's transport (and a thread
            seen in that buffer waits the jump too)."""
+        if self.session is None or self.transport == "breakpoint":
+            return
+        held = [fn for fn in hook_ids if fn not in self.fallback]
+        if not held:
+            return
+        p = self.patched.get(address)
+        if p is not None and p.jumped:
+            self._after_call(held, bp, address, tid, frame)  # a breakpoint over the patch
+            return
         self._left(address).discard(tid)  # back at the breakpoint: past its last step
         try:
-            self._after_call(hook_ids, bp, address, tid, layout)
+            self._after_call(held, bp, address, tid, frame)
         finally:
             p = self.patched.get(address)
-            if self.session is not None and _register("rip") == address and \
-                    (p is None or not p.jumped):
+            if _register("rip") == address and (p is None or not p.jumped):
                 self._left(address).add(tid)  # GDB steps it over the breakpoint
 
     def _left(self, address):
         """_left() are the threads left at the breakpoint at address for GDB to step over."""
         return self.stepping.setdefault(address, set())
 
-    def _after_call(self, hook_ids, bp, address, tid, layout):
-        if self.session is None or self.transport == "breakpoint" or self.backend.stop_reasons:
+    def _after_call(self, held, bp, address, tid, frame):
+        if self.backend.stop_reasons:
             return
-        held = [fn for fn in hook_ids if fn not in self.fallback]
-        if not held:
-            return
-        p = self.patched.get(address)
-        if p is not None and p.jumped and \
-                bytes(gdb.selected_inferior().read_memory(p.entry, 5)) != p.jump:
-            # A library unloaded and another loaded at the same place: the old patch is gone.
-            self.session.set_enabled(p.index, False)
-            del self.patched[address]
-            self.by_index.pop(p.index, None)
-            p = None
+        p = self._current(address)
         if p is None:
-            p = self._prepare(held, address, layout)
+            p = self._prepare(held, address, frame.layout())
             if p is None:
                 return
         for fn in held:
@@ -409,6 +407,24 @@ class GdbAgent:
         bp.enabled = False
         self._maintain_pads()
         self._go_on(address, p)
+
+    def _current(self, address):
+        """_current() is the patch at address, if it is still there: a library unloaded and
+        another loaded at the same place took the old one away."""
+        p = self.patched.get(address)
+        if p is None or not p.jumped:
+            return p
+        try:
+            here = bytes(gdb.selected_inferior().read_memory(p.entry, len(p.jump)))
+        except gdb.MemoryError:
+            here = b""
+        if here == p.jump:
+            return p
+        if self.session is not None:
+            self.session.set_enabled(p.index, False)
+        del self.patched[address]
+        self.by_index.pop(p.index, None)
+        return None
 
     def _go_on(self, address, p):
         """_go_on() has the thread at the function's entry go on from the trampoline's
@@ -497,11 +513,21 @@ class GdbAgent:
                 if self.session is not None:
                     self.session.set_enabled(p.index, any(p.names.values()))
 
+    def hold_again(self, function_id):
+        """hold_again() serves function_id through the agent again (a groutine waits on it
+        again), when its function is patched; False when it is not."""
+        for p in self.patched.values():
+            if p.jumped and function_id in p.names:
+                p.names[function_id] = True
+                self.session.set_enabled(p.index, True)
+                return True
+        return False
+
     def take(self, function_id, address, bp):
         """take() serves function_id through the agent when its function is patched already
         (a hook planted again): its new breakpoint is disabled at once. False: not patched."""
-        p = self.patched.get(address)
-        if p is None or not p.jumped or self.session is None:
+        p = self._current(address) if self.session is not None else None
+        if p is None or not p.jumped:
             return False
         p.names[function_id] = True
         self.session.set_enabled(p.index, True)
@@ -546,14 +572,11 @@ class GdbAgent:
         return False
 
     def apply_deferred(self):
-        """apply_deferred() makes the hook changes asked for on the service thread (GDB's
-        thread, the runtime held)."""
+        """apply_deferred() plants the hooks asked for on the service thread (GDB's thread,
+        the runtime held)."""
         while self.deferred:
-            install, function_id, function = self.deferred.pop(0)
-            if install:
-                self.backend.install_call_hook(function_id, function)
-            else:
-                self.backend.remove_call_hook(function_id)
+            function_id, function = self.deferred.pop(0)
+            self.backend.install_call_hook(function_id, function)
 
     # --- the service thread ---
 

@@ -67,6 +67,7 @@ class _CallBreakpoint(gdb.Breakpoint):
         super().__init__(spec, type=gdb.BP_BREAKPOINT, internal=True)
         self.silent = True
         self.backend = backend
+        self.id = self.number  # read without GDB (the agent's thread unplants too)
 
     def stop(self):
         return self.backend.call_hit(self)
@@ -117,23 +118,26 @@ class GdbBackend(groutines.Backend):
     # --- groutines.Backend ---
 
     def install_call_hook(self, function_id, function):
-        if self.agent is not None and self.agent.on_service_thread():
-            # Asked for by an agent delivery: planted by GDB's thread, at the stop pad.
-            self.agent.deferred.append((True, function_id, function))
-            return
         hook = _Hook(function_id, function)
+        if self.agent is not None and self.agent.on_service_thread():
+            # Asked for by an agent delivery, where GDB cannot be asked: a function the agent
+            # has patched is served again at once (its breakpoint is planted, disabled, at
+            # the next module load or process); another is planted at the agent's stop pad.
+            if self.agent.hold_again(function_id):
+                self.hooks[function_id] = hook
+            else:
+                self.agent.deferred.append((function_id, function))
+            return
         self.hooks[function_id] = hook
         self._plant(hook)
 
     def remove_call_hook(self, function_id):
         if self.agent is not None:
             self.agent.release(function_id)  # its calls pass through the agent from now
-            if self.agent.on_service_thread():
-                self.agent.deferred.append((False, function_id, None))
-                return
+            self.agent.deferred = [d for d in self.agent.deferred if d[0] != function_id]
         hook = self.hooks.pop(function_id, None)
         if hook is not None:
-            self._unplant(hook)
+            self._unplant(hook)  # without asking GDB: from the agent's thread too
 
     def watch_return(self, call, function_id, function, frame):
         if agent_host is not None and isinstance(frame, agent_host.AgentFrame):
@@ -261,11 +265,11 @@ class GdbBackend(groutines.Backend):
         bp, hook.breakpoint, hook.address, hook.by_address = hook.breakpoint, None, None, False
         if bp is None:
             return
-        names = self.hook_by_bp.get(bp.number, [])
+        names = self.hook_by_bp.get(bp.id, [])
         if hook.id in names:
             names.remove(hook.id)
         if not names:
-            self.hook_by_bp.pop(bp.number, None)
+            self.hook_by_bp.pop(bp.id, None)
             self._retire(bp)
 
     def plant_unresolved(self):
@@ -293,9 +297,14 @@ class GdbBackend(groutines.Backend):
                 if h.breakpoint is None and _entry(h.function) is None]
 
     def _retire(self, bp):
+        """_retire() lets go of bp: disabled at once (GDB allows that inside a stop(), its own
+        too), deleted at the next sweep(); from the agent's thread, where GDB may not be
+        asked, disabled at its next hit."""
         if self.exiting:
             return
         self.retired.append(bp)
+        if self.agent is None or not self.agent.on_service_thread():
+            _disable(bp)
 
     def sweep(self, current=None):
         """sweep() deletes the retired breakpoints, but, from the stop() of current, those at
@@ -304,8 +313,10 @@ class GdbBackend(groutines.Backend):
         if not self.retired or self.exiting:
             return
         pc = int(gdb.parse_and_eval("$pc")) if current is not None else None
+        # Taken whole (the agent's thread may retire more meanwhile: kept for the next sweep).
+        retired, self.retired = self.retired, []
         keep = []
-        for bp in self.retired:
+        for bp in retired:
             if bp is current or (pc is not None and bp.is_valid() and
                                  any(loc.address == pc for loc in bp.locations)):
                 keep.append(bp)
@@ -315,7 +326,7 @@ class GdbBackend(groutines.Backend):
                     bp.delete()
             except RuntimeError:
                 pass
-        self.retired = keep
+        self.retired = keep + self.retired
 
     def _forget(self, call):
         p = self.pending.pop(call, None)
@@ -342,7 +353,10 @@ class GdbBackend(groutines.Backend):
 
     def call_hit(self, bp):
         names = self.hook_by_bp.get(bp.number)
-        if not names or self.evaluating or self.host is None or self.host.closed:
+        if not names:
+            _disable(bp)  # retired from the agent's thread: not hit again until deleted
+            return False
+        if self.evaluating or self.host is None or self.host.closed:
             return False
         if self.agent is None:
             return self._call_hit(bp, names)
@@ -377,7 +391,7 @@ class GdbBackend(groutines.Backend):
                     break  # skipped: no more call, for any name
             if self.agent is not None and bp.is_valid():
                 self.agent.after_call(list(self.hook_by_bp.get(bp.number, ())), bp, address,
-                                      tid, frame.layout())
+                                      tid, frame)
         except Exception as e:  # never out of stop(): GDB would stop the target
             gdb.write(f"groutines: error at a call of {function}: {e}\n", gdb.STDERR)
         finally:
@@ -416,7 +430,10 @@ class GdbBackend(groutines.Backend):
 
     def return_hit(self, bp):
         address = self.site_by_bp.get(bp.number)
-        if address is None or self.evaluating or self.host is None or self.host.closed:
+        if address is None:
+            _disable(bp)
+            return False
+        if self.evaluating or self.host is None or self.host.closed:
             return False
         if self.agent is None:
             return self._return_hit(bp, address)
@@ -644,6 +661,14 @@ class GdbBackend(groutines.Backend):
         self.sites.clear()
         self.site_by_bp.clear()
         self.exiting = True  # nothing is planted any more
+
+
+def _disable(bp):
+    try:
+        if bp.is_valid():
+            bp.enabled = False
+    except RuntimeError:
+        pass
 
 
 def _is_agent(frame):

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, example, groutine_library, lldb, target
+from conftest import DEBUGSERVER, LLDB, PLUGIN, TIMEOUT, debug, example, groutine_library, lldb, target
 from sessions import agent_counters, subscriptions, totals, without_threads
 
 # CTest runs every suite twice, the second time with GROUTINES_TRANSPORT=breakpoint as the
@@ -28,7 +28,9 @@ pytestmark = pytest.mark.skipif(os.environ.get("GROUTINES_TRANSPORT") == "breakp
 DEFAULT_TRANSPORT = os.environ.get("GROUTINES_TRANSPORT", "auto")
 
 AGENT_CASES = target("agent_cases")
+CALLS_PER_THREAD = {"lldb": 100_000, "gdb": 20_000}
 DONE = "breakpoint set -n agent_cases_done"
+BREAK_AT_DONE = {"lldb": DONE, "gdb": "break agent_cases_done"}
 
 def disassembly(session, function):
     """disassembly() is {offset: bytes} of `disassemble -b -n function`."""
@@ -168,12 +170,18 @@ def test_a_fork_inside_a_watched_frame_leaves_the_child_untouched_and_the_parent
     assert re.search(r"^\d+ passed, 0 failed$", s.after("groutine report"), re.M), s
 
 
-def test_eight_threads_making_a_hundred_thousand_calls_each_have_every_call_and_return_counted():
-    n = 100_000
-    s = lldb(f"file {AGENT_CASES}", f"groutine load {groutine_library('agent_pitfalls')}",
-             "groutine fire count function=hot threads=8", DONE, f"run threads {n}",
-             "groutine transport", "groutine subscriptions", "groutine fire totals", "continue",
-             "groutine report", timeout=300)  # ~10 s here, several times that on a busy machine
+def test_eight_threads_calling_one_function_without_a_pause_have_every_call_and_return_counted(
+        debugger):
+    # Under GDB the patch waits for a hit with no other thread at the breakpoint, inside the
+    # bytes the jump replaces, or left to GDB to step over (docs/agent.md, "Under GDB"); its
+    # deliveries go through the frontend's Python, several times LLDB's cost: fewer calls.
+    n = CALLS_PER_THREAD[debugger]
+    s = debug(debugger, f"file {AGENT_CASES}",
+              f"groutine load {groutine_library('agent_pitfalls')}",
+              "groutine fire count function=hot threads=8", BREAK_AT_DONE[debugger],
+              f"run threads {n}", "groutine transport", "groutine subscriptions",
+              "groutine fire totals", "continue", "groutine report",
+              timeout=300)  # ~10 s here, several times that on a busy machine
     sums = [t * 1_000_000 * n + n * (n - 1) // 2 for t in range(8)]
     assert s.target_lines(r"threads sum\[\d\]=\d+") == [
         f"threads sum[{t}]={sums[t]}" for t in range(8)], s
@@ -187,7 +195,7 @@ def test_eight_threads_making_a_hundred_thousand_calls_each_have_every_call_and_
     # the bytes it replaces, which takes a few hundred calls on a loaded machine.
     assert c["hits"] % 2 == 0 and 2 * 8 * n * 99 // 100 <= c["hits"] <= 2 * 8 * n, s
     assert c["nested"] == c["no_slot"] == c["shadow_full"] == c["no_host"] == 0, s
-    assert "exited with status = 0" in s.output, s
+    assert re.search(r"exited with status = 0|exited normally", s.output), s
     assert "9 passed, 0 failed" in s.after("groutine report"), s
 
 
