@@ -180,6 +180,11 @@ class GdbAgent:
             name = hook.function if hook is not None else "?"
             gdb.write(f"groutines: {name} stays on a breakpoint: {why}\n")
 
+    def engaged(self):
+        """engaged() tells whether calls may go through the agent (not the breakpoint
+        transport, and the agent built)."""
+        return self.transport != "breakpoint" and bool(self.library)
+
     def serves(self, function_id):
         return any(p.jumped and function_id in p.names for p in self.patched.values())
 
@@ -266,9 +271,9 @@ class GdbAgent:
         hits' evaluations meanwhile."""
         if self.session is None:
             return _NoHold()
-        return self.session.hold(self._evaluate_here)
+        return self.session.hold(self.evaluate_here)
 
-    def _evaluate_here(self, expression):
+    def evaluate_here(self, expression):
         return self.backend.evaluate(expression)
 
     # --- a hook's breakpoint hit (GDB's thread, the runtime held) ---
@@ -568,7 +573,7 @@ class GdbAgent:
 
     def _park_pad_hit(self):
         if self.session is not None:
-            self.session.serve_park(self._evaluate_here)
+            self.session.serve_park(self.evaluate_here)
         return False
 
     def apply_deferred(self):
