@@ -1,18 +1,18 @@
 """GdbAgent: calls of hooked functions under GDB through the in-target agent
 (libgroutines_agent.so), as under LLDB: the host side is groutines._native.agent.
 
-A hook starts as a breakpoint. At its first hit in a process whose agent runs, the function
-is patched while the target is stopped there: its entry jumps to a trampoline in memory near
-the code (mapped by the agent's service stub, which the stopped thread is made to call
-first), its breakpoint is disabled, and the thread goes on from the trampoline's relocated
-instructions. From then on its calls, and the returns groutines await, reach the session's
-service thread, which delivers them into the same runtime with an AgentFrame (the runtime's
-lock held, the GIL taken for the Python backend). A function that cannot be patched stays on
-its breakpoint, and `groutine subscriptions` / `groutine transport` say why.
+A hook starts as a breakpoint. At its first hits in a process whose agent runs, the function
+is patched: its entry jumps to a trampoline in memory near the code (mapped by the agent's
+service stub, which the stopped thread is made to call first), written in two steps because
+GDB's other threads may run meanwhile (after_call()); then its breakpoint is disabled. From
+then on its calls, and the returns groutines await, reach the session's service thread,
+which delivers them into the same runtime with an AgentFrame (the runtime's lock held, the
+GIL taken for the Python backend). A function that cannot be patched stays on its
+breakpoint, and `groutine subscriptions` / `groutine transport` say why.
 
 What needs GDB happens on GDB's thread, at breakpoints the agent leads threads to: the stop
-pad (a groutine's g.stop(), and hooks to plant or remove, asked for during an agent
-delivery) and the park pad (an evaluate() on an agent hit). Processes GDB launches get the
+pad (a groutine's g.stop(), and hooks to plant, asked for during an agent delivery) and the
+park pad (an evaluate() on an agent hit). The service thread never calls GDB's API. Processes GDB launches get the
 agent through `exec-wrapper env LD_PRELOAD=...`; attached, remote, static ones stay on
 breakpoints."""
 import os
@@ -635,9 +635,8 @@ class GdbAgent:
             if reasons and frame.kind != "unwound":
                 frame.stop()
                 self.stops[tid] = reasons
-                backend.last_stop = reasons[-1]
             elif self.deferred and frame.kind != "unwound" and self.pads:
-                frame.stop()  # GDB plants or removes breakpoints at the stop pad
+                frame.stop()  # GDB plants the hooks asked for at the stop pad
             backend.in_hit = False
             backend._thread = 0
             self.service_thread_ident = None

@@ -101,7 +101,12 @@ class Session final : public agent::Channel::Handler {
     channel_ = std::move(std::get<std::unique_ptr<agent::Channel>>(opened));
     channel_->start(*this);
   }
-  ~Session() override { stop(); }
+  // ~Session() stops the service thread, which may wait for the GIL: released meanwhile.
+  ~Session() override {
+    std::optional<py::gil_scoped_release> nogil;
+    if (Py_IsInitialized() && PyGILState_Check()) nogil.emplace();
+    stop();
+  }
 
   void stop() {
     if (!channel_ || stopping_.exchange(true)) return;
