@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "groutines/agent/frame.hpp"
 #include "groutines/argument_layout.hpp"
 #include "groutines/event.hpp"
 
@@ -31,12 +32,8 @@ std::string hex(std::uint64_t v);
 
 class LldbFrame final : public Frame {
  public:
-  // Where is what the thread is stopped at.
-  enum class Where : std::uint8_t {
-    Entry,   // a hooked function's first instruction: arguments are the caller's
-    Return,  // a watched call's return address: rax/xmm0 hold its return value
-    Gone,    // no stopped thread (the process exited): every read throws Error
-  };
+  // Where is what the thread is stopped at (the agent's frames' too).
+  using Where = agent::Where;
 
   LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where);
   // gone() is a frame for events delivered when there is no target to read (process exit).

@@ -40,12 +40,13 @@ std::vector<MemoryRegion> regions_of_pid(pid_t pid);
 // the call's registers.
 std::string with_registers(const std::string& expression, const ga_regs& regs);
 
-// Where a thread waiting in the agent stands.
+// Where is what an event's thread stands at (the agent's frames are at an Entry or a Return;
+// a debugger's frame may be Gone).
 enum class Where : std::uint8_t {
   Entry,   // a hooked function's first instruction: arguments are the caller's
   Return,  // a watched call's return address: rax/xmm0 hold its return value
+  Gone,    // no stopped thread (the process exited): every read throws Error
 };
-
 class AgentFrame final : public Frame {
  public:
   // Symbolizer names frame index at pc (its module, function, offset, file and line).
