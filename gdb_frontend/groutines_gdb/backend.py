@@ -153,6 +153,15 @@ class GdbBackend(groutines.Backend):
         self.pending[call] = _Pending(call, function, frame.thread, entry, sp, return_address)
         site = self.sites.get(return_address)
         if site is None:
+            try:
+                gdb.selected_inferior().read_memory(return_address, 1)
+            except gdb.MemoryError:
+                # Not a return address (the hook did not stop at a function's first
+                # instruction): no breakpoint GDB cannot insert, which would stop the run. The
+                # call is delivered unwound once its frame is seen gone (or the process ends).
+                gdb.write(f"groutines: cannot watch the return of {function}: "
+                          f"[rsp] = {return_address:#x} is not code\n", gdb.STDERR)
+                return
             site = _Site(return_address, _ReturnBreakpoint(self, return_address))
             self.sites[return_address] = site
             self.site_by_bp[site.number] = return_address
@@ -296,14 +305,15 @@ class GdbBackend(groutines.Backend):
         return [h.function for h in self.hooks.values()
                 if h.breakpoint is None and _entry(h.function) is None]
 
-    def _retire(self, bp):
-        """_retire() lets go of bp: disabled at once (GDB allows that inside a stop(), its own
-        too), deleted at the next sweep(); from the agent's thread, where GDB may not be
-        asked, disabled at its next hit."""
+    def _retire(self, bp, disable=False):
+        """_retire() lets go of bp, deleted at the next sweep(); with disable (a return site:
+        under the agent no stop() may come to sweep it, and every return would stop there),
+        disabled at once too (GDB allows that inside a stop(), its own too), or, from the
+        agent's thread, where GDB may not be asked, at its next hit."""
         if self.exiting:
             return
         self.retired.append(bp)
-        if self.agent is None or not self.agent.on_service_thread():
+        if disable and (self.agent is None or not self.agent.on_service_thread()):
             _disable(bp)
 
     def sweep(self, current=None):
@@ -340,7 +350,7 @@ class GdbBackend(groutines.Backend):
         if not site.calls:
             del self.sites[p.return_address]
             self.site_by_bp.pop(site.number, None)
-            self._retire(site.breakpoint)
+            self._retire(site.breakpoint, disable=True)
 
     # --- hits ---
 
@@ -354,7 +364,8 @@ class GdbBackend(groutines.Backend):
     def call_hit(self, bp):
         names = self.hook_by_bp.get(bp.number)
         if not names:
-            _disable(bp)  # retired from the agent's thread: not hit again until deleted
+            if self.agent is not None and self.agent.session is not None:
+                _disable(bp)  # retired from the agent's thread: not hit again until deleted
             return False
         if self.evaluating or self.host is None or self.host.closed:
             return False
@@ -707,27 +718,39 @@ def _number(expression, v):
 def _entry(function):
     """_entry() is the first instruction of function as GDB's linespecs find functions (debug
     info or minimal symbols, the prologue not skipped), or None when no loaded module (nor
-    the executable) defines it."""
+    the executable) defines it out of line. A place inside another function (malloc inlined
+    into ld.so's strdup, which GDB may name while ld.so alone is loaded) is not an entry: a
+    hook there would stop mid-function, its [rsp] no return address."""
     try:
         sals = gdb.decode_line(function)[1] or ()
     except gdb.error:
         return None
-    pcs = list(dict.fromkeys(sal.pc for sal in sals))
+    pcs = [pc for pc in dict.fromkeys(sal.pc for sal in sals) if _symbol_at(pc) is not None]
     if len(pcs) <= 1:
         return pcs[0] if pcs else None
-    # Several places (malloc: the copies ld.so inlines, and libc's): the function itself is
-    # the one the expression &F names, or else the one a symbol of that name starts at.
+    # Several entries (an alias in another module): the function itself is the one the
+    # expression &F names, or else the one a symbol of that name starts at.
     address = _address(function)
     if address in pcs:
         return address
     for pc in pcs:
-        try:
-            text = gdb.execute(f"info symbol {pc:#x}", to_string=True)
-        except gdb.error:
-            continue
-        if re.search(rf"^{re.escape(function)} in section", text, re.M):
+        if _symbol_at(pc) == function:
             return pc
     return pcs[0]
+
+
+def _symbol_at(pc):
+    """_symbol_at() is the name of the symbol that starts exactly at pc (`info symbol` with
+    no offset), or None (pc is inside a function, or no symbol covers it)."""
+    try:
+        text = gdb.execute(f"info symbol {pc:#x}", to_string=True)
+    except gdb.error:
+        return None
+    for line in text.splitlines():  # (under `set trace-commands on`, the echo comes first)
+        m = re.match(r"^(?!\+)(.+?) in section ", line)
+        if m:
+            return None if re.search(r" \+ \d+$", m.group(1)) else m.group(1)
+    return None
 
 
 def _address(function):
