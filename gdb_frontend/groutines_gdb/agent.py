@@ -121,7 +121,8 @@ class GdbAgent:
     def status(self):
         out = f"transport: {self.transport}\n"
         if not self.library:
-            return out + "agent: not built (libgroutines_agent.so is not beside the plugin)\n"
+            return out + ("agent: not built (libgroutines_agent.so is neither beside "
+                          "libgroutines_core.so nor in the build tree)\n")
         out += f"agent: {self.library}\n"
         if not self.pid:
             return out + "process: none followed yet\n"
@@ -210,8 +211,7 @@ class GdbAgent:
         except gdb.error:
             self.unavailable = ("the agent is not loaded in the process (launched without it, "
                                 "attached, or static)")
-            self.retry = True  # ld.so loads it before libc's start: seen at a later hit
-            return
+            return  # looked for again after the next module load (after_modules_changed())
         try:
             raw = bytes(inferior.read_memory(at, agent_host.INFO_SIZE))
             self.info = agent_host.parse_info(raw)

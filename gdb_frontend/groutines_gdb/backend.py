@@ -13,7 +13,11 @@
   thread is seen above it, or when the process ends.
 - GDB crashes when a breakpoint at the address being served is deleted inside a stop(), so a
   breakpoint nobody needs any more is retired (its stop() does nothing) and deleted later: at
-  a stop() elsewhere, at a module load, at the prompt, or when the process ends.
+  a stop() elsewhere, at a module load, at the prompt, or when the process ends. A return
+  breakpoint is disabled at once too (disabling is safe there): on the agent transport no
+  other stop() may come to delete it, and every return there would stop.
+- With the agent (agent.py), calls of a patched function come from the agent's service
+  thread, without a breakpoint: the backend's methods it reaches ask GDB nothing.
 """
 import fnmatch
 import os

@@ -955,11 +955,7 @@ void LldbBackend::serve_park(lldb::SBProcess& process) {
       LldbFrame at(process, thread, LldbFrame::Where::Entry);
       r.result = at.evaluate(agent::with_registers(r.expression, r.regs));
     } catch (const std::exception& e) {
-      r.error = e.what();
-      // The message names the expression as the groutine wrote it.
-      std::string shown = agent::with_registers(r.expression, r.regs);
-      if (std::size_t at = r.error.find(shown); at != std::string::npos)
-        r.error.replace(at, shown.size(), r.expression);
+      r.error = agent::as_written(e.what(), r.expression, r.regs);
     }
   }
   g.lock();

@@ -41,12 +41,6 @@ bool is_signed(lldb::BasicType t) {
 
 }  // namespace
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
-
 LldbFrame::LldbFrame(lldb::SBProcess process, lldb::SBThread thread, Where where)
     : process_(std::move(process)), thread_(std::move(thread)), where_(where) {
   thread_id_ = thread_.GetThreadID();

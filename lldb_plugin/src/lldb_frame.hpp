@@ -27,8 +27,7 @@ using sysv::read_arguments;
 using sysv::sized;
 using ReturnType = sysv::ReturnLayout;
 
-// hex() renders v as 0x...
-std::string hex(std::uint64_t v);
+using agent::hex;
 
 class LldbFrame final : public Frame {
  public:

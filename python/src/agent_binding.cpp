@@ -279,14 +279,12 @@ class Session final : public agent::Channel::Handler {
   void serve(ParkRequest& r, const py::object& evaluate) {
     {
       py::gil_scoped_acquire gil;
-      std::string shown = agent::with_registers(r.expression, r.regs);
       try {
-        r.result = to_value(evaluate(from_text(shown)));
+        r.result = to_value(evaluate(from_text(agent::with_registers(r.expression, r.regs))));
       } catch (py::error_already_set& e) {
-        r.error = e.matches(error_type()) ? to_text(py::str(e.value())) : describe_exception(e);
-        // The message names the expression as the groutine wrote it.
-        if (std::size_t at = r.error.find(shown); at != std::string::npos)
-          r.error.replace(at, shown.size(), r.expression);
+        r.error = agent::as_written(
+            e.matches(error_type()) ? to_text(py::str(e.value())) : describe_exception(e),
+            r.expression, r.regs);
       } catch (const std::exception& e) {
         r.error = e.what();
       }

@@ -51,13 +51,20 @@ bool agents_own(const std::string& path) {
          path.find("groutines-agent") != std::string::npos;
 }
 
+}  // namespace
+
 std::string hex(std::uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
   return buf;
 }
 
-}  // namespace
+std::string as_written(std::string message, const std::string& expression, const ga_regs& regs) {
+  const std::string shown = with_registers(expression, regs);
+  if (std::size_t at = message.find(shown); at != std::string::npos)
+    message.replace(at, shown.size(), expression);
+  return message;
+}
 
 std::vector<MemoryRegion> regions_of_pid(pid_t pid) {
   std::string file = "/proc/" + std::to_string(pid) + "/maps";

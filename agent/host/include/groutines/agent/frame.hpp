@@ -35,6 +35,13 @@ void profile(const char* what, std::chrono::steady_clock::time_point start);
 // Throws Error when the file cannot be read.
 std::vector<MemoryRegion> regions_of_pid(pid_t pid);
 
+// as_written() is message (an error evaluating with_registers(expression, regs)) naming
+// expression as the groutine wrote it.
+std::string as_written(std::string message, const std::string& expression, const ga_regs& regs);
+
+// hex() is v as 0x-prefixed lowercase hex (addresses in messages).
+std::string hex(std::uint64_t v);
+
 // with_registers() is expression with the registers it names ($rdi, $edi, $rip...) replaced
 // by their values in regs, so that a debugger evaluating it where the thread waits now reads
 // the call's registers.
